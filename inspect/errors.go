@@ -1,0 +1,26 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ParseError reports a malformed line in a /proc file.
+type ParseError struct {
+	Path string // e.g. "/proc/net/tcp"; empty when parsing a bare reader
+	Line int    // 1-based, header included
+	Text string // the raw line
+	Err  error
+}
+
+func (e *ParseError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("line %d: %v: %q", e.Line, e.Err, e.Text)
+	}
+	return fmt.Sprintf("%s:%d: %v: %q", e.Path, e.Line, e.Err, e.Text)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ErrNoMatch is returned by Scan when --pid or --name select no process.
+var ErrNoMatch = errors.New("no process matches")

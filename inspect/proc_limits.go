@@ -1,0 +1,74 @@
+package inspect
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Limits holds the rows of PID/limits that sockleak uses.
+type Limits struct {
+	// OpenFilesSoft and OpenFilesHard are the "Max open files" limits;
+	// Unlimited (-1) when the kernel prints "unlimited".
+	OpenFilesSoft, OpenFilesHard int64
+}
+
+// Unlimited is the value of a limit the kernel prints as "unlimited".
+const Unlimited = -1
+
+// limitNameWidth is the width of the name column: proc_pid_limits in
+// fs/proc/base.c prints each row as "%-25s %-20s %-20s %-10s".
+const limitNameWidth = 25
+
+var errNoOpenFiles = errors.New(`no "Max open files" row`)
+
+// ParseLimits parses the text of /proc/PID/limits (fs/proc/base.c,
+// proc_pid_limits):
+//
+//	Limit                     Soft Limit           Hard Limit           Units
+//	Max open files            1024                 1048576              files
+func ParseLimits(r io.Reader) (Limits, error) {
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if n == 1 {
+			if !bytes.HasPrefix(line, []byte("Limit ")) {
+				return Limits{}, &ParseError{Line: n, Text: string(line), Err: errors.New(`missing header line (want "Limit ...")`)}
+			}
+			continue
+		}
+		if len(line) <= limitNameWidth || !bytes.Equal(bytes.TrimSpace(line[:limitNameWidth]), []byte("Max open files")) {
+			continue
+		}
+		soft, rest := nextField(line[limitNameWidth:])
+		hard, _ := nextField(rest)
+		var l Limits
+		var err error
+		if l.OpenFilesSoft, err = parseLimit(soft); err != nil {
+			return Limits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("soft limit: %w", err)}
+		}
+		if l.OpenFilesHard, err = parseLimit(hard); err != nil {
+			return Limits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("hard limit: %w", err)}
+		}
+		return l, nil
+	}
+	if err := sc.Err(); err != nil {
+		return Limits{}, err
+	}
+	return Limits{}, &ParseError{Line: n, Err: errNoOpenFiles}
+}
+
+func parseLimit(b []byte) (int64, error) {
+	if string(b) == "unlimited" {
+		return Unlimited, nil
+	}
+	if len(b) == 0 {
+		return 0, errors.New("missing")
+	}
+	return strconv.ParseInt(string(b), 10, 64)
+}
