@@ -88,12 +88,22 @@ type Snapshot struct {
 	Processes []Process
 	// Sockets are the sockets that passed the filters, in a stable order.
 	Sockets []Socket
+	// Listeners are the local addresses of every LISTEN socket, filters or
+	// not, so that a connection can be told inbound from outbound even when
+	// --state hides the listening sockets.
+	Listeners []Listener
 	// Selected is true when --pid or --name limited the processes; sockets
 	// are then only those the selected processes own.
 	Selected bool
 	// Denied counts processes whose descriptors could not be read.
 	Denied   int
 	Warnings []string
+}
+
+// Listener is a listening address in a network namespace.
+type Listener struct {
+	NetNS uint64
+	Addr  netip.AddrPort
 }
 
 // Options selects what Scan collects. The zero value means everything.
@@ -236,6 +246,9 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	snap.Warnings = append(snap.Warnings, warns...)
 	unowned := 0
 	for _, s := range socks {
+		if s.State == Listen {
+			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
+		}
 		if s.Inode != 0 {
 			s.PIDs = owners[s.Inode]
 		}
