@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
+)
+
+// InspectOptions are the flags of sockleak inspect.
+type InspectOptions struct {
+	Scan    ScanFlags
+	Output  string // -o: table or json
+	Sockets bool   // --sockets: list every socket
+	Top     int    // --top: peers per process and state
+	Out     io.Writer
+}
+
+func newInspectCmd(runF func(context.Context, *InspectOptions) error) *cobra.Command {
+	opts := &InspectOptions{}
+	c := &cobra.Command{
+		Use:   "inspect",
+		Short: "Show processes, their TCP sockets by state and peer, fd usage, and a diagnosis",
+		Long: `Show, in one screen, which process holds which TCP state to which peer, its
+file descriptors against its limit, and what is wrong: findings first, then
+processes, then their top peers. Findings never fail inspect: use 'check' to
+alert.`,
+		Example: `  sockleak inspect
+  sockleak inspect --state close-wait --sockets
+  sockleak inspect --pid 4242 -o json
+  sockleak inspect --proc-root /host/proc`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.Out = c.OutOrStdout()
+			if opts.Output != "table" && opts.Output != "json" {
+				return flagErrorf("invalid -o %q: want table or json", opts.Output)
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runInspect(c.Context(), opts)
+		},
+	}
+	opts.Scan.register(c.Flags())
+	c.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	c.Flags().BoolVar(&opts.Sockets, "sockets", false, "list every socket, grouped by process")
+	c.Flags().IntVar(&opts.Top, "top", 5, "peers to show per process and state")
+	return c
+}
+
+// scan runs the collection the scan flags describe.
+func scan(ctx context.Context, f *ScanFlags) (*inspect.Snapshot, error) {
+	o, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := inspect.NewFS(f.ProcRoot)
+	if err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return inspect.Scan(ctx, fsys, o)
+}
+
+func runInspect(ctx context.Context, opts *InspectOptions) error {
+	snap, err := scan(ctx, &opts.Scan)
+	if err != nil {
+		return err
+	}
+	r := report.Analyze(snap, report.DefaultThresholds)
+	if opts.Output == "json" {
+		return report.JSON(opts.Out, r)
+	}
+	return report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
+}

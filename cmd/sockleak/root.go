@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes. inspect and explain use 0 and 2; check uses 1 for a crossed
+// threshold.
+const (
+	exitOK    = 0
+	exitError = 2 // usage errors, and sockleak could not do its job
+)
+
+// flagError is a usage mistake: it is printed with a pointer to --help.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+func (e *flagError) Unwrap() error { return e.err }
+
+func flagErrorf(format string, a ...any) error { return &flagError{fmt.Errorf(format, a...)} }
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise the module version go install recorded is used.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sockleak",
+		Short: "Find leaked TCP sockets and say whose bug they are",
+		Long: `sockleak shows which process holds which TCP state to which peer, against its
+file descriptor limit, and says plainly what is wrong: a process whose sockets
+pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd())
+	return root
+}
+
+// Main runs sockleak with args and returns its exit code. Errors are
+// printed once, here.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sockleak: %v\n", err)
+	var fe *flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintln(stderr, "Run 'sockleak --help' for usage.")
+	}
+	return exitError
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(c.OutOrStdout(), "sockleak %s\n", versionString())
+			return err
+		},
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// ScanFlags are the collection and filter flags every command that scans
+// shares.
+type ScanFlags struct {
+	ProcRoot string   // --proc-root; default /proc
+	PIDs     []int    // --pid, repeatable. Optional.
+	Name     string   // --name. Optional.
+	States   []string // --state, repeatable, any spelling ParseState takes. Optional.
+	Ports    []int    // --port, repeatable. Optional.
+	Peers    []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
+}
+
+func (f *ScanFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.ProcRoot, "proc-root", inspect.DefaultRoot, "proc filesystem to read (e.g. a host's /proc mounted at /host/proc)")
+	fs.IntSliceVar(&f.PIDs, "pid", nil, "only this process (repeatable)")
+	fs.StringVar(&f.Name, "name", "", "only processes whose name or command line contains this (case-insensitive)")
+	fs.StringSliceVar(&f.States, "state", nil, "only sockets in this state (repeatable; close-wait, FIN_WAIT2, finwait2... all work)")
+	fs.IntSliceVar(&f.Ports, "port", nil, "only sockets with this local or remote port (repeatable)")
+	fs.StringSliceVar(&f.Peers, "peer", nil, "only sockets to this peer: IP, IP:port or CIDR (repeatable)")
+}
+
+// options validates the flags into scan options. Mistakes are flag errors.
+func (f *ScanFlags) options() (inspect.Options, error) {
+	var o inspect.Options
+	for _, pid := range f.PIDs {
+		if pid <= 0 {
+			return o, flagErrorf("invalid --pid %d: want a process ID", pid)
+		}
+	}
+	o.PIDs = f.PIDs
+	o.Name = f.Name
+	for _, s := range f.States {
+		st, err := inspect.ParseState(s)
+		if err != nil {
+			return o, flagErrorf("invalid --state: %v", err)
+		}
+		o.States = append(o.States, st)
+	}
+	for _, p := range f.Ports {
+		if p <= 0 || p > 65535 {
+			return o, flagErrorf("invalid --port %d: want 1-65535", p)
+		}
+		o.Ports = append(o.Ports, uint16(p))
+	}
+	for _, s := range f.Peers {
+		p, err := inspect.ParsePeer(s)
+		if err != nil {
+			return o, flagErrorf("invalid --peer: %v", err)
+		}
+		o.Peers = append(o.Peers, p)
+	}
+	return o, nil
+}

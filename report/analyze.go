@@ -1,0 +1,263 @@
+// Package report turns an inspect.Snapshot into groups and findings (the
+// diagnosis: what is wrong and whose bug it is) and renders them as a
+// table, as JSON, or in the alerting formats.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// Owner PIDs for sockets no process holds.
+const (
+	// KernelPID owns sockets whose process has let go: TIME_WAIT and
+	// orphaned FIN_WAIT1/FIN_WAIT2/LAST_ACK (inode 0).
+	KernelPID = 0
+	// UnknownPID owns sockets that have an inode but no owner sockleak could
+	// read: the process exited, or could not be inspected.
+	UnknownPID = -1
+)
+
+// Thresholds tune when a finding is raised and how severe it is.
+type Thresholds struct {
+	// FDCritical is the share of its soft fd limit at which a process
+	// with CLOSE_WAIT sockets is critical.
+	FDCritical float64
+	// CloseWaitCritical is the share of the soft fd limit that CLOSE_WAIT
+	// sockets alone must reach to be critical.
+	CloseWaitCritical float64
+	// FDPressure and FDPressureCritical are the shares of the soft limit
+	// at which any process gets a warning, then a critical fd_pressure.
+	FDPressure, FDPressureCritical float64
+	// OrphanFinWait2Warning is the number of orphaned FIN_WAIT2 sockets to
+	// one peer from which they are a warning, not churn.
+	OrphanFinWait2Warning int
+	// SystemWarning and SystemCritical are the shares of a kernel table
+	// (TIME_WAIT buckets, orphans, file handles) for warning and critical.
+	SystemWarning, SystemCritical float64
+}
+
+// DefaultThresholds are the thresholds sockleak inspect uses.
+var DefaultThresholds = Thresholds{
+	FDCritical:            0.80,
+	CloseWaitCritical:     0.50,
+	FDPressure:            0.80,
+	FDPressureCritical:    0.95,
+	OrphanFinWait2Warning: 10,
+	SystemWarning:         0.50,
+	SystemCritical:        0.90,
+}
+
+// Report is a snapshot analysed: who holds what, and what is wrong.
+type Report struct {
+	Snapshot *inspect.Snapshot
+	// Processes are the processes worth showing: those holding a socket
+	// of the snapshot, those with a finding, and all selected ones when
+	// --pid or --name was given. Sorted worst first.
+	Processes []ProcessRow
+	// Kernel and Unknown count the sockets no process holds, by state.
+	Kernel, Unknown map[inspect.TCPState]int
+	// Groups count sockets by owner, state and peer, sorted by owner then
+	// state, biggest first.
+	Groups   []Group
+	Findings []Finding
+}
+
+// ProcessRow is a process and its sockets counted by state.
+type ProcessRow struct {
+	inspect.Process
+	States  map[inspect.TCPState]int
+	Sockets int // TCP sockets it holds in the snapshot
+}
+
+// FDShare is the share of its soft fd limit the process uses, 0 when the
+// limit is unknown or unlimited.
+func (p ProcessRow) FDShare() float64 { return fdShare(p.FDs, p.FDSoftLimit) }
+
+func fdShare(n int, limit int64) float64 {
+	if limit <= 0 {
+		return 0
+	}
+	return float64(n) / float64(limit)
+}
+
+// Group counts the sockets an owner holds in one state to one peer.
+type Group struct {
+	PID   int // KernelPID, UnknownPID or a process
+	State inspect.TCPState
+	// Peer is the remote IP of an inbound connection (its local port is
+	// one a socket in its namespace listens on), so one client's many
+	// ephemeral ports are one row; the remote IP:port (the service) of an
+	// outbound one; "*" for a listening socket.
+	Peer  string
+	Count int
+}
+
+// Severity ranks findings.
+type Severity int
+
+// Severities, least severe first.
+const (
+	Info Severity = iota
+	Warning
+	Critical
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Critical:
+		return "critical"
+	}
+	return "info"
+}
+
+// MarshalText makes a severity a word in JSON.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Finding kinds.
+const (
+	KindCloseWait  = "close_wait"
+	KindFinWait2   = "fin_wait2"
+	KindFDPressure = "fd_pressure"
+	KindTimeWait   = "time_wait"
+	KindOrphans    = "orphans"
+	KindFileNr     = "file_nr"
+)
+
+// Finding is one diagnosis: what is wrong, whose bug it is, what to do.
+type Finding struct {
+	Severity Severity
+	Kind     string
+	PID      int    // 0 for the kernel and for system findings
+	Name     string // process name
+	State    inspect.TCPState
+	Peer     string // the peer with the most sockets
+	Count    int
+	FDs      int
+	// FDSoftLimit is the process's soft fd limit (Unlimited, or 0 when
+	// unknown or not a process finding).
+	FDSoftLimit int64
+	Message     string
+	Hint        string
+}
+
+// Analyze groups a snapshot's sockets and diagnoses them.
+func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
+	r := &Report{
+		Snapshot: snap,
+		Kernel:   map[inspect.TCPState]int{},
+		Unknown:  map[inspect.TCPState]int{},
+	}
+	listening := make(map[inspect.Listener]bool)
+	for _, l := range snap.Listeners {
+		listening[l] = true
+	}
+	rows := make(map[int]*ProcessRow)
+	for i := range snap.Processes {
+		p := snap.Processes[i]
+		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}}
+	}
+	type groupKey struct {
+		pid   int
+		state inspect.TCPState
+		peer  string
+	}
+	groups := make(map[groupKey]int)
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		peer := peerOf(s, listening)
+		owners := s.PIDs
+		switch {
+		case len(owners) > 0:
+			for _, pid := range owners {
+				if row := rows[pid]; row != nil {
+					row.States[s.State]++
+					row.Sockets++
+				}
+				groups[groupKey{pid, s.State, peer}]++
+			}
+			continue
+		case s.Inode == 0:
+			r.Kernel[s.State]++
+			groups[groupKey{KernelPID, s.State, peer}]++
+		default:
+			r.Unknown[s.State]++
+			groups[groupKey{UnknownPID, s.State, peer}]++
+		}
+	}
+	for k, n := range groups {
+		r.Groups = append(r.Groups, Group{PID: k.pid, State: k.state, Peer: k.peer, Count: n})
+	}
+	slices.SortFunc(r.Groups, func(a, b Group) int {
+		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
+	})
+
+	r.Findings = diagnose(r, rows, th)
+	worst := make(map[int]Severity)
+	for _, f := range r.Findings {
+		if f.PID > 0 {
+			worst[f.PID] = max(worst[f.PID], f.Severity+1) // +1: any finding ranks above none
+		}
+	}
+	for pid, row := range rows {
+		if row.Sockets > 0 || worst[pid] > 0 || snap.Selected {
+			r.Processes = append(r.Processes, *row)
+		}
+	}
+	slices.SortFunc(r.Processes, func(a, b ProcessRow) int {
+		return cmp.Or(cmp.Compare(worst[b.PID], worst[a.PID]), cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.PID, b.PID))
+	})
+	return r
+}
+
+// ownerOrder sorts processes by PID, then the kernel, then unknown owners.
+func ownerOrder(a, b int) int {
+	rank := func(pid int) int {
+		switch pid {
+		case KernelPID:
+			return 1
+		case UnknownPID:
+			return 2
+		}
+		return 0
+	}
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
+}
+
+// peerOf names the peer of a socket for grouping: see Group.Peer.
+func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) string {
+	if s.State == inspect.Listen {
+		return "*"
+	}
+	if isInbound(s, listening) {
+		return s.Remote.Addr().String()
+	}
+	return s.Remote.String()
+}
+
+func isInbound(s *inspect.Socket, listening map[inspect.Listener]bool) bool {
+	port := s.Local.Port()
+	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if listening[inspect.Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
+			return true
+		}
+	}
+	return false
+}
+
+// String renders a finding's owner for messages: "pid 42 (nginx)".
+func ownerName(pid int, name string) string {
+	switch pid {
+	case KernelPID:
+		return "the kernel"
+	case UnknownPID:
+		return "an unknown process"
+	}
+	return fmt.Sprintf("pid %d (%s)", pid, name)
+}

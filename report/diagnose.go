@@ -1,0 +1,254 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// diagnose turns the counts into findings, worst first.
+func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
+	var out []Finding
+	owners := make([]int, 0, len(rows)+2)
+	for pid := range rows {
+		owners = append(owners, pid)
+	}
+	owners = append(owners, UnknownPID)
+	slices.Sort(owners)
+	for _, pid := range owners {
+		row := rows[pid]
+		if row == nil {
+			row = &ProcessRow{Process: inspect.Process{PID: pid}, States: r.Unknown}
+		}
+		if f, ok := closeWaitFinding(r, row, th); ok {
+			out = append(out, f)
+		}
+		if f, ok := ownedFinWait2Finding(r, row); ok {
+			out = append(out, f)
+		}
+		if f, ok := fdPressureFinding(row, th); ok {
+			out = append(out, f)
+		}
+	}
+	if f, ok := orphanFinWait2Finding(r, th); ok {
+		out = append(out, f)
+	}
+	if !r.Snapshot.Selected {
+		out = append(out, systemFindings(r, th)...)
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(b.Count, a.Count),
+			ownerOrder(a.PID, b.PID), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out
+}
+
+// topPeer returns the peer with the most sockets of an owner in a state,
+// and how many other peers there are.
+func topPeer(groups []Group, pid int, state inspect.TCPState) (peer string, others int) {
+	for _, g := range groups {
+		if g.PID != pid || g.State != state {
+			continue
+		}
+		if peer == "" {
+			peer = g.Peer // groups are sorted biggest first
+		} else {
+			others++
+		}
+	}
+	return peer, others
+}
+
+func peerPhrase(peer string, others int) string {
+	switch others {
+	case 0:
+		return peer
+	case 1:
+		return peer + " and 1 other peer"
+	}
+	return fmt.Sprintf("%s and %d other peers", peer, others)
+}
+
+// fdUsage renders "1997/2048 fds (97%)", or "1997 fds (no limit)".
+func fdUsage(fds int, soft int64) string {
+	switch {
+	case soft == inspect.Unlimited:
+		return fmt.Sprintf("%d fds (no limit)", fds)
+	case soft <= 0:
+		return fmt.Sprintf("%d fds", fds)
+	}
+	return fmt.Sprintf("%d/%d fds (%d%%)", fds, soft, percent(fdShare(fds, soft)))
+}
+
+func percent(share float64) int { return int(share*100 + 0.5) }
+
+func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
+	n := p.States[inspect.CloseWait]
+	if n == 0 {
+		return Finding{}, false
+	}
+	peer, others := topPeer(r.Groups, p.PID, inspect.CloseWait)
+	f := Finding{
+		Severity: Warning, Kind: KindCloseWait, PID: p.PID, Name: p.Name,
+		State: inspect.CloseWait, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
+		Hint: "The peer sent FIN and this process never called close(): look for error and timeout paths " +
+			"that return without closing, response bodies never read to the end, pools never drained. " +
+			"The kernel never expires CLOSE_WAIT; only close(), or restarting the process, frees them.",
+	}
+	if p.PID == UnknownPID {
+		f.Message = fmt.Sprintf("%d sockets in CLOSE_WAIT to %s are held by a process sockleak could not inspect: it is not closing sockets its peer closed",
+			n, peerPhrase(peer, others))
+		f.Hint += " Run sockleak as root to name the process."
+		return f, true
+	}
+	f.Message = fmt.Sprintf("%s is not closing sockets its peer closed: %d in CLOSE_WAIT to %s; %s",
+		ownerName(p.PID, p.Name), n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
+	if p.FDShare() >= th.FDCritical || fdShare(n, p.FDSoftLimit) >= th.CloseWaitCritical {
+		f.Severity = Critical
+		f.Message += fmt.Sprintf(": it will fail with EMFILE (too many open files) at %d", p.FDSoftLimit)
+	}
+	return f, true
+}
+
+func ownedFinWait2Finding(r *Report, p *ProcessRow) (Finding, bool) {
+	n := p.States[inspect.FinWait2]
+	if n == 0 {
+		return Finding{}, false
+	}
+	peer, others := topPeer(r.Groups, p.PID, inspect.FinWait2)
+	return Finding{
+		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name,
+		State: inspect.FinWait2, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
+		Message: fmt.Sprintf("%s holds %d half-closed sockets in FIN_WAIT2 to %s: it closed its side, the peer has not",
+			ownerName(p.PID, p.Name), n, peerPhrase(peer, others)),
+		Hint: fmt.Sprintf("The peer is likely leaking: its end sits in CLOSE_WAIT (run sockleak inspect on %s). "+
+			"This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: "+
+			"give the read a deadline and close after it.", peerHost(peer)),
+	}, true
+}
+
+func orphanFinWait2Finding(r *Report, th Thresholds) (Finding, bool) {
+	n := r.Kernel[inspect.FinWait2]
+	if n == 0 {
+		return Finding{}, false
+	}
+	peer, others := topPeer(r.Groups, KernelPID, inspect.FinWait2)
+	top := 0
+	for _, g := range r.Groups {
+		if g.PID == KernelPID && g.State == inspect.FinWait2 && g.Peer == peer {
+			top = g.Count
+		}
+	}
+	sev := Info
+	if top >= th.OrphanFinWait2Warning {
+		sev = Warning
+	}
+	timeout := "net.ipv4.tcp_fin_timeout"
+	if s := r.Snapshot.System.FinTimeout; s > 0 {
+		timeout = fmt.Sprintf("tcp_fin_timeout (%d s)", s)
+	}
+	return Finding{
+		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel",
+		State: inspect.FinWait2, Peer: peer, Count: n,
+		Message: fmt.Sprintf("%d orphaned FIN_WAIT2 sockets to %s: this host closed them, the peer has not",
+			n, peerPhrase(peer, others)),
+		Hint: fmt.Sprintf("The peer is likely not closing its sockets (they sit in CLOSE_WAIT there): run sockleak inspect on %s. "+
+			"Orphans expire after %s, so the count shows only the most recent leaks.", peerHost(peer), timeout),
+	}, true
+}
+
+// peerHost strips the port from a peer, for "run sockleak on HOST".
+func peerHost(peer string) string {
+	if ap, err := netip.ParseAddrPort(peer); err == nil {
+		return ap.Addr().String()
+	}
+	return peer
+}
+
+func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
+	share := p.FDShare()
+	if p.PID <= 0 || share < th.FDPressure {
+		return Finding{}, false
+	}
+	sev := Warning
+	if share >= th.FDPressureCritical {
+		sev = Critical
+	}
+	return Finding{
+		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,
+		Count: p.FDs, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
+		Message: fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%); %d are sockets",
+			ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share), p.SocketFDs),
+		Hint: fmt.Sprintf("At the limit every socket(), accept() and open() fails with EMFILE. The other findings, "+
+			"or ls -l /proc/%d/fd, show what holds them. Raising the limit (LimitNOFILE=, ulimit -n) buys time; "+
+			"it does not fix a leak.", p.PID),
+	}, true
+}
+
+// systemFindings weighs the kernel's tables against their limits.
+func systemFindings(r *Report, th Thresholds) []Finding {
+	sys := r.Snapshot.System
+	severity := func(n, limit uint64) Severity {
+		if limit == 0 {
+			return Info
+		}
+		share := float64(n) / float64(limit)
+		switch {
+		case share >= th.SystemCritical:
+			return Critical
+		case share >= th.SystemWarning:
+			return Warning
+		}
+		return Info
+	}
+	of := func(n, limit uint64, name string) string {
+		if limit == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%s of %s %d)", percentString(n, limit), name, limit)
+	}
+	var out []Finding
+	tw := sys.TCPTimeWait
+	if tw == 0 { // no sockstat: count what the tables show
+		tw = uint64(r.Kernel[inspect.TimeWait])
+	}
+	if tw > 0 {
+		out = append(out, Finding{
+			Severity: severity(tw, sys.MaxTWBuckets), Kind: KindTimeWait, State: inspect.TimeWait, Count: int(tw),
+			Message: fmt.Sprintf("%d sockets in TIME_WAIT%s", tw, of(tw, sys.MaxTWBuckets, "tcp_max_tw_buckets")),
+			Hint: "TIME_WAIT is the normal end of a connection this host closed first and lasts a fixed 60 s on Linux " +
+				"(tcp_fin_timeout does not change it). Many mean many short connections: reuse them (keep-alive, pools). " +
+				"At the limit the kernel logs \"time wait bucket table overflow\".",
+		})
+	}
+	if sys.TCPOrphan > 0 {
+		out = append(out, Finding{
+			Severity: severity(sys.TCPOrphan, sys.MaxOrphans), Kind: KindOrphans, Count: int(sys.TCPOrphan),
+			Message: fmt.Sprintf("%d orphaned sockets%s", sys.TCPOrphan, of(sys.TCPOrphan, sys.MaxOrphans, "tcp_max_orphans")),
+			Hint: "Orphans are sockets their process closed before the close handshake finished (FIN_WAIT1, FIN_WAIT2, " +
+				"LAST_ACK, CLOSING). Over the limit the kernel resets connections and logs \"too many orphaned sockets\".",
+		})
+	}
+	if sys.FileMax > 0 && float64(sys.FilesAllocated)/float64(sys.FileMax) >= th.SystemWarning {
+		out = append(out, Finding{
+			Severity: severity(sys.FilesAllocated, sys.FileMax), Kind: KindFileNr, Count: int(sys.FilesAllocated),
+			Message: fmt.Sprintf("%d file handles allocated system-wide%s", sys.FilesAllocated, of(sys.FilesAllocated, sys.FileMax, "file-max")),
+			Hint:    "At fs.file-max every process's open() and socket() fails with ENFILE. Find the processes with the most descriptors.",
+		})
+	}
+	return out
+}
+
+func percentString(n, limit uint64) string {
+	share := float64(n) / float64(limit) * 100
+	switch {
+	case share > 0 && share < 0.1:
+		return "<0.1%"
+	case share < 1:
+		return fmt.Sprintf("%.1f%%", share)
+	}
+	return fmt.Sprintf("%d%%", int(share+0.5))
+}

@@ -1,0 +1,171 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// SchemaVersion is the version of the JSON document. Fields are only ever
+// added within a version; a change of meaning or a removal bumps it.
+const SchemaVersion = 1
+
+// Document is the JSON form of a report: an API for scripts, documented
+// in the README. Field names never change within a schema version.
+type Document struct {
+	SchemaVersion int            `json:"schema_version"`
+	Time          string         `json:"time"` // RFC 3339
+	Hostname      string         `json:"hostname"`
+	ProcRoot      string         `json:"proc_root"`
+	System        SystemDoc      `json:"system"`
+	Processes     []ProcessDoc   `json:"processes"`
+	Sockets       []SocketDoc    `json:"sockets"`
+	Groups        []GroupDoc     `json:"groups"`
+	Findings      []FindingDoc   `json:"findings"`
+	Warnings      []string       `json:"warnings"`
+	Kernel        map[string]int `json:"kernel_states"`  // sockets no process holds (pid 0), by state
+	Unknown       map[string]int `json:"unknown_states"` // sockets whose owner could not be read (pid -1), by state
+}
+
+// SystemDoc holds the system counters.
+type SystemDoc struct {
+	FilesAllocated     uint64    `json:"file_nr_allocated"`
+	FileMax            uint64    `json:"file_max"`
+	TCPInUse           uint64    `json:"tcp_inuse"`
+	TCPOrphan          uint64    `json:"tcp_orphan"`
+	TCPTimeWait        uint64    `json:"tcp_tw"`
+	TCPAlloc           uint64    `json:"tcp_alloc"`
+	TCPMemPages        uint64    `json:"tcp_mem_pages"`
+	TCPFinTimeout      uint64    `json:"tcp_fin_timeout"`
+	TCPMaxOrphans      uint64    `json:"tcp_max_orphans"`
+	TCPMaxTWBuckets    uint64    `json:"tcp_max_tw_buckets"`
+	LocalPortRange     [2]uint16 `json:"ip_local_port_range"`
+	ProcessesInspected int       `json:"processes_inspected"`
+	ProcessesDenied    int       `json:"processes_denied"`
+	HostNetNS          uint64    `json:"host_netns"`
+}
+
+// ProcessDoc is a process with its sockets by state.
+type ProcessDoc struct {
+	PID         int            `json:"pid"`
+	Name        string         `json:"name"`
+	User        string         `json:"user"`
+	Cmdline     string         `json:"cmdline"`
+	FDsOpen     int            `json:"fds_open"`
+	SocketFDs   int            `json:"socket_fds"`
+	FDSoftLimit int64          `json:"fd_soft_limit"` // -1 unlimited, 0 unknown
+	FDHardLimit int64          `json:"fd_hard_limit"` // -1 unlimited, 0 unknown
+	NetNS       uint64         `json:"netns"`
+	States      map[string]int `json:"states"`
+}
+
+// SocketDoc is one socket.
+type SocketDoc struct {
+	Proto   string `json:"proto"`
+	State   string `json:"state"`
+	Local   string `json:"local"`
+	Remote  string `json:"remote"`
+	Inode   uint64 `json:"inode"`
+	UID     uint32 `json:"uid"`
+	TxQueue uint64 `json:"tx_queue"`
+	RxQueue uint64 `json:"rx_queue"`
+	PIDs    []int  `json:"pids"` // empty for sockets no process holds
+	NetNS   uint64 `json:"netns"`
+}
+
+// GroupDoc counts sockets by owner, state and peer.
+type GroupDoc struct {
+	PID   int    `json:"pid"` // 0 the kernel, -1 unknown owner
+	State string `json:"state"`
+	Peer  string `json:"peer"`
+	Count int    `json:"count"`
+}
+
+// FindingDoc is one finding.
+type FindingDoc struct {
+	Severity    string `json:"severity"`
+	Kind        string `json:"kind"`
+	PID         int    `json:"pid"`
+	Name        string `json:"name"`
+	State       string `json:"state"` // "" when the finding is not about one state
+	Peer        string `json:"peer"`
+	Count       int    `json:"count"`
+	FDsOpen     int    `json:"fds_open"`
+	FDSoftLimit int64  `json:"fd_soft_limit"`
+	Message     string `json:"message"`
+	Hint        string `json:"hint"`
+}
+
+func stateCounts(m map[inspect.TCPState]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for s, n := range m {
+		if n > 0 {
+			out[s.String()] = n
+		}
+	}
+	return out
+}
+
+// NewDocument builds the JSON document of a report.
+func NewDocument(r *Report) Document {
+	snap := r.Snapshot
+	sys := snap.System
+	d := Document{
+		SchemaVersion: SchemaVersion,
+		Time:          snap.Time.Format(time.RFC3339),
+		Hostname:      snap.Hostname,
+		ProcRoot:      snap.ProcRoot,
+		System: SystemDoc{
+			FilesAllocated: sys.FilesAllocated, FileMax: sys.FileMax,
+			TCPInUse: sys.TCPInUse, TCPOrphan: sys.TCPOrphan, TCPTimeWait: sys.TCPTimeWait,
+			TCPAlloc: sys.TCPAlloc, TCPMemPages: sys.TCPMem, TCPFinTimeout: sys.FinTimeout,
+			TCPMaxOrphans: sys.MaxOrphans, TCPMaxTWBuckets: sys.MaxTWBuckets, LocalPortRange: sys.LocalPortRange,
+			ProcessesInspected: len(snap.Processes), ProcessesDenied: snap.Denied, HostNetNS: snap.HostNetNS,
+		},
+		Processes: []ProcessDoc{},
+		Sockets:   make([]SocketDoc, 0, len(snap.Sockets)),
+		Groups:    make([]GroupDoc, 0, len(r.Groups)),
+		Findings:  make([]FindingDoc, 0, len(r.Findings)),
+		Warnings:  append([]string{}, snap.Warnings...),
+		Kernel:    stateCounts(r.Kernel),
+		Unknown:   stateCounts(r.Unknown),
+	}
+	for _, p := range r.Processes {
+		d.Processes = append(d.Processes, ProcessDoc{
+			PID: p.PID, Name: p.Name, User: p.User, Cmdline: p.Cmdline,
+			FDsOpen: p.FDs, SocketFDs: p.SocketFDs, FDSoftLimit: p.FDSoftLimit, FDHardLimit: p.FDHardLimit,
+			NetNS: p.NetNS, States: stateCounts(p.States),
+		})
+	}
+	for _, s := range snap.Sockets {
+		d.Sockets = append(d.Sockets, SocketDoc{
+			Proto: string(s.Proto), State: s.State.String(), Local: s.Local.String(), Remote: s.Remote.String(),
+			Inode: s.Inode, UID: s.UID, TxQueue: s.TxQueue, RxQueue: s.RxQueue,
+			PIDs: append([]int{}, s.PIDs...), NetNS: s.NetNS,
+		})
+	}
+	for _, g := range r.Groups {
+		d.Groups = append(d.Groups, GroupDoc{PID: g.PID, State: g.State.String(), Peer: g.Peer, Count: g.Count})
+	}
+	for _, f := range r.Findings {
+		state := ""
+		if f.State != 0 {
+			state = f.State.String()
+		}
+		d.Findings = append(d.Findings, FindingDoc{
+			Severity: f.Severity.String(), Kind: f.Kind, PID: f.PID, Name: f.Name, State: state, Peer: f.Peer,
+			Count: f.Count, FDsOpen: f.FDs, FDSoftLimit: f.FDSoftLimit, Message: f.Message, Hint: f.Hint,
+		})
+	}
+	return d
+}
+
+// JSON writes the report as one indented JSON document.
+func JSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(NewDocument(r))
+}

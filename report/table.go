@@ -1,0 +1,335 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// TableOptions shapes the table output.
+type TableOptions struct {
+	// Top is how many peers to list per process and state. Optional:
+	// 0 means 5.
+	Top int
+	// Sockets lists every socket, grouped by owner, after the summary.
+	Sockets bool
+}
+
+// wrapWidth is where findings wrap: one screen, read at 3 a.m.
+const wrapWidth = 100
+
+// Table renders a report for a person: the findings (what is wrong and
+// whose bug it is), the processes with their sockets by state and fd usage,
+// the top peers per process and state, and optionally every socket.
+func Table(w io.Writer, r *Report, opts TableOptions) error {
+	if opts.Top <= 0 {
+		opts.Top = 5
+	}
+	var b bytes.Buffer
+	snap := r.Snapshot
+	fmt.Fprintf(&b, "sockleak inspect · %s · %s · %d TCP sockets, %d processes\n\n",
+		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), len(snap.Sockets), len(r.Processes))
+
+	b.WriteString("FINDINGS\n")
+	if len(r.Findings) == 0 {
+		b.WriteString("none: no CLOSE_WAIT or FIN_WAIT2 build-up, no process near its fd limit\n")
+	}
+	for _, f := range r.Findings {
+		label := fmt.Sprintf("%-8s  ", strings.ToUpper(f.Severity.String()))
+		indent := strings.Repeat(" ", len(label))
+		writeWrapped(&b, label, indent, "["+f.Kind+"] "+f.Message)
+		writeWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
+	}
+
+	multiNS := r.namespaces() > 1
+	b.WriteString("\nPROCESSES\n")
+	if err := processTable(&b, r, multiNS); err != nil {
+		return err
+	}
+	b.WriteString("\nTOP PEERS (per process and state)\n")
+	if err := peerTable(&b, r, opts.Top); err != nil {
+		return err
+	}
+	if opts.Sockets {
+		b.WriteString("\nSOCKETS\n")
+		if err := socketTable(&b, r, multiNS); err != nil {
+			return err
+		}
+	}
+	sys := snap.System
+	fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, TIME_WAIT %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
+		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
+		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
+	for _, warn := range snap.Warnings {
+		writeWrapped(&b, "warning: ", "         ", warn)
+	}
+	_, err := w.Write(trimTrailingSpace(b.Bytes()))
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// newTable returns a borderless table, aligned like ss and ps. Numeric
+// columns (by index) are right-aligned.
+func newTable(w io.Writer, header []string, numeric ...int) *tablewriter.Table {
+	align := make([]tw.Align, len(header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+		if slices.Contains(numeric, i) {
+			align[i] = tw.AlignRight
+		}
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	t.Header(header)
+	return t
+}
+
+// statesShown lists, in kernel order, the states any shown owner holds.
+func (r *Report) statesShown() []inspect.TCPState {
+	seen := make(map[inspect.TCPState]bool)
+	for _, p := range r.Processes {
+		for s, n := range p.States {
+			seen[s] = seen[s] || n > 0
+		}
+	}
+	for _, m := range []map[inspect.TCPState]int{r.Kernel, r.Unknown} {
+		for s, n := range m {
+			seen[s] = seen[s] || n > 0
+		}
+	}
+	var out []inspect.TCPState
+	for s := range seen {
+		if seen[s] {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (r *Report) namespaces() int {
+	ns := make(map[uint64]bool)
+	for _, p := range r.Processes {
+		ns[p.NetNS] = true
+	}
+	for _, s := range r.Snapshot.Sockets {
+		ns[s.NetNS] = true
+	}
+	return len(ns)
+}
+
+func processTable(w io.Writer, r *Report, multiNS bool) error {
+	states := r.statesShown()
+	header := []string{"PID", "PROCESS", "USER", "FDS", "SOCKETS"}
+	numeric := []int{0, 3, 4}
+	for i, s := range states {
+		header = append(header, s.String())
+		numeric = append(numeric, 5+i)
+	}
+	if multiNS {
+		header = append(header, "NETNS")
+	}
+	t := newTable(w, header, numeric...)
+	row := func(pid, name, user, fds string, sockets int, counts map[inspect.TCPState]int, ns string) error {
+		cells := []string{pid, name, user, fds, strconv.Itoa(sockets)}
+		for _, s := range states {
+			cells = append(cells, countCell(counts[s]))
+		}
+		if multiNS {
+			cells = append(cells, ns)
+		}
+		return t.Append(cells)
+	}
+	for _, p := range r.Processes {
+		if err := row(strconv.Itoa(p.PID), p.Name, p.User, fdUsage(p.FDs, p.FDSoftLimit), p.Sockets, p.States, nsCell(p.NetNS)); err != nil {
+			return err
+		}
+	}
+	for _, o := range []struct {
+		pid, name string
+		counts    map[inspect.TCPState]int
+	}{{"-", "(kernel)", r.Kernel}, {"?", "(unknown owner)", r.Unknown}} {
+		if n := total(o.counts); n > 0 {
+			if err := row(o.pid, o.name, "", "", n, o.counts, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return t.Render()
+}
+
+func total(m map[inspect.TCPState]int) int {
+	n := 0
+	for _, c := range m {
+		n += c
+	}
+	return n
+}
+
+func countCell(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
+func nsCell(ns uint64) string {
+	if ns == 0 {
+		return "?"
+	}
+	return strconv.FormatUint(ns, 10)
+}
+
+// ownerCells names an owner for the peer and socket tables.
+func (r *Report) ownerCells(pid int) (string, string) {
+	switch pid {
+	case KernelPID:
+		return "-", "(kernel)"
+	case UnknownPID:
+		return "?", "(unknown owner)"
+	}
+	for _, p := range r.Processes {
+		if p.PID == pid {
+			return strconv.Itoa(pid), p.Name
+		}
+	}
+	return strconv.Itoa(pid), ""
+}
+
+func peerTable(w io.Writer, r *Report, top int) error {
+	t := newTable(w, []string{"PID", "PROCESS", "STATE", "PEER", "COUNT"}, 0, 4)
+	// Groups are sorted by owner and state, biggest first: each run of one
+	// owner and state shows its top peers, then a line for the rest.
+	groups := r.Groups
+	for len(groups) > 0 {
+		run := 1
+		for run < len(groups) && groups[run].PID == groups[0].PID && groups[run].State == groups[0].State {
+			run++
+		}
+		if groups[0].State != inspect.Listen { // no peer to speak of
+			pid, name := r.ownerCells(groups[0].PID)
+			for i, g := range groups[:run] {
+				if i == top {
+					more := 0
+					for _, g := range groups[top:run] {
+						more += g.Count
+					}
+					if err := t.Append([]string{"", "", "", fmt.Sprintf("(%d more peers)", run-top), strconv.Itoa(more)}); err != nil {
+						return err
+					}
+					break
+				}
+				if err := t.Append([]string{pid, name, g.State.String(), g.Peer, strconv.Itoa(g.Count)}); err != nil {
+					return err
+				}
+			}
+		}
+		groups = groups[run:]
+	}
+	return t.Render()
+}
+
+func socketTable(w io.Writer, r *Report, multiNS bool) error {
+	header := []string{"PID", "PROCESS", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE"}
+	if multiNS {
+		header = append(header, "NETNS")
+	}
+	t := newTable(w, header, 2+1, 2+2)
+	socks := slices.Clone(r.Snapshot.Sockets)
+	owner := func(s inspect.Socket) int {
+		switch {
+		case len(s.PIDs) > 0:
+			return s.PIDs[0]
+		case s.Inode == 0:
+			return KernelPID
+		}
+		return UnknownPID
+	}
+	slices.SortStableFunc(socks, func(a, b inspect.Socket) int {
+		if c := ownerOrder(owner(a), owner(b)); c != 0 {
+			return c
+		}
+		if a.State != b.State {
+			return int(a.State) - int(b.State)
+		}
+		return a.Remote.Compare(b.Remote)
+	})
+	for _, s := range socks {
+		pid, name := r.ownerCells(owner(s))
+		if len(s.PIDs) > 1 {
+			ids := make([]string, len(s.PIDs))
+			for i, p := range s.PIDs {
+				ids[i] = strconv.Itoa(p)
+			}
+			pid = strings.Join(ids, ",")
+		}
+		cells := []string{pid, name, s.State.String(), strconv.FormatUint(s.RxQueue, 10), strconv.FormatUint(s.TxQueue, 10),
+			s.Local.String(), s.Remote.String()}
+		if multiNS {
+			cells = append(cells, nsCell(s.NetNS))
+		}
+		if err := t.Append(cells); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// writeWrapped writes text word-wrapped at wrapWidth, the first line after
+// first and the rest after indent.
+func writeWrapped(w *bytes.Buffer, first, indent, text string) {
+	line := first
+	empty := true
+	for _, word := range strings.Fields(text) {
+		if !empty && len(line)+1+len(word) > wrapWidth {
+			w.WriteString(line + "\n")
+			line, empty = indent, true
+		}
+		if !empty {
+			line += " "
+		}
+		line += word
+		empty = false
+	}
+	w.WriteString(line + "\n")
+}
+
+func trimTrailingSpace(b []byte) []byte {
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		out.Write(bytes.TrimRight(sc.Bytes(), " "))
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}
