@@ -95,6 +95,8 @@ type Snapshot struct {
 	// Selected is true when --pid or --name limited the processes; sockets
 	// are then only those the selected processes own.
 	Selected bool
+	// Filtered is true when --state, --port or --peer hid sockets.
+	Filtered bool
 	// Denied counts processes whose descriptors could not be read.
 	Denied   int
 	Warnings []string
@@ -186,6 +188,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		ProcRoot: fsys.root,
 		Hostname: fsys.readHostname(),
 		Selected: opts.selected(),
+		Filtered: len(opts.States)+len(opts.Ports)+len(opts.Peers) > 0,
 	}
 	var err error
 	if snap.System, err = fsys.readSystem(); err != nil {

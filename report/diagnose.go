@@ -36,7 +36,7 @@ func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
 	if f, ok := orphanFinWait2Finding(r, th); ok {
 		out = append(out, f)
 	}
-	if !r.Snapshot.Selected {
+	if !r.Snapshot.Selected && !r.Snapshot.Filtered { // host-wide counts would not match the filtered view
 		out = append(out, systemFindings(r, th)...)
 	}
 	slices.SortFunc(out, func(a, b Finding) int {

@@ -226,6 +226,10 @@ func (r *Report) ownerCells(pid int) (string, string) {
 }
 
 func peerTable(w io.Writer, r *Report, top int) error {
+	if !slices.ContainsFunc(r.Groups, func(g Group) bool { return g.State != inspect.Listen }) {
+		_, err := io.WriteString(w, "none\n")
+		return err
+	}
 	t := newTable(w, []string{"PID", "PROCESS", "STATE", "PEER", "COUNT"}, 0, 4)
 	// Groups are sorted by owner and state, biggest first: each run of one
 	// owner and state shows its top peers, then a line for the rest.

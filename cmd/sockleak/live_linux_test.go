@@ -1,0 +1,224 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockleak/sockleak/report"
+)
+
+// slowPeer is the incident's peer: it answers each request later than the
+// client waits, then closes. It returns its address.
+func slowPeer(t *testing.T, delay time.Duration) string {
+	t.Helper()
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+					return
+				}
+				time.Sleep(delay)
+				_, _ = io.WriteString(c, "late reply\n")
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+var (
+	buildOnce sync.Once
+	leakyBin  string
+	buildErr  error
+)
+
+// buildLeaky builds testdata/leaky once per test binary.
+func buildLeaky(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go toolchain not in PATH: cannot build the leaking client")
+	}
+	buildOnce.Do(func() {
+		dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "leaky"))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		out := filepath.Join(binDir, "leaky")
+		cmd := exec.Command(goBin, "build", "-o", out, ".")
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build testdata/leaky: %v\n%s", err, b)
+			return
+		}
+		leakyBin = out
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return leakyBin
+}
+
+// startLeaky runs the leaking (or, with -close, the correct) client until
+// it has done its transactions, and stops it at cleanup.
+func startLeaky(t *testing.T, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(buildLeaky(t), args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("leaky: %v\n%s", err, stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("leaky did not get ready: %q %v\n%s", line, err, stderr.String())
+	}
+	return cmd.Process.Pid
+}
+
+func inspectJSON(t *testing.T, args ...string) report.Document {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := Main(append([]string{"inspect", "-o", "json"}, args...), &stdout, &stderr); code != 0 {
+		t.Fatalf("inspect exited %d: %s", code, stderr.String())
+	}
+	var d report.Document
+	if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
+		t.Fatalf("inspect -o json: %v\n%s", err, stdout.String())
+	}
+	return d
+}
+
+// waitCloseWait polls until pid holds want CLOSE_WAIT sockets: the peer
+// closes a moment after its late reply.
+func waitCloseWait(t *testing.T, pid, want int) report.Document {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := inspectJSON(t, "--pid", strconv.Itoa(pid))
+		got := 0
+		if len(d.Processes) == 1 {
+			got = d.Processes[0].States["CLOSE_WAIT"]
+		}
+		if got == want || time.Now().After(deadline) {
+			if got != want {
+				t.Fatalf("pid %d: %d CLOSE_WAIT sockets, want %d", pid, got, want)
+			}
+			return d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestInspectNamesLeakingProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		n        int
+		severity string
+	}{
+		{"few leaks: warning", 3, "warning"},
+		{"near the fd limit: critical", 40, "critical"}, // 40 CLOSE_WAIT >= 50% of 64
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			peer := slowPeer(t, 150*time.Millisecond)
+			pid := startLeaky(t, "-addr", peer, "-n", strconv.Itoa(tc.n), "-timeout", "30ms", "-fd-limit", "64")
+			d := waitCloseWait(t, pid, tc.n)
+
+			p := d.Processes[0]
+			if p.PID != pid || p.Name != "leaky" || p.FDSoftLimit != 64 || p.FDsOpen < tc.n {
+				t.Errorf("process = %+v, want pid %d named leaky, soft limit 64, at least %d fds", p, pid, tc.n)
+			}
+			var cw []report.FindingDoc
+			for _, f := range d.Findings {
+				if f.Kind == report.KindCloseWait {
+					cw = append(cw, f)
+				}
+			}
+			if len(cw) != 1 {
+				t.Fatalf("close_wait findings = %+v, want 1", cw)
+			}
+			f := cw[0]
+			if f.PID != pid || f.Count != tc.n || f.Peer != peer || f.Severity != tc.severity ||
+				f.FDsOpen != p.FDsOpen || f.FDSoftLimit != 64 || f.State != "CLOSE_WAIT" {
+				t.Errorf("finding = %+v, want pid %d, %d sockets to %s, %s, fds %d/64", f, pid, tc.n, peer, tc.severity, p.FDsOpen)
+			}
+			n := 0
+			for _, s := range d.Sockets {
+				if s.State == "CLOSE_WAIT" && s.Remote == peer && len(s.PIDs) == 1 && s.PIDs[0] == pid && s.RxQueue > 0 {
+					n++ // the late reply is still unread in its receive queue
+				}
+			}
+			if n != tc.n {
+				t.Errorf("%d CLOSE_WAIT sockets to %s with unread data owned by %d, want %d", n, peer, pid, tc.n)
+			}
+
+			var table, stderr bytes.Buffer
+			if code := Main([]string{"inspect", "--pid", strconv.Itoa(pid)}, &table, &stderr); code != 0 {
+				t.Fatalf("inspect exited %d: %s", code, stderr.String())
+			}
+			want := fmt.Sprintf("pid %d (leaky) is not closing sockets its peer closed: %d in CLOSE_WAIT to %s; %d/64 fds",
+				pid, tc.n, peer, p.FDsOpen)
+			if !strings.Contains(strings.Join(strings.Fields(table.String()), " "), want) {
+				t.Errorf("table lacks %q:\n%s", want, table.String())
+			}
+		})
+	}
+}
+
+func TestInspectCorrectClientLeavesNothing(t *testing.T) {
+	peer := slowPeer(t, 100*time.Millisecond)
+	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "30ms", "-close")
+	d := inspectJSON(t, "--pid", strconv.Itoa(pid))
+	if len(d.Processes) != 1 || d.Processes[0].States["CLOSE_WAIT"] != 0 || len(d.Processes[0].States) != 0 {
+		t.Errorf("processes = %+v, want the client with no TCP sockets", d.Processes)
+	}
+	for _, f := range d.Findings {
+		if f.PID == pid {
+			t.Errorf("unexpected finding for the correct client: %+v", f)
+		}
+	}
+}
