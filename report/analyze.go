@@ -61,8 +61,9 @@ type Report struct {
 	Processes []ProcessRow
 	// Kernel and Unknown count the sockets no process holds, by state.
 	Kernel, Unknown map[inspect.TCPState]int
-	// Groups count sockets by owner, state and peer, sorted by owner then
-	// state, biggest first.
+	// Groups count sockets by owner, state and peer: owners in the order
+	// of Processes, then the kernel, then unknown owners; within an owner
+	// by state, biggest first.
 	Groups   []Group
 	Findings []Finding
 }
@@ -197,7 +198,6 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	slices.SortFunc(r.Groups, func(a, b Group) int {
 		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
 	})
-
 	r.Findings = diagnose(r, rows, th)
 	worst := make(map[int]Severity)
 	for _, f := range r.Findings {
@@ -212,6 +212,26 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	}
 	slices.SortFunc(r.Processes, func(a, b ProcessRow) int {
 		return cmp.Or(cmp.Compare(worst[b.PID], worst[a.PID]), cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.PID, b.PID))
+	})
+	// Groups follow the processes' order, worst first, so the top peers
+	// read in the same order as the table above them.
+	rank := make(map[int]int, len(r.Processes))
+	for i, p := range r.Processes {
+		rank[p.PID] = i
+	}
+	slices.SortStableFunc(r.Groups, func(a, b Group) int {
+		ra, oka := rank[a.PID]
+		rb, okb := rank[b.PID]
+		switch {
+		case oka && okb:
+			return cmp.Compare(ra, rb)
+		case oka != okb: // processes before the kernel and unknown owners
+			if oka {
+				return -1
+			}
+			return 1
+		}
+		return 0
 	})
 	return r
 }

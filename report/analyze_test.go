@@ -191,13 +191,14 @@ func TestGroupsPeers(t *testing.T) {
 		[]inspect.Socket{v6, sock(inspect.TimeWait, "10.0.0.5:80", "10.0.0.2:50000", 0), other},
 	)
 	r := Analyze(snap, DefaultThresholds)
+	// Owners in the order of the process table: 901 holds more sockets.
 	want := []Group{
-		{900, inspect.Established, "10.0.0.3", 1},
-		{900, inspect.Established, "10.0.0.4:51000", 1}, // no listener on 9000 in its namespace: outbound
-		{900, inspect.Listen, "*", 2},
 		{901, inspect.Established, "10.0.0.1", 3},
 		{901, inspect.Established, "10.0.0.20:5432", 2},
 		{901, inspect.Listen, "*", 1},
+		{900, inspect.Established, "10.0.0.3", 1},
+		{900, inspect.Established, "10.0.0.4:51000", 1}, // no listener on 9000 in its namespace: outbound
+		{900, inspect.Listen, "*", 2},
 		{KernelPID, inspect.TimeWait, "10.0.0.2", 1},
 	}
 	if diff := cmp.Diff(want, r.Groups); diff != "" {
