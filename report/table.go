@@ -247,7 +247,7 @@ func peerTable(w io.Writer, r *Report, top int) error {
 					for _, g := range groups[top:run] {
 						more += g.Count
 					}
-					if err := t.Append([]string{"", "", "", fmt.Sprintf("(%d more peers)", run-top), strconv.Itoa(more)}); err != nil {
+					if err := t.Append([]string{"", "", "", "(" + plural(run-top, "more peer") + ")", strconv.Itoa(more)}); err != nil {
 						return err
 					}
 					break
