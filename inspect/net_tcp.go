@@ -39,6 +39,11 @@ type Socket struct {
 	UID         uint32
 	Timeout     uint64 // unanswered zero-window probes
 	Inode       uint64 // 0 for TIME_WAIT and orphaned sockets: no owner
+	// IdleMs is the time since data was last sent or received, from
+	// tcp_info; HasIdle is false when it was not asked for (only the
+	// netlink backend can tell).
+	IdleMs  uint32
+	HasIdle bool
 	// NetNS is the inode of the network namespace whose table held the
 	// socket; 0 when it is unknown.
 	NetNS uint64

@@ -1,0 +1,202 @@
+package inspect
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sock_diag netlink interface (include/uapi/linux/inet_diag.h,
+// net/ipv4/inet_diag.c): one SOCK_DIAG_BY_FAMILY dump per address family,
+// filtered in the kernel by a bitmask of states. x/sys/unix has the
+// constants but not these structures.
+const (
+	sizeofNlMsghdr      = 16
+	sizeofInetDiagReqV2 = 56 // family, protocol, ext, pad, states u32, inet_diag_sockid (48)
+	sizeofInetDiagMsg   = 72 // family, state, timer, retrans, sockid (48), expires, rqueue, wqueue, uid, inode
+	inetDiagInfo        = 2  // INET_DIAG_INFO: struct tcp_info
+	tcpInfoLastDataSent = 44 // offsetof(struct tcp_info, tcpi_last_data_sent)
+	tcpInfoLastDataRecv = 52 // offsetof(struct tcp_info, tcpi_last_data_recv)
+	netlinkRecvBufSize  = 64 << 10
+	allStates           = uint32(1<<(NewSynRecv+1)) - 2 // bits 1..12
+)
+
+// StateMask returns the sock_diag bitmask (1<<state) for states; all
+// states when none are given.
+func StateMask(states []TCPState) uint32 {
+	if len(states) == 0 {
+		return allStates
+	}
+	var m uint32
+	for _, s := range states {
+		m |= 1 << s
+	}
+	return m
+}
+
+// diagConn is a NETLINK_SOCK_DIAG socket with its receive buffer, reused
+// across dumps.
+type diagConn struct {
+	fd  int
+	buf []byte
+}
+
+// newDiagConn opens a sock_diag socket in the calling thread's network
+// namespace.
+func newDiagConn() (*diagConn, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return nil, os.NewSyscallError("socket(NETLINK_SOCK_DIAG)", err)
+	}
+	return &diagConn{fd: fd, buf: make([]byte, netlinkRecvBufSize)}, nil
+}
+
+// newDiagConnIn opens a sock_diag socket inside the network namespace at
+// nsPath (a PID/ns/net file). A netlink socket stays bound to the namespace
+// it was created in, so only the creation runs inside it, on a locked OS
+// thread that is switched back before it is unlocked.
+func newDiagConnIn(nsPath string) (*diagConn, error) {
+	target, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: nsPath, Err: err}
+	}
+	defer unix.Close(target)
+	runtime.LockOSThread()
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, &os.PathError{Op: "open", Path: "/proc/thread-self/ns/net", Err: err}
+	}
+	defer unix.Close(orig)
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return nil, os.NewSyscallError("setns", err)
+	}
+	c, err := newDiagConn()
+	if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr != nil {
+		// The thread is stuck in the other namespace: leave it locked so
+		// the runtime discards it with this goroutine, and fail.
+		if c != nil {
+			c.Close()
+		}
+		return nil, os.NewSyscallError("setns back", rerr)
+	}
+	runtime.UnlockOSThread()
+	return c, err
+}
+
+func (c *diagConn) Close() error { return unix.Close(c.fd) }
+
+// dump asks the kernel for the TCP sockets of one family in the states of
+// mask, and calls fn for each. The Socket passed to fn is reused: copy it.
+// withInfo requests tcp_info, for idle times.
+func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socket)) error {
+	var req [sizeofNlMsghdr + sizeofInetDiagReqV2]byte
+	ne := binary.NativeEndian
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	ne.PutUint32(req[8:], 1) // seq
+	r := req[sizeofNlMsghdr:]
+	r[0] = family
+	r[1] = unix.IPPROTO_TCP
+	if withInfo {
+		r[2] = 1 << (inetDiagInfo - 1)
+	}
+	ne.PutUint32(r[4:], mask)
+	if err := unix.Sendto(c.fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return os.NewSyscallError("sendto(NETLINK_SOCK_DIAG)", err)
+	}
+	proto := TCP
+	if family == unix.AF_INET6 {
+		proto = TCP6
+	}
+	var s Socket
+	for {
+		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("recvfrom(NETLINK_SOCK_DIAG)", err)
+		}
+		b := c.buf[:n]
+		for len(b) >= sizeofNlMsghdr {
+			l := int(ne.Uint32(b[0:]))
+			typ := ne.Uint16(b[4:])
+			if l < sizeofNlMsghdr || l > len(b) {
+				return fmt.Errorf("sock_diag: malformed netlink message (length %d of %d)", l, len(b))
+			}
+			msg := b[sizeofNlMsghdr:l]
+			switch typ {
+			case unix.NLMSG_DONE:
+				return nil
+			case unix.NLMSG_ERROR:
+				if len(msg) >= 4 {
+					if errno := int32(ne.Uint32(msg)); errno != 0 {
+						return os.NewSyscallError("sock_diag", unix.Errno(-errno))
+					}
+				}
+				return nil
+			case unix.SOCK_DIAG_BY_FAMILY:
+				if err := decodeInetDiagMsg(msg, proto, &s); err != nil {
+					return err
+				}
+				fn(&s)
+			}
+			b = b[min(nlmAlign(l), len(b)):]
+		}
+	}
+}
+
+func nlmAlign(n int) int { return (n + 3) &^ 3 }
+
+// decodeInetDiagMsg decodes one inet_diag_msg and its attributes into s.
+func decodeInetDiagMsg(b []byte, proto Proto, s *Socket) error {
+	if len(b) < sizeofInetDiagMsg {
+		return fmt.Errorf("sock_diag: short inet_diag_msg (%d bytes)", len(b))
+	}
+	ne := binary.NativeEndian
+	*s = Socket{Proto: proto, State: TCPState(b[1]), Timer: b[2], Retransmits: uint64(b[3])}
+	id := b[4:52]
+	sport := binary.BigEndian.Uint16(id[0:])
+	dport := binary.BigEndian.Uint16(id[2:])
+	var src, dst netip.Addr
+	if b[0] == unix.AF_INET {
+		src = netip.AddrFrom4([4]byte(id[4:8]))
+		dst = netip.AddrFrom4([4]byte(id[20:24]))
+	} else {
+		src = netip.AddrFrom16([16]byte(id[4:20])).Unmap()
+		dst = netip.AddrFrom16([16]byte(id[20:36])).Unmap()
+	}
+	s.Local = netip.AddrPortFrom(src, sport)
+	s.Remote = netip.AddrPortFrom(dst, dport)
+	expires := ne.Uint32(b[52:]) // ms
+	s.TimerTicks = uint64(expires) / 10
+	s.RxQueue = uint64(ne.Uint32(b[56:]))
+	if s.State != Listen { // for listeners the kernel puts the backlog limit here; /proc/net/tcp prints 0
+		s.TxQueue = uint64(ne.Uint32(b[60:]))
+	}
+	s.UID = ne.Uint32(b[64:])
+	s.Inode = uint64(ne.Uint32(b[68:]))
+	for a := b[sizeofInetDiagMsg:]; len(a) >= 4; {
+		l := int(ne.Uint16(a[0:]))
+		typ := ne.Uint16(a[2:])
+		if l < 4 || l > len(a) {
+			break
+		}
+		if typ == inetDiagInfo && l >= 4+tcpInfoLastDataRecv+4 {
+			info := a[4:l]
+			sent := ne.Uint32(info[tcpInfoLastDataSent:])
+			recv := ne.Uint32(info[tcpInfoLastDataRecv:])
+			s.IdleMs, s.HasIdle = min(sent, recv), true
+		}
+		a = a[min(nlmAlign(l), len(a)):]
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+//go:build linux
+
+package inspect
+
+import (
+	"context"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// nlParityKey is what both backends must agree on for a socket.
+type nlParityKey struct {
+	Proto         Proto
+	Local, Remote string
+	State         TCPState
+	Inode         uint64
+	UID           uint32
+}
+
+func nlParityKeyOf(s *Socket) nlParityKey {
+	return nlParityKey{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.Inode, s.UID}
+}
+
+func nlDumpAll(t testing.TB, withInfo bool) []Socket {
+	t.Helper()
+	c, err := newDiagConn()
+	if err != nil {
+		t.Skipf("sock_diag unavailable: %v", err)
+	}
+	defer c.Close()
+	var out []Socket
+	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		if err := c.dump(fam, allStates, withInfo, func(s *Socket) { out = append(out, *s) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func nlProcAll(t testing.TB) []Socket {
+	t.Helper()
+	s4, err := ReadNetTCP("/proc/net/tcp", TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s6, err := ReadNetTCP("/proc/net/tcp6", TCP6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(s4, s6...)
+}
+
+// nlLandscape opens sockets in several states on 127.0.0.1 and
+// returns once the kernel shows them; everything is closed at cleanup.
+func nlLandscape(t *testing.T) {
+	t.Helper()
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	d := net.Dialer{KeepAlive: -1}
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < 6; i++ {
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		switch i {
+		case 0, 1: // ESTABLISHED both ends
+			conns = append(conns, a)
+		case 2, 3: // server closes: client CLOSE_WAIT, server an orphaned FIN_WAIT2
+			a.Close()
+		case 4: // client half-closes: client FIN_WAIT2 (owned), server CLOSE_WAIT
+			c.(*net.TCPConn).CloseWrite()
+			conns = append(conns, a)
+		case 5: // client closes first, then server: client TIME_WAIT
+			c.Close()
+			a.Close()
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the FIN/ACK exchanges settle on loopback
+}
+
+// TestNetlinkMatchesProc is the backend parity test: on real loopback
+// sockets, a sock_diag dump and /proc/net/tcp{,6} list the same sockets.
+func TestNetlinkMatchesProc(t *testing.T) {
+	nlLandscape(t)
+	var nl, pr []nlParityKey
+	for attempt := 0; attempt < 5; attempt++ {
+		nl, pr = nil, nil
+		for _, s := range nlDumpAll(t, false) {
+			nl = append(nl, nlParityKeyOf(&s))
+		}
+		for _, s := range nlProcAll(t) {
+			pr = append(pr, nlParityKeyOf(&s))
+		}
+		cmpKey := func(a, b nlParityKey) int {
+			if a == b {
+				return 0
+			}
+			if a.Local+a.Remote+a.State.String() < b.Local+b.Remote+b.State.String() {
+				return -1
+			}
+			return 1
+		}
+		slices.SortFunc(nl, cmpKey)
+		slices.SortFunc(pr, cmpKey)
+		if slices.Equal(nl, pr) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // a state changed between the two reads: read again
+	}
+	if !slices.Equal(nl, pr) {
+		t.Errorf("netlink and /proc disagree:\nnetlink: %v\nproc:    %v", nl, pr)
+	}
+	states := map[TCPState]int{}
+	for _, k := range nl {
+		states[k.State]++
+	}
+	for _, st := range []TCPState{Listen, Established, CloseWait, FinWait2, TimeWait} {
+		if states[st] == 0 {
+			t.Errorf("no %s socket in the landscape: %v", st, states)
+		}
+	}
+}
+
+func TestNetlinkStateMask(t *testing.T) {
+	nlLandscape(t)
+	c, err := newDiagConn()
+	if err != nil {
+		t.Skipf("sock_diag unavailable: %v", err)
+	}
+	defer c.Close()
+	n := 0
+	err = c.dump(unix.AF_INET, StateMask([]TCPState{CloseWait}), true, func(s *Socket) {
+		n++
+		if s.State != CloseWait {
+			t.Errorf("kernel filter let %s through", s.State)
+		}
+		if !s.HasIdle {
+			t.Errorf("tcp_info asked for but no idle time: %+v", s)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Errorf("%d CLOSE_WAIT sockets, want at least 3", n)
+	}
+}
