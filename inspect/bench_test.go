@@ -1,0 +1,132 @@
+//go:build linux
+
+package inspect
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// netTCPText renders n rows in the kernel's /proc/net/tcp format.
+func netTCPText(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "%4d: 0100007F:%04X 0500000A:1B58 08 00000000:0000000A 00:00000000 00000000     0        0 %d 1 0000000000000000 20 4 30 10 -1\n",
+			i, 32768+i%28000, 100000+i)
+	}
+	return b.Bytes()
+}
+
+func BenchmarkParseNetTCP(b *testing.B) {
+	text := netTCPText(10000)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		socks, err := ParseNetTCP(bytes.NewReader(text), TCP)
+		if err != nil || len(socks) != 10000 {
+			b.Fatal(len(socks), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10000), "ns/socket")
+}
+
+// inetDiagMsg builds one SOCK_DIAG_BY_FAMILY payload with tcp_info.
+func inetDiagMsg() []byte {
+	msg := make([]byte, sizeofInetDiagMsg+4+104)
+	ne := binary.NativeEndian
+	msg[0], msg[1] = unix.AF_INET, uint8(CloseWait)
+	binary.BigEndian.PutUint16(msg[4:], 40000)
+	binary.BigEndian.PutUint16(msg[6:], 7000)
+	copy(msg[8:], []byte{127, 0, 0, 1})
+	copy(msg[24:], []byte{10, 0, 0, 5})
+	ne.PutUint32(msg[56:], 10)
+	ne.PutUint32(msg[68:], 123456)
+	a := msg[sizeofInetDiagMsg:]
+	ne.PutUint16(a[0:], uint16(len(a)))
+	ne.PutUint16(a[2:], inetDiagInfo)
+	ne.PutUint32(a[4+tcpInfoLastDataSent:], 5000)
+	ne.PutUint32(a[4+tcpInfoLastDataRecv:], 3000)
+	return msg
+}
+
+func TestDecodeInetDiagMsg(t *testing.T) {
+	var s Socket
+	if err := decodeInetDiagMsg(inetDiagMsg(), TCP, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Local.String() != "127.0.0.1:40000" || s.Remote.String() != "10.0.0.5:7000" || s.State != CloseWait ||
+		s.RxQueue != 10 || s.Inode != 123456 || !s.HasIdle || s.IdleMs != 3000 {
+		t.Errorf("decoded %+v", s)
+	}
+	if err := decodeInetDiagMsg(inetDiagMsg()[:40], TCP, &s); err == nil {
+		t.Error("a short message decoded without error")
+	}
+}
+
+func BenchmarkDecodeInetDiagMsg(b *testing.B) {
+	msg := inetDiagMsg()
+	var s Socket
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := decodeInetDiagMsg(msg, TCP, &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFDWalk walks this process's fd directory holding 1000 sockets.
+func BenchmarkFDWalk(b *testing.B) {
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	for i := 0; i < 1000; i++ {
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	dir := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
+	w := newFDWalker()
+	var socks []uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		var n int
+		n, socks, err = w.walk(dir, nil, socks[:0])
+		if err != nil || n < 1000 || len(socks) < 1000 {
+			b.Fatal(n, len(socks), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/fd")
+}
+
+func BenchmarkNetlinkDump(b *testing.B) {
+	c, err := newDiagConn()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer c.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := c.dump(unix.AF_INET, allStates, false, func(*Socket) { n++ }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
