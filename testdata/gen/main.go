@@ -644,9 +644,12 @@ func (t *tree) writeProc(p proc) {
 	for n, target := range p.fds {
 		t.link(fmt.Sprintf("%s/fd/%d", dir, n), target)
 	}
-	if p.netns != hostNS {
-		// PID/net is the process's namespace. The host processes' PID/net
-		// would repeat the root's net/ and is left out.
+	// PID/net is the process's namespace. A host process's PID/net holds
+	// the same tables as the root's net/: a relative symlink stands for the
+	// copy, which would only make the trees larger.
+	if p.netns == hostNS {
+		t.link(dir+"/net", "../net")
+	} else {
 		tables := t.nsTables[p.netns]
 		t.writeNet(dir+"/net", tables[0], tables[1], 1, 9)
 	}
