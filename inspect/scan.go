@@ -137,6 +137,10 @@ func ParsePeer(s string) (Peer, error) {
 		return Peer{Prefix: netip.PrefixFrom(a, a.BitLen())}, nil
 	}
 	if p, err := netip.ParsePrefix(s); err == nil {
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			// Sockets are unmapped: so must the prefix be, or it matches none.
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return Peer{Prefix: p.Masked()}, nil
 	}
 	return Peer{}, fmt.Errorf("invalid peer %q: want IP, IP:port or CIDR", s)
@@ -212,7 +216,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 				continue
 			}
 		}
-		fds, err := fsys.readProcess(&p)
+		fds, err := fsys.readProcess(&p, &snap.Warnings)
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			snap.Denied++
@@ -325,7 +329,7 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 }
 
 // readProcess fills a process's namespace, descriptors and limits.
-func (fsys FS) readProcess(p *Process) (fdTable, error) {
+func (fsys FS) readProcess(p *Process, warnings *[]string) (fdTable, error) {
 	dir := fsys.path(strconv.Itoa(p.PID))
 	ns, err := fsys.readNetNS(filepath.Join(dir, "ns", "net"))
 	if err != nil {
@@ -340,10 +344,16 @@ func (fsys FS) readProcess(p *Process) (fdTable, error) {
 	p.SocketFDs = len(fds.sockets)
 	if fds.open > 0 { // kernel threads have no descriptors and no budget to check
 		lim, err := readLimits(filepath.Join(dir, "limits"))
-		if err != nil {
-			return fdTable{}, err
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fdTable{}, err // gone
+		case err != nil:
+			// An unreadable limits file must not hide the process and the
+			// sockets it owns: the limits stay 0, "could not be read".
+			*warnings = append(*warnings, fmt.Sprintf("pid %d: fd limits unknown: %v", p.PID, err))
+		default:
+			p.FDSoftLimit, p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
 		}
-		p.FDSoftLimit, p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
 	}
 	return fds, nil
 }
