@@ -1,0 +1,1014 @@
+package inspect
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The network namespaces of the fixture trees (testdata/README.md).
+const (
+	fixtureHostNS      = 4026531840
+	fixtureContainerNS = 4026532500
+)
+
+var fixtureNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+
+// fixtureFS opens testdata/TREE/proc.
+func fixtureFS(t *testing.T, tree string) FS {
+	t.Helper()
+	fsys, err := NewFS(filepath.Join("..", "testdata", filepath.FromSlash(tree), "proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
+}
+
+// scanFixture scans fsys at fixtureNow and fails the test on error.
+func scanFixture(t *testing.T, fsys FS, opts Options) *Snapshot {
+	t.Helper()
+	opts.Now = func() time.Time { return fixtureNow }
+	snap, err := Scan(context.Background(), fsys, opts)
+	if err != nil {
+		t.Fatalf("Scan(%s) error = %v", fsys.Root(), err)
+	}
+	return snap
+}
+
+// copyTree copies testdata/TREE/proc, symlinks included, into a temporary
+// directory that the test may change, and returns the copy's root.
+func copyTree(t *testing.T, tree string) string {
+	t.Helper()
+	src := filepath.Join("..", "testdata", filepath.FromSlash(tree), "proc")
+	dst := filepath.Join(t.TempDir(), "proc")
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, to)
+		default:
+			in, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			out, err := os.Create(to)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, in); err != nil {
+				out.Close()
+				return err
+			}
+			return out.Close()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func writeFixtureFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sockView is the part of a Socket most tests compare, with addresses as
+// strings so that diffs read well.
+type sockView struct {
+	Proto         Proto
+	Local, Remote string
+	State         TCPState
+	NetNS         uint64
+	PIDs          []int
+}
+
+func views(socks []Socket) []sockView {
+	out := make([]sockView, 0, len(socks))
+	for _, s := range socks {
+		out = append(out, sockView{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.NetNS, s.PIDs})
+	}
+	return out
+}
+
+// ownedBy returns the sockets whose owners include pid.
+func ownedBy(socks []Socket, pid int) []Socket {
+	var out []Socket
+	for _, s := range socks {
+		if slices.Contains(s.PIDs, pid) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func inState(socks []Socket, st TCPState) []Socket {
+	var out []Socket
+	for _, s := range socks {
+		if s.State == st {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortedListeners(ls []Listener) []Listener {
+	ls = slices.Clone(ls)
+	slices.SortFunc(ls, func(a, b Listener) int {
+		if a.NetNS != b.NetNS {
+			return int(a.NetNS - b.NetNS)
+		}
+		return a.Addr.Compare(b.Addr)
+	})
+	return ls
+}
+
+func listener(ns uint64, addr string) Listener {
+	return Listener{NetNS: ns, Addr: netip.MustParseAddrPort(addr)}
+}
+
+// checkSorted checks the stable order Scan promises: namespace, local,
+// remote, state, inode.
+func checkSorted(t *testing.T, socks []Socket) {
+	t.Helper()
+	sorted := slices.IsSortedFunc(socks, func(a, b Socket) int {
+		switch {
+		case a.NetNS != b.NetNS:
+			if a.NetNS < b.NetNS {
+				return -1
+			}
+			return 1
+		case a.Local != b.Local:
+			return a.Local.Compare(b.Local)
+		case a.Remote != b.Remote:
+			return a.Remote.Compare(b.Remote)
+		case a.State != b.State:
+			return int(a.State) - int(b.State)
+		case a.Inode < b.Inode:
+			return -1
+		case a.Inode > b.Inode:
+			return 1
+		}
+		return 0
+	})
+	if !sorted {
+		t.Error("Sockets are not in (namespace, local, remote, state, inode) order")
+	}
+}
+
+func TestNewFS(t *testing.T) {
+	fsys, err := NewFS("../testdata/healthy/proc/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fsys.Root(), filepath.Join("..", "testdata", "healthy", "proc"); got != want {
+		t.Errorf("Root() = %q, want %q", got, want)
+	}
+
+	missing := filepath.Join(t.TempDir(), "nope")
+	if _, err := NewFS(missing); err == nil || !strings.Contains(err.Error(), `could not read proc root "`+missing+`"`) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("NewFS(missing) error = %v, want could not read proc root, ErrNotExist", err)
+	}
+	file := filepath.Join("..", "testdata", "healthy", "proc", "sys", "kernel", "hostname")
+	if _, err := NewFS(file); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("NewFS(file) error = %v, want is not a directory", err)
+	}
+}
+
+func TestScanIncidentClient(t *testing.T) {
+	fsys := fixtureFS(t, "incident/client")
+	snap := scanFixture(t, fsys, Options{})
+
+	if !snap.Time.Equal(fixtureNow) || snap.Hostname != "sip-edge-1" || snap.ProcRoot != fsys.Root() || snap.HostNetNS != fixtureHostNS {
+		t.Errorf("Time, Hostname, ProcRoot, HostNetNS = %v, %q, %q, %d; want %v, sip-edge-1, %q, %d",
+			snap.Time, snap.Hostname, snap.ProcRoot, snap.HostNetNS, fixtureNow, fsys.Root(), fixtureHostNS)
+	}
+	if snap.Selected || snap.Filtered || snap.Denied != 0 || len(snap.Warnings) != 0 {
+		t.Errorf("Selected, Filtered, Denied, Warnings = %v, %v, %d, %q; want false, false, 0, none",
+			snap.Selected, snap.Filtered, snap.Denied, snap.Warnings)
+	}
+
+	wantProcs := []Process{
+		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS},
+		{PID: 812, Name: "sshd", User: "root", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+			FDs: 6, SocketFDs: 3, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS},
+		// 6 other fds + 1 listener + 1987 CLOSE_WAIT + 3 ESTABLISHED.
+		{PID: 4242, Name: "openser", User: "10001", Cmdline: "/usr/sbin/openser -f /etc/openser/openser.cfg",
+			FDs: 1997, SocketFDs: 1991, FDSoftLimit: 2048, FDHardLimit: 4096, NetNS: fixtureHostNS},
+	}
+	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
+		t.Errorf("Processes mismatch (-want +got):\n%s", diff)
+	}
+	if p := snap.Processes[len(snap.Processes)-1]; p.FDs*100/int(p.FDSoftLimit) != 97 {
+		t.Errorf("openser uses %d of %d fds, want 97%%", p.FDs, p.FDSoftLimit)
+	}
+
+	wantStates := map[TCPState]int{CloseWait: 1987, Established: 4, Listen: 3, TimeWait: 5}
+	if diff := cmp.Diff(wantStates, countStates(snap.Sockets)); diff != "" {
+		t.Errorf("states mismatch (-want +got):\n%s", diff)
+	}
+
+	ports := make(map[uint16]bool)
+	for _, s := range inState(snap.Sockets, CloseWait) {
+		if s.Proto != TCP || s.Local.Addr() != netip.MustParseAddr("10.0.0.7") || s.Remote != netip.MustParseAddrPort("10.0.0.5:7000") ||
+			s.RxQueue == 0 || s.TxQueue != 0 || s.UID != 10001 || s.Inode == 0 || s.NetNS != fixtureHostNS || !slices.Equal(s.PIDs, []int{4242}) {
+			t.Errorf("CLOSE_WAIT socket %+v: want tcp 10.0.0.7:* -> 10.0.0.5:7000, unread data, uid 10001, owned by [4242]", s)
+		}
+		if s.Local.Port() < 32768 || s.Local.Port() > 60999 {
+			t.Errorf("CLOSE_WAIT local port %d outside the ephemeral range", s.Local.Port())
+		}
+		ports[s.Local.Port()] = true
+	}
+	if len(ports) != 1987 {
+		t.Errorf("CLOSE_WAIT sockets use %d distinct local ports, want 1987", len(ports))
+	}
+
+	toPeer := 0
+	for _, s := range inState(snap.Sockets, Established) {
+		if s.Remote == netip.MustParseAddrPort("10.0.0.5:7000") && slices.Equal(s.PIDs, []int{4242}) {
+			toPeer++
+		}
+	}
+	if toPeer != 3 {
+		t.Errorf("%d ESTABLISHED sockets from openser to 10.0.0.5:7000, want 3", toPeer)
+	}
+
+	for _, s := range inState(snap.Sockets, TimeWait) {
+		if s.Inode != 0 || len(s.PIDs) != 0 || s.Remote != netip.MustParseAddrPort("10.0.0.30:8080") || s.Timer != 3 {
+			t.Errorf("TIME_WAIT socket %+v: want inode 0, no owner, peer 10.0.0.30:8080, timer 3", s)
+		}
+	}
+
+	wantSSHD := []sockView{
+		{TCP, "0.0.0.0:22", "0.0.0.0:0", Listen, fixtureHostNS, []int{812}},
+		{TCP, "10.0.0.7:22", "192.0.2.10:51234", Established, fixtureHostNS, []int{812}},
+		{TCP6, "[::]:22", "[::]:0", Listen, fixtureHostNS, []int{812}},
+	}
+	if diff := cmp.Diff(wantSSHD, views(ownedBy(snap.Sockets, 812))); diff != "" {
+		t.Errorf("sshd's sockets mismatch (-want +got):\n%s", diff)
+	}
+	if got := ownedBy(snap.Sockets, 1); len(got) != 0 {
+		t.Errorf("systemd owns %d TCP sockets, want 0", len(got))
+	}
+
+	wantListeners := []Listener{
+		listener(fixtureHostNS, "0.0.0.0:22"), listener(fixtureHostNS, "0.0.0.0:5060"), listener(fixtureHostNS, "[::]:22"),
+	}
+	if diff := cmp.Diff(wantListeners, sortedListeners(snap.Listeners), netipComparers); diff != "" {
+		t.Errorf("Listeners mismatch (-want +got):\n%s", diff)
+	}
+	checkSorted(t, snap.Sockets)
+}
+
+func TestScanIncidentPeer(t *testing.T) {
+	snap := scanFixture(t, fixtureFS(t, "incident/peer"), Options{})
+	if snap.Hostname != "slowsvc-1" || len(snap.Warnings) != 0 {
+		t.Errorf("Hostname, Warnings = %q, %q; want slowsvc-1, none", snap.Hostname, snap.Warnings)
+	}
+	wantProcs := []Process{
+		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS},
+		// stdin, journald on stdout and stderr (one socket, two fds),
+		// epoll, eventfd, listener, 3 ESTABLISHED, 2 FIN_WAIT2.
+		{PID: 3100, Name: "slowsvc", User: "10002", Cmdline: "/opt/slowsvc/bin/slowsvc --listen :7000",
+			FDs: 11, SocketFDs: 8, FDSoftLimit: 65536, FDHardLimit: 65536, NetNS: fixtureHostNS},
+	}
+	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
+		t.Errorf("Processes mismatch (-want +got):\n%s", diff)
+	}
+
+	wantStates := map[TCPState]int{Listen: 1, Established: 3, FinWait2: 152, TimeWait: 8}
+	if diff := cmp.Diff(wantStates, countStates(snap.Sockets)); diff != "" {
+		t.Errorf("states mismatch (-want +got):\n%s", diff)
+	}
+
+	owned := map[TCPState]int{}
+	for _, s := range ownedBy(snap.Sockets, 3100) {
+		owned[s.State]++
+		local := "10.0.0.5:7000"
+		if s.State == Listen {
+			local = "0.0.0.0:7000"
+		}
+		if s.Local != netip.MustParseAddrPort(local) || s.UID != 10002 {
+			t.Errorf("slowsvc socket %+v: want local %s, uid 10002", s, local)
+		}
+		if s.State == FinWait2 && s.Timer != 0 {
+			t.Errorf("half-closed FIN_WAIT2 %v has timer %d; an owned FIN_WAIT2 has none", s.Remote, s.Timer)
+		}
+	}
+	if diff := cmp.Diff(map[TCPState]int{Listen: 1, Established: 3, FinWait2: 2}, owned); diff != "" {
+		t.Errorf("slowsvc's connections mismatch (-want +got):\n%s", diff)
+	}
+
+	orphans := 0
+	for _, s := range inState(snap.Sockets, FinWait2) {
+		if len(s.PIDs) > 0 {
+			continue
+		}
+		orphans++
+		if s.Inode != 0 || s.Timer != 3 || s.TimerTicks == 0 || s.TimerTicks > 60*100 ||
+			s.Local != netip.MustParseAddrPort("10.0.0.5:7000") || s.Remote.Addr() != netip.MustParseAddr("10.0.0.7") {
+			t.Errorf("orphaned FIN_WAIT2 %+v: want inode 0, timer 3 within tcp_fin_timeout, 10.0.0.5:7000 -> 10.0.0.7", s)
+		}
+	}
+	if orphans != 150 {
+		t.Errorf("%d orphaned FIN_WAIT2, want 150", orphans)
+	}
+	if snap.System.FinTimeout != 60 {
+		t.Errorf("FinTimeout = %d, want 60", snap.System.FinTimeout)
+	}
+	checkSorted(t, snap.Sockets)
+}
+
+// TestIncidentTreesAgree checks that the two ends of the incident tell the
+// same story: the peer's FIN_WAIT2 are the client's CLOSE_WAIT, and the
+// live connections are the same on both sides.
+func TestIncidentTreesAgree(t *testing.T) {
+	client := scanFixture(t, fixtureFS(t, "incident/client"), Options{})
+	peer := scanFixture(t, fixtureFS(t, "incident/peer"), Options{})
+	peerAddr := netip.MustParseAddrPort("10.0.0.5:7000")
+	clientSide := map[netip.AddrPort]TCPState{}
+	for _, s := range client.Sockets {
+		if s.Remote == peerAddr {
+			clientSide[s.Local] = s.State
+		}
+	}
+	for _, s := range peer.Sockets {
+		if s.Local != peerAddr || s.Remote.Addr() != netip.MustParseAddr("10.0.0.7") {
+			continue
+		}
+		want := map[TCPState]TCPState{FinWait2: CloseWait, Established: Established}[s.State]
+		if got, ok := clientSide[s.Remote]; !ok || got != want {
+			t.Errorf("peer's %v with %v: the client has %v, want %v", s.State, s.Remote, got, want)
+		}
+	}
+}
+
+func TestScanHealthy(t *testing.T) {
+	snap := scanFixture(t, fixtureFS(t, "healthy"), Options{})
+	wantProcs := []Process{
+		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS},
+		{PID: 700, Name: "sshd", User: "root", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
+			FDs: 5, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS},
+		{PID: 900, Name: "nginx", User: "root", Cmdline: "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",
+			FDs: 10, SocketFDs: 5, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS},
+		{PID: 901, Name: "nginx", User: "10003", Cmdline: "nginx: worker process",
+			FDs: 16, SocketFDs: 9, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS},
+		{PID: 902, Name: "nginx", User: "10003", Cmdline: "nginx: worker process",
+			FDs: 14, SocketFDs: 7, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS},
+	}
+	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
+		t.Errorf("Processes mismatch (-want +got):\n%s", diff)
+	}
+	for _, p := range snap.Processes {
+		if p.FDs*100 >= int(p.FDSoftLimit) { // under 1%
+			t.Errorf("pid %d uses %d of %d fds; the healthy host's use is low", p.PID, p.FDs, p.FDSoftLimit)
+		}
+	}
+
+	wantListen := []sockView{
+		{TCP, "0.0.0.0:22", "0.0.0.0:0", Listen, fixtureHostNS, []int{700}},
+		// Shared after fork: every nginx process holds them, sorted.
+		{TCP, "0.0.0.0:80", "0.0.0.0:0", Listen, fixtureHostNS, []int{900, 901, 902}},
+		{TCP, "0.0.0.0:443", "0.0.0.0:0", Listen, fixtureHostNS, []int{900, 901, 902}},
+		{TCP6, "[::]:22", "[::]:0", Listen, fixtureHostNS, []int{700}},
+	}
+	if diff := cmp.Diff(wantListen, views(inState(snap.Sockets, Listen))); diff != "" {
+		t.Errorf("listeners mismatch (-want +got):\n%s", diff)
+	}
+
+	perClient := map[string]int{}
+	perWorker := map[int]int{}
+	for _, s := range inState(snap.Sockets, Established) {
+		if p := s.Local.Port(); p != 80 && p != 443 {
+			continue
+		}
+		perClient[s.Remote.Addr().String()]++
+		if len(s.PIDs) != 1 {
+			t.Errorf("inbound %v has owners %v, want one worker", s.Remote, s.PIDs)
+			continue
+		}
+		perWorker[s.PIDs[0]]++
+	}
+	if diff := cmp.Diff(map[string]int{"192.0.2.10": 3, "192.0.2.11": 3, "192.0.2.12": 1}, perClient); diff != "" {
+		t.Errorf("inbound connections per client mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[int]int{901: 4, 902: 3}, perWorker); diff != "" {
+		t.Errorf("inbound connections per worker mismatch (-want +got):\n%s", diff)
+	}
+
+	pg := views(ownedBy(snap.Sockets, 901))
+	if !slices.ContainsFunc(pg, func(v sockView) bool {
+		return v.Local == "10.0.0.10:39702" && v.Remote == "10.0.0.20:5432" && v.State == Established && slices.Equal(v.PIDs, []int{901})
+	}) {
+		t.Errorf("worker 901's sockets %v: want ESTABLISHED 10.0.0.10:39702 -> 10.0.0.20:5432", pg)
+	}
+
+	tw := inState(snap.Sockets, TimeWait)
+	if len(tw) != 4 {
+		t.Errorf("%d TIME_WAIT, want 4", len(tw))
+	}
+	for _, s := range tw {
+		if len(s.PIDs) != 0 || s.Inode != 0 {
+			t.Errorf("TIME_WAIT %v: owners %v, inode %d; want none, 0", s.Remote, s.PIDs, s.Inode)
+		}
+	}
+	if len(snap.Warnings) != 0 {
+		t.Errorf("Warnings = %q, want none", snap.Warnings)
+	}
+	checkSorted(t, snap.Sockets)
+}
+
+func TestScanIPv6(t *testing.T) {
+	snap := scanFixture(t, fixtureFS(t, "ipv6"), Options{})
+	own := []int{600}
+	// In Scan's order: IPv4 (including the unmapped addresses) before IPv6.
+	want := []sockView{
+		{TCP6, "10.0.0.9:443", "192.0.2.44:40022", Established, fixtureHostNS, own}, // was ::ffff:10.0.0.9
+		{TCP, "10.0.0.9:38000", "10.0.0.20:5432", Established, fixtureHostNS, own},
+		{TCP, "127.0.0.1:9901", "0.0.0.0:0", Listen, fixtureHostNS, own},
+		{TCP6, "[::]:443", "[::]:0", Listen, fixtureHostNS, own},
+		{TCP6, "[::1]:8080", "[::]:0", Listen, fixtureHostNS, own},
+		{TCP6, "[::1]:8080", "[::1]:45678", Established, fixtureHostNS, own},
+		{TCP6, "[::1]:45678", "[::1]:8080", Established, fixtureHostNS, own},
+		{TCP6, "[2001:db8::1]:443", "[2001:db8:0:1::20]:50312", Established, fixtureHostNS, own},
+		{TCP6, "[2001:db8::1]:443", "[2001:db8:0:1::21]:50400", TimeWait, fixtureHostNS, nil},
+		{TCP6, "[2001:db8::1]:41000", "[2001:db8::53]:80", CloseWait, fixtureHostNS, own},
+		{TCP6, "[2001:db8::1]:52000", "[2001:db8:ffff::1]:443", SynSent, fixtureHostNS, own},
+	}
+	if diff := cmp.Diff(want, views(snap.Sockets)); diff != "" {
+		t.Errorf("Sockets mismatch (-want +got):\n%s", diff)
+	}
+	for _, s := range snap.Sockets {
+		if s.Local.Addr().Is4In6() || s.Remote.Addr().Is4In6() {
+			t.Errorf("%v -> %v: IPv4-mapped address left mapped", s.Local, s.Remote)
+		}
+		switch s.State {
+		case SynSent:
+			if s.Retransmits != 3 || s.Timer != 1 || s.TimerTicks != 0x1F4 {
+				t.Errorf("SYN_SENT: retransmits %d, timer %d:%#x; want 3, 1:0x1f4", s.Retransmits, s.Timer, s.TimerTicks)
+			}
+		case Established:
+			if s.Remote == netip.MustParseAddrPort("10.0.0.20:5432") && (s.Timer != 4 || s.Timeout != 2 || s.TxQueue != 0x1000) {
+				t.Errorf("zero-window socket: timer %d, probes %d, tx_queue %#x; want 4, 2, 0x1000", s.Timer, s.Timeout, s.TxQueue)
+			}
+		}
+	}
+	if p := snap.Processes[1]; p.PID != 600 || p.Name != "haproxy" || p.SocketFDs != 10 ||
+		p.Cmdline != "/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid" {
+		t.Errorf("Processes[1] = %+v, want haproxy 600 with 10 socket fds", p)
+	}
+}
+
+func TestScanNetNS(t *testing.T) {
+	snap := scanFixture(t, fixtureFS(t, "netns"), Options{})
+	host, cont := uint64(fixtureHostNS), uint64(fixtureContainerNS)
+	want := []sockView{
+		{TCP, "0.0.0.0:8080", "0.0.0.0:0", Listen, host, []int{1500}},
+		{TCP, "10.0.0.11:8080", "192.0.2.30:52990", TimeWait, host, nil},
+		{TCP, "10.0.0.11:8080", "192.0.2.30:53000", Established, host, []int{1500}},
+		{TCP, "172.17.0.1:41200", "172.17.0.2:80", TimeWait, host, nil},
+		{TCP, "172.17.0.1:41234", "172.17.0.2:80", Established, host, []int{1500}},
+		// The container's table, read once though two processes show it.
+		{TCP, "0.0.0.0:80", "0.0.0.0:0", Listen, cont, []int{5001, 5002}},
+		{TCP, "172.17.0.2:80", "172.17.0.1:41200", TimeWait, cont, nil},
+		{TCP, "172.17.0.2:80", "172.17.0.1:41234", Established, cont, []int{5002}},
+		{TCP, "172.17.0.2:39000", "10.0.0.20:5432", Established, cont, []int{5002}},
+		{TCP6, "[::]:80", "[::]:0", Listen, cont, []int{5001, 5002}},
+	}
+	if diff := cmp.Diff(want, views(snap.Sockets)); diff != "" {
+		t.Errorf("Sockets mismatch (-want +got):\n%s", diff)
+	}
+	if snap.HostNetNS != host {
+		t.Errorf("HostNetNS = %d, want %d", snap.HostNetNS, host)
+	}
+	gotNS := map[int]uint64{}
+	for _, p := range snap.Processes {
+		gotNS[p.PID] = p.NetNS
+	}
+	if diff := cmp.Diff(map[int]uint64{1: host, 640: host, 1500: host, 5001: cont, 5002: cont}, gotNS); diff != "" {
+		t.Errorf("process namespaces mismatch (-want +got):\n%s", diff)
+	}
+	wantListeners := []Listener{listener(host, "0.0.0.0:8080"), listener(cont, "0.0.0.0:80"), listener(cont, "[::]:80")}
+	if diff := cmp.Diff(wantListeners, sortedListeners(snap.Listeners), netipComparers); diff != "" {
+		t.Errorf("Listeners mismatch (-want +got):\n%s", diff)
+	}
+
+	// The root's net/tcp is the host's: no container socket in it.
+	root, err := ReadNetTCP(filepath.Join(fixtureFS(t, "netns").Root(), "net", "tcp"), TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range root {
+		if s.Local.Addr() == netip.MustParseAddr("172.17.0.2") {
+			t.Errorf("root net/tcp holds the container's socket %v -> %v", s.Local, s.Remote)
+		}
+	}
+
+	// --pid 5002: the worker's sockets, all in the container. Only the
+	// selected processes are inspected, so they are the only owners shown.
+	snap = scanFixture(t, fixtureFS(t, "netns"), Options{PIDs: []int{5002}})
+	wantWorker := []sockView{
+		{TCP, "0.0.0.0:80", "0.0.0.0:0", Listen, cont, []int{5002}},
+		{TCP, "172.17.0.2:80", "172.17.0.1:41234", Established, cont, []int{5002}},
+		{TCP, "172.17.0.2:39000", "10.0.0.20:5432", Established, cont, []int{5002}},
+		{TCP6, "[::]:80", "[::]:0", Listen, cont, []int{5002}},
+	}
+	if diff := cmp.Diff(wantWorker, views(snap.Sockets)); diff != "" {
+		t.Errorf("--pid 5002 Sockets mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestScanNetNSFallback: a namespace is read through its next process when
+// the first one's PID/net cannot be read, and reported when none can.
+func TestScanNetNSFallback(t *testing.T) {
+	root := copyTree(t, "netns")
+	if err := os.RemoveAll(filepath.Join(root, "5001", "net")); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	if n := len(snap.Sockets); n != 10 || len(snap.Warnings) != 0 {
+		t.Errorf("without 5001/net: %d sockets, warnings %q; want 10 (through 5002/net), none", n, snap.Warnings)
+	}
+
+	if err := os.RemoveAll(filepath.Join(root, "5002", "net")); err != nil {
+		t.Fatal(err)
+	}
+	snap = scanFixture(t, fsys, Options{})
+	for _, s := range snap.Sockets {
+		if s.NetNS != fixtureHostNS {
+			t.Errorf("socket %v -> %v in namespace %d, want only the host's", s.Local, s.Remote, s.NetNS)
+		}
+	}
+	want := "network namespace 4026532500: its sockets could not be read: open " + filepath.Join(root, "5002", "net", "tcp")
+	if len(snap.Warnings) != 1 || !strings.HasPrefix(snap.Warnings[0], want) {
+		t.Errorf("Warnings = %q, want one starting with %q", snap.Warnings, want)
+	}
+}
+
+// TestScanWithoutSelf: a proc root with no self (a host's /proc read from a
+// process outside it) is read namespace by namespace through PID/net.
+func TestScanWithoutSelf(t *testing.T) {
+	root := copyTree(t, "incident/client")
+	if err := os.Remove(filepath.Join(root, "self")); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	if snap.HostNetNS != 0 {
+		t.Errorf("HostNetNS = %d, want 0 (unknown)", snap.HostNetNS)
+	}
+	if got := len(snap.Sockets); got != 1999 {
+		t.Errorf("%d sockets, want 1999, each once", got)
+	}
+	for _, s := range snap.Sockets {
+		if s.NetNS != fixtureHostNS {
+			t.Fatalf("socket %v -> %v in namespace %d, want %d", s.Local, s.Remote, s.NetNS, uint64(fixtureHostNS))
+		}
+	}
+}
+
+func TestScanDenied(t *testing.T) {
+	const deniedWarning = "1 processes could not be inspected (permission denied); run as root for complete ownership"
+	const unownedWarning = `1 sockets have an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
+	gone := map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
+	tests := []struct {
+		name   string
+		faults map[string]error
+	}{
+		{"ns and fd denied", map[string]error{"101/ns/net": fs.ErrPermission, "101/fd": fs.ErrPermission}},
+		{"only fd denied", map[string]error{"101/fd": fs.ErrPermission}},
+		{"only ns denied", map[string]error{"101/ns/net": fs.ErrPermission}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fixtureFS(t, "denied")
+			fsys.faults = map[string]error{}
+			for k, v := range gone {
+				fsys.faults[k] = v
+			}
+			for k, v := range tt.faults {
+				fsys.faults[k] = v
+			}
+			snap := scanFixture(t, fsys, Options{})
+			if snap.Denied != 1 {
+				t.Errorf("Denied = %d, want 1", snap.Denied)
+			}
+			if diff := cmp.Diff([]string{deniedWarning, unownedWarning}, snap.Warnings); diff != "" {
+				t.Errorf("Warnings mismatch (-want +got):\n%s", diff)
+			}
+			wantProcs := []Process{{PID: 100, Name: "webapp", User: "10006", Cmdline: "/srv/webapp/bin/webapp -addr :8000",
+				FDs: 6, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 4096, NetNS: fixtureHostNS}}
+			if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
+				t.Errorf("Processes mismatch (-want +got):\n%s", diff)
+			}
+			want := []sockView{
+				{TCP, "0.0.0.0:8000", "0.0.0.0:0", Listen, fixtureHostNS, []int{100}},
+				{TCP, "10.0.0.12:8000", "192.0.2.50:52000", Established, fixtureHostNS, []int{100}},
+				{TCP, "10.0.0.12:43000", "10.0.0.40:873", Established, fixtureHostNS, nil}, // 101's
+				{TCP, "10.0.0.12:44000", "10.0.0.41:80", TimeWait, fixtureHostNS, nil},
+			}
+			if diff := cmp.Diff(want, views(snap.Sockets)); diff != "" {
+				t.Errorf("Sockets mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("without faults every process is read", func(t *testing.T) {
+		snap := scanFixture(t, fixtureFS(t, "denied"), Options{})
+		if snap.Denied != 0 || len(snap.Processes) != 3 || len(snap.Warnings) != 0 {
+			t.Errorf("Denied, processes, warnings = %d, %d, %q; want 0, 3, none", snap.Denied, len(snap.Processes), snap.Warnings)
+		}
+		if got := views(ownedBy(snap.Sockets, 101)); len(got) != 1 || got[0].Remote != "10.0.0.40:873" {
+			t.Errorf("101's sockets = %v, want the one to 10.0.0.40:873", got)
+		}
+	})
+
+	t.Run("--pid of the denied process is not ErrNoMatch", func(t *testing.T) {
+		fsys := fixtureFS(t, "denied")
+		fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
+		snap := scanFixture(t, fsys, Options{PIDs: []int{101}})
+		if snap.Denied != 1 || len(snap.Processes) != 0 || len(snap.Sockets) != 0 || !slices.Contains(snap.Warnings, deniedWarning) {
+			t.Errorf("Denied, processes, sockets, warnings = %d, %d, %d, %q; want 1, 0, 0, the denied warning",
+				snap.Denied, len(snap.Processes), len(snap.Sockets), snap.Warnings)
+		}
+	})
+
+	t.Run("--pid of the vanished process is ErrNoMatch", func(t *testing.T) {
+		fsys := fixtureFS(t, "denied")
+		fsys.faults = gone
+		_, err := Scan(context.Background(), fsys, Options{PIDs: []int{102}})
+		if !errors.Is(err, ErrNoMatch) {
+			t.Errorf("Scan(--pid 102) error = %v, want ErrNoMatch", err)
+		}
+	})
+}
+
+func TestScanFilters(t *testing.T) {
+	fsys := fixtureFS(t, "incident/client")
+	tests := []struct {
+		name      string
+		opts      Options
+		wantProcs []int
+		wantCount int
+		keep      func(Socket) bool // every socket returned must pass
+		selected  bool
+		filtered  bool
+		warnings  []string
+	}{
+		{name: "all", wantProcs: []int{1, 812, 4242}, wantCount: 1999},
+		{
+			name: "pid", opts: Options{PIDs: []int{4242}}, wantProcs: []int{4242}, wantCount: 1991, selected: true,
+			keep: func(s Socket) bool { return slices.Equal(s.PIDs, []int{4242}) },
+		},
+		{
+			name: "two pids, repeated and unsorted", opts: Options{PIDs: []int{4242, 812, 4242}}, wantProcs: []int{812, 4242},
+			wantCount: 1994, selected: true, keep: func(s Socket) bool { return len(s.PIDs) == 1 },
+		},
+		{
+			name: "a pid and a missing one", opts: Options{PIDs: []int{812, 99999}}, wantProcs: []int{812}, wantCount: 3,
+			selected: true, warnings: []string{"pid 99999: no such process"},
+		},
+		{name: "pid without TCP", opts: Options{PIDs: []int{1}}, wantProcs: []int{1}, wantCount: 0, selected: true},
+		{name: "name", opts: Options{Name: "openser"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+		{name: "name, other case", opts: Options{Name: "OpenSER"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+		{name: "name matches the command line", opts: Options{Name: "openser.CFG"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+		{name: "name matches sshd's title", opts: Options{Name: "[listener]"}, wantProcs: []int{812}, wantCount: 3, selected: true},
+		{name: "name matches part of two", opts: Options{Name: "s"}, wantProcs: []int{1, 812, 4242}, wantCount: 1994, selected: true},
+		{
+			name: "state", opts: Options{States: []TCPState{CloseWait}}, wantProcs: []int{1, 812, 4242}, wantCount: 1987, filtered: true,
+			keep: func(s Socket) bool { return s.State == CloseWait },
+		},
+		{
+			name: "two states", opts: Options{States: []TCPState{CloseWait, Established}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 1991, filtered: true, keep: func(s Socket) bool { return s.State == CloseWait || s.State == Established },
+		},
+		{
+			name: "unowned TIME_WAIT", opts: Options{States: []TCPState{TimeWait}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 5, filtered: true, keep: func(s Socket) bool { return len(s.PIDs) == 0 },
+		},
+		{
+			name: "selection hides unowned sockets", opts: Options{Name: "openser", States: []TCPState{TimeWait}},
+			wantProcs: []int{4242}, wantCount: 0, selected: true, filtered: true,
+		},
+		{
+			name: "local port", opts: Options{Ports: []uint16{22}}, wantProcs: []int{1, 812, 4242}, wantCount: 3, filtered: true,
+			keep: func(s Socket) bool { return s.Local.Port() == 22 },
+		},
+		{
+			name: "remote port", opts: Options{Ports: []uint16{7000}}, wantProcs: []int{1, 812, 4242}, wantCount: 1990, filtered: true,
+			keep: func(s Socket) bool { return s.Remote.Port() == 7000 },
+		},
+		{
+			name: "peer with port", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.5:7000")}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 1990, filtered: true,
+		},
+		{
+			name: "peer CIDR", opts: Options{Peers: []Peer{mustPeer(t, "192.0.2.0/24")}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 1, filtered: true, keep: func(s Socket) bool { return s.Remote == netip.MustParseAddrPort("192.0.2.10:51234") },
+		},
+		{
+			name: "two peers", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.30"), mustPeer(t, "192.0.2.10")}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 6, filtered: true,
+		},
+		{
+			name: "peer on the wrong port", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.5:7001")}}, wantProcs: []int{1, 812, 4242},
+			wantCount: 0, filtered: true,
+		},
+		{
+			name: "everything at once", opts: Options{PIDs: []int{4242}, States: []TCPState{Established}, Ports: []uint16{7000}, Peers: []Peer{mustPeer(t, "10.0.0.0/24")}},
+			wantProcs: []int{4242}, wantCount: 3, selected: true, filtered: true,
+			keep: func(s Socket) bool {
+				return s.State == Established && s.Remote == netip.MustParseAddrPort("10.0.0.5:7000")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := scanFixture(t, fsys, tt.opts)
+			var pids []int
+			for _, p := range snap.Processes {
+				pids = append(pids, p.PID)
+			}
+			if diff := cmp.Diff(tt.wantProcs, pids); diff != "" {
+				t.Errorf("processes mismatch (-want +got):\n%s", diff)
+			}
+			if len(snap.Sockets) != tt.wantCount {
+				t.Errorf("%d sockets, want %d", len(snap.Sockets), tt.wantCount)
+			}
+			for _, s := range snap.Sockets {
+				if tt.keep != nil && !tt.keep(s) {
+					t.Errorf("socket %+v should have been filtered out", s)
+					break
+				}
+			}
+			if snap.Selected != tt.selected || snap.Filtered != tt.filtered {
+				t.Errorf("Selected, Filtered = %v, %v; want %v, %v", snap.Selected, snap.Filtered, tt.selected, tt.filtered)
+			}
+			if diff := cmp.Diff(tt.warnings, snap.Warnings); diff != "" {
+				t.Errorf("Warnings mismatch (-want +got):\n%s", diff)
+			}
+			// Listeners ignore the filters.
+			if len(snap.Listeners) != 3 {
+				t.Errorf("%d Listeners, want 3 whatever the filters", len(snap.Listeners))
+			}
+		})
+	}
+}
+
+func TestScanNoMatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    Options
+		wantErr string
+	}{
+		{"missing pid", Options{PIDs: []int{99999}}, "no process matches --pid 99999"},
+		{"missing pids", Options{PIDs: []int{99999, 99998}}, "no process matches --pid 99999 --pid 99998"},
+		{"unknown name", Options{Name: "nope"}, `no process matches --name "nope"`},
+		{"pid and name that do not meet", Options{PIDs: []int{812}, Name: "openser"}, `no process matches --pid 812 --name "openser"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap, err := Scan(context.Background(), fixtureFS(t, "incident/client"), tt.opts)
+			if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Scan() = %v, %v; want ErrNoMatch containing %q", snap, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestScanErrors(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		tree    string
+		ctx     context.Context
+		wantErr string // after the tree's proc root
+		is      error
+	}{
+		{name: "missing net/tcp", tree: "broken/missing_tcp", wantErr: filepath.Join("net", "tcp") + ": no such file or directory", is: fs.ErrNotExist},
+		{name: "malformed net/tcp", tree: "broken/malformed_tcp", wantErr: filepath.Join("net", "tcp") + `:4: remote address: "3C0200C0C351": missing ':'`},
+		{name: "canceled", tree: "healthy", ctx: canceled, is: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fixtureFS(t, tt.tree)
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			snap, err := Scan(ctx, fsys, Options{})
+			if err == nil {
+				t.Fatalf("Scan() = %d sockets, nil error; want an error", len(snap.Sockets))
+			}
+			if snap != nil {
+				t.Errorf("Scan() returned a snapshot with its error")
+			}
+			if want := filepath.Join(fsys.Root(), tt.wantErr); tt.wantErr != "" && !strings.Contains(err.Error(), want) {
+				t.Errorf("Scan() error = %v, want it to contain %q", err, want)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("Scan() error = %v, want errors.Is %v", err, tt.is)
+			}
+		})
+	}
+
+	t.Run("malformed container table", func(t *testing.T) {
+		root := copyTree(t, "netns")
+		writeFixtureFile(t, filepath.Join(root, "5001", "net", "tcp"), tcpHeader+"   0: junk\n")
+		fsys, err := NewFS(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Scan(context.Background(), fsys, Options{})
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Path != filepath.Join(root, "5001", "net", "tcp") || pe.Line != 2 {
+			t.Errorf("Scan() error = %v, want a ParseError at 5001/net/tcp:2", err)
+		}
+	})
+
+	t.Run("missing proc root", func(t *testing.T) {
+		root := copyTree(t, "healthy")
+		fsys, err := NewFS(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(root); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Scan(context.Background(), fsys, Options{}); err == nil || !strings.Contains(err.Error(), "could not read proc root") {
+			t.Errorf("Scan() error = %v, want could not read proc root", err)
+		}
+	})
+}
+
+// TestScanDegraded: damage that is not the socket table's costs a warning,
+// not the scan.
+func TestScanDegraded(t *testing.T) {
+	t.Run("missing sockstat", func(t *testing.T) {
+		root := copyTree(t, "healthy")
+		if err := os.Remove(filepath.Join(root, "net", "sockstat")); err != nil {
+			t.Fatal(err)
+		}
+		fsys, err := NewFS(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := scanFixture(t, fsys, Options{})
+		want := "some system counters are missing: open " + filepath.Join(root, "net", "sockstat")
+		if len(snap.Warnings) != 1 || !strings.HasPrefix(snap.Warnings[0], want) {
+			t.Errorf("Warnings = %q, want one starting with %q", snap.Warnings, want)
+		}
+		if len(snap.Sockets) != 16 || snap.System.FinTimeout != 60 || snap.System.TCPInUse != 0 {
+			t.Errorf("%d sockets, FinTimeout %d, TCPInUse %d; want 16, 60, 0", len(snap.Sockets), snap.System.FinTimeout, snap.System.TCPInUse)
+		}
+	})
+
+	// A malformed limits file leaves the limits unknown (0) and says so;
+	// the process and its sockets stay.
+	t.Run("malformed limits", func(t *testing.T) {
+		root := copyTree(t, "healthy")
+		limits := filepath.Join(root, "902", "limits")
+		writeFixtureFile(t, limits, limitsText("lots", "8192"))
+		fsys, err := NewFS(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := scanFixture(t, fsys, Options{})
+		want := "pid 902: fd limits unknown: " + limits + `:9: soft limit:`
+		if len(snap.Warnings) != 1 || !strings.HasPrefix(snap.Warnings[0], want) {
+			t.Errorf("Warnings = %q, want one starting with %q", snap.Warnings, want)
+		}
+		i := slices.IndexFunc(snap.Processes, func(p Process) bool { return p.PID == 902 })
+		if i < 0 {
+			t.Fatal("pid 902 is missing")
+		}
+		if p := snap.Processes[i]; p.FDSoftLimit != 0 || p.FDHardLimit != 0 || p.FDs != 14 {
+			t.Errorf("pid 902: FDs %d, limits %d/%d; want 14, 0/0", p.FDs, p.FDSoftLimit, p.FDHardLimit)
+		}
+		if n := len(ownedBy(snap.Sockets, 902)); n != 5 {
+			t.Errorf("pid 902 owns %d sockets, want 5 (2 listeners, 3 connections)", n)
+		}
+	})
+}
+
+func mustPeer(t *testing.T, s string) Peer {
+	t.Helper()
+	p, err := ParsePeer(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestParsePeer(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	tests := []struct {
+		in      string
+		want    Peer
+		str     string
+		wantErr string
+	}{
+		{in: "10.0.0.5", want: Peer{Prefix: pfx("10.0.0.5/32")}, str: "10.0.0.5"},
+		{in: "10.0.0.5:7000", want: Peer{Prefix: pfx("10.0.0.5/32"), Port: 7000}, str: "10.0.0.5:7000"},
+		{in: "10.0.0.0/8", want: Peer{Prefix: pfx("10.0.0.0/8")}, str: "10.0.0.0/8"},
+		{in: "10.1.2.3/8", want: Peer{Prefix: pfx("10.0.0.0/8")}, str: "10.0.0.0/8"}, // masked
+		{in: "0.0.0.0/0", want: Peer{Prefix: pfx("0.0.0.0/0")}, str: "0.0.0.0/0"},
+		{in: "::1", want: Peer{Prefix: pfx("::1/128")}, str: "::1"},
+		{in: "2001:db8::/32", want: Peer{Prefix: pfx("2001:db8::/32")}, str: "2001:db8::/32"},
+		{in: "[2001:db8::1]:443", want: Peer{Prefix: pfx("2001:db8::1/128"), Port: 443}, str: "[2001:db8::1]:443"},
+		// Sockets are unmapped, so peers are too.
+		{in: "::ffff:10.0.0.9", want: Peer{Prefix: pfx("10.0.0.9/32")}, str: "10.0.0.9"},
+		{in: "[::ffff:10.0.0.9]:80", want: Peer{Prefix: pfx("10.0.0.9/32"), Port: 80}, str: "10.0.0.9:80"},
+		{in: "::ffff:10.0.0.0/104", want: Peer{Prefix: pfx("10.0.0.0/8")}, str: "10.0.0.0/8"},
+		{in: "garbage", wantErr: `invalid peer "garbage": want IP, IP:port or CIDR`},
+		{in: "", wantErr: `invalid peer ""`},
+		{in: "10.0.0.5:99999", wantErr: `invalid peer "10.0.0.5:99999"`},
+		{in: "10.0.0.0/33", wantErr: `invalid peer "10.0.0.0/33"`},
+		{in: "10.0.0.256", wantErr: `invalid peer "10.0.0.256"`},
+		{in: "2001:db8::1:443", want: Peer{Prefix: pfx("2001:db8::1:443/128")}, str: "2001:db8::1:443"}, // an address, not a port
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParsePeer(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParsePeer(%q) = %v, %v; want error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, netipComparers); diff != "" {
+				t.Errorf("ParsePeer(%q) mismatch (-want +got):\n%s", tt.in, diff)
+			}
+			if s := got.String(); s != tt.str {
+				t.Errorf("ParsePeer(%q).String() = %q, want %q", tt.in, s, tt.str)
+			}
+		})
+	}
+}
+
+func TestPeerMatch(t *testing.T) {
+	tests := []struct {
+		peer   string
+		remote string
+		want   bool
+	}{
+		{"10.0.0.5", "10.0.0.5:7000", true},
+		{"10.0.0.5", "10.0.0.50:7000", false},
+		{"10.0.0.5:7000", "10.0.0.5:7000", true},
+		{"10.0.0.5:7000", "10.0.0.5:7001", false},
+		{"10.0.0.0/24", "10.0.0.7:22", true},
+		{"10.0.0.0/24", "10.0.1.7:22", false},
+		{"::ffff:10.0.0.9", "10.0.0.9:443", true},
+		{"::ffff:10.0.0.0/104", "10.0.0.9:443", true},
+		{"2001:db8::/32", "[2001:db8:0:1::20]:50312", true},
+		{"2001:db8::/32", "10.0.0.9:443", false},
+		{"0.0.0.0/0", "[::1]:8080", false}, // families do not mix
+	}
+	for _, tt := range tests {
+		t.Run(tt.peer+" "+tt.remote, func(t *testing.T) {
+			if got := mustPeer(t, tt.peer).Match(netip.MustParseAddrPort(tt.remote)); got != tt.want {
+				t.Errorf("ParsePeer(%q).Match(%s) = %v, want %v", tt.peer, tt.remote, got, tt.want)
+			}
+		})
+	}
+}
