@@ -1,0 +1,162 @@
+package inspect
+
+import (
+	"bufio"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseStatPPID(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		in      string
+		want    int
+		wantErr string
+	}{
+		{"plain", "4242 (openser) S 1 4242 4242 0 -1 4194560 0\n", 1, ""},
+		{"comm with spaces and parens", "77 (my (odd) name) R 12 77 77 0", 12, ""},
+		{"kernel thread", "2 (kthreadd) S 0 0 0 0 -1", 0, ""},
+		{"no paren", "77 sh S 12", 0, "no ')'"},
+		{"truncated", "77 (sh) S", 0, "no parent pid"},
+		{"not a number", "77 (sh) S x 1", 0, `bad parent pid "x"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStatPPID([]byte(tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseStatPPID(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseStatPPID(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// statTree builds a proc root whose processes have the given parents.
+// A parent of -1 writes a malformed stat file.
+func statTree(t *testing.T, parents map[int]int) FS {
+	t.Helper()
+	root := t.TempDir()
+	for pid, ppid := range parents {
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stat := strconv.Itoa(pid) + " (p" + strconv.Itoa(pid) + ") S " + strconv.Itoa(ppid) + " 1 1 0 -1\n"
+		if ppid < 0 {
+			stat = "garbage\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
+}
+
+func TestProcessTree(t *testing.T) {
+	// 1 ─┬─ 10 ─┬─ 11 ── 12
+	//    │      └─ 13
+	//    ├─ 20 ── 21
+	//    └─ 30 (malformed stat: skipped, and so are its children)
+	//             └─ 31
+	fsys := statTree(t, map[int]int{1: 0, 10: 1, 11: 10, 12: 11, 13: 10, 20: 1, 21: 20, 30: -1, 31: 30})
+	for _, tt := range []struct {
+		root int
+		want []int
+	}{
+		{10, []int{10, 11, 12, 13}},
+		{11, []int{11, 12}},
+		{12, []int{12}},
+		{20, []int{20, 21}},
+		{1, []int{1, 10, 11, 12, 13, 20, 21}},
+	} {
+		got, err := fsys.ProcessTree(tt.root)
+		if err != nil {
+			t.Fatalf("ProcessTree(%d): %v", tt.root, err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ProcessTree(%d) (-want +got):\n%s", tt.root, diff)
+		}
+	}
+	if _, err := fsys.ProcessTree(99); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ProcessTree(99) error = %v, want one wrapping fs.ErrNotExist", err)
+	}
+}
+
+// TestProcessTreeLive starts a shell with a child that has a child of its
+// own, and finds all three from the shell's pid in the real /proc.
+func TestProcessTreeLive(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs the live /proc")
+	}
+	// sh starts a subshell in the background; the subshell starts sleep and
+	// prints its own pid and the sleep's, so the test knows all three.
+	cmd := exec.Command("sh", "-c", `(sleep 30 & echo $! $(exec sh -c 'echo $PPID'); wait) & wait`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Kill the whole group of descendants by pid, then reap sh.
+		if tree, err := mustFS(t).ProcessTree(cmd.Process.Pid); err == nil {
+			for _, pid := range tree {
+				if p, err := os.FindProcess(pid); err == nil {
+					_ = p.Kill()
+				}
+			}
+		}
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(line)
+	if len(f) != 2 {
+		t.Fatalf("child pids line %q", line)
+	}
+	sleepPID, _ := strconv.Atoi(f[0])
+	subshellPID, _ := strconv.Atoi(f[1])
+	got, err := mustFS(t).ProcessTree(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{cmd.Process.Pid, subshellPID, sleepPID} {
+		if !slices.Contains(got, want) {
+			t.Errorf("ProcessTree(%d) = %v, lacks %d (sh %d, subshell %d, sleep %d)",
+				cmd.Process.Pid, got, want, cmd.Process.Pid, subshellPID, sleepPID)
+		}
+	}
+	if slices.Contains(got, os.Getpid()) {
+		t.Errorf("ProcessTree(%d) = %v holds the test's own pid, its parent", cmd.Process.Pid, got)
+	}
+}
+
+func mustFS(t *testing.T) FS {
+	t.Helper()
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
+}
