@@ -121,7 +121,9 @@ func FuzzParseLimits(f *testing.F) {
 	f.Add(limitsText("2048", "4096"))
 	// Garbage soft limit.
 	f.Add(limitsText("lots", "4096"))
-	// Negative: the kernel prints %lu.
+	// Negative: the kernel prints %lu, so a sign is never its output.
+	f.Add(limitsText("-2", "4096"))
+	// -1 is Unlimited's value, but the kernel prints "unlimited".
 	f.Add(limitsText("-1", "4096"))
 	// Explicit sign.
 	f.Add(limitsText("+5", "4096"))

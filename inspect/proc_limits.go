@@ -70,5 +70,8 @@ func parseLimit(b []byte) (int64, error) {
 	if len(b) == 0 {
 		return 0, errors.New("missing")
 	}
-	return strconv.ParseInt(string(b), 10, 64)
+	// The kernel prints limits with %lu, and RLIM_INFINITY as "unlimited":
+	// a sign, or a value past int64, is not its output.
+	v, err := strconv.ParseUint(string(b), 10, 63)
+	return int64(v), err
 }

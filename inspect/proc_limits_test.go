@@ -70,9 +70,12 @@ func TestParseLimits(t *testing.T) {
 			in:      strings.Replace(limitsText("1024", "4096"), fmt.Sprintf("%-25s %-20s %-20s %-10s\n", "Max open files", "1024", "4096", "files"), "", 1),
 			wantErr: `line 16: no "Max open files" row`,
 		},
-		{name: "garbage soft", in: limitsText("lots", "4096"), wantErr: `line 9: soft limit: strconv.ParseInt: parsing "lots": invalid syntax`},
+		{name: "garbage soft", in: limitsText("lots", "4096"), wantErr: `line 9: soft limit: strconv.ParseUint: parsing "lots": invalid syntax`},
 		{name: "garbage hard", in: limitsText("1024", "4k"), wantErr: `line 9: hard limit:`},
 		{name: "too large", in: limitsText("9223372036854775808", "unlimited"), wantErr: "line 9: soft limit:"},
+		{name: "negative", in: limitsText("-2", "4096"), wantErr: `line 9: soft limit: strconv.ParseUint: parsing "-2": invalid syntax`},
+		{name: "minus one is not unlimited", in: limitsText("1024", "-1"), wantErr: `line 9: hard limit: strconv.ParseUint: parsing "-1": invalid syntax`},
+		{name: "plus sign", in: limitsText("+1024", "4096"), wantErr: `line 9: soft limit: strconv.ParseUint: parsing "+1024": invalid syntax`},
 		{
 			name:    "hard column missing",
 			in:      "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024\n",
@@ -121,7 +124,7 @@ func TestReadLimits(t *testing.T) {
 		{name: "openser", path: filepath.Join("..", "testdata", "incident", "client", "proc", "4242", "limits"), want: Limits{2048, 4096}},
 		{name: "systemd", path: filepath.Join("..", "testdata", "incident", "client", "proc", "1", "limits"), want: Limits{1073741816, 1073741816}},
 		{name: "no header", path: filepath.Join(broken, "no_header"), wantErr: "1: missing header line"},
-		{name: "garbage", path: filepath.Join(broken, "garbage"), wantErr: `9: soft limit: strconv.ParseInt: parsing "lots": invalid syntax`},
+		{name: "garbage", path: filepath.Join(broken, "garbage"), wantErr: `9: soft limit: strconv.ParseUint: parsing "lots": invalid syntax`},
 		{name: "no open files row", path: filepath.Join(broken, "no_open_files"), wantErr: `16: no "Max open files" row`},
 	}
 	for _, tt := range tests {
