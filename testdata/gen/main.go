@@ -639,6 +639,7 @@ func (t *tree) writeProc(p proc) {
 	t.file(dir+"/comm", comm+"\n")
 	t.file(dir+"/cmdline", strings.Join(p.cmdline, "\x00")+"\x00")
 	t.file(dir+"/status", status(p, comm))
+	t.file(dir+"/stat", stat(p, comm))
 	t.file(dir+"/limits", limits(p.soft, p.hard))
 	t.link(dir+"/ns/net", fmt.Sprintf("net:[%d]", p.netns))
 	for n, target := range p.fds {
@@ -735,6 +736,26 @@ func status(p proc, comm string) string {
 	w("voluntary_ctxt_switches:\t%d", 1000+p.pid*7)
 	w("nonvoluntary_ctxt_switches:\t%d", 10+p.pid%97)
 	return b.String()
+}
+
+// stat prints PID/stat as fs/proc/array.c do_task_stat does: 52 fields,
+// "pid (comm) state ppid pgrp session tty_nr tpgid flags ...". Times,
+// addresses and counters are invented but plausible.
+func stat(p proc, comm string) string {
+	pages := p.rssKB / 4
+	start := 1000 + p.pid*13
+	code := 0x55d0a0000000 + uint64(p.pid)<<20
+	stack := 0x7ffc00000000 + uint64(p.pid)<<16
+	pgrp := p.pid // daemons lead their own group; forked workers stay in the parent's
+	if p.ppid > 1 {
+		pgrp = p.ppid
+	}
+	return fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 %d 0 %d 0 %d %d 0 0 20 0 %d 0 %d %d %d 18446744073709551615 "+
+		"%d %d %d 0 0 0 0 4096 16387 0 0 0 17 %d 0 0 0 0 0 %d %d %d %d %d %d %d 0\n",
+		p.pid, comm, p.ppid, pgrp, pgrp, 200+p.pid%500, p.pid%7, 10+p.pid%40, 5+p.pid%20,
+		p.threads, start, p.rssKB*4*1024, pages,
+		code, code+0x1a000, stack, p.pid%4,
+		code+0x2b000, code+0x2c000, code+0x100000, stack+0x1f00, stack+0x1f40, stack+0x1f40, stack+0x1fe0)
 }
 
 // limits prints PID/limits as fs/proc/base.c proc_pid_limits does:
