@@ -1,0 +1,376 @@
+package report
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// Level is a pair of thresholds: a value above Warn is a warning, above
+// Crit critical. sockleak check fails on either; Nagios tells them apart.
+type Level struct {
+	Warn, Crit int
+}
+
+// Limits are the thresholds of sockleak check.
+type Limits struct {
+	// States caps the sockets in each state. States not in the map are
+	// not checked.
+	States map[inspect.TCPState]Level
+	// FDUsage caps the share of its soft fd limit a process uses, in
+	// percent. Nil: not checked. Always per process: a limit is.
+	FDUsage *Level
+	// Total checks the state caps against the host's totals instead of
+	// each owner's: every process, the kernel's sockets (TIME_WAIT,
+	// orphans) and unknown owners.
+	Total bool
+}
+
+// HostPID is the owner of a violation of a host-wide (--total) limit.
+const HostPID = -2
+
+// Metric names, as in perfdata and metric labels.
+const MetricFDUsage = "fd_usage"
+
+// Violation is one threshold crossed by one owner.
+type Violation struct {
+	Severity Severity // Warning or Critical
+	// Metric is the state's label ("close_wait") or MetricFDUsage.
+	Metric string
+	State  inspect.TCPState // 0 for fd usage
+	// PID is a process, KernelPID, UnknownPID, or HostPID for --total.
+	PID  int
+	Name string
+	// Peer is the peer with the most sockets in the state, and Others how
+	// many other peers there are.
+	Peer   string
+	Others int
+	// Value is the socket count, or for fd usage the percentage of the
+	// soft limit, rounded.
+	Value int
+	// Limit is the threshold crossed: Level.Crit when critical, else Warn.
+	Limit       int
+	FDs         int   // the process's open fds; 0 for non-processes
+	FDSoftLimit int64 // its soft limit, or 0
+	SocketFDs   int
+}
+
+// Owner names the violation's owner: "pid 42 (nginx)", "the kernel",
+// "the host".
+func (v Violation) Owner() string {
+	if v.PID == HostPID {
+		return "the host"
+	}
+	return ownerName(v.PID, v.Name)
+}
+
+// Summary is the violation in a few words, for a status line:
+// "pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000".
+func (v Violation) Summary() string {
+	if v.State == 0 {
+		return fmt.Sprintf("%s uses %d%% of its fd limit (%s)", v.Owner(), v.Value, fdUsage(v.FDs, v.FDSoftLimit))
+	}
+	s := fmt.Sprintf("%s %d %s", v.Owner(), v.Value, v.State)
+	if v.Peer != "" && v.Peer != "*" {
+		s += " to " + peerPhrase(v.Peer, v.Others)
+	}
+	return s
+}
+
+// Message is the violation in one line with its threshold and the
+// owner's fd usage: what sockleak check prints.
+func (v Violation) Message() string {
+	if v.State == 0 {
+		return fmt.Sprintf("%s uses %d%% of its fd limit, over the maximum %d%%: %s, %s",
+			v.Owner(), v.Value, v.Limit, fdUsage(v.FDs, v.FDSoftLimit), plural(v.SocketFDs, "socket"))
+	}
+	s := fmt.Sprintf("%s, over the maximum %d", v.Summary(), v.Limit)
+	if v.PID > 0 {
+		s += "; " + fdUsage(v.FDs, v.FDSoftLimit)
+	}
+	return s
+}
+
+// Measurement is the worst value of one limited metric: the highest
+// owner's (or the host's with Total), whether or not it crossed a
+// threshold. Nagios performance data is made of them.
+type Measurement struct {
+	Metric string
+	State  inspect.TCPState // 0 for fd usage
+	Value  int
+	Level  Level
+}
+
+// owner is one holder of sockets in the check.
+type checkOwner struct {
+	row    ProcessRow
+	states map[inspect.TCPState]int
+}
+
+// owners lists who the state limits apply to: each process, the kernel
+// and unknown owners; or the host as one owner with Total.
+func (l Limits) owners(r *Report) []checkOwner {
+	if l.Total {
+		states := map[inspect.TCPState]int{}
+		for _, s := range r.Snapshot.Sockets {
+			states[s.State]++ // a socket shared after fork counts once
+		}
+		return []checkOwner{{row: ProcessRow{Process: inspect.Process{PID: HostPID}}, states: states}}
+	}
+	out := make([]checkOwner, 0, len(r.Processes)+2)
+	for _, p := range r.Processes {
+		out = append(out, checkOwner{row: p, states: p.States})
+	}
+	out = append(out,
+		checkOwner{row: ProcessRow{Process: inspect.Process{PID: KernelPID, Name: "kernel"}}, states: r.Kernel},
+		checkOwner{row: ProcessRow{Process: inspect.Process{PID: UnknownPID}}, states: r.Unknown})
+	return out
+}
+
+func (l Limits) states() []inspect.TCPState {
+	return slices.Sorted(maps.Keys(l.States))
+}
+
+// topPeerOf is topPeer for an owner of a check: for the host, the peers
+// of every owner added up.
+func topPeerOf(r *Report, pid int, state inspect.TCPState) (string, int) {
+	if pid != HostPID {
+		return topPeer(r.Groups, pid, state)
+	}
+	counts := map[string]int{}
+	for _, g := range r.Groups {
+		if g.State == state {
+			counts[g.Peer] += g.Count
+		}
+	}
+	peers := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+		return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))
+	})
+	if len(peers) == 0 {
+		return "", 0
+	}
+	return peers[0], len(peers) - 1
+}
+
+func (lv Level) judge(value int) (Severity, int, bool) {
+	switch {
+	case value > lv.Crit:
+		return Critical, lv.Crit, true
+	case value > lv.Warn:
+		return Warning, lv.Warn, true
+	}
+	return Info, 0, false
+}
+
+// Check weighs a report against limits and returns the thresholds
+// crossed, worst first. It is pure: the report holds everything.
+func Check(r *Report, l Limits) []Violation {
+	var out []Violation
+	for _, o := range l.owners(r) {
+		for _, st := range l.states() {
+			n := o.states[st]
+			sev, limit, bad := l.States[st].judge(n)
+			if !bad {
+				continue
+			}
+			peer, others := topPeerOf(r, o.row.PID, st)
+			out = append(out, Violation{
+				Severity: sev, Metric: st.Label(), State: st, PID: o.row.PID, Name: o.row.Name,
+				Peer: peer, Others: others, Value: n, Limit: limit,
+				FDs: o.row.FDs, FDSoftLimit: o.row.FDSoftLimit, SocketFDs: o.row.SocketFDs,
+			})
+		}
+	}
+	if l.FDUsage != nil {
+		for _, p := range r.Processes {
+			if p.FDSoftLimit <= 0 {
+				continue // unknown or unlimited: nothing to be near
+			}
+			pct := percent(p.FDShare())
+			sev, limit, bad := l.FDUsage.judge(pct)
+			if !bad {
+				continue
+			}
+			out = append(out, Violation{
+				Severity: sev, Metric: MetricFDUsage, PID: p.PID, Name: p.Name, Value: pct, Limit: limit,
+				FDs: p.FDs, FDSoftLimit: p.FDSoftLimit, SocketFDs: p.SocketFDs,
+			})
+		}
+	}
+	slices.SortFunc(out, func(a, b Violation) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(isFD(a), isFD(b)),
+			cmp.Compare(b.Value, a.Value), cmp.Compare(a.State, b.State), ownerOrder(a.PID, b.PID))
+	})
+	return out
+}
+
+// isFD puts socket counts before fd usage, whose values are percentages.
+func isFD(v Violation) int {
+	if v.State == 0 {
+		return 1
+	}
+	return 0
+}
+
+// Measure returns the worst value of every limited metric, states in
+// kernel order and fd usage last.
+func Measure(r *Report, l Limits) []Measurement {
+	var out []Measurement
+	owners := l.owners(r)
+	for _, st := range l.states() {
+		m := Measurement{Metric: st.Label(), State: st, Level: l.States[st]}
+		for _, o := range owners {
+			m.Value = max(m.Value, o.states[st])
+		}
+		out = append(out, m)
+	}
+	if l.FDUsage != nil {
+		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
+		for _, p := range r.Processes {
+			if p.FDSoftLimit > 0 {
+				m.Value = max(m.Value, percent(p.FDShare()))
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Status is the worst severity among violations: Info when there are
+// none (OK).
+func Status(vs []Violation) Severity {
+	s := Info
+	for _, v := range vs {
+		s = max(s, v.Severity)
+	}
+	return s
+}
+
+// describe renders the limits as flags would: "close_wait > 0,
+// fd_usage > 80%".
+func (l Limits) describe() string {
+	var parts []string
+	for _, st := range l.states() {
+		parts = append(parts, fmt.Sprintf("%s %d", st, l.States[st].Warn))
+	}
+	if l.FDUsage != nil {
+		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
+	}
+	if len(parts) == 0 {
+		return "no thresholds"
+	}
+	s := "max " + strings.Join(parts, ", ")
+	if l.Total {
+		s += " (host total)"
+	}
+	return s
+}
+
+// CheckText renders the result of a check for a person and for cron's
+// mail: one line per violation, worst first, then a one-line summary and
+// the scan's warnings.
+func CheckText(w io.Writer, r *Report, l Limits, vs []Violation) error {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%-8s  %s\n", strings.ToUpper(v.Severity.String()), v.Message())
+	}
+	procs := len(r.Snapshot.Processes)
+	if len(vs) == 0 {
+		fmt.Fprintf(&b, "OK: no threshold exceeded (%s); %s inspected\n", l.describe(), processCount(procs))
+	} else {
+		owners := map[int]bool{}
+		for _, v := range vs {
+			owners[v.PID] = true
+		}
+		fmt.Fprintf(&b, "FAIL: %s exceeded by %s (%s); %s inspected\n",
+			plural(len(vs), "threshold"), plural(len(owners), "owner"), l.describe(), processCount(procs))
+	}
+	for _, warn := range r.Snapshot.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func processCount(n int) string {
+	if n == 1 {
+		return "1 process"
+	}
+	return fmt.Sprintf("%d processes", n)
+}
+
+// CheckDocument is the JSON form of a check: the inspect document with the
+// check's status, limits and violations added.
+type CheckDocument struct {
+	Document
+	Status     string         `json:"status"` // "ok", "warning" or "critical"
+	Total      bool           `json:"total"`  // the state limits applied to the host's totals
+	Limits     []LimitDoc     `json:"limits"`
+	Violations []ViolationDoc `json:"violations"`
+}
+
+// LimitDoc is one threshold of the check and the worst value measured.
+type LimitDoc struct {
+	Metric string `json:"metric"` // a state's label, e.g. "close_wait", or "fd_usage"
+	Warn   int    `json:"warn"`
+	Crit   int    `json:"crit"`
+	Worst  int    `json:"worst"` // the highest owner's value (the host's with total)
+}
+
+// ViolationDoc is one threshold crossed.
+type ViolationDoc struct {
+	Severity    string `json:"severity"` // "warning" or "critical"
+	Metric      string `json:"metric"`
+	State       string `json:"state"` // "" for fd_usage
+	PID         int    `json:"pid"`   // 0 the kernel, -1 unknown owner, -2 the host (total)
+	Name        string `json:"name"`
+	Peer        string `json:"peer"`
+	Value       int    `json:"value"` // sockets, or percent of the fd limit for fd_usage
+	Limit       int    `json:"limit"`
+	FDsOpen     int    `json:"fds_open"`
+	FDSoftLimit int64  `json:"fd_soft_limit"`
+	Message     string `json:"message"`
+}
+
+// CheckJSON writes the check as one indented JSON document.
+func CheckJSON(w io.Writer, r *Report, l Limits, vs []Violation) error {
+	d := CheckDocument{
+		Document:   NewDocument(r),
+		Status:     statusWord(Status(vs)),
+		Total:      l.Total,
+		Limits:     []LimitDoc{},
+		Violations: make([]ViolationDoc, 0, len(vs)),
+	}
+	for _, m := range Measure(r, l) {
+		d.Limits = append(d.Limits, LimitDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
+	}
+	for _, v := range vs {
+		state := ""
+		if v.State != 0 {
+			state = v.State.String()
+		}
+		d.Violations = append(d.Violations, ViolationDoc{
+			Severity: v.Severity.String(), Metric: v.Metric, State: state, PID: v.PID, Name: v.Name,
+			Peer: v.Peer, Value: v.Value, Limit: v.Limit, FDsOpen: v.FDs, FDSoftLimit: v.FDSoftLimit,
+			Message: v.Message(),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+// statusWord is the check's status in JSON: "ok" when nothing crossed.
+func statusWord(s Severity) string {
+	if s == Info {
+		return "ok"
+	}
+	return s.String()
+}

@@ -1,0 +1,278 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+type violationKey struct {
+	Severity Severity
+	Metric   string
+	PID      int
+	Peer     string
+	Value    int
+	Limit    int
+}
+
+func violationKeys(vs []Violation) []violationKey {
+	out := []violationKey{}
+	for _, v := range vs {
+		out = append(out, violationKey{v.Severity, v.Metric, v.PID, v.Peer, v.Value, v.Limit})
+	}
+	return out
+}
+
+func cwLimit(warn, crit int) map[inspect.TCPState]Level {
+	return map[inspect.TCPState]Level{inspect.CloseWait: {warn, crit}}
+}
+
+func TestCheck(t *testing.T) {
+	cw := func(n int, remote string, pids ...int) []inspect.Socket {
+		return many(n, inspect.CloseWait, ephemeral("10.0.0.7"), fixed(remote), pids...)
+	}
+	// Inodes of many() start at 1000 for every call: shift them so that
+	// sockets of different calls are different sockets.
+	shift := func(ss []inspect.Socket, by uint64) []inspect.Socket {
+		for i := range ss {
+			ss[i].Inode += by
+		}
+		return ss
+	}
+	fd80 := &Level{80, 95}
+	for _, tt := range []struct {
+		name   string
+		snap   *inspect.Snapshot
+		limits Limits
+		want   []violationKey
+	}{
+		{
+			name:   "healthy: nothing in CLOSE_WAIT",
+			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
+			limits: Limits{States: cwLimit(0, 0), FDUsage: fd80},
+			want:   []violationKey{},
+		},
+		{
+			name:   "default: one CLOSE_WAIT fails, critical",
+			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(1, "10.0.0.5:7000", 42)),
+			limits: Limits{States: cwLimit(0, 0)},
+			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
+		},
+		{
+			name:   "at the maximum is not over it",
+			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(3, "10.0.0.5:7000", 42)),
+			limits: Limits{States: cwLimit(3, 10)},
+			want:   []violationKey{},
+		},
+		{
+			name:   "over warn, under crit: warning with the warn limit",
+			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(4, "10.0.0.5:7000", 42)),
+			limits: Limits{States: cwLimit(3, 10)},
+			want:   []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
+		},
+		{
+			name:   "over crit: critical with the crit limit",
+			snap:   snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cw(11, "10.0.0.5:7000", 42)),
+			limits: Limits{States: cwLimit(3, 10)},
+			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
+		},
+		{
+			name: "per process: two under the limit pass",
+			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
+				cw(3, "10.0.0.5:7000", 42), shift(cw(3, "10.0.0.6:80", 43), 100)),
+			limits: Limits{States: cwLimit(4, 4)},
+			want:   []violationKey{},
+		},
+		{
+			name: "total: the same two over the host's limit",
+			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
+				cw(3, "10.0.0.5:7000", 42), shift(cw(2, "10.0.0.6:80", 43), 100)),
+			limits: Limits{States: cwLimit(4, 4), Total: true},
+			want:   []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
+		},
+		{
+			name: "a socket shared after fork counts for each process, once in the total",
+			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
+				cw(2, "10.0.0.5:7000", 42, 43)),
+			limits: Limits{States: cwLimit(1, 1)},
+			want: []violationKey{
+				{Critical, "close_wait", 42, "10.0.0.5:7000", 2, 1},
+				{Critical, "close_wait", 43, "10.0.0.5:7000", 2, 1},
+			},
+		},
+		{
+			name: "total of the shared sockets",
+			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
+				cw(2, "10.0.0.5:7000", 42, 43)),
+			limits: Limits{States: cwLimit(2, 2), Total: true},
+			want:   []violationKey{},
+		},
+		{
+			name: "FIN_WAIT2: orphans are the kernel's, owned ones the process's",
+			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+				many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
+				shift(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
+			limits: Limits{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
+			want:   []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
+		},
+		{
+			name: "an unknown owner's sockets are checked too",
+			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+				[]inspect.Socket{ // an inode, and no owner sockleak could read
+					sock(inspect.CloseWait, "10.0.0.7:40001", "10.0.0.5:7000", 2001),
+					sock(inspect.CloseWait, "10.0.0.7:40002", "10.0.0.5:7000", 2002),
+					sock(inspect.CloseWait, "10.0.0.7:40003", "10.0.0.5:7000", 2003),
+				}),
+			limits: Limits{States: cwLimit(0, 0)},
+			want:   []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
+		},
+		{
+			name: "only limited states are checked",
+			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+				many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"))),
+			limits: Limits{States: cwLimit(0, 0)},
+			want:   []violationKey{},
+		},
+		{
+			name: "fd usage: over 80% warns, over 95% is critical, unknown and unlimited are skipped",
+			snap: snapshot([]inspect.Process{
+				proc(40, "fine", 80, 100), // exactly 80%: not over
+				proc(41, "warm", 85, 100),
+				proc(42, "hot", 97, 100),
+				proc(43, "nolimit", 5000, inspect.Unlimited),
+				proc(44, "unknown", 5000, 0),
+			}),
+			limits: Limits{FDUsage: fd80},
+			want: []violationKey{
+				{Critical, MetricFDUsage, 42, "", 97, 95},
+				{Warning, MetricFDUsage, 41, "", 85, 80},
+			},
+		},
+		{
+			name: "worst first: critical before warning, states before fd usage, bigger first",
+			snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
+				cw(2, "10.0.0.5:7000", 41), shift(cw(9, "10.0.0.6:80", 42), 100)),
+			limits: Limits{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
+			want: []violationKey{
+				{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
+				{Critical, MetricFDUsage, 41, "", 90, 80},
+				{Warning, "close_wait", 41, "10.0.0.5:7000", 2, 1},
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Analyze(tt.snap, DefaultThresholds)
+			got := violationKeys(Check(r, tt.limits))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestViolationMessages(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048)},
+		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242),
+		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
+	r := Analyze(snap, DefaultThresholds)
+	limits := Limits{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
+	var got []string
+	for _, v := range Check(r, limits) {
+		got = append(got, v.Summary(), v.Message())
+	}
+	want := []string{
+		"pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000",
+		"pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)",
+		"the kernel 3 FIN_WAIT2 to 10.0.0.9:80",
+		"the kernel 3 FIN_WAIT2 to 10.0.0.9:80, over the maximum 1",
+		"pid 4242 (openser) uses 98% of its fd limit (1997/2048 fds (98%))",
+		"pid 4242 (openser) uses 98% of its fd limit, over the maximum 90%: 1997/2048 fds (98%), 0 sockets",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+
+	total := Check(r, Limits{States: cwLimit(100, 100), Total: true})
+	if len(total) != 1 || total[0].Message() != "the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 100" {
+		t.Errorf("total violations = %+v", total)
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(41, "a", 50, 100), proc(42, "b", 10, 1024)},
+		many(2, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 41),
+		many(3, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
+	r := Analyze(snap, DefaultThresholds)
+	limits := Limits{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
+	want := []Measurement{
+		{"fin_wait2", inspect.FinWait2, 0, Level{5, 9}},
+		{"close_wait", inspect.CloseWait, 2, Level{0, 0}},
+		{MetricFDUsage, 0, 50, Level{80, 90}},
+	}
+	if diff := cmp.Diff(want, Measure(r, limits)); diff != "" {
+		t.Errorf("Measure (-want +got):\n%s", diff)
+	}
+}
+
+func TestCheckTextAndJSON(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048), proc(7, "sshd", 5, 1024)},
+		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
+	snap.Warnings = []string{"1 processes could not be inspected (permission denied); run as root for complete ownership"}
+	r := Analyze(snap, DefaultThresholds)
+	limits := Limits{States: cwLimit(0, 0), FDUsage: &Level{80, 95}}
+	vs := Check(r, limits)
+
+	var text bytes.Buffer
+	if err := CheckText(&text, r, limits, vs); err != nil {
+		t.Fatal(err)
+	}
+	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
+CRITICAL  pid 4242 (openser) uses 98% of its fd limit, over the maximum 95%: 1997/2048 fds (98%), 0 sockets
+FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 processes inspected
+warning: 1 processes could not be inspected (permission denied); run as root for complete ownership
+`
+	if diff := cmp.Diff(want, text.String()); diff != "" {
+		t.Errorf("CheckText (-want +got):\n%s", diff)
+	}
+
+	text.Reset()
+	healthy := Analyze(snapshot([]inspect.Process{proc(7, "sshd", 5, 1024)}), DefaultThresholds)
+	if err := CheckText(&text, healthy, limits, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := text.String(); got != "OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 1 process inspected\n" {
+		t.Errorf("CheckText healthy = %q", got)
+	}
+
+	var js bytes.Buffer
+	if err := CheckJSON(&js, r, limits, vs); err != nil {
+		t.Fatal(err)
+	}
+	var d CheckDocument
+	if err := json.Unmarshal(js.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.SchemaVersion != SchemaVersion || d.Status != "critical" || len(d.Violations) != 2 || len(d.Findings) == 0 || len(d.Processes) != 1 {
+		t.Errorf("check document: status %q, %d violations, %d findings, %d processes", d.Status, len(d.Violations), len(d.Findings), len(d.Processes))
+	}
+	wantV := ViolationDoc{Severity: "critical", Metric: "close_wait", State: "CLOSE_WAIT", PID: 4242, Name: "openser",
+		Peer: "10.0.0.5:7000", Value: 1987, Limit: 0, FDsOpen: 1997, FDSoftLimit: 2048, Message: vs[0].Message()}
+	if len(d.Violations) > 0 {
+		if diff := cmp.Diff(wantV, d.Violations[0]); diff != "" {
+			t.Errorf("violation doc (-want +got):\n%s", diff)
+		}
+	}
+	wantL := []LimitDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
+	if diff := cmp.Diff(wantL, d.Limits); diff != "" {
+		t.Errorf("limits (-want +got):\n%s", diff)
+	}
+	// The inspect document's fields are at the top level, not nested.
+	if !strings.Contains(js.String(), "\n  \"schema_version\": 1,") || !strings.Contains(js.String(), "\n  \"violations\": [") {
+		t.Errorf("check JSON is not flat:\n%.300s", js.String())
+	}
+}
