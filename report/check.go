@@ -188,11 +188,13 @@ func Check(r *Report, l Limits) []Violation {
 		}
 	}
 	if l.FDUsage != nil {
-		for _, p := range r.Processes {
+		// Every inspected process, with TCP sockets or not: any fd counts
+		// towards the limit.
+		for _, p := range r.Snapshot.Processes {
 			if p.FDSoftLimit <= 0 {
 				continue // unknown or unlimited: nothing to be near
 			}
-			pct := percent(p.FDShare())
+			pct := percent(fdShare(p.FDs, p.FDSoftLimit))
 			sev, limit, bad := l.FDUsage.judge(pct)
 			if !bad {
 				continue
@@ -232,9 +234,9 @@ func Measure(r *Report, l Limits) []Measurement {
 	}
 	if l.FDUsage != nil {
 		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
-		for _, p := range r.Processes {
+		for _, p := range r.Snapshot.Processes {
 			if p.FDSoftLimit > 0 {
-				m.Value = max(m.Value, percent(p.FDShare()))
+				m.Value = max(m.Value, percent(fdShare(p.FDs, p.FDSoftLimit)))
 			}
 		}
 		out = append(out, m)

@@ -1,0 +1,77 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Nagios plugin exit codes (Monitoring Plugins Development Guidelines,
+// "Plugin Return Codes").
+const (
+	NagiosOK       = 0
+	NagiosWarning  = 1
+	NagiosCritical = 2
+	NagiosUnknown  = 3
+)
+
+var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCritical: "CRITICAL", NagiosUnknown: "UNKNOWN"}
+
+// Nagios writes a check as a Nagios (Icinga, Naemon, Sensu) plugin does
+// and returns the plugin's exit code. The first line is the status and
+// the worst violation, then performance data after a '|':
+//
+//	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=97%;80;90;0;100
+//
+// Each further line is one violation (the plugin's long output). The
+// performance data holds, for every limited metric, the worst owner's
+// value with the warning and critical thresholds: a plain number N in the
+// plugin range syntax means "alert above N", as sockleak's maximums do.
+func Nagios(w io.Writer, r *Report, l Limits, vs []Violation) (int, error) {
+	code := NagiosOK
+	switch Status(vs) {
+	case Warning:
+		code = NagiosWarning
+	case Critical:
+		code = NagiosCritical
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SOCKLEAK %s - ", nagiosWords[code])
+	if len(vs) == 0 {
+		fmt.Fprintf(&b, "no threshold exceeded; %s inspected", processCount(len(r.Snapshot.Processes)))
+	} else {
+		b.WriteString(nagiosText(vs[0].Summary()))
+		if len(vs) > 1 {
+			fmt.Fprintf(&b, " (and %d more)", len(vs)-1)
+		}
+	}
+	sep := " | "
+	for _, m := range Measure(r, l) {
+		b.WriteString(sep)
+		sep = " "
+		if m.State == 0 {
+			fmt.Fprintf(&b, "%s=%d%%;%d;%d;0;100", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
+		} else {
+			fmt.Fprintf(&b, "%s=%d;%d;%d;0;", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
+		}
+	}
+	b.WriteByte('\n')
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%s: %s\n", strings.ToUpper(v.Severity.String()), nagiosText(v.Message()))
+	}
+	_, err := io.WriteString(w, b.String())
+	return code, err
+}
+
+// NagiosError writes the plugin line for a check that could not run and
+// returns NagiosUnknown.
+func NagiosError(w io.Writer, err error) int {
+	fmt.Fprintf(w, "SOCKLEAK UNKNOWN - %s\n", nagiosText(err.Error()))
+	return NagiosUnknown
+}
+
+// nagiosText keeps a '|' in a process name from starting the performance
+// data, and a newline from ending the status line.
+func nagiosText(s string) string {
+	return strings.NewReplacer("|", "/", "\n", " ").Replace(s)
+}
