@@ -1,0 +1,247 @@
+package report
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// parseExposition parses the text format with prometheus/common's parser,
+// as node_exporter's textfile collector does, and returns every sample as
+// "name{label="value",...}" -> value, labels sorted.
+func parseExposition(t *testing.T, r io.Reader) map[string]float64 {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		t.Fatalf("text exposition does not parse: %v", err)
+	}
+	out := map[string]float64{}
+	for name, mf := range mfs {
+		if mf.GetType() != dto.MetricType_GAUGE {
+			t.Errorf("%s is a %v, want a gauge", name, mf.GetType())
+		}
+		if mf.GetHelp() == "" {
+			t.Errorf("%s has no help", name)
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, lp.GetName()+"="+`"`+lp.GetValue()+`"`)
+			}
+			sort.Strings(labels)
+			key := name
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			if _, dup := out[key]; dup {
+				t.Errorf("duplicate series %s", key)
+			}
+			out[key] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func promFixture() (*Report, Limits, []Violation) {
+	p := proc(4242, "openser", 1997, 2048)
+	p.Cmdline = "/usr/sbin/openser -P /run/openser.pid --db-password=hunter2"
+	snap := snapshot([]inspect.Process{p, proc(7, "sshd", 5, 1024), proc(9, "idle", 950, 1000)},
+		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242),
+		many(3, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:22"), 7),
+		many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
+	snap.Denied = 2
+	r := Analyze(snap, DefaultThresholds)
+	l := Limits{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 100}}, FDUsage: &Level{80, 95}}
+	return r, l, Check(r, l)
+}
+
+func TestPrometheus(t *testing.T) {
+	r, l, vs := promFixture()
+	var b bytes.Buffer
+	if err := Prometheus(&b, r, l, vs); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "/usr/sbin") {
+		t.Errorf("a command line went into the metrics:\n%s", b.String())
+	}
+	got := parseExposition(t, &b)
+	want := map[string]float64{
+		`sockleak_tcp_sockets{state="close_wait"}`:                                   1987,
+		`sockleak_tcp_sockets{state="established"}`:                                  3,
+		`sockleak_tcp_sockets{state="time_wait"}`:                                    50,
+		`sockleak_tcp_sockets{state="fin_wait2"}`:                                    0,
+		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                             50,
+		`sockleak_process_tcp_sockets{name="openser",pid="4242",state="close_wait"}`: 1987,
+		`sockleak_process_tcp_sockets{name="sshd",pid="7",state="established"}`:      3,
+		`sockleak_process_open_fds{name="openser",pid="4242"}`:                       1997,
+		`sockleak_process_max_fds{name="openser",pid="4242"}`:                        2048,
+		`sockleak_process_open_fds{name="idle",pid="9"}`:                             950, // no socket, but over --max-fd-usage
+		`sockleak_check_violations{metric="close_wait",severity="critical"}`:         1,
+		`sockleak_check_violations{metric="close_wait",severity="warning"}`:          0,
+		// openser uses 98% (over the critical 95), idle exactly 95% (a warning).
+		`sockleak_check_violations{metric="fd_usage",severity="critical"}`: 1,
+		`sockleak_check_violations{metric="fd_usage",severity="warning"}`:  1,
+		`sockleak_check_warning_threshold{metric="close_wait"}`:            0,
+		`sockleak_check_critical_threshold{metric="close_wait"}`:           100,
+		`sockleak_check_warning_threshold{metric="fd_usage"}`:              80,
+		`sockleak_check_status`:           2,
+		`sockleak_processes_inspected`:    3,
+		`sockleak_processes_denied`:       2,
+		`sockleak_scan_timestamp_seconds`: float64(r.Snapshot.Time.Unix()),
+	}
+	for k, v := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("missing %s", k)
+			continue
+		}
+		if g != v {
+			t.Errorf("%s = %v, want %v", k, g, v)
+		}
+	}
+	for _, st := range inspect.States { // every state has a series
+		if _, ok := got[`sockleak_tcp_sockets{state="`+st.Label()+`"}`]; !ok {
+			t.Errorf("no sockleak_tcp_sockets series for %s", st.Label())
+		}
+	}
+	if _, ok := got[`sockleak_process_open_fds{name="sshd",pid="7"}`]; !ok {
+		t.Errorf("sshd holds a socket and has no open_fds series")
+	}
+}
+
+func TestPrometheusPedantic(t *testing.T) {
+	r, l, vs := promFixture()
+	reg := prometheus.NewPedanticRegistry()
+	if err := registerMetrics(reg, r, l, vs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("pedantic registry: %v", err)
+	}
+}
+
+// TestWriteTextfileAtomic writes the textfile over and over while readers
+// read it as fast as they can: every read must be a whole file that
+// parses, and the old file must be replaced each time.
+func TestWriteTextfileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sockleak.prom")
+	if err := os.WriteFile(path, []byte("# an old file\nold_metric 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	r, l, vs := promFixture()
+	healthyR := Analyze(snapshot([]inspect.Process{proc(7, "sshd", 5, 1024)}), DefaultThresholds)
+
+	var stop atomic.Bool
+	var reads, bad atomic.Int64
+	var firstBad atomic.Value
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					bad.Add(1)
+					firstBad.CompareAndSwap(nil, "read: "+err.Error())
+					continue
+				}
+				reads.Add(1)
+				s := string(b)
+				// A whole file ends with the last series of the last
+				// family (families and series are sorted); a partial one
+				// is cut short, or fails to parse.
+				if s != "# an old file\nold_metric 1\n" &&
+					!strings.HasSuffix(s, "\nsockleak_tcp_sockets{state=\"time_wait\"} 0\n") &&
+					!strings.HasSuffix(s, "\nsockleak_tcp_sockets{state=\"time_wait\"} 50\n") {
+					bad.Add(1)
+					firstBad.CompareAndSwap(nil, "partial: "+s[max(0, len(s)-80):])
+					continue
+				}
+				p := expfmt.NewTextParser(model.UTF8Validation)
+				if _, err := p.TextToMetricFamilies(strings.NewReader(s)); err != nil {
+					bad.Add(1)
+					firstBad.CompareAndSwap(nil, "parse: "+err.Error())
+				}
+			}
+		}()
+	}
+	const writes = 100
+	for i := range writes {
+		rr, vv := r, vs
+		if i%2 == 1 {
+			rr, vv = healthyR, nil
+		}
+		if err := WriteTextfile(path, rr, l, vv); err != nil {
+			stop.Store(true)
+			wg.Wait()
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if bad.Load() > 0 {
+		t.Errorf("%d of %d reads saw a missing or partial file; first: %v", bad.Load(), reads.Load()+bad.Load(), firstBad.Load())
+	}
+	t.Logf("%d reads during %d writes", reads.Load(), writes)
+	if reads.Load() < writes/10 {
+		t.Logf("only %d reads during %d writes", reads.Load(), writes)
+	}
+
+	// The last write (healthy) replaced the old file entirely.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := parseExposition(t, f)
+	if _, ok := got["old_metric"]; ok {
+		t.Error("old_metric survived: the file was not replaced")
+	}
+	if got["sockleak_check_status"] != 0 || got[`sockleak_tcp_sockets{state="close_wait"}`] != 0 {
+		t.Errorf("last write not visible: status %v, close_wait %v", got["sockleak_check_status"], got[`sockleak_tcp_sockets{state="close_wait"}`])
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("textfile mode %v, want 0644 so node_exporter's user can read it", fi.Mode().Perm())
+	}
+	// No temporary files are left behind in the collector's directory.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want only sockleak.prom", names)
+	}
+}
+
+func TestWriteTextfileFails(t *testing.T) {
+	r, l, vs := promFixture()
+	err := WriteTextfile(filepath.Join(t.TempDir(), "missing", "sockleak.prom"), r, l, vs)
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("WriteTextfile into a missing directory: %v, want an error naming it", err)
+	}
+}
