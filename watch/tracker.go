@@ -1,0 +1,143 @@
+package watch
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// Tracker follows the sockets of a set of processes from sample to sample
+// and remembers when each entered a leak state.
+type Tracker struct {
+	leakStates []inspect.TCPState
+	seen       map[trackKey]*Leak
+	procs      map[int]inspect.Process
+	peak       map[inspect.TCPState]int
+	samples    int
+	maxProcs   int
+	last       time.Time
+}
+
+type trackKey struct {
+	Key
+	State inspect.TCPState
+}
+
+// NewTracker tracks the sockets in the given leak states.
+func NewTracker(leakStates []inspect.TCPState) *Tracker {
+	return &Tracker{
+		leakStates: slices.Clone(leakStates),
+		seen:       map[trackKey]*Leak{},
+		procs:      map[int]inspect.Process{},
+		peak:       map[inspect.TCPState]int{},
+	}
+}
+
+// Leak is a socket seen in a leak state: since when, until when.
+type Leak struct {
+	inspect.Socket
+	// Peer is the remote IP of an inbound connection (its local port is
+	// listened on), so one client's many ports read as one peer; the
+	// remote IP:port of an outbound one, as in sockleak inspect.
+	Peer string
+	// PID, Name and Cmdline are the first holder's, as it was last seen.
+	PID           int
+	Name, Cmdline string
+	// Since is the sample it was first seen in the state; LastSeen the
+	// last one. The socket entered the state up to one interval before
+	// Since: Held is a lower bound.
+	Since, LastSeen time.Time
+	// Open is true if it was still in the state at the last sample.
+	Open bool
+}
+
+// Held is how long the socket was seen in its state.
+func (l Leak) Held() time.Duration { return l.LastSeen.Sub(l.Since) }
+
+// Observe records one sample, taken at snap.Time.
+func (t *Tracker) Observe(snap *inspect.Snapshot) {
+	now := snap.Time
+	t.samples++
+	t.last = now
+	t.maxProcs = max(t.maxProcs, len(snap.Processes))
+	for _, p := range snap.Processes {
+		t.procs[p.PID] = p
+	}
+	listening := map[inspect.Listener]bool{}
+	for _, l := range snap.Listeners {
+		listening[l] = true
+	}
+	counts := map[inspect.TCPState]int{}
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		counts[s.State]++
+		if !slices.Contains(t.leakStates, s.State) {
+			continue
+		}
+		k := trackKey{KeyOf(s), s.State}
+		l := t.seen[k]
+		if l == nil {
+			l = &Leak{Since: now}
+			t.seen[k] = l
+		}
+		l.Socket = *s
+		l.Peer = peerOf(s, listening)
+		l.LastSeen = now
+	}
+	for st, n := range counts {
+		t.peak[st] = max(t.peak[st], n)
+	}
+}
+
+// Samples is the number of samples observed.
+func (t *Tracker) Samples() int { return t.samples }
+
+// MaxProcesses is the most processes one sample held.
+func (t *Tracker) MaxProcesses() int { return t.maxProcs }
+
+// Peak returns the most sockets the processes held at once in each state.
+func (t *Tracker) Peak() map[inspect.TCPState]int {
+	out := make(map[inspect.TCPState]int, len(t.peak))
+	for st, n := range t.peak {
+		out[st] = n
+	}
+	return out
+}
+
+// Leaks returns the sockets seen in a leak state for grace or longer,
+// by holder, state, peer, then the longest held first.
+func (t *Tracker) Leaks(grace time.Duration) []Leak {
+	var out []Leak
+	for _, l := range t.seen {
+		if l.Held() < grace {
+			continue
+		}
+		c := *l
+		c.Open = c.LastSeen.Equal(t.last)
+		if len(c.PIDs) > 0 {
+			c.PID = c.PIDs[0]
+			p := t.procs[c.PID]
+			c.Name, c.Cmdline = p.Name, p.Cmdline
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Leak) int {
+		return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(a.State, b.State), a.Remote.Compare(b.Remote),
+			cmp.Compare(b.Held(), a.Held()), cmp.Compare(a.Inode, b.Inode), a.Local.Compare(b.Local))
+	})
+	return out
+}
+
+// peerOf names a socket's peer: see Leak.Peer.
+func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) string {
+	port := s.Local.Port()
+	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if listening[inspect.Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
+			return s.Remote.Addr().String()
+		}
+	}
+	return s.Remote.String()
+}

@@ -1,0 +1,98 @@
+// Package watch samples sockets over time: which sockets stay in a state
+// from one sample to a later one (sockleak check --min-age), and how long
+// each socket of a process tree sits in a leak state (sockleak run). It
+// takes its samples and its clock from the caller, so tests drive it
+// without sleeping.
+package watch
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// Key identifies a socket across samples: its network namespace and
+// inode. Sockets no process holds (TIME_WAIT, orphans) have inode 0 and
+// are told apart by their addresses, unique within a namespace at any one
+// time.
+type Key struct {
+	NetNS, Inode  uint64
+	Local, Remote netip.AddrPort
+}
+
+// KeyOf returns the socket's key.
+func KeyOf(s *inspect.Socket) Key {
+	if s.Inode != 0 {
+		return Key{NetNS: s.NetNS, Inode: s.Inode}
+	}
+	return Key{NetNS: s.NetNS, Local: s.Local, Remote: s.Remote}
+}
+
+// Persisting returns last with only the sockets that were already in the
+// same state in first: a socket that entered its state after the first
+// sample, or left it and came back under a new inode, is dropped. The
+// processes, fd counts and system counters are last's.
+func Persisting(first, last *inspect.Snapshot) *inspect.Snapshot {
+	before := make(map[Key]inspect.TCPState, len(first.Sockets))
+	for i := range first.Sockets {
+		before[KeyOf(&first.Sockets[i])] = first.Sockets[i].State
+	}
+	out := *last
+	out.Sockets = make([]inspect.Socket, 0, len(last.Sockets))
+	for i := range last.Sockets {
+		s := &last.Sockets[i]
+		if st, ok := before[KeyOf(s)]; ok && st == s.State {
+			out.Sockets = append(out.Sockets, *s)
+		}
+	}
+	return &out
+}
+
+// Sampler takes one snapshot.
+type Sampler func(ctx context.Context) (*inspect.Snapshot, error)
+
+// Stable samples, waits minAge on after (time.After in production),
+// samples again and returns the second snapshot with only the sockets
+// that were in the same state in both (see Persisting). With minAge <= 0
+// it takes one sample.
+func Stable(ctx context.Context, sample Sampler, minAge time.Duration, after func(time.Duration) <-chan time.Time) (*inspect.Snapshot, error) {
+	first, err := sample(ctx)
+	if err != nil || minAge <= 0 {
+		return first, err
+	}
+	select {
+	case <-after(minAge):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	last, err := sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Persisting(first, last), nil
+}
+
+// Loop calls sample at once, then on every tick, until done is closed or
+// ctx is cancelled. tick is a time.Ticker's channel in production.
+func Loop(ctx context.Context, tick <-chan time.Time, done <-chan struct{}, sample func()) {
+	for {
+		// Stop without one more sample when done is already closed.
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
+		sample()
+		select {
+		case <-tick:
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
