@@ -104,13 +104,12 @@ func BenchmarkFDWalk(b *testing.B) {
 	}
 	dir := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
 	w := newFDWalker()
-	var socks []uint64
+	var t fdTable
 	b.ReportAllocs()
 	for b.Loop() {
-		var n int
-		n, socks, err = w.walk(dir, nil, socks[:0])
-		if err != nil || n < 1000 || len(socks) < 1000 {
-			b.Fatal(n, len(socks), err)
+		t = fdTable{sockets: t.sockets[:0]}
+		if err := w.walk(dir, nil, &t); err != nil || t.open < 1000 || len(t.sockets) < 1000 {
+			b.Fatal(t.open, len(t.sockets), err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/fd")

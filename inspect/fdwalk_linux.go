@@ -21,14 +21,15 @@ func newFDWalker() *fdWalker {
 	return &fdWalker{dirents: make([]byte, 32<<10), link: make([]byte, 128)}
 }
 
-// walk lists dir (a PID/fd directory), counts its descriptors and appends
-// to sockets the inode of every socket descriptor for which keep returns
-// true (keep nil keeps all). A descriptor closed during the walk is
-// skipped; a link we may not read is a permission error.
-func (w *fdWalker) walk(dir string, keep func(uint64) bool, sockets []uint64) (open int, _ []uint64, err error) {
+// walk lists dir (a PID/fd directory) into t: it counts the descriptors
+// and the socket descriptors (any family), and appends to t.sockets the
+// inode of each socket for which keep returns true (keep nil keeps all).
+// A descriptor closed during the walk is skipped; a link we may not read is
+// a permission error.
+func (w *fdWalker) walk(dir string, keep func(uint64) bool, t *fdTable) error {
 	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, sockets, &os.PathError{Op: "open", Path: dir, Err: err}
+		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
 	for {
@@ -37,10 +38,10 @@ func (w *fdWalker) walk(dir string, keep func(uint64) bool, sockets []uint64) (o
 			continue
 		}
 		if err != nil {
-			return open, sockets, &os.PathError{Op: "getdents", Path: dir, Err: err}
+			return &os.PathError{Op: "getdents", Path: dir, Err: err}
 		}
 		if n <= 0 {
-			return open, sockets, nil
+			return nil
 		}
 		for b := w.dirents[:n]; len(b) >= 19; {
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name (NUL-terminated)
@@ -53,17 +54,20 @@ func (w *fdWalker) walk(dir string, keep func(uint64) bool, sockets []uint64) (o
 			if name[0] == '.' {
 				continue // "." and ".."; fd names are digits
 			}
-			open++
+			t.open++
 			ln, errno := readlinkat(dfd, &name[0], w.link)
 			switch {
 			case errno == unix.EACCES || errno == unix.EPERM:
 				// Some kernels and sandboxes list fds but deny the links.
-				return open, sockets, &os.PathError{Op: "readlink", Path: dir, Err: errno}
+				return &os.PathError{Op: "readlink", Path: dir, Err: errno}
 			case errno != 0:
 				continue // closed since the directory was read
 			}
-			if ino, ok := parseSocketLink(w.link[:ln]); ok && (keep == nil || keep(ino)) {
-				sockets = append(sockets, ino)
+			if ino, ok := parseSocketLink(w.link[:ln]); ok {
+				t.socketFDs++
+				if keep == nil || keep(ino) {
+					t.sockets = append(t.sockets, ino)
+				}
 			}
 		}
 	}
@@ -78,9 +82,10 @@ func readlinkat(dirfd int, name *byte, buf []byte) (int, unix.Errno) {
 	return int(n), errno
 }
 
-// countFDs returns the number of open descriptors in dir. Linux 6.2+
-// reports it as the size of the directory (no listing needed); older
-// kernels report 0, and then the directory is listed.
+// countFDs returns the number of open descriptors in dir, a PID/fd
+// directory of a real procfs. Linux 6.2+ reports it as the size of the
+// directory, with no listing; older kernels report 0, and then the
+// directory is listed.
 func (w *fdWalker) countFDs(dir string) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
@@ -89,6 +94,7 @@ func (w *fdWalker) countFDs(dir string) (int, error) {
 	if st.Size > 0 {
 		return int(st.Size), nil
 	}
-	n, _, err := w.walk(dir, func(uint64) bool { return false }, nil)
-	return n, err
+	var t fdTable
+	err := w.walk(dir, func(uint64) bool { return false }, &t)
+	return t.open, err
 }

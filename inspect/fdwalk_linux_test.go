@@ -26,10 +26,11 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newFDWalker()
-	open, socks, err := w.walk(dir, nil, nil)
-	if err != nil {
+	var tab fdTable
+	if err := w.walk(dir, nil, &tab); err != nil {
 		t.Fatal(err)
 	}
+	open, socks := tab.open, tab.sockets
 	// The walk's own directory descriptor is one more than ReadDir saw.
 	if open != len(entries) && open != len(entries)+1 && open != len(entries)-1 {
 		t.Errorf("walk counted %d descriptors, ReadDir %d", open, len(entries))
@@ -44,7 +45,10 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 	if n < len(entries)-1 || n > len(entries)+1 {
 		t.Errorf("countFDs = %d, ReadDir saw %d", n, len(entries))
 	}
-	if allocs := testing.AllocsPerRun(20, func() { _, socks, _ = w.walk(dir, nil, socks[:0]) }); allocs > 2 {
+	if tab.socketFDs != len(socks) {
+		t.Errorf("socketFDs = %d, kept %d sockets with keep nil", tab.socketFDs, len(socks))
+	}
+	if allocs := testing.AllocsPerRun(20, func() { tab = fdTable{sockets: tab.sockets[:0]}; _ = w.walk(dir, nil, &tab) }); allocs > 2 {
 		t.Errorf("walk allocates %.0f times per process, want at most 2 (the path)", allocs)
 	}
 }

@@ -55,21 +55,27 @@ type Socket struct {
 // ReadNetTCP reads a /proc/net/tcp or tcp6 file. Errors name the file and,
 // for malformed lines, the line number.
 func ReadNetTCP(path string, proto Proto) ([]Socket, error) {
+	return appendNetTCP(nil, path, proto)
+}
+
+// appendNetTCP is ReadNetTCP appending to dst, so that a scan reads every
+// table into one slice.
+func appendNetTCP(dst []Socket, path string, proto Proto) ([]Socket, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	defer f.Close()
-	socks, err := ParseNetTCP(f, proto)
+	out, err := parseNetTCP(dst, f, proto)
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
 			pe.Path = path
-			return nil, pe
+			return dst, pe
 		}
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return dst, fmt.Errorf("read %s: %w", path, err)
 	}
-	return socks, nil
+	return out, nil
 }
 
 var (
@@ -85,9 +91,12 @@ var (
 //
 // The first malformed line stops the parse with a *ParseError.
 func ParseNetTCP(r io.Reader, proto Proto) ([]Socket, error) {
+	return parseNetTCP(nil, r, proto)
+}
+
+func parseNetTCP(socks []Socket, r io.Reader, proto Proto) ([]Socket, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	var socks []Socket
 	n := 0
 	for sc.Scan() {
 		n++

@@ -200,3 +200,55 @@ func decodeInetDiagMsg(b []byte, proto Proto, s *Socket) error {
 	}
 	return nil
 }
+
+// netlinkAvailable tells whether this process can open a sock_diag socket.
+func netlinkAvailable() error {
+	c, err := newDiagConn()
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// netlinkReader dumps namespaces' sockets for Scan.
+type netlinkReader struct {
+	mask     uint32
+	withInfo bool
+}
+
+func newNetlinkReader(opts Options) *netlinkReader {
+	mask := allStates
+	if len(opts.States) > 0 {
+		// Listeners are always needed: they tell inbound from outbound.
+		mask = StateMask(opts.States) | 1<<Listen
+	}
+	return &netlinkReader{mask: mask, withInfo: opts.IdleTimes}
+}
+
+// read appends the sockets of a namespace to dst: the caller's own when
+// nsPath is nil, else the one nsPath (a PID/ns/net file) names.
+func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
+	var c *diagConn
+	var err error
+	if nsPath == nil {
+		c, err = newDiagConn()
+	} else {
+		c, err = newDiagConnIn(*nsPath)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	add := func(s *Socket) {
+		s.NetNS = ns
+		*dst = append(*dst, *s)
+	}
+	if err := c.dump(unix.AF_INET, r.mask, r.withInfo, add); err != nil {
+		return err
+	}
+	err = c.dump(unix.AF_INET6, r.mask, r.withInfo, add)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
+		return nil // IPv6 disabled
+	}
+	return err
+}

@@ -3,17 +3,15 @@ package inspect
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 )
 
 // fdTable is what a walk of PID/fd found.
 type fdTable struct {
-	open    int      // open descriptors
-	sockets []uint64 // inodes of the socket descriptors (any family)
+	open      int      // open descriptors
+	socketFDs int      // of which sockets of any family
+	sockets   []uint64 // inodes of the socket descriptors the walk kept
 }
 
 var socketPrefix = []byte("socket:[")
@@ -27,44 +25,14 @@ func parseSocketLink(target []byte) (uint64, bool) {
 	return ino, err == nil
 }
 
-// readFDs walks dir (a PID/fd directory) and reads each link once with
-// readlinkat on the open directory. A descriptor closed during the walk is
-// skipped: the process may close files while we read.
+// readFDs walks dir (a PID/fd directory) and keeps every socket.
 func (fsys FS) readFDs(dir string) (fdTable, error) {
 	if err := fsys.fault(dir); err != nil {
 		return fdTable{}, err
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return fdTable{}, err
-	}
-	defer f.Close()
 	var t fdTable
-	buf := make([]byte, 256)
-	dfd := int(f.Fd())
-	for {
-		names, err := f.Readdirnames(1024)
-		for _, name := range names {
-			t.open++
-			n, lerr := unix.Readlinkat(dfd, name, buf)
-			if errors.Is(lerr, unix.EACCES) || errors.Is(lerr, unix.EPERM) {
-				// Some kernels and sandboxes list fds but deny the links.
-				return fdTable{}, &os.PathError{Op: "readlink", Path: dir + "/" + name, Err: lerr}
-			}
-			if lerr != nil {
-				continue // closed since the directory was read
-			}
-			if ino, ok := parseSocketLink(buf[:n]); ok {
-				t.sockets = append(t.sockets, ino)
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return t, nil
-		}
-		if err != nil {
-			return t, err
-		}
-	}
+	err := newFDWalker().walk(dir, nil, &t)
+	return t, err
 }
 
 // readNetNS returns the inode of the namespace a PID/ns/net link names

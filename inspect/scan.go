@@ -13,10 +13,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // FS is a proc filesystem root. Every reader takes its paths from it.
@@ -27,6 +31,12 @@ type FS struct {
 	// whose fds are not ours to read, or one that exits mid-scan. Nil in
 	// production.
 	faults map[string]error
+	// procfs is true when root is a real proc filesystem (not a fixture
+	// tree): only then do directory sizes count descriptors.
+	procfs bool
+	// live is true when root is this host's own /proc, which netlink can
+	// stand in for.
+	live bool
 }
 
 // DefaultRoot is the proc root of the live host.
@@ -41,7 +51,57 @@ func NewFS(root string) (FS, error) {
 	if !fi.IsDir() {
 		return FS{}, fmt.Errorf("proc root %q is not a directory", root)
 	}
-	return FS{root: filepath.Clean(root)}, nil
+	fsys := FS{root: filepath.Clean(root)}
+	var st unix.Statfs_t
+	if unix.Statfs(fsys.root, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC {
+		fsys.procfs = true
+		fsys.live = fsys.root == DefaultRoot
+	}
+	return fsys, nil
+}
+
+// Backend is how socket tables are read.
+type Backend string
+
+// The backends. Auto uses netlink on the live /proc and falls back to the
+// proc tables when netlink is unavailable.
+const (
+	BackendAuto    Backend = "auto"
+	BackendNetlink Backend = "netlink"
+	BackendProc    Backend = "proc"
+)
+
+// ParseBackend parses a --backend value.
+func ParseBackend(s string) (Backend, error) {
+	switch b := Backend(strings.ToLower(s)); b {
+	case BackendAuto, BackendNetlink, BackendProc:
+		return b, nil
+	case "":
+		return BackendAuto, nil
+	}
+	return "", fmt.Errorf("unknown backend %q (want auto, netlink or proc)", s)
+}
+
+// backend resolves the backend to use. A proc root other than this host's
+// /proc implies proc: a mounted host /proc cannot be reached over this
+// host's netlink.
+func (fsys FS) backend(b Backend) (Backend, string, error) {
+	switch b {
+	case BackendProc:
+		return BackendProc, "", nil
+	case BackendNetlink:
+		if !fsys.live {
+			return "", "", fmt.Errorf("the netlink backend reads this host's kernel: it needs --proc-root %s, not %s", DefaultRoot, fsys.root)
+		}
+		return BackendNetlink, "", nil
+	}
+	if !fsys.live {
+		return BackendProc, "", nil
+	}
+	if err := netlinkAvailable(); err != nil {
+		return BackendProc, fmt.Sprintf("netlink sock_diag unavailable (%v); reading %s/net/tcp instead", err, fsys.root), nil
+	}
+	return BackendNetlink, "", nil
 }
 
 // Root returns the proc root's path.
@@ -100,6 +160,11 @@ type Snapshot struct {
 	// Denied counts processes whose descriptors could not be read.
 	Denied   int
 	Warnings []string
+	// Notes say how the scan went, for verbose output: the backend's
+	// fallbacks.
+	Notes []string
+	// Backend is how the socket tables were read.
+	Backend Backend
 }
 
 // Listener is a listening address in a network namespace.
@@ -115,6 +180,11 @@ type Options struct {
 	States []TCPState // only sockets in these states. Optional.
 	Ports  []uint16   // only sockets with this local or remote port. Optional.
 	Peers  []Peer     // only sockets whose remote address matches. Optional.
+	// Backend is how to read socket tables. Optional: BackendAuto.
+	Backend Backend
+	// IdleTimes asks for the time since each socket last sent or received
+	// data (tcp_info over netlink). Optional: it costs a little per socket.
+	IdleTimes bool
 	// Now stamps the snapshot. Optional: time.Now.
 	Now func() time.Time
 }
@@ -182,6 +252,11 @@ func (o Options) keep(s *Socket) bool {
 // --pid/--name selection matches nothing (ErrNoMatch). Processes that exit
 // during the scan are skipped; processes it may not read are counted in
 // Denied with a warning.
+//
+// It works in four steps: each process's network namespace; the socket
+// tables of each namespace, once (over netlink or from /proc); the fd walk,
+// in parallel, keeping only the inodes of sockets that passed the filters;
+// then the owners joined to the sockets.
 func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	now := time.Now
 	if opts.Now != nil {
@@ -194,29 +269,34 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		Selected: opts.selected(),
 		Filtered: len(opts.States)+len(opts.Ports)+len(opts.Peers) > 0,
 	}
-	var err error
+	backend, note, err := fsys.backend(opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		snap.Notes = append(snap.Notes, note)
+	}
 	if snap.System, err = fsys.readSystem(); err != nil {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("some system counters are missing: %v", err))
 	}
-
 	pids, err := fsys.listPIDs(opts.PIDs, &snap.Warnings)
 	if err != nil {
 		return nil, err
 	}
+
+	// 1. Namespaces, and the --name selection.
 	meta := newMetaReader(ctx, fsys)
-	owners := make(map[uint64][]int)
+	procs := make([]procScan, 0, len(pids))
 	nsMembers := make(map[uint64][]int) // namespace -> processes in it, to read its tables through
 	for _, pid := range pids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		p := Process{PID: pid}
-		if opts.Name != "" {
-			if !meta.fill(&p) || !matchName(&p, opts.Name) {
-				continue
-			}
+		if opts.Name != "" && (!meta.fill(&p) || !matchName(&p, opts.Name)) {
+			continue
 		}
-		fds, err := fsys.readProcess(&p, &snap.Warnings)
+		ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			snap.Denied++
@@ -226,16 +306,74 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 			// between getting the list and reading their files.
 			continue
 		}
-		if opts.Name == "" && !meta.fill(&p) {
+		p.NetNS = ns
+		procs = append(procs, procScan{p: p, named: opts.Name != ""})
+		nsMembers[ns] = append(nsMembers[ns], pid)
+	}
+
+	// 2. Every namespace's sockets, once.
+	tables, err := fsys.readAllTables(backend, nsMembers, opts, int(snap.System.TCPInUse+snap.System.TCPTimeWait))
+	if err != nil {
+		return nil, err
+	}
+	snap.Backend, snap.HostNetNS = tables.backend, tables.hostNS
+	snap.Warnings = append(snap.Warnings, tables.warnings...)
+	snap.Notes = append(snap.Notes, tables.notes...)
+	// Filter the sockets in place, and index the owned ones by inode for
+	// the walk: only their inodes are worth keeping, the rest cannot
+	// match. (Socket inodes are unique across namespaces: sockfs is one.)
+	kept := tables.sockets[:0]
+	wanted := make(map[uint64]int32, len(tables.sockets))
+	for _, s := range tables.sockets {
+		if s.State == Listen {
+			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
+		}
+		if !opts.keep(&s) {
 			continue
 		}
-		for _, ino := range fds.sockets {
-			if o := owners[ino]; len(o) == 0 || o[len(o)-1] != pid {
-				owners[ino] = append(o, pid)
+		if s.Inode != 0 {
+			wanted[s.Inode] = int32(len(kept))
+		}
+		kept = append(kept, s)
+	}
+	socks := kept
+
+	// 3. The fd walk.
+	if err := fsys.walkAll(ctx, procs, wanted); err != nil {
+		return nil, err
+	}
+	// Owners go straight into the sockets, in pid order: most sockets have
+	// one, so they share one backing array and a shared socket's list
+	// grows on its own.
+	pidBuf := make([]int, 0, len(wanted))
+	for i := range procs {
+		ps := &procs[i]
+		switch {
+		case errors.Is(ps.err, fs.ErrPermission):
+			snap.Denied++
+			continue
+		case ps.err != nil:
+			continue // exited during the scan
+		}
+		if ps.warning != "" {
+			snap.Warnings = append(snap.Warnings, ps.warning)
+		}
+		if !ps.named && !meta.fill(&ps.p) {
+			continue
+		}
+		pid := ps.p.PID
+		for _, ino := range ps.sockets {
+			s := &socks[wanted[ino]]
+			switch {
+			case len(s.PIDs) == 0 && len(pidBuf) < cap(pidBuf):
+				pidBuf = append(pidBuf, pid)
+				s.PIDs = pidBuf[len(pidBuf)-1 : len(pidBuf) : len(pidBuf)]
+			case len(s.PIDs) == 0 || s.PIDs[len(s.PIDs)-1] != pid: // not a dup in the same process
+				s.PIDs = append(s.PIDs, pid)
 			}
 		}
-		nsMembers[p.NetNS] = append(nsMembers[p.NetNS], pid)
-		snap.Processes = append(snap.Processes, p)
+		ps.sockets = nil
+		snap.Processes = append(snap.Processes, ps.p)
 	}
 	if snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0 {
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(opts))
@@ -245,24 +383,12 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 			"%d processes could not be inspected (permission denied); run as root for complete ownership", snap.Denied))
 	}
 
-	socks, hostNS, warns, err := fsys.readAllTables(nsMembers)
-	if err != nil {
-		return nil, err
-	}
-	snap.HostNetNS = hostNS
-	snap.Warnings = append(snap.Warnings, warns...)
+	// 4. Without --pid or --name, every socket stays, owned or not; with
+	// them, only the selected processes' sockets.
 	unowned := 0
+	snap.Sockets = socks[:0]
 	for _, s := range socks {
-		if s.State == Listen {
-			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
-		}
-		if s.Inode != 0 {
-			s.PIDs = owners[s.Inode]
-		}
 		if snap.Selected && len(s.PIDs) == 0 {
-			continue
-		}
-		if !opts.keep(&s) {
 			continue
 		}
 		if s.Inode != 0 && len(s.PIDs) == 0 {
@@ -276,6 +402,77 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	}
 	sortSockets(snap.Sockets)
 	return snap, nil
+}
+
+// procScan is one process on its way through the scan.
+type procScan struct {
+	p       Process
+	named   bool     // metadata already read for --name
+	sockets []uint64 // inodes of the wanted sockets it holds
+	warning string
+	err     error
+}
+
+// walkAll walks the fd directories of procs in parallel. Only inodes in
+// wanted are kept: the rest cannot match a socket of the snapshot. With no
+// socket wanted, descriptors are only counted.
+func (fsys FS) walkAll(ctx context.Context, procs []procScan, wanted map[uint64]int32) error {
+	keep := func(ino uint64) bool { _, ok := wanted[ino]; return ok }
+	countOnly := len(wanted) == 0 && fsys.procfs
+	// The walk is readlink after readlink: bound by syscalls, not CPU, so
+	// a few more workers than cores keep them busy.
+	workers := min(len(procs), max(2, 2*runtime.GOMAXPROCS(0)))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			w := newFDWalker()
+			for i := range next {
+				fsys.walkProcess(w, &procs[i], keep, countOnly)
+			}
+		})
+	}
+	var err error
+	for i := range procs {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return err
+}
+
+// walkProcess fills a process's descriptors and limits.
+func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool) {
+	dir := fsys.path(strconv.Itoa(ps.p.PID))
+	fdDir := filepath.Join(dir, "fd")
+	if ps.err = fsys.fault(fdDir); ps.err != nil {
+		return
+	}
+	if countOnly {
+		ps.p.FDs, ps.err = w.countFDs(fdDir)
+		ps.p.SocketFDs = -1
+	} else {
+		t := fdTable{sockets: ps.sockets}
+		ps.err = w.walk(fdDir, keep, &t)
+		ps.p.FDs, ps.p.SocketFDs, ps.sockets = t.open, t.socketFDs, t.sockets
+	}
+	if ps.err != nil || ps.p.FDs == 0 { // kernel threads have no descriptors and no budget to check
+		return
+	}
+	lim, err := readLimits(filepath.Join(dir, "limits"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		ps.err = err // gone
+	case err != nil:
+		// An unreadable limits file must not hide the process and the
+		// sockets it owns: the limits stay 0, "could not be read".
+		ps.warning = fmt.Sprintf("pid %d: fd limits unknown: %v", ps.p.PID, err)
+	default:
+		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
+	}
 }
 
 func describeSelection(o Options) string {
@@ -328,36 +525,6 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 	return pids, nil
 }
 
-// readProcess fills a process's namespace, descriptors and limits.
-func (fsys FS) readProcess(p *Process, warnings *[]string) (fdTable, error) {
-	dir := fsys.path(strconv.Itoa(p.PID))
-	ns, err := fsys.readNetNS(filepath.Join(dir, "ns", "net"))
-	if err != nil {
-		return fdTable{}, err
-	}
-	fds, err := fsys.readFDs(filepath.Join(dir, "fd"))
-	if err != nil {
-		return fdTable{}, err
-	}
-	p.NetNS = ns
-	p.FDs = fds.open
-	p.SocketFDs = len(fds.sockets)
-	if fds.open > 0 { // kernel threads have no descriptors and no budget to check
-		lim, err := readLimits(filepath.Join(dir, "limits"))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return fdTable{}, err // gone
-		case err != nil:
-			// An unreadable limits file must not hide the process and the
-			// sockets it owns: the limits stay 0, "could not be read".
-			*warnings = append(*warnings, fmt.Sprintf("pid %d: fd limits unknown: %v", p.PID, err))
-		default:
-			p.FDSoftLimit, p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
-		}
-	}
-	return fds, nil
-}
-
 func readLimits(path string) (Limits, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -372,21 +539,44 @@ func readLimits(path string) (Limits, error) {
 	return l, err
 }
 
-// readAllTables reads the TCP tables of every network namespace once: the
-// proc root's own net/ for the reader's namespace, and PID/net/ of one
-// member process for each other namespace, so a container's sockets are
-// neither missed nor counted twice.
-func (fsys FS) readAllTables(nsMembers map[uint64][]int) (socks []Socket, hostNS uint64, warnings []string, err error) {
+// tableSet is every namespace's sockets, and how they were read.
+type tableSet struct {
+	sockets  []Socket
+	hostNS   uint64
+	backend  Backend
+	warnings []string
+	notes    []string
+}
+
+// readAllTables reads the TCP sockets of every network namespace once: the
+// reader's own namespace (the proc root's net/, or a netlink dump), and
+// each other namespace through one of its processes, so a container's
+// sockets are neither missed nor counted twice.
+func (fsys FS) readAllTables(backend Backend, nsMembers map[uint64][]int, opts Options, estimate int) (tableSet, error) {
+	// sockstat's counts size the slice: at 100k sockets, growing it by
+	// doubling would copy and hold twice the memory.
+	ts := tableSet{backend: backend, sockets: make([]Socket, 0, estimate+estimate/8+16)}
 	// /proc/net is /proc/self/net: the reader's namespace. In a proc root
 	// the reader does not live in (a mounted host /proc), self may not
 	// exist: then every namespace is read through its processes.
 	hostNS, nsErr := fsys.readNetNS(fsys.path("self", "ns", "net"))
+	if nsErr != nil {
+		hostNS = 0
+	}
+	ts.hostNS = hostNS
+	var nl *netlinkReader
+	if backend == BackendNetlink {
+		nl = newNetlinkReader(opts)
+	}
 	if nsErr == nil || len(nsMembers) == 0 {
-		if nsErr != nil {
-			hostNS = 0
+		var err error
+		if nl != nil {
+			err = nl.read(nil, hostNS, &ts.sockets)
+		} else {
+			err = fsys.readTables(fsys.path("net"), hostNS, &ts.sockets)
 		}
-		if socks, err = fsys.readTables(fsys.path("net"), hostNS); err != nil {
-			return nil, 0, nil, err
+		if err != nil {
+			return ts, err
 		}
 	}
 	namespaces := make([]uint64, 0, len(nsMembers))
@@ -400,42 +590,53 @@ func (fsys FS) readAllTables(nsMembers map[uint64][]int) (socks []Socket, hostNS
 		var lastErr error
 		read := false
 		for _, pid := range nsMembers[ns] {
-			s, err := fsys.readTables(fsys.path(strconv.Itoa(pid), "net"), ns)
+			var err error
+			if nl != nil {
+				nsPath := fsys.path(strconv.Itoa(pid), "ns", "net")
+				if err = nl.read(&nsPath, ns, &ts.sockets); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					ts.notes = append(ts.notes, fmt.Sprintf("network namespace %d: no netlink dump (%v); reading /proc/%d/net/tcp instead", ns, err, pid))
+					err = fsys.readTables(fsys.path(strconv.Itoa(pid), "net"), ns, &ts.sockets)
+				}
+			} else {
+				err = fsys.readTables(fsys.path(strconv.Itoa(pid), "net"), ns, &ts.sockets)
+			}
 			var pe *ParseError
 			if errors.As(err, &pe) {
-				return nil, 0, nil, err
+				return ts, err
 			}
 			if err != nil {
 				lastErr = err // exited, or not ours to read: try the next member
 				continue
 			}
-			socks = append(socks, s...)
 			read = true
 			break
 		}
 		if !read {
-			warnings = append(warnings, fmt.Sprintf("network namespace %d: its sockets could not be read: %v", ns, lastErr))
+			ts.warnings = append(ts.warnings, fmt.Sprintf("network namespace %d: its sockets could not be read: %v", ns, lastErr))
 		}
 	}
-	return socks, hostNS, warnings, nil
+	return ts, nil
 }
 
-// readTables reads dir/tcp and dir/tcp6 and marks the sockets with ns. A
-// missing tcp6 means IPv6 is disabled, not an error.
-func (fsys FS) readTables(dir string, ns uint64) ([]Socket, error) {
-	socks, err := ReadNetTCP(filepath.Join(dir, "tcp"), TCP)
+// readTables appends the sockets of dir/tcp and dir/tcp6 to dst, marked
+// with ns. A missing tcp6 means IPv6 is disabled, not an error.
+func (fsys FS) readTables(dir string, ns uint64, dst *[]Socket) error {
+	start := len(*dst)
+	socks, err := appendNetTCP(*dst, filepath.Join(dir, "tcp"), TCP)
+	if err == nil {
+		socks, err = appendNetTCP(socks, filepath.Join(dir, "tcp6"), TCP6)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s6, err := ReadNetTCP(filepath.Join(dir, "tcp6"), TCP6)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	socks = append(socks, s6...)
-	for i := range socks {
+	for i := start; i < len(socks); i++ {
 		socks[i].NetNS = ns
 	}
-	return socks, nil
+	*dst = socks
+	return nil
 }
 
 func sortSockets(s []Socket) {

@@ -19,6 +19,7 @@ type Document struct {
 	Time          string         `json:"time"` // RFC 3339
 	Hostname      string         `json:"hostname"`
 	ProcRoot      string         `json:"proc_root"`
+	Backend       string         `json:"backend"` // how sockets were read: netlink or proc
 	System        SystemDoc      `json:"system"`
 	Processes     []ProcessDoc   `json:"processes"`
 	Sockets       []SocketDoc    `json:"sockets"`
@@ -73,6 +74,9 @@ type SocketDoc struct {
 	RxQueue uint64 `json:"rx_queue"`
 	PIDs    []int  `json:"pids"` // empty for sockets no process holds
 	NetNS   uint64 `json:"netns"`
+	// IdleMs is the time since the socket last sent or received data;
+	// present only when the netlink backend could tell.
+	IdleMs *uint32 `json:"idle_ms,omitempty"`
 }
 
 // GroupDoc counts sockets by owner, state and peer.
@@ -117,6 +121,7 @@ func NewDocument(r *Report) Document {
 		Time:          snap.Time.Format(time.RFC3339),
 		Hostname:      snap.Hostname,
 		ProcRoot:      snap.ProcRoot,
+		Backend:       string(snap.Backend),
 		System: SystemDoc{
 			FilesAllocated: sys.FilesAllocated, FileMax: sys.FileMax,
 			TCPInUse: sys.TCPInUse, TCPOrphan: sys.TCPOrphan, TCPTimeWait: sys.TCPTimeWait,
@@ -140,11 +145,15 @@ func NewDocument(r *Report) Document {
 		})
 	}
 	for _, s := range snap.Sockets {
-		d.Sockets = append(d.Sockets, SocketDoc{
+		sd := SocketDoc{
 			Proto: string(s.Proto), State: s.State.String(), Local: s.Local.String(), Remote: s.Remote.String(),
 			Inode: s.Inode, UID: s.UID, TxQueue: s.TxQueue, RxQueue: s.RxQueue,
 			PIDs: append([]int{}, s.PIDs...), NetNS: s.NetNS,
-		})
+		}
+		if s.HasIdle {
+			sd.IdleMs = &s.IdleMs
+		}
+		d.Sockets = append(d.Sockets, sd)
 	}
 	for _, g := range r.Groups {
 		d.Groups = append(d.Groups, GroupDoc{PID: g.PID, State: g.State.String(), Peer: g.Peer, Count: g.Count})

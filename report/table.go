@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -263,11 +264,17 @@ func peerTable(w io.Writer, r *Report, top int) error {
 }
 
 func socketTable(w io.Writer, r *Report, multiNS bool) error {
+	idle := slices.ContainsFunc(r.Snapshot.Sockets, func(s inspect.Socket) bool { return s.HasIdle })
 	header := []string{"PID", "PROCESS", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE"}
+	numeric := []int{3, 4}
+	if idle {
+		header = append(header, "IDLE")
+		numeric = append(numeric, len(header)-1)
+	}
 	if multiNS {
 		header = append(header, "NETNS")
 	}
-	t := newTable(w, header, 2+1, 2+2)
+	t := newTable(w, header, numeric...)
 	socks := slices.Clone(r.Snapshot.Sockets)
 	owner := func(s inspect.Socket) int {
 		switch {
@@ -298,6 +305,9 @@ func socketTable(w io.Writer, r *Report, multiNS bool) error {
 		}
 		cells := []string{pid, name, s.State.String(), strconv.FormatUint(s.RxQueue, 10), strconv.FormatUint(s.TxQueue, 10),
 			s.Local.String(), s.Remote.String()}
+		if idle {
+			cells = append(cells, idleCell(s))
+		}
 		if multiNS {
 			cells = append(cells, nsCell(s.NetNS))
 		}
@@ -306,6 +316,21 @@ func socketTable(w io.Writer, r *Report, multiNS bool) error {
 		}
 	}
 	return t.Render()
+}
+
+// idleCell renders the time since a socket last moved data, like "3m12s".
+func idleCell(s inspect.Socket) string {
+	if !s.HasIdle {
+		return "-"
+	}
+	d := time.Duration(s.IdleMs) * time.Millisecond
+	switch {
+	case d < time.Second:
+		return d.String()
+	case d < time.Minute:
+		return d.Truncate(100 * time.Millisecond).String()
+	}
+	return d.Truncate(time.Second).String()
 }
 
 // writeWrapped writes text word-wrapped at wrapWidth, the first line after

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ type InspectOptions struct {
 	Sockets bool   // --sockets: list every socket
 	Top     int    // --top: peers per process and state
 	Out     io.Writer
+	ErrOut  io.Writer
 }
 
 func newInspectCmd(runF func(context.Context, *InspectOptions) error) *cobra.Command {
@@ -34,7 +36,7 @@ alert.`,
   sockleak inspect --proc-root /host/proc`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			opts.Out = c.OutOrStdout()
+			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			if opts.Output != "table" && opts.Output != "json" {
 				return flagErrorf("invalid -o %q: want table or json", opts.Output)
 			}
@@ -51,11 +53,16 @@ alert.`,
 	return c
 }
 
-// scan runs the collection the scan flags describe.
-func scan(ctx context.Context, f *ScanFlags) (*inspect.Snapshot, error) {
+// scan runs the collection the scan flags describe; tune adjusts the
+// options a command needs beyond the flags (optional). With -v, how the
+// scan went goes to errOut.
+func scan(ctx context.Context, f *ScanFlags, errOut io.Writer, tune func(*inspect.Options)) (*inspect.Snapshot, error) {
 	o, err := f.options()
 	if err != nil {
 		return nil, err
+	}
+	if tune != nil {
+		tune(&o)
 	}
 	fsys, err := inspect.NewFS(f.ProcRoot)
 	if err != nil {
@@ -64,11 +71,21 @@ func scan(ctx context.Context, f *ScanFlags) (*inspect.Snapshot, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return inspect.Scan(ctx, fsys, o)
+	snap, err := inspect.Scan(ctx, fsys, o)
+	if err == nil && f.Verbose {
+		fmt.Fprintf(errOut, "sockleak: read sockets with the %s backend from %s: %d sockets, %d processes\n",
+			snap.Backend, snap.ProcRoot, len(snap.Sockets), len(snap.Processes))
+		for _, n := range snap.Notes {
+			fmt.Fprintf(errOut, "sockleak: note: %s\n", n)
+		}
+	}
+	return snap, err
 }
 
 func runInspect(ctx context.Context, opts *InspectOptions) error {
-	snap, err := scan(ctx, &opts.Scan)
+	// Idle times cost a little per socket: ask only when they are shown.
+	idle := func(o *inspect.Options) { o.IdleTimes = opts.Sockets || opts.Output == "json" }
+	snap, err := scan(ctx, &opts.Scan, opts.ErrOut, idle)
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,10 @@ func TestInspectFlags(t *testing.T) {
 	}
 	want := &InspectOptions{
 		Scan: ScanFlags{ProcRoot: "/host/proc", PIDs: []int{1, 2, 3}, Name: "nginx", States: []string{"close-wait", "FIN-WAIT-2"},
-			Ports: []int{80}, Peers: []string{"10.0.0.0/8", "[::1]:443"}},
+			Ports: []int{80}, Peers: []string{"10.0.0.0/8", "[::1]:443"}, Backend: "auto"},
 		Output: "json", Sockets: true, Top: 3,
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(InspectOptions{}, "Out")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(InspectOptions{}, "Out", "ErrOut")); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
 	o, err := got.Scan.options()

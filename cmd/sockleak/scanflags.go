@@ -15,6 +15,8 @@ type ScanFlags struct {
 	States   []string // --state, repeatable, any spelling ParseState takes. Optional.
 	Ports    []int    // --port, repeatable. Optional.
 	Peers    []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
+	Backend  string   // --backend: auto, netlink or proc
+	Verbose  bool     // -v: print how the scan went (backend fallbacks) on stderr
 }
 
 func (f *ScanFlags) register(fs *pflag.FlagSet) {
@@ -24,6 +26,8 @@ func (f *ScanFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.States, "state", nil, "only sockets in this state (repeatable; close-wait, FIN_WAIT2, finwait2... all work)")
 	fs.IntSliceVar(&f.Ports, "port", nil, "only sockets with this local or remote port (repeatable)")
 	fs.StringSliceVar(&f.Peers, "peer", nil, "only sockets to this peer: IP, IP:port or CIDR (repeatable)")
+	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (netlink, else /proc), netlink, or proc")
+	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "say how the scan went (backend and fallbacks) on stderr")
 }
 
 // options validates the flags into scan options. Mistakes are flag errors.
@@ -34,6 +38,11 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 			return o, flagErrorf("invalid --pid %d: want a process ID", pid)
 		}
 	}
+	b, err := inspect.ParseBackend(f.Backend)
+	if err != nil {
+		return o, flagErrorf("invalid --backend: %v", err)
+	}
+	o.Backend = b
 	o.PIDs = f.PIDs
 	o.Name = f.Name
 	for _, s := range f.States {
