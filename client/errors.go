@@ -73,7 +73,16 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s: %v: %v", e.Op, e.Addr, e.Kind, e.Err)
+	// A *net.OpError already names the operation and the addresses.
+	var oe *net.OpError
+	msg := e.Err.Error()
+	if !errors.As(e.Err, &oe) {
+		msg = e.Op + " " + e.Addr + ": " + msg
+	}
+	if e.Kind == KindOther {
+		return msg
+	}
+	return e.Kind.String() + ": " + msg
 }
 
 func (e *Error) Unwrap() error { return e.Err }
