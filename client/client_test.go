@@ -21,7 +21,7 @@ type errorPath struct {
 	peer   *PeerOptions // nil: nothing listens
 	opts   Options
 	cancel time.Duration // cancel the context after this; 0: never
-	want   error        // the sentinel the error matches
+	want   error         // the sentinel the error matches
 	// leak is the state the leaky client's socket ends in; 0 when the
 	// socket leaves the kernel's table (the leak is a descriptor alone).
 	leak inspect.TCPState

@@ -66,7 +66,7 @@ type DemoRun struct {
 	FDs      int    // open descriptors at the end
 	FDLimit  int64  // soft open-files limit
 	States   map[inspect.TCPState]int
-	Sockets  int             // TCP sockets the process held at the end
+	Sockets  int              // TCP sockets the process held at the end
 	Findings []report.Finding // what inspect said about the process
 	// PeerFinWait2 counts the peer's sockets in FIN_WAIT2 at the end, of
 	// which PeerOrphans were owned by no process.
