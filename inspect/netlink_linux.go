@@ -217,10 +217,10 @@ type netlinkReader struct {
 }
 
 func newNetlinkReader(opts Options) *netlinkReader {
-	mask := allStates
-	if len(opts.States) > 0 {
+	mask := StateMask(opts.States) & StateMask(opts.Need)
+	if mask != allStates {
 		// Listeners are always needed: they tell inbound from outbound.
-		mask = StateMask(opts.States) | 1<<Listen
+		mask |= 1 << Listen
 	}
 	return &netlinkReader{mask: mask, withInfo: opts.IdleTimes}
 }

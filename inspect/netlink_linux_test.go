@@ -4,8 +4,11 @@ package inspect
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +165,100 @@ func TestNetlinkStateMask(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("%d CLOSE_WAIT sockets, want at least 3", n)
+	}
+}
+
+// TestScanBackendsAgree runs Scan with each backend on the same loopback
+// sockets: same sockets, same owners.
+func TestScanBackendsAgree(t *testing.T) {
+	nlLandscape(t)
+	fsys, err := NewFS("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type owned struct {
+		nlParityKey
+		PIDs string
+	}
+	scanWith := func(b Backend) ([]owned, *Snapshot) {
+		snap, err := Scan(context.Background(), fsys, Options{PIDs: []int{os.Getpid()}, Backend: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []owned
+		for _, s := range snap.Sockets {
+			out = append(out, owned{nlParityKeyOf(&s), fmt.Sprint(s.PIDs)})
+		}
+		return out, snap
+	}
+	var nl, pr []owned
+	var nlSnap *Snapshot
+	for attempt := 0; attempt < 5; attempt++ {
+		nl, nlSnap = scanWith(BackendNetlink)
+		pr, _ = scanWith(BackendProc)
+		if slices.Equal(nl, pr) {
+			break
+		}
+	}
+	if !slices.Equal(nl, pr) {
+		t.Errorf("backends disagree:\nnetlink: %v\nproc:    %v", nl, pr)
+	}
+	if nlSnap.Backend != BackendNetlink || len(nl) < 9 { // listener, 2 ESTABLISHED pairs, 3 CLOSE_WAIT, 1 FIN_WAIT2
+		t.Errorf("netlink scan: backend %q, %d sockets of ours", nlSnap.Backend, len(nl))
+	}
+}
+
+func TestScanNeedFiltersInTheKernel(t *testing.T) {
+	nlLandscape(t)
+	fsys, err := NewFS("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := Scan(context.Background(), fsys, Options{PIDs: []int{os.Getpid()}, Need: []TCPState{CloseWait}, Backend: BackendNetlink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Filtered || len(snap.Sockets) < 3 || len(snap.Listeners) == 0 {
+		t.Errorf("filtered=%v, %d sockets, %d listeners; want an unfiltered view of >= 3 CLOSE_WAIT and the listeners",
+			snap.Filtered, len(snap.Sockets), len(snap.Listeners))
+	}
+	for _, s := range snap.Sockets {
+		if s.State != CloseWait {
+			t.Errorf("Need CLOSE_WAIT let %s through", s.State)
+		}
+	}
+}
+
+func TestBackendChoice(t *testing.T) {
+	live, err := NewFS("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := NewFS("../testdata/healthy/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		fsys    FS
+		in      Backend
+		want    Backend
+		wantErr string
+	}{
+		{live, BackendAuto, BackendNetlink, ""},
+		{live, BackendProc, BackendProc, ""},
+		{live, BackendNetlink, BackendNetlink, ""},
+		{fixture, BackendAuto, BackendProc, ""}, // another proc root implies proc
+		{fixture, BackendNetlink, "", "needs --proc-root /proc"},
+	} {
+		got, _, err := tt.fsys.backend(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("backend(%s) on %s: error %v, want %q", tt.in, tt.fsys.root, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("backend(%s) on %s = %s, %v; want %s", tt.in, tt.fsys.root, got, err, tt.want)
+		}
 	}
 }

@@ -180,6 +180,11 @@ type Options struct {
 	States []TCPState // only sockets in these states. Optional.
 	Ports  []uint16   // only sockets with this local or remote port. Optional.
 	Peers  []Peer     // only sockets whose remote address matches. Optional.
+	// Need lists the only states the caller needs, as check does for its
+	// thresholds: the kernel leaves the others out of a netlink dump.
+	// Unlike States it does not narrow the view the user asked for.
+	// Optional.
+	Need []TCPState
 	// Backend is how to read socket tables. Optional: BackendAuto.
 	Backend Backend
 	// IdleTimes asks for the time since each socket last sent or received
@@ -236,6 +241,9 @@ func (o Options) selected() bool { return len(o.PIDs) > 0 || o.Name != "" }
 // keep reports whether a socket passes the state, port and peer filters.
 func (o Options) keep(s *Socket) bool {
 	if len(o.States) > 0 && !slices.Contains(o.States, s.State) {
+		return false
+	}
+	if len(o.Need) > 0 && !slices.Contains(o.Need, s.State) {
 		return false
 	}
 	if len(o.Ports) > 0 && !slices.Contains(o.Ports, s.Local.Port()) && !slices.Contains(o.Ports, s.Remote.Port()) {

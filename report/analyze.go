@@ -164,10 +164,12 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		p := snap.Processes[i]
 		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}}
 	}
+	// Peers are keyed by address, not by string: at 100k sockets,
+	// formatting each one would cost an allocation per socket.
 	type groupKey struct {
 		pid   int
 		state inspect.TCPState
-		peer  string
+		peer  peerKey
 	}
 	groups := make(map[groupKey]int)
 	for i := range snap.Sockets {
@@ -193,7 +195,7 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		}
 	}
 	for k, n := range groups {
-		r.Groups = append(r.Groups, Group{PID: k.pid, State: k.state, Peer: k.peer, Count: n})
+		r.Groups = append(r.Groups, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
 	}
 	slices.SortFunc(r.Groups, func(a, b Group) int {
 		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
@@ -250,15 +252,31 @@ func ownerOrder(a, b int) int {
 	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
 }
 
-// peerOf names the peer of a socket for grouping: see Group.Peer.
-func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) string {
-	if s.State == inspect.Listen {
+// peerKey is a peer for grouping: see Group.Peer. The port is 0 for an
+// inbound peer (the client's IP alone).
+type peerKey struct {
+	addr   netip.AddrPort
+	listen bool
+}
+
+func (k peerKey) String() string {
+	switch {
+	case k.listen:
 		return "*"
+	case k.addr.Port() == 0:
+		return k.addr.Addr().String()
 	}
-	if isInbound(s, listening) {
-		return s.Remote.Addr().String()
+	return k.addr.String()
+}
+
+func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) peerKey {
+	switch {
+	case s.State == inspect.Listen:
+		return peerKey{listen: true}
+	case isInbound(s, listening):
+		return peerKey{addr: netip.AddrPortFrom(s.Remote.Addr(), 0)}
 	}
-	return s.Remote.String()
+	return peerKey{addr: s.Remote}
 }
 
 func isInbound(s *inspect.Socket, listening map[inspect.Listener]bool) bool {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -114,6 +116,27 @@ func stateCounts(m map[inspect.TCPState]int) map[string]int {
 
 // NewDocument builds the JSON document of a report.
 func NewDocument(r *Report) Document {
+	d := newDocument(r)
+	for _, s := range r.Snapshot.Sockets {
+		d.Sockets = append(d.Sockets, socketDoc(s))
+	}
+	return d
+}
+
+func socketDoc(s inspect.Socket) SocketDoc {
+	sd := SocketDoc{
+		Proto: string(s.Proto), State: s.State.String(), Local: s.Local.String(), Remote: s.Remote.String(),
+		Inode: s.Inode, UID: s.UID, TxQueue: s.TxQueue, RxQueue: s.RxQueue,
+		PIDs: append([]int{}, s.PIDs...), NetNS: s.NetNS,
+	}
+	if s.HasIdle {
+		sd.IdleMs = &s.IdleMs
+	}
+	return sd
+}
+
+// newDocument builds the document without its sockets.
+func newDocument(r *Report) Document {
 	snap := r.Snapshot
 	sys := snap.System
 	d := Document{
@@ -130,7 +153,7 @@ func NewDocument(r *Report) Document {
 			ProcessesInspected: len(snap.Processes), ProcessesDenied: snap.Denied, HostNetNS: snap.HostNetNS,
 		},
 		Processes: []ProcessDoc{},
-		Sockets:   make([]SocketDoc, 0, len(snap.Sockets)),
+		Sockets:   []SocketDoc{},
 		Groups:    make([]GroupDoc, 0, len(r.Groups)),
 		Findings:  make([]FindingDoc, 0, len(r.Findings)),
 		Warnings:  append([]string{}, snap.Warnings...),
@@ -143,17 +166,6 @@ func NewDocument(r *Report) Document {
 			FDsOpen: p.FDs, SocketFDs: p.SocketFDs, FDSoftLimit: p.FDSoftLimit, FDHardLimit: p.FDHardLimit,
 			NetNS: p.NetNS, States: stateCounts(p.States),
 		})
-	}
-	for _, s := range snap.Sockets {
-		sd := SocketDoc{
-			Proto: string(s.Proto), State: s.State.String(), Local: s.Local.String(), Remote: s.Remote.String(),
-			Inode: s.Inode, UID: s.UID, TxQueue: s.TxQueue, RxQueue: s.RxQueue,
-			PIDs: append([]int{}, s.PIDs...), NetNS: s.NetNS,
-		}
-		if s.HasIdle {
-			sd.IdleMs = &s.IdleMs
-		}
-		d.Sockets = append(d.Sockets, sd)
 	}
 	for _, g := range r.Groups {
 		d.Groups = append(d.Groups, GroupDoc{PID: g.PID, State: g.State.String(), Peer: g.Peer, Count: g.Count})
@@ -171,10 +183,44 @@ func NewDocument(r *Report) Document {
 	return d
 }
 
-// JSON writes the report as one indented JSON document.
+// JSON writes the report as one indented JSON document. The sockets are
+// streamed one by one: at 100k sockets, building and encoding them all at
+// once would hold the whole output in memory twice.
 func JSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
+	d := newDocument(r)
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(NewDocument(r))
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	// The key is unique: a string value holding it would have its quotes
+	// escaped.
+	const key = "\n  \"sockets\": ["
+	i := bytes.Index(head.Bytes(), []byte(key))
+	if i < 0 || len(r.Snapshot.Sockets) == 0 {
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(head.Bytes()[:i+len(key)])
+	var buf bytes.Buffer
+	enc = json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	for n, s := range r.Snapshot.Sockets {
+		buf.Reset()
+		if err := enc.Encode(socketDoc(s)); err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(head.Bytes()[i+len(key)+1:]) // past the "]" of the empty list
+	return bw.Flush()
 }
