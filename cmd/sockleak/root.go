@@ -49,7 +49,7 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd())
+	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil))
 	return root
 }
 
@@ -63,6 +63,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	var es *exitStatus // check and run: the output already said why
+	if errors.As(err, &es) {
+		return es.code
 	}
 	fmt.Fprintf(stderr, "sockleak: %v\n", err)
 	var fe *flagError

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
+)
+
+// checkLimits parses check's flags and returns the limits they make.
+func checkLimits(t *testing.T, args ...string) (report.Limits, *CheckOptions, error) {
+	t.Helper()
+	var got *CheckOptions
+	c := newCheckCmd(func(_ context.Context, o *CheckOptions) error { got = o; return nil })
+	c.SetArgs(args)
+	c.SetOut(&bytes.Buffer{})
+	c.SetErr(&bytes.Buffer{})
+	if err := c.Execute(); err != nil {
+		return report.Limits{}, nil, err
+	}
+	l, err := got.limits()
+	return l, got, err
+}
+
+func TestCheckFlags(t *testing.T) {
+	l, o, err := checkLimits(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.Limits{
+		States:  map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
+		FDUsage: &report.Level{Warn: 80, Crit: 95},
+	}
+	if diff := cmp.Diff(want, l); diff != "" {
+		t.Errorf("default limits (-want +got):\n%s", diff)
+	}
+	if o.Output != "text" || o.MinAge != 0 || o.Total || o.AllowMissing || o.Quiet || o.Scan.ProcRoot != "/proc" {
+		t.Errorf("defaults = %+v", o)
+	}
+
+	_, o, err = checkLimits(t, "--pid", "42", "--name", "java", "--state", "close-wait", "--port", "7000", "--peer", "10.0.0.5",
+		"--proc-root", "/host/proc", "--min-age", "2s", "--allow-missing", "--total", "-o", "json", "--textfile", "/tmp/x.prom", "-q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(o.Scan.PIDs, []int{42}) || o.Scan.Name != "java" || o.Scan.ProcRoot != "/host/proc" || o.MinAge != 2*time.Second ||
+		!o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
+		t.Errorf("options = %+v", o)
+	}
+}
+
+func lv(warn, crit int) report.Level { return report.Level{Warn: warn, Crit: crit} }
+
+func lvp(warn, crit int) *report.Level { l := lv(warn, crit); return &l }
+
+func TestCheckLimits(t *testing.T) {
+	cw := inspect.CloseWait
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		states  map[inspect.TCPState]report.Level
+		fd      *report.Level
+		wantErr string
+	}{
+		{
+			name:   "every flag",
+			args:   []string{"--max-close-wait", "5", "--max-fin-wait2", "100", "--max-state", "last-ack=7", "--max-state", "SYN_RECV=1000", "--max-fd-usage", "70"},
+			states: map[inspect.TCPState]report.Level{cw: lv(5, 5), inspect.FinWait2: lv(100, 100), inspect.LastAck: lv(7, 7), inspect.SynRecv: lv(1000, 1000)},
+			fd:     lvp(70, 95),
+		},
+		{
+			name:   "any spelling of a state",
+			args:   []string{"--max-state", "fin-wait-2=3", "--max-state", "time_wait=10000"},
+			states: map[inspect.TCPState]report.Level{cw: lv(0, 0), inspect.FinWait2: lv(3, 3), inspect.TimeWait: lv(10000, 10000)},
+			fd:     lvp(80, 95),
+		},
+		{
+			name:   "--max-state overrides a default",
+			args:   []string{"--max-state", "close-wait=9"},
+			states: map[inspect.TCPState]report.Level{cw: lv(9, 9)},
+			fd:     lvp(80, 95),
+		},
+		{
+			name:   "nagios levels",
+			args:   []string{"--warn", "close-wait=10", "--crit", "close-wait=100", "--warn", "fd-usage=70", "--crit", "fd_usage=90"},
+			states: map[inspect.TCPState]report.Level{cw: lv(10, 100)},
+			fd:     lvp(70, 90),
+		},
+		{
+			name:   "a critical level alone also warns there",
+			args:   []string{"--crit", "fin-wait2=50"},
+			states: map[inspect.TCPState]report.Level{cw: lv(0, 0), inspect.FinWait2: lv(50, 50)},
+			fd:     lvp(80, 95),
+		},
+		{
+			name:   "limits off",
+			args:   []string{"--max-close-wait", "-1", "--max-fd-usage", "-1", "--max-state", "last-ack=1"},
+			states: map[inspect.TCPState]report.Level{inspect.LastAck: lv(1, 1)},
+		},
+		{name: "unknown state", args: []string{"--max-state", "half-open=3"}, wantErr: `invalid --max-state "half-open=3": unknown TCP state "half-open"`},
+		{name: "no count", args: []string{"--max-state", "close-wait"}, wantErr: `invalid --max-state "close-wait": want STATE=N`},
+		{name: "bad count", args: []string{"--max-state", "close-wait=many"}, wantErr: `want a count of 0 or more`},
+		{name: "negative count", args: []string{"--warn", "close-wait=-3"}, wantErr: `want a count of 0 or more`},
+		{name: "negative max", args: []string{"--max-close-wait", "-5"}, wantErr: "invalid --max-close-wait -5"},
+		{name: "not a number", args: []string{"--max-close-wait", "lots"}, wantErr: `invalid argument "lots" for "--max-close-wait"`},
+		{name: "fd over 100", args: []string{"--max-fd-usage", "150"}, wantErr: "invalid --max-fd-usage 150: want a percentage"},
+		{name: "fd in --max-state", args: []string{"--max-state", "fd-usage=50"}, wantErr: "fd usage has its own flag"},
+		{name: "crit below warn", args: []string{"--max-close-wait", "10", "--crit", "close-wait=5"}, wantErr: "--crit CLOSE_WAIT=5 is below its warning threshold 10"},
+		{name: "conflict", args: []string{"--max-close-wait", "1", "--max-state", "closewait=2"}, wantErr: "CLOSE_WAIT given twice: 1 (--max-close-wait) and 2 (--max-state closewait=2)"},
+		{name: "everything off", args: []string{"--max-close-wait", "-1", "--max-fd-usage", "-1"}, wantErr: "no thresholds to check"},
+		{name: "negative min age", args: []string{"--min-age", "-1s"}, wantErr: "invalid --min-age"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, _, err := checkLimits(t, tt.args...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.states, l.States); diff != "" {
+				t.Errorf("states (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.fd, l.FDUsage); diff != "" {
+				t.Errorf("fd usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func runMain(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = Main(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+const (
+	incidentClient = "../../testdata/incident/client/proc"
+	incidentPeer   = "../../testdata/incident/peer/proc"
+	healthyRoot    = "../../testdata/healthy/proc"
+)
+
+func TestCheckExitCodes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    []string // substrings, in order
+		stderr    string
+		wantUsage bool
+	}{
+		{
+			name: "incident: the client fails", args: []string{"check", "--proc-root", incidentClient}, code: 1,
+			stdout: []string{
+				"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)\n",
+				"CRITICAL  pid 4242 (openser) uses 98% of its fd limit, over the maximum 95%",
+				"FAIL: 2 thresholds exceeded by 1 owner",
+			},
+		},
+		{
+			name: "a loose enough limit passes", args: []string{"check", "--proc-root", incidentClient, "--max-close-wait", "2000", "--max-fd-usage", "99"}, code: 0,
+			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 2000, fd usage 99%); 3 processes inspected\n"},
+		},
+		{
+			name: "incident: the peer passes by default", args: []string{"check", "--proc-root", incidentPeer}, code: 0,
+			stdout: []string{"OK: no threshold exceeded"},
+		},
+		{
+			name: "incident: the peer's orphaned FIN_WAIT2 fail --max-fin-wait2", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "10"}, code: 1,
+			stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
+		},
+		{
+			name: "healthy", args: []string{"check", "--proc-root", healthyRoot}, code: 0,
+			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 5 processes inspected\n"},
+		},
+		{name: "quiet when healthy prints nothing", args: []string{"check", "-q", "--proc-root", healthyRoot}, code: 0},
+		{
+			name: "quiet still prints a failure", args: []string{"check", "-q", "--proc-root", incidentClient}, code: 1,
+			stdout: []string{"pid 4242 (openser) 1987 CLOSE_WAIT"},
+		},
+		{
+			name: "missing pid", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242"}, code: 2,
+			stderr: "sockleak: no process matches --pid 4242\n",
+		},
+		{
+			name: "missing pid allowed", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
+			stdout: []string{"OK: no threshold exceeded", "warning: no process matches --pid 4242 (--allow-missing)"},
+		},
+		{
+			name: "missing name", args: []string{"check", "--proc-root", healthyRoot, "--name", "openser"}, code: 2,
+			stderr: `no process matches --name "openser"`,
+		},
+		{
+			name: "bad threshold", args: []string{"check", "--max-state", "close-wiat=3"}, code: 2,
+			stderr: `sockleak: invalid --max-state "close-wiat=3": unknown TCP state "close-wiat"`, wantUsage: true,
+		},
+		{
+			name: "unreadable proc root", args: []string{"check", "--proc-root", "/nonexistent/proc"}, code: 2,
+			stderr: `sockleak: could not read proc root "/nonexistent/proc"`,
+		},
+		{
+			name: "malformed socket table", args: []string{"check", "--proc-root", "../../testdata/broken/malformed_tcp/proc"}, code: 2,
+			stderr: "net/tcp",
+		},
+		{name: "bad output", args: []string{"check", "-o", "yaml"}, code: 2, stderr: `invalid -o "yaml"`, wantUsage: true},
+		{
+			name: "nagios: critical", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--crit", "fd-usage=90"}, code: 2,
+			stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100\n"},
+		},
+		{
+			name: "nagios: warning", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--warn", "close-wait=100", "--crit", "close-wait=5000", "--max-fd-usage", "99"}, code: 1,
+			stdout: []string{"SOCKLEAK WARNING - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;100;5000;0; fd_usage=98%;99;99;0;100\n"},
+		},
+		{
+			name: "nagios: ok", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot}, code: 0,
+			stdout: []string{"SOCKLEAK OK - no threshold exceeded; 5 processes inspected | close_wait=0;0;0;0; fd_usage="},
+		},
+		{
+			name: "nagios: unknown when the proc root is unreadable", args: []string{"check", "-o", "nagios", "--proc-root", "/nonexistent/proc"}, code: 3,
+			stdout: []string{`SOCKLEAK UNKNOWN - could not read proc root "/nonexistent/proc"`},
+		},
+		{
+			name: "nagios: unknown for a bad threshold", args: []string{"check", "-o", "nagios", "--crit", "close-wait=x"}, code: 3,
+			stdout: []string{`SOCKLEAK UNKNOWN - invalid --crit "close-wait=x"`},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			rest := stdout
+			for _, want := range tt.stdout {
+				i := strings.Index(rest, want)
+				if i < 0 {
+					t.Errorf("stdout lacks %q (in order):\n%s", want, stdout)
+					break
+				}
+				rest = rest[i+len(want):]
+			}
+			if len(tt.stdout) == 0 && stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			if tt.stderr == "" && stderr != "" {
+				t.Errorf("stderr = %q, want nothing", stderr)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+			if usage := strings.Contains(stderr, "sockleak --help"); usage != tt.wantUsage {
+				t.Errorf("usage hint shown = %v, want %v: %q", usage, tt.wantUsage, stderr)
+			}
+		})
+	}
+}
+
+func TestCheckJSONAndPrometheus(t *testing.T) {
+	code, stdout, stderr := runMain("check", "-o", "json", "--proc-root", incidentClient)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var d report.CheckDocument
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if d.Status != "critical" || len(d.Violations) != 2 || d.Violations[0].PID != 4242 || d.Violations[0].Value != 1987 ||
+		d.Violations[0].Peer != "10.0.0.5:7000" || len(d.Findings) == 0 || d.Hostname != "sip-edge-1" {
+		t.Errorf("check document: %+v", d)
+	}
+
+	dir := t.TempDir()
+	textfile := filepath.Join(dir, "sockleak.prom")
+	code, stdout, stderr = runMain("check", "-o", "prometheus", "--proc-root", incidentClient, "--textfile", textfile)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	fromFile, err := os.ReadFile(textfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != string(fromFile) {
+		t.Errorf("-o prometheus and --textfile differ:\n%s\n---\n%s", stdout, fromFile)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader(fromFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cw float64 = -1
+	for _, m := range mfs["sockleak_process_tcp_sockets"].GetMetric() {
+		labels := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			labels[lp.GetName()] = lp.GetValue()
+		}
+		if labels["pid"] == "4242" && labels["state"] == "close_wait" && labels["name"] == "openser" {
+			cw = m.GetGauge().GetValue()
+		}
+	}
+	if cw != 1987 {
+		t.Errorf("sockleak_process_tcp_sockets{pid=4242,state=close_wait} = %v, want 1987", cw)
+	}
+	if got := mfs["sockleak_check_status"].GetMetric()[0].GetGauge().GetValue(); got != 2 {
+		t.Errorf("sockleak_check_status = %v, want 2", got)
+	}
+
+	// A text check with --textfile prints text and writes the metrics.
+	code, stdout, _ = runMain("check", "--proc-root", healthyRoot, "--textfile", textfile)
+	b, err := os.ReadFile(textfile)
+	if code != 0 || err != nil || !strings.HasPrefix(stdout, "OK:") || !strings.Contains(string(b), "sockleak_check_status 0\n") {
+		t.Errorf("text + textfile: exit %d, stdout %q, file error %v", code, stdout, err)
+	}
+
+	code, _, stderr = runMain("check", "--proc-root", healthyRoot, "--textfile", filepath.Join(dir, "no", "such", "dir.prom"))
+	if code != 2 || !strings.Contains(stderr, "could not write --textfile") {
+		t.Errorf("unwritable textfile: exit %d, %q", code, stderr)
+	}
+}
