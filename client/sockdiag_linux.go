@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
@@ -83,8 +84,14 @@ func lookupState(local, remote netip.AddrPort) (inspect.TCPState, error) {
 			}
 			return 0, errors.New("sock_diag: short error message")
 		case unix.SOCK_DIAG_BY_FAMILY:
-			if len(msg) < 2 {
+			if len(msg) < 4+36 {
 				return 0, errors.New("sock_diag: short inet_diag_msg")
+			}
+			// Where no connection matches, the kernel's lookup falls back to
+			// a listening socket on the port: that is not the one asked for.
+			rid := msg[4:]
+			if binary.BigEndian.Uint16(rid[2:]) != remote.Port() || !bytes.Equal(rid[20:20+len(ra.AsSlice())], ra.AsSlice()) {
+				return 0, nil
 			}
 			return inspect.TCPState(msg[1]), nil
 		}
