@@ -126,7 +126,8 @@ type Process struct {
 	User    string // user name of the effective uid, or the uid in decimal
 	Cmdline string // arguments joined by spaces; empty for kernel threads
 	FDs     int    // open file descriptors
-	// SocketFDs counts the descriptors that are sockets of any family.
+	// SocketFDs counts the descriptors that are sockets of any family; -1
+	// when the scan only counted descriptors (no socket could match).
 	SocketFDs int
 	// FDSoftLimit and FDHardLimit are the "Max open files" limits:
 	// Unlimited (-1) when unlimited, 0 when they could not be read.

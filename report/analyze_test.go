@@ -269,3 +269,17 @@ func TestProcessesShown(t *testing.T) {
 		t.Errorf("selected processes shown = %d, want all 3", n)
 	}
 }
+
+func TestFDPressureWhenOnlyCounted(t *testing.T) {
+	p := proc(7, "hog", 1000, 1024)
+	p.SocketFDs = -1 // the scan only counted descriptors
+	r := Analyze(snapshot([]inspect.Process{p}), DefaultThresholds)
+	if len(r.Findings) != 1 || strings.Contains(r.Findings[0].Message, "sockets") {
+		t.Errorf("findings = %+v, want one fd_pressure that does not guess at sockets", r.Findings)
+	}
+	p.SocketFDs = 990
+	r = Analyze(snapshot([]inspect.Process{p}), DefaultThresholds)
+	if len(r.Findings) != 1 || !strings.HasSuffix(r.Findings[0].Message, "; 990 are sockets") {
+		t.Errorf("findings = %+v, want the socket share", r.Findings)
+	}
+}

@@ -185,11 +185,14 @@ func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
 	if share >= th.FDPressureCritical {
 		sev = Critical
 	}
+	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share))
+	if p.SocketFDs >= 0 { // -1: only counted, not walked
+		msg += fmt.Sprintf("; %d are sockets", p.SocketFDs)
+	}
 	return Finding{
 		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,
 		Count: p.FDs, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
-		Message: fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%); %d are sockets",
-			ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share), p.SocketFDs),
+		Message: msg,
 		Hint: fmt.Sprintf("At the limit every socket(), accept() and open() fails with EMFILE. The other findings, "+
 			"or ls -l /proc/%d/fd, show what holds them. Raising the limit (LimitNOFILE=, ulimit -n) buys time; "+
 			"it does not fix a leak.", p.PID),

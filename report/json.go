@@ -57,7 +57,7 @@ type ProcessDoc struct {
 	User        string         `json:"user"`
 	Cmdline     string         `json:"cmdline"`
 	FDsOpen     int            `json:"fds_open"`
-	SocketFDs   int            `json:"socket_fds"`
+	SocketFDs   int            `json:"socket_fds"`    // -1 when only counted
 	FDSoftLimit int64          `json:"fd_soft_limit"` // -1 unlimited, 0 unknown
 	FDHardLimit int64          `json:"fd_hard_limit"` // -1 unlimited, 0 unknown
 	NetNS       uint64         `json:"netns"`
