@@ -554,6 +554,66 @@ func TestLiveStates(t *testing.T) {
 	}
 }
 
+// TestLiveIPv4Mapped: a dual-stack IPv6 socket bound to ::ffff:127.0.0.1
+// is in the tcp6 table with IPv4-mapped addresses, and Scan unmaps them.
+func TestLiveIPv4Mapped(t *testing.T) {
+	if !liveHasIPv6() {
+		t.Skip("IPv6 loopback ::1 is not available (IPv6 disabled, or no ::1 on lo)")
+	}
+	me := os.Getpid()
+	// Go listens on an IPv4 address with an AF_INET socket: make the
+	// AF_INET6 one by hand.
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "tcp6 listener")
+	defer f.Close()
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+		t.Fatal(err)
+	}
+	mapped := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	// ::ffff:127.0.0.1, port 0
+	if err := unix.Bind(fd, &unix.SockaddrInet6{Addr: mapped.As16()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 8); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.FileListener(f) // a dup: f is closed when the test returns
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ln := l.(*net.TCPListener)
+	lnAP := liveAddr(ln.Addr())
+	if lnAP.Addr() != mapped {
+		t.Fatalf("listener address %v, want 127.0.0.1", lnAP)
+	}
+	c, _ := liveDial(t, ln) // an AF_INET client
+	cAP := liveAddr(c.LocalAddr())
+
+	snap := liveScan(t, Options{PIDs: []int{me}})
+	var got []Socket
+	for _, s := range snap.Sockets {
+		if s.NetNS == snap.HostNetNS && (s.Local == lnAP || s.Remote == lnAP) {
+			got = append(got, s)
+		}
+	}
+	want := []liveView{
+		{TCP, cAP.String(), lnAP.String(), Established, true, []int{me}},
+		{TCP6, lnAP.String(), "[::]:0", Listen, true, []int{me}},
+		{TCP6, lnAP.String(), cAP.String(), Established, true, []int{me}},
+	}
+	slices.SortFunc(want, func(a, b liveView) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	if diff := cmp.Diff(want, liveViewsSorted(got)); diff != "" {
+		t.Errorf("sockets mismatch (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(snap.Listeners, Listener{NetNS: snap.HostNetNS, Addr: lnAP}) {
+		t.Errorf("Listeners = %v, want it to contain %v", snap.Listeners, lnAP)
+	}
+}
+
 // liveProcess returns the process pid of snap.
 func liveProcess(t *testing.T, snap *Snapshot, pid int) Process {
 	t.Helper()
@@ -652,10 +712,22 @@ func TestLiveSharedAfterFork(t *testing.T) {
 }
 
 // TestLiveNetNS: the sockets of a process in another network namespace
-// are found once, through that process, and marked with its namespace.
+// are found once, through that process, and marked with its namespace; a
+// host socket it inherited is still its own too.
 func TestLiveNetNS(t *testing.T) {
+	// The child also inherits a listener of the host's namespace: a
+	// socket's owners do not depend on the namespace they live in.
+	me := os.Getpid()
+	hostLn := liveListen(t, liveTCP4)
+	hostAP := liveAddr(hostLn.Addr())
+	f, err := hostLn.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	child, err := startLiveChild(t, "netns", func(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+		cmd.ExtraFiles = []*os.File{f}
 	})
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EINVAL) {
 		t.Skipf("cannot create a network namespace (needs CAP_SYS_ADMIN and CONFIG_NET_NS): %v", err)
@@ -711,8 +783,13 @@ func TestLiveNetNS(t *testing.T) {
 			t.Errorf("socket inode %d (%v -> %v) appears %d times, want 1", s.Inode, s.Local, s.Remote, n)
 		}
 	}
-	if p := liveProcess(t, snap, child.pid); p.NetNS != ns {
-		t.Errorf("child NetNS = %d, want %d", p.NetNS, ns)
+	if p := liveProcess(t, snap, child.pid); p.NetNS != ns || p.SocketFDs != 4 {
+		t.Errorf("child NetNS = %d, SocketFDs = %d; want %d, 4", p.NetNS, p.SocketFDs, ns)
+	}
+	got := liveFind(snap.Sockets, snap.HostNetNS, hostAP, liveTCP4.any)
+	wantHost := []liveView{{TCP, hostAP.String(), liveTCP4.any.String(), Listen, true, slices.Sorted(slices.Values([]int{me, child.pid}))}}
+	if diff := cmp.Diff(wantHost, liveViewsSorted(got)); diff != "" {
+		t.Errorf("host listener shared with the child mismatch (-want +got):\n%s", diff)
 	}
 	if !slices.Contains(snap.Listeners, Listener{NetNS: ns, Addr: lnAP}) {
 		t.Errorf("Listeners = %v, want it to contain %v in namespace %d", snap.Listeners, lnAP, ns)
