@@ -96,11 +96,22 @@ func (c *diagConn) Close() error { return unix.Close(c.fd) }
 // mask, and calls fn for each. The Socket passed to fn is reused: copy it.
 // withInfo requests tcp_info, for idle times.
 func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socket)) error {
+	return c.request(family, mask, withInfo, nil, fn)
+}
+
+// request sends one inet_diag_req_v2: a dump, or with id an exact lookup
+// of one socket (as ss does for a single socket: the kernel finds it in its
+// hash tables, whatever their size).
+func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]netip.AddrPort, fn func(*Socket)) error {
 	var req [sizeofNlMsghdr + sizeofInetDiagReqV2]byte
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
-	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	flags := uint16(unix.NLM_F_REQUEST)
+	if id == nil {
+		flags |= unix.NLM_F_DUMP
+	}
+	ne.PutUint16(req[6:], flags)
 	ne.PutUint32(req[8:], 1) // seq
 	r := req[sizeofNlMsghdr:]
 	r[0] = family
@@ -109,6 +120,15 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 		r[2] = 1 << (inetDiagInfo - 1)
 	}
 	ne.PutUint32(r[4:], mask)
+	if id != nil {
+		sid := r[8:] // inet_diag_sockid: sport, dport, src, dst, if, cookie
+		binary.BigEndian.PutUint16(sid[0:], id[0].Port())
+		binary.BigEndian.PutUint16(sid[2:], id[1].Port())
+		copy(sid[4:20], diagAddr(family, id[0].Addr()))
+		copy(sid[20:36], diagAddr(family, id[1].Addr()))
+		ne.PutUint32(sid[40:], ^uint32(0)) // INET_DIAG_NOCOOKIE
+		ne.PutUint32(sid[44:], ^uint32(0))
+	}
 	if err := unix.Sendto(c.fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return os.NewSyscallError("sendto(NETLINK_SOCK_DIAG)", err)
 	}
@@ -148,6 +168,9 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 					return err
 				}
 				fn(&s)
+				if id != nil { // a lookup answers once, with no NLMSG_DONE
+					return nil
+				}
 			}
 			b = b[min(nlmAlign(l), len(b)):]
 		}
@@ -199,6 +222,45 @@ func decodeInetDiagMsg(b []byte, proto Proto, s *Socket) error {
 		a = a[min(nlmAlign(l), len(a)):]
 	}
 	return nil
+}
+
+// diagAddr is an address as inet_diag_sockid holds it: 4 bytes for
+// AF_INET, 16 for AF_INET6 (IPv4 as IPv4-mapped).
+func diagAddr(family uint8, a netip.Addr) []byte {
+	if family == unix.AF_INET {
+		b := a.Unmap().As4()
+		return b[:]
+	}
+	b := a.As16()
+	return b[:]
+}
+
+// LookupSocket asks the kernel for the one TCP socket from local to remote
+// in the caller's network namespace, TIME_WAIT included, with an exact
+// sock_diag lookup whose cost does not grow with the number of sockets.
+// ok is false when the kernel holds no such socket.
+func LookupSocket(local, remote netip.AddrPort) (s Socket, ok bool, err error) {
+	family := uint8(unix.AF_INET)
+	if !local.Addr().Unmap().Is4() || !remote.Addr().Unmap().Is4() {
+		family = unix.AF_INET6
+	}
+	c, err := newDiagConn()
+	if err != nil {
+		return Socket{}, false, err
+	}
+	defer c.Close()
+	id := [2]netip.AddrPort{local, remote}
+	err = c.request(family, allStates, false, &id, func(got *Socket) {
+		// Where no connection matches, the kernel's lookup may fall back
+		// to a listening socket on the port: not the one asked for.
+		if got.Remote.Port() == remote.Port() && got.Remote.Addr() == remote.Addr().Unmap() {
+			s, ok = *got, true
+		}
+	})
+	if errors.Is(err, unix.ENOENT) {
+		return Socket{}, false, nil
+	}
+	return s, ok, err
 }
 
 // netlinkAvailable tells whether this process can open a sock_diag socket.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -259,6 +260,55 @@ func TestBackendChoice(t *testing.T) {
 		}
 		if err != nil || got != tt.want {
 			t.Errorf("backend(%s) on %s = %s, %v; want %s", tt.in, tt.fsys.root, got, err, tt.want)
+		}
+	}
+}
+
+func TestLookupSocket(t *testing.T) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	for _, network := range []string{"tcp4", "tcp6"} {
+		addr := map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network]
+		ln, err := lc.Listen(context.Background(), network, addr)
+		if err != nil {
+			t.Logf("%s: %v: skipped", network, err)
+			continue
+		}
+		defer ln.Close()
+		d := net.Dialer{KeepAlive: -1}
+		c, err := d.Dial(network, ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		a, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := c.LocalAddr().(*net.TCPAddr).AddrPort()
+		remote := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		s, ok, err := LookupSocket(local, remote)
+		if err != nil || !ok || s.State != Established || s.Local != local || s.Inode == 0 {
+			t.Errorf("%s: LookupSocket(%s, %s) = %+v, %v, %v; want the ESTABLISHED socket", network, local, remote, s, ok, err)
+		}
+		// The client closes first: its end lingers in TIME_WAIT, and the
+		// lookup still finds it.
+		c.Close()
+		a.Close()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s, ok, err = LookupSocket(local, remote)
+			if (ok && s.State == TimeWait) || time.Now().After(deadline) || err != nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil || !ok || s.State != TimeWait || s.Inode != 0 {
+			t.Errorf("%s: after close: %+v, %v, %v; want TIME_WAIT", network, s, ok, err)
+		}
+		// No such connection: not found, not the listener.
+		bogus := netip.AddrPortFrom(remote.Addr(), 1)
+		if s, ok, err := LookupSocket(bogus, remote); ok || err != nil {
+			t.Errorf("%s: LookupSocket(no such socket) = %+v, %v, %v", network, s, ok, err)
 		}
 	}
 }
