@@ -48,7 +48,8 @@ type Socket struct {
 	// socket; 0 when it is unknown.
 	NetNS uint64
 	// PIDs are the processes holding a descriptor for the socket, sorted.
-	// Empty for sockets owned by the kernel alone.
+	// Empty for sockets owned by the kernel alone. When --pid or --name
+	// selected processes, only the selected ones are listed.
 	PIDs []int
 }
 

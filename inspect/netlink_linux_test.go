@@ -60,7 +60,7 @@ func nlProcAll(t testing.TB) []Socket {
 
 // nlLandscape opens sockets in several states on 127.0.0.1 and
 // returns once the kernel shows them; everything is closed at cleanup.
-func nlLandscape(t *testing.T) {
+func nlLandscape(t *testing.T) (port uint16) {
 	t.Helper()
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
@@ -99,20 +99,28 @@ func nlLandscape(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond) // let the FIN/ACK exchanges settle on loopback
+	return ln.Addr().(*net.TCPAddr).AddrPort().Port()
 }
 
 // TestNetlinkMatchesProc is the backend parity test: on real loopback
 // sockets, a sock_diag dump and /proc/net/tcp{,6} list the same sockets.
 func TestNetlinkMatchesProc(t *testing.T) {
-	nlLandscape(t)
+	port := nlLandscape(t)
+	// Only the landscape's sockets: the rest of the host may churn
+	// between the two reads.
+	ours := func(s *Socket) bool { return s.Local.Port() == port || s.Remote.Port() == port }
 	var nl, pr []nlParityKey
 	for attempt := 0; attempt < 5; attempt++ {
 		nl, pr = nil, nil
 		for _, s := range nlDumpAll(t, false) {
-			nl = append(nl, nlParityKeyOf(&s))
+			if ours(&s) {
+				nl = append(nl, nlParityKeyOf(&s))
+			}
 		}
 		for _, s := range nlProcAll(t) {
-			pr = append(pr, nlParityKeyOf(&s))
+			if ours(&s) {
+				pr = append(pr, nlParityKeyOf(&s))
+			}
 		}
 		cmpKey := func(a, b nlParityKey) int {
 			if a == b {
