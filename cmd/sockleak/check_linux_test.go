@@ -1,0 +1,167 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockleak/sockleak/report"
+)
+
+// stoppableLeaky runs testdata/leaky like startLeaky, and returns a stop
+// function that ends it mid-test: it closes every socket (the leaked ones
+// too) and exits. Cleanup stops it if the test did not.
+func stoppableLeaky(t *testing.T, args ...string) (pid int, stop func()) {
+	t.Helper()
+	cmd := exec.Command(buildLeaky(t), args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("leaky: %v\n%s", err, stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("leaky did not get ready: %q %v\n%s", line, err, stderr.String())
+	}
+	return cmd.Process.Pid, stop
+}
+
+func TestCheckLeakingClient(t *testing.T) {
+	peer := slowPeer(t, 150*time.Millisecond)
+	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "30ms")
+	waitCloseWait(t, pid, 3)
+	p := strconv.Itoa(pid)
+
+	code, stdout, stderr := runMain("check", "--pid", p)
+	want := fmt.Sprintf("CRITICAL  pid %d (leaky) 3 CLOSE_WAIT to %s, over the maximum 0; ", pid, peer)
+	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stdout, "\nFAIL: 1 threshold exceeded by 1 owner") {
+		t.Errorf("check --pid %d: exit %d, want 1 and a line %q\nstdout:\n%s\nstderr:\n%s", pid, code, want, stdout, stderr)
+	}
+
+	code, stdout, stderr = runMain("check", "--pid", p, "-o", "json")
+	var d report.CheckDocument
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatalf("exit %d: %v\n%s%s", code, err, stdout, stderr)
+	}
+	if code != 1 || d.Status != "critical" || len(d.Violations) != 1 {
+		t.Fatalf("check -o json: exit %d, document %+v", code, d)
+	}
+	v := d.Violations[0]
+	if v.PID != pid || v.Name != "leaky" || v.State != "CLOSE_WAIT" || v.Peer != peer || v.Value != 3 || v.Limit != 0 || v.FDsOpen < 3 {
+		t.Errorf("violation = %+v, want pid %d (leaky), 3 CLOSE_WAIT to %s over 0", v, pid, peer)
+	}
+
+	code, stdout, _ = runMain("check", "--pid", p, "-o", "nagios")
+	wantN := fmt.Sprintf("SOCKLEAK CRITICAL - pid %d (leaky) 3 CLOSE_WAIT to %s | close_wait=3;0;0;0; fd_usage=", pid, peer)
+	if code != report.NagiosCritical || !strings.HasPrefix(stdout, wantN) {
+		t.Errorf("nagios: exit %d, output %q, want 2 and %q", code, stdout, wantN)
+	}
+
+	// A limit above the count passes: the count is what check compares.
+	code, stdout, _ = runMain("check", "--pid", p, "--max-close-wait", "3")
+	if code != 0 || !strings.HasPrefix(stdout, "OK: no threshold exceeded (max CLOSE_WAIT 3") {
+		t.Errorf("--max-close-wait 3: exit %d\n%s", code, stdout)
+	}
+	code, _, _ = runMain("check", "--pid", p, "--max-close-wait", "2")
+	if code != 1 {
+		t.Errorf("--max-close-wait 2: exit %d, want 1", code)
+	}
+}
+
+func TestCheckCorrectClient(t *testing.T) {
+	peer := slowPeer(t, 100*time.Millisecond)
+	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "30ms", "-close")
+	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid))
+	if code != 0 || !strings.HasPrefix(stdout, "OK: no threshold exceeded") {
+		t.Errorf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestCheckMinAgeKeepsPersistentLeaks: sockets still in CLOSE_WAIT at the
+// second sample count.
+func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
+	peer := slowPeer(t, 150*time.Millisecond)
+	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "30ms")
+	waitCloseWait(t, pid, 2)
+	start := time.Now()
+	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid), "--min-age", "400ms")
+	if took := time.Since(start); took < 400*time.Millisecond {
+		t.Errorf("check --min-age 400ms returned after %v", took)
+	}
+	want := fmt.Sprintf("pid %d (leaky) 2 CLOSE_WAIT to %s", pid, peer)
+	if code != 1 || !strings.Contains(stdout, want) {
+		t.Errorf("exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+	}
+}
+
+// TestCheckMinAgeIgnoresClosedSockets: sockets in CLOSE_WAIT at the first
+// sample that the application closes before the second do not count. The
+// test drives check's clock: the wait ends once the client has closed.
+func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
+	peer := slowPeer(t, 150*time.Millisecond)
+	_, port, err := net.SplitHostPort(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, stop := stoppableLeaky(t, "-addr", peer, "-n", "2", "-timeout", "30ms")
+	waitCloseWait(t, pid, 2)
+
+	// By port, not pid: the client exits when it closes. Other processes
+	// of this host are not the test's business: no fd limit.
+	args := []string{"--port", port, "--max-fd-usage", "-1"}
+	code, stdout, _ := runMain(append([]string{"check"}, args...)...)
+	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("pid %d (leaky) 2 CLOSE_WAIT", pid)) {
+		t.Fatalf("without --min-age: exit %d, want 1 naming pid %d\n%s", code, pid, stdout)
+	}
+
+	var waited time.Duration
+	c := newCheckCmd(func(ctx context.Context, o *CheckOptions) error {
+		o.after = func(d time.Duration) <-chan time.Time {
+			waited = d
+			stop() // the first sample is taken: the client closes its sockets and exits
+			ch := make(chan time.Time, 1)
+			ch <- time.Now()
+			return ch
+		}
+		return runCheck(ctx, o)
+	})
+	var out bytes.Buffer
+	c.SetOut(&out)
+	c.SetErr(&out)
+	c.SetArgs(append(args, "--min-age", "10m"))
+	if err := c.Execute(); err != nil {
+		t.Fatalf("check --min-age with the sockets closed in the window: %v\n%s", err, out.String())
+	}
+	if waited != 10*time.Minute || !strings.HasPrefix(out.String(), "OK: no threshold exceeded") {
+		t.Errorf("waited %v, output:\n%s", waited, out.String())
+	}
+}

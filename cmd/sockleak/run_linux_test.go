@@ -1,0 +1,179 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockleak/sockleak/watch"
+)
+
+// leakyScript is a shell pipeline that runs leaky as a child of sh and
+// keeps its sockets for hold: leaky holds them until its stdin (sleep's
+// output) closes.
+func leakyScript(t *testing.T, hold string, args ...string) string {
+	t.Helper()
+	return fmt.Sprintf("sleep %s | %s %s", hold, buildLeaky(t), strings.Join(args, " "))
+}
+
+func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc watch.Document) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "report.json")
+	code, stdout, stderr = runMain(append([]string{"run", "--interval", "50ms", "--grace", "300ms", "-o", "json", "--report-file", file, "--"}, args...)...)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("exit %d, no report: %v\nstderr:\n%s", code, err, stderr)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("report: %v\n%s", err, b)
+	}
+	return code, stdout, stderr, doc
+}
+
+func TestRunLeakingClient(t *testing.T) {
+	peer := slowPeer(t, 150*time.Millisecond)
+	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
+	code, stdout, stderr, d := runReport(t, "sh", "-c", script)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (leaks)\nstderr:\n%s", code, stderr)
+	}
+	if stdout != "ready\n" {
+		t.Errorf("the command's stdout was not passed through: %q", stdout)
+	}
+	if len(d.Leaks) != 3 {
+		t.Fatalf("%d leaks, want 3: %+v", len(d.Leaks), d)
+	}
+	for _, l := range d.Leaks {
+		if l.Name != "leaky" || l.PID <= 0 || l.State != "CLOSE_WAIT" || l.Remote != peer || l.Peer != peer ||
+			!strings.Contains(l.Cmdline, "-n 3") || l.HeldSeconds < 0.3 || l.Inode == 0 {
+			// Open depends on whether a sample fell between leaky's
+			// exit (it closes on EOF) and sh's: either is right.
+			t.Errorf("leak = %+v, want leaky's CLOSE_WAIT to %s held 0.3s or more", l, peer)
+		}
+	}
+	if d.Peak["CLOSE_WAIT"] != 3 || d.ExitCode != 0 || d.Samples < 2 || d.MaxProcesses < 2 {
+		t.Errorf("peak %v, exit %d, %d samples of up to %d processes; want 3 CLOSE_WAIT, 0, 2+ samples of sh, sleep and leaky",
+			d.Peak, d.ExitCode, d.Samples, d.MaxProcesses)
+	}
+
+	// The text report, on stderr.
+	code, _, stderr = runMain("run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
+	if code != 1 || !strings.Contains(stderr, "sockleak run: 3 sockets sat in CLOSE_WAIT for 300ms or longer (exit status 0,") ||
+		!regexp.MustCompile(`\n\d+ +leaky +CLOSE_WAIT +`+regexp.QuoteMeta(peer)+` +3 +up to [0-9.]+m?s, (open at exit|closed)\n`).MatchString(stderr) {
+		t.Errorf("text report: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestRunCorrectClient(t *testing.T) {
+	peer := slowPeer(t, 100*time.Millisecond)
+	code, stdout, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "5", "-timeout", "30ms", "-close"))
+	if code != 0 || len(d.Leaks) != 0 || stdout != "ready\n" {
+		t.Errorf("exit %d, leaks %+v, stdout %q; want 0, none, ready\n%s", code, d.Leaks, stdout, stderr)
+	}
+	if d.Samples < 3 {
+		t.Errorf("%d samples: the tree was not watched", d.Samples)
+	}
+}
+
+func TestRunPassesCommandFailure(t *testing.T) {
+	peer := slowPeer(t, 150*time.Millisecond)
+	// Leaks and fails: the command's status wins.
+	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
+	if code != 3 || d.ExitCode != 3 || len(d.Leaks) != 2 {
+		t.Errorf("exit %d (report: %d, %d leaks), want 3 with 2 leaks reported\n%s", code, d.ExitCode, len(d.Leaks), stderr)
+	}
+	code, _, _, d = runReport(t, "sh", "-c", "exit 42")
+	if code != 42 || len(d.Leaks) != 0 {
+		t.Errorf("exit %d, want 42", code)
+	}
+	code, _, _, d = runReport(t, "sh", "-c", "kill -TERM $$")
+	if code != 128+int(syscall.SIGTERM) || d.Signal != "SIGTERM" {
+		t.Errorf("killed by SIGTERM: exit %d, signal %q; want 143, SIGTERM", code, d.Signal)
+	}
+}
+
+// TestRunForwardsSignals sends SIGTERM to sockleak (this test process)
+// while the command runs: the command must get it, and its status is run's.
+func TestRunForwardsSignals(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	type result struct {
+		code   int
+		stderr string
+	}
+	res := make(chan result, 1)
+	go func() {
+		defer w.Close()
+		var stderr bytes.Buffer
+		code := Main([]string{"run", "--interval", "50ms", "--", "sh", "-c",
+			`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`}, w, &stderr)
+		res <- result{code, stderr.String()}
+	}()
+	br := bufio.NewReader(r)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("command did not start: %q %v", line, err)
+	}
+	// run registered for SIGTERM before it started the command.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-res:
+		if got.code != 7 {
+			t.Errorf("exit %d, want the command's 7\n%s", got.code, got.stderr)
+		}
+		if rest, _ := br.ReadString('\n'); rest != "got TERM\n" {
+			t.Errorf("command output after the signal: %q", rest)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the command did not get SIGTERM")
+	}
+}
+
+func TestRunStdinAndUsage(t *testing.T) {
+	c := newRunCmd(nil)
+	var out, errOut bytes.Buffer
+	c.SetIn(strings.NewReader("hello\n"))
+	c.SetOut(&out)
+	c.SetErr(&errOut)
+	c.SetArgs([]string{"sh", "-c", "read x; echo got $x"})
+	if err := c.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if out.String() != "got hello\n" {
+		t.Errorf("stdin not passed through: stdout %q", out.String())
+	}
+
+	for _, tt := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"run"}, 2, "requires at least 1 arg"},
+		{[]string{"run", "--leak-state", "bogus", "--", "true"}, 2, `invalid --leak-state: unknown TCP state "bogus"`},
+		{[]string{"run", "--interval", "0s", "--", "true"}, 2, "invalid --interval 0s"},
+		{[]string{"run", "-o", "yaml", "--", "true"}, 2, `invalid -o "yaml"`},
+		{[]string{"run", "--", "/nonexistent/cmd"}, 2, "could not start /nonexistent/cmd"},
+		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT"},
+		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK"},
+	} {
+		code, _, stderr := runMain(tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
+		}
+	}
+}
