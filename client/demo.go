@@ -60,7 +60,8 @@ type DemoResult struct {
 type DemoRun struct {
 	Client   string // "leaky" or "reference"
 	PID      int
-	Done     int    // transactions attempted before the client stopped
+	Done     int    // transactions done (answered or timed out)
+	FailedAt int    // the transaction that could not start, 0 when none
 	Stopped  string // why the client stopped early, e.g. the EMFILE error; empty when it did them all
 	EMFILE   bool   // it stopped because socket() failed with EMFILE
 	FDs      int    // open descriptors at the end
@@ -202,10 +203,11 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 				}
 			}
 		case "stop":
-			run.Done, _ = strconv.Atoi(f[1])
+			i, _ := strconv.Atoi(f[1])
+			run.Done, run.FailedAt = i-1, i
 			run.Stopped = f[2]
 			run.EMFILE = strings.Contains(f[2], "EMFILE")
-			d.logf(client, "tx %3d: %s", run.Done, f[2])
+			d.logf(client, "tx %3d: %s", i, f[2])
 		case "done":
 			finished = true
 		}
@@ -404,9 +406,9 @@ finish each connection.
 func ending(r DemoRun) string {
 	switch {
 	case r.EMFILE:
-		return "EMFILE"
+		return fmt.Sprintf("EMFILE at #%d", r.FailedAt)
 	case r.Stopped != "":
-		return "error"
+		return fmt.Sprintf("error at #%d", r.FailedAt)
 	default:
 		return "all done"
 	}

@@ -49,7 +49,8 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil))
+	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil),
+		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd())
 	return root
 }
 
