@@ -47,7 +47,7 @@ seen in CLOSE_WAIT (or another --leak-state).
 
 When COMMAND exits, the report lists every socket that sat in a leak state
 for --grace or longer: the process and its command line, the peer, how long,
-and the peak count per state. It goes to stderr, after the command's own
+and the peak count per leak state. It goes to stderr, after the command's own
 output (use --report-file to keep it apart).
 
 Exit status: the command's own if it failed (128+N if signal N killed it);
@@ -175,7 +175,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err != nil {
 			return // the command exited: Loop ends at done
 		}
-		snap, err := scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs = pids })
+		// Only the leak states: the netlink backend has the kernel filter
+		// them, a fraction of a full dump on a busy host.
+		snap, err := scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs, o.States = pids, states })
 		switch {
 		case errors.Is(err, inspect.ErrNoMatch):
 			return // the whole tree exited between listing and scanning
