@@ -72,6 +72,8 @@ type DemoRun struct {
 	// PeerFinWait2 counts the peer's sockets in FIN_WAIT2 at the end, of
 	// which PeerOrphans were owned by no process.
 	PeerFinWait2, PeerOrphans int
+	// FinTimeout is the host's tcp_fin_timeout in seconds, 0 if unknown.
+	FinTimeout uint64
 }
 
 func (o DemoOptions) withDefaults() DemoOptions {
@@ -122,10 +124,11 @@ func RunDemo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	res := &DemoResult{Peer: peer.Addr()}
 
 	fmt.Fprintf(o.Out, `sockleak demo: the incident, reproduced, then fixed.
-A peer on %s answers each request after %v, then closes. Each client sends
-%d requests, gives up on a reply after %v, and runs in its own process with
-its open-files limit lowered to %d. The leaky client returns on the timeout
-without close(); the reference client closes on every path.
+The peer, on %s, answers each request after %v, then closes.
+Each client sends %d requests, gives up on a reply after %v, and runs in
+its own process with its open-files limit lowered to %d. The leaky client
+returns on that timeout without close(); the reference client closes on
+every path.
 
 `, peer.Addr(), o.Delay, o.Transactions, o.Timeout, o.FDLimit)
 	fmt.Fprintln(o.Out, "TIMELINE")
@@ -246,6 +249,7 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 		}
 	}
 	run.PeerFinWait2, run.PeerOrphans = d.peerFinWait2(snap)
+	run.FinTimeout = snap.System.FinTimeout
 
 	// Stop the child: it closes what it holds when its stdin closes.
 	_ = stdin.Close()
@@ -396,11 +400,20 @@ descriptor, until socket() failed with EMFILE at the open-files limit. The
 bug is in the process holding the CLOSE_WAIT sockets. The peer's side of
 each is a FIN_WAIT2 socket: the peer closed its descriptor, so they are
 orphans, owned by no process, and the kernel drops them after
-tcp_fin_timeout (60 s by default). The reference client closes on the
-timeout path too: it holds no socket at the end, and its FIN lets the peer
-finish each connection.
-`, o.Delay, o.Timeout)
+tcp_fin_timeout (%s). The reference client closes on the timeout
+path too: it holds no socket at the end, and its FIN lets the peer finish
+each connection.
+
+Done in %.1f s; both clients and the peer are stopped.
+`, o.Delay, o.Timeout, finTimeout(l.FinTimeout), res.Took.Seconds())
 	return nil
+}
+
+func finTimeout(s uint64) string {
+	if s == 0 {
+		return "60 s by default"
+	}
+	return fmt.Sprintf("%d s here", s)
 }
 
 func ending(r DemoRun) string {

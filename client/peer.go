@@ -216,6 +216,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 			select {
 			case <-time.After(p.opts.Delay):
 			case <-p.done:
+				p.logf("%s: peer stopping before answering; closing", remote)
 				p.forget(c)
 				return
 			}

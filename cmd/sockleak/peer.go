@@ -94,6 +94,10 @@ func runPeer(ctx context.Context, opts *PeerOptions) error {
 	fmt.Fprintf(opts.Out, "sockleak peer: listening on %s, behaviour %s; interrupt to stop\n", p.Addr(), what)
 	<-ctx.Done()
 	err = p.Close()
-	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %d connections\n", p.Accepted())
+	n, noun := p.Accepted(), "connections"
+	if n == 1 {
+		noun = "connection"
+	}
+	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %d %s\n", n, noun)
 	return err
 }
