@@ -1,0 +1,47 @@
+package inspect
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// parseStatStartTime returns the start time from the contents of a
+// PID/stat file: field 22 of proc(5), in clock ticks after boot, written
+// by fs/proc/array.c (do_task_stat). As in parseStatPPID, the fields are
+// counted from the last ')', since comm may hold spaces and parentheses:
+// field 3 (state) is the first after it, so field 22 is the 20th.
+func parseStatStartTime(b []byte) (uint64, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("no ')' after the command name")
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return 0, errors.New("no start time field")
+	}
+	t, err := strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad start time %q", f[19])
+	}
+	return t, nil
+}
+
+// StartTime returns when process pid started, in clock ticks after boot
+// (PID/stat field 22). With the PID it identifies a process: a PID the
+// kernel reuses comes back with a later start time. It fails with an
+// error wrapping fs.ErrNotExist when the process is gone.
+func (fsys FS) StartTime(pid int) (uint64, error) {
+	path := fsys.path(strconv.Itoa(pid), "stat")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	t, err := parseStatStartTime(b)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
