@@ -156,8 +156,19 @@ func (p *Peer) serve() {
 	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			return // closed
+			// EMFILE and the like: the peer is out of descriptors too.
+			// Keep serving once some are freed.
+			p.logf("accept: %v", err)
+			select {
+			case <-p.done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
 		}
 		tc := c.(*net.TCPConn)
 		p.mu.Lock()
