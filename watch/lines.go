@@ -1,0 +1,291 @@
+package watch
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// formatRate prints a growth in sockets per minute: +34/min, -0.5/min.
+func formatRate(r float64) string {
+	if math.Abs(r) >= 10 {
+		return fmt.Sprintf("%+.0f/min", r)
+	}
+	return fmt.Sprintf("%+.1f/min", r)
+}
+
+// formatETA prints a time to the fd limit, roughly: ~45s, ~2m, ~3h10m.
+func formatETA(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("~%ds", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("~%dm", int(d.Round(time.Minute)/time.Minute))
+	case d < 100*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("~%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("~%dd", int(d/(24*time.Hour)))
+}
+
+// formatAge prints a socket's age: 45s, 2m10s, 3h10m.
+func formatAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		if d%time.Minute == 0 {
+			return strings.TrimSuffix(d.String(), "0s")
+		}
+		return d.String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+func formatFDs(fds int, limit int64) string {
+	switch {
+	case limit > 0:
+		return fmt.Sprintf("%d/%d fds", fds, limit)
+	case limit == inspect.Unlimited:
+		return fmt.Sprintf("%d fds (no limit)", fds)
+	}
+	return fmt.Sprintf("%d fds", fds)
+}
+
+// Headline is a process's state in one line, as in
+// "pid 4242 (openser): CLOSE_WAIT 1987 +34/min, 1987/2048 fds, limit in ~2m".
+func (p *ProcStatus) Headline() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, p.Name, p.States[inspect.CloseWait])
+	if r, ok := p.Rates[inspect.CloseWait]; ok {
+		b.WriteString(" " + formatRate(r))
+	}
+	if p.CloseWaitOldest > 0 {
+		b.WriteString(", oldest " + formatAge(p.CloseWaitOldest))
+	}
+	b.WriteString(", " + formatFDs(p.FDs, p.FDLimit))
+	if p.ETA >= 0 {
+		b.WriteString(", limit in " + formatETA(p.ETA))
+	}
+	return b.String()
+}
+
+// Message says what an alert is about, in one line.
+func (a *Alert) Message() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid %d (%s)", a.PID, a.Name)
+	if a.Exited {
+		b.WriteString(" exited")
+		return b.String()
+	}
+	fmt.Fprintf(&b, ": %d %s", a.Count, a.State)
+	if a.Peer != "" {
+		b.WriteString(" to " + a.Peer)
+	}
+	if a.Age > 0 {
+		b.WriteString(", oldest " + formatAge(a.Age))
+	}
+	b.WriteString(", " + formatRate(a.Rate))
+	b.WriteString("; " + formatFDs(a.FDs, a.FDLimit))
+	if a.FDLimit > 0 {
+		fmt.Fprintf(&b, " (%.0f%%)", 100*float64(a.FDs)/float64(a.FDLimit))
+	}
+	if a.ETA >= 0 {
+		b.WriteString(", limit in " + formatETA(a.ETA))
+	}
+	switch a.Rule {
+	case RuleCloseWait:
+		fmt.Fprintf(&b, " [more than %g in CLOSE_WAIT]", a.Threshold)
+	case RuleCloseWaitAge:
+		fmt.Fprintf(&b, " [CLOSE_WAIT for %s or longer]", formatAge(time.Duration(a.Threshold*float64(time.Second))))
+	case RuleFDUsage:
+		fmt.Fprintf(&b, " [%g%% of the fd limit or more]", a.Threshold)
+	case RuleFDLimitETA:
+		fmt.Fprintf(&b, " [fd limit in less than %s]", formatAge(time.Duration(a.Threshold*float64(time.Second))))
+	}
+	return b.String()
+}
+
+func (a *Alert) verb() string {
+	if a.Firing {
+		return "FIRING"
+	}
+	return "RESOLVED"
+}
+
+const lineTime = "2006-01-02T15:04:05.000Z07:00"
+
+// TextLines writes a status as append-only lines for logs: one summary line,
+// then one line per alert transition.
+func TextLines(w io.Writer, st *Status) error {
+	var b strings.Builder
+	ts := st.Time.Format(lineTime)
+	if st.Err != nil {
+		fmt.Fprintf(&b, "%s sample %d failed: %v\n", ts, st.Seq, st.Err)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	total := 0
+	var parts []string
+	for _, s := range inspect.States {
+		if n := st.States[s]; n > 0 {
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+		}
+	}
+	fmt.Fprintf(&b, "%s sample %d (%s): %d sockets", ts, st.Seq, round(st.Took), total)
+	if len(parts) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(&b, ", %d processes", len(st.Processes))
+	if st.Denied > 0 {
+		fmt.Fprintf(&b, ", %d not inspectable", st.Denied)
+	}
+	if len(st.Processes) > 0 {
+		if p := &st.Processes[0]; p.States[inspect.CloseWait] > 0 || len(p.Firing) > 0 {
+			b.WriteString("; worst: " + p.Headline())
+		}
+	}
+	b.WriteByte('\n')
+	for i := range st.Alerts {
+		a := &st.Alerts[i]
+		fmt.Fprintf(&b, "%s %s %s: %s\n", a.Time.Format(lineTime), a.verb(), a.Rule, a.Message())
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// SampleLine is the JSON form of a sample (type "sample"), or of a failed
+// one (type "error"). Its fields are an API: within a schema version they
+// are only ever added.
+type SampleLine struct {
+	Type          string         `json:"type"` // "sample" or "error"
+	SchemaVersion int            `json:"schema_version"`
+	Seq           int            `json:"seq"`
+	Time          string         `json:"time"` // RFC 3339
+	Error         string         `json:"error,omitempty"`
+	TookSeconds   float64        `json:"took_seconds"`
+	States        map[string]int `json:"states"`
+	Inspected     int            `json:"processes_inspected"`
+	Denied        int            `json:"processes_denied"`
+	Errors        int            `json:"sample_errors"`
+	Processes     []ProcessLine  `json:"processes"`
+	Warnings      []string       `json:"warnings"`
+}
+
+// ProcessLine is one process of a sample line.
+type ProcessLine struct {
+	PID         int            `json:"pid"`
+	StartTime   uint64         `json:"start_time"` // clock ticks after boot
+	Name        string         `json:"name"`
+	User        string         `json:"user"`
+	States      map[string]int `json:"states"`
+	Sockets     int            `json:"sockets"`
+	FDsOpen     int            `json:"fds_open"`
+	FDSoftLimit int64          `json:"fd_soft_limit"` // -1 unlimited, 0 unknown
+	// RatesPerMinute is each state's growth over the window (least
+	// squares); absent until the window holds 3 samples.
+	RatesPerMinute   map[string]float64 `json:"rates_per_minute"`
+	FDRatePerMinute  float64            `json:"fd_rate_per_minute"`
+	SecondsToFDLimit *float64           `json:"seconds_to_fd_limit"` // null unless the fds grow toward a known limit
+	CloseWaitOldest  float64            `json:"close_wait_oldest_seconds"`
+	CloseWaitPeer    string             `json:"close_wait_peer"`
+	Firing           []string           `json:"firing"`
+}
+
+// AlertLine is the JSON form of an alert transition (type "alert").
+type AlertLine struct {
+	Type             string   `json:"type"` // "alert"
+	SchemaVersion    int      `json:"schema_version"`
+	Time             string   `json:"time"`
+	Rule             string   `json:"rule"`
+	Status           string   `json:"status"` // "firing" or "resolved"
+	Exited           bool     `json:"exited"` // resolved because the process exited
+	PID              int      `json:"pid"`
+	StartTime        uint64   `json:"start_time"`
+	Name             string   `json:"name"`
+	State            string   `json:"state"`
+	Peer             string   `json:"peer"`
+	Count            int      `json:"count"`
+	AgeSeconds       float64  `json:"age_seconds"`
+	RatePerMinute    float64  `json:"rate_per_minute"`
+	FDsOpen          int      `json:"fds_open"`
+	FDSoftLimit      int64    `json:"fd_soft_limit"`
+	SecondsToFDLimit *float64 `json:"seconds_to_fd_limit"`
+	Threshold        float64  `json:"threshold"`
+	Message          string   `json:"message"`
+}
+
+// LinesSchemaVersion is the version of SampleLine and AlertLine.
+const LinesSchemaVersion = 1
+
+func etaSeconds(d time.Duration) *float64 {
+	if d < 0 {
+		return nil
+	}
+	s := d.Seconds()
+	return &s
+}
+
+// JSONLines writes a status as one JSON object per line: the sample, then
+// one per alert transition.
+func JSONLines(w io.Writer, st *Status) error {
+	ts := st.Time.Format(time.RFC3339Nano)
+	line := SampleLine{
+		Type: "sample", SchemaVersion: LinesSchemaVersion, Seq: st.Seq, Time: ts, TookSeconds: st.Took.Seconds(),
+		States: map[string]int{}, Inspected: st.Inspected, Denied: st.Denied, Errors: st.Errors,
+		Processes: make([]ProcessLine, 0, len(st.Processes)), Warnings: append([]string{}, st.Warnings...),
+	}
+	if st.Err != nil {
+		line.Type, line.Error = "error", st.Err.Error()
+	}
+	for s, n := range st.States {
+		line.States[s.String()] = n
+	}
+	for i := range st.Processes {
+		p := &st.Processes[i]
+		pl := ProcessLine{
+			PID: p.PID, StartTime: p.Start, Name: p.Name, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
+			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
+			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest.Seconds(), CloseWaitPeer: p.CloseWaitPeer,
+			Firing: append([]string{}, p.Firing...),
+		}
+		for s, n := range p.States {
+			pl.States[s.String()] = n
+		}
+		for s, r := range p.Rates {
+			pl.RatesPerMinute[s.String()] = r
+		}
+		line.Processes = append(line.Processes, pl)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(line); err != nil {
+		return err
+	}
+	for i := range st.Alerts {
+		a := &st.Alerts[i]
+		status := "resolved"
+		if a.Firing {
+			status = "firing"
+		}
+		if err := enc.Encode(AlertLine{
+			Type: "alert", SchemaVersion: LinesSchemaVersion, Time: a.Time.Format(time.RFC3339Nano),
+			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name,
+			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
+			RatePerMinute: a.Rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
+			Threshold: a.Threshold, Message: a.Message(),
+		}); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
