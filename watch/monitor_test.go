@@ -20,15 +20,14 @@ import (
 // open, soft limit) holding cw CLOSE_WAIT sockets to 10.0.0.5:7000 with
 // inodes from base, and est ESTABLISHED ones.
 type procSpec struct {
-	pid        int
-	start      uint64
-	name       string
-	cw, est    int
-	cwBase     uint64 // first CLOSE_WAIT inode; consecutive after it
-	fds        int
-	limit      int64
-	extraFDs   int // fds that are not these sockets
-	noFDsCount bool
+	pid      int
+	start    uint64
+	name     string
+	cw, est  int
+	cwBase   uint64 // first CLOSE_WAIT inode; consecutive after it
+	fds      int
+	limit    int64
+	extraFDs int // fds that are not these sockets
 }
 
 func sample(at time.Duration, procs ...procSpec) Sample {
@@ -206,7 +205,7 @@ func TestMonitorAlerts(t *testing.T) {
 			samples: []Sample{
 				leak(0, 3),
 				sample(sec, procSpec{pid: 42, start: 2, name: "other", cw: 3, cwBase: 7}),
-				sample(2*sec),
+				sample(2 * sec),
 			},
 			want: [][]string{{"42 close_wait firing"}, {"42 close_wait firing", "42 close_wait resolved (exited)"},
 				{"42 close_wait resolved (exited)"}},
