@@ -59,7 +59,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-
 func ExampleSend() {
 	p, err := StartPeer(PeerOptions{Behaviour: Echo})
 	if err != nil {
