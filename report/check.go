@@ -58,7 +58,7 @@ type Violation struct {
 	Limit       int
 	FDs         int   // the process's open fds; 0 for non-processes
 	FDSoftLimit int64 // its soft limit, or 0
-	SocketFDs   int
+	SocketFDs   int   // its descriptors that are sockets; -1 when only counted
 }
 
 // Owner names the violation's owner: "pid 42 (nginx)", "the kernel",
@@ -74,7 +74,7 @@ func (v Violation) Owner() string {
 // "pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000".
 func (v Violation) Summary() string {
 	if v.State == 0 {
-		return fmt.Sprintf("%s uses %d%% of its fd limit (%s)", v.Owner(), v.Value, fdUsage(v.FDs, v.FDSoftLimit))
+		return fmt.Sprintf("%s uses %s", v.Owner(), fdUsage(v.FDs, v.FDSoftLimit))
 	}
 	s := fmt.Sprintf("%s %d %s", v.Owner(), v.Value, v.State)
 	if v.Peer != "" && v.Peer != "*" {
@@ -87,8 +87,11 @@ func (v Violation) Summary() string {
 // owner's fd usage: what sockleak check prints.
 func (v Violation) Message() string {
 	if v.State == 0 {
-		return fmt.Sprintf("%s uses %d%% of its fd limit, over the maximum %d%%: %s, %s",
-			v.Owner(), v.Value, v.Limit, fdUsage(v.FDs, v.FDSoftLimit), plural(v.SocketFDs, "socket"))
+		s := fmt.Sprintf("%s, over the maximum %d%%", v.Summary(), v.Limit)
+		if v.SocketFDs >= 0 { // -1: the scan only counted the descriptors
+			s += fmt.Sprintf("; %d are sockets", v.SocketFDs)
+		}
+		return s
 	}
 	s := fmt.Sprintf("%s, over the maximum %d", v.Summary(), v.Limit)
 	if v.PID > 0 {

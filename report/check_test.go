@@ -190,11 +190,18 @@ func TestViolationMessages(t *testing.T) {
 		"pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)",
 		"the kernel 3 FIN_WAIT2 to 10.0.0.9:80",
 		"the kernel 3 FIN_WAIT2 to 10.0.0.9:80, over the maximum 1",
-		"pid 4242 (openser) uses 98% of its fd limit (1997/2048 fds (98%))",
-		"pid 4242 (openser) uses 98% of its fd limit, over the maximum 90%: 1997/2048 fds (98%), 0 sockets",
+		"pid 4242 (openser) uses 1997/2048 fds (98%)",
+		"pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 90%; 0 are sockets",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+
+	counted := proc(7, "java", 990, 1000)
+	counted.SocketFDs = -1 // the scan only counted its descriptors: say nothing of sockets
+	vs := Check(Analyze(snapshot([]inspect.Process{counted}), DefaultThresholds), Limits{FDUsage: &Level{80, 95}})
+	if len(vs) != 1 || vs[0].Message() != "pid 7 (java) uses 990/1000 fds (99%), over the maximum 95%" {
+		t.Errorf("counted-only fds: %+v", vs)
 	}
 
 	total := Check(r, Limits{States: cwLimit(100, 100), Total: true})
@@ -232,7 +239,7 @@ func TestCheckTextAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
-CRITICAL  pid 4242 (openser) uses 98% of its fd limit, over the maximum 95%: 1997/2048 fds (98%), 0 sockets
+CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 0 are sockets
 FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 processes inspected
 warning: 1 processes could not be inspected (permission denied); run as root for complete ownership
 `

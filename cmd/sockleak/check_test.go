@@ -167,13 +167,17 @@ func TestCheckExitCodes(t *testing.T) {
 			name: "incident: the client fails", args: []string{"check", "--proc-root", incidentClient}, code: 1,
 			stdout: []string{
 				"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)\n",
-				"CRITICAL  pid 4242 (openser) uses 98% of its fd limit, over the maximum 95%",
+				"CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 1991 are sockets\n",
 				"FAIL: 2 thresholds exceeded by 1 owner",
 			},
 		},
 		{
 			name: "a loose enough limit passes", args: []string{"check", "--proc-root", incidentClient, "--max-close-wait", "2000", "--max-fd-usage", "99"}, code: 0,
 			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 2000, fd usage 99%); 3 processes inspected\n"},
+		},
+		{
+			name: "total: the host as a whole", args: []string{"check", "--proc-root", incidentClient, "--total", "--max-close-wait", "1000", "--max-fd-usage", "-1"}, code: 1,
+			stdout: []string{"CRITICAL  the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 1000\n", "(max CLOSE_WAIT 1000 (host total))"},
 		},
 		{
 			name: "incident: the peer passes by default", args: []string{"check", "--proc-root", incidentPeer}, code: 0,
