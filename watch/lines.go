@@ -91,7 +91,9 @@ func (a *Alert) Message() string {
 	if a.Age > 0 {
 		b.WriteString(", oldest " + formatAge(a.Age))
 	}
-	b.WriteString(", " + formatRate(a.Rate))
+	if a.RateKnown {
+		b.WriteString(", " + formatRate(a.Rate))
+	}
 	b.WriteString("; " + formatFDs(a.FDs, a.FDLimit))
 	if a.FDLimit > 0 {
 		fmt.Fprintf(&b, " (%.0f%%)", 100*float64(a.FDs)/float64(a.FDLimit))
@@ -214,7 +216,7 @@ type AlertLine struct {
 	Peer             string   `json:"peer"`
 	Count            int      `json:"count"`
 	AgeSeconds       float64  `json:"age_seconds"`
-	RatePerMinute    float64  `json:"rate_per_minute"`
+	RatePerMinute    *float64 `json:"rate_per_minute"` // null until the window holds 3 samples
 	FDsOpen          int      `json:"fds_open"`
 	FDSoftLimit      int64    `json:"fd_soft_limit"`
 	SecondsToFDLimit *float64 `json:"seconds_to_fd_limit"`
@@ -276,11 +278,15 @@ func JSONLines(w io.Writer, st *Status) error {
 		if a.Firing {
 			status = "firing"
 		}
+		var rate *float64
+		if a.RateKnown {
+			rate = &a.Rate
+		}
 		if err := enc.Encode(AlertLine{
 			Type: "alert", SchemaVersion: LinesSchemaVersion, Time: a.Time.Format(time.RFC3339Nano),
 			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name,
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
-			RatePerMinute: a.Rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
+			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
 			Threshold: a.Threshold, Message: a.Message(),
 		}); err != nil {
 			return err

@@ -201,7 +201,10 @@ type Alert struct {
 	Peer  string
 	Count int
 	Age   time.Duration // the oldest socket's
-	Rate  float64       // sockets per minute
+	// Rate is the growth in sockets per minute; RateKnown is false until
+	// the window holds enough samples for one.
+	Rate      float64
+	RateKnown bool
 	// FDs, FDLimit and ETA as in ProcStatus.
 	FDs     int
 	FDLimit int64
@@ -441,9 +444,9 @@ func (m *Monitor) evaluate(tr *procTrack, ps *ProcStatus, now time.Time) []Alert
 	}
 	a := Alert{
 		Time: now, ProcKey: ps.ProcKey, Name: ps.Name, State: inspect.CloseWait, Peer: ps.CloseWaitPeer,
-		Count: cwN, Age: ps.CloseWaitOldest, Rate: ps.Rates[inspect.CloseWait],
-		FDs: ps.FDs, FDLimit: ps.FDLimit, ETA: ps.ETA,
+		Count: cwN, Age: ps.CloseWaitOldest, FDs: ps.FDs, FDLimit: ps.FDLimit, ETA: ps.ETA,
 	}
+	a.Rate, a.RateKnown = ps.Rates[inspect.CloseWait]
 	tr.last = &a
 	var out []Alert
 	for _, rule := range ruleOrder {

@@ -269,7 +269,7 @@ func TestMonitorAlertNamesEverything(t *testing.T) {
 		t.Errorf("sample line = %s", lines[0])
 	}
 	if al.Type != "alert" || al.Status != "firing" || al.Rule != "close_wait" || al.PID != 42 || al.Count != 6 ||
-		al.Peer != "10.0.0.5:7000" || al.AgeSeconds != 20 || al.RatePerMinute != 12 || al.Threshold != 4 || al.Message != want {
+		al.Peer != "10.0.0.5:7000" || al.AgeSeconds != 20 || al.RatePerMinute == nil || *al.RatePerMinute != 12 || al.Threshold != 4 || al.Message != want {
 		t.Errorf("alert line = %s", lines[1])
 	}
 }

@@ -50,7 +50,7 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil),
-		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd())
+		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd(), newWatchCmd(nil))
 	return root
 }
 

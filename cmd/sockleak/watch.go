@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/watch"
+)
+
+// WatchOptions are the flags of sockleak watch.
+type WatchOptions struct {
+	Scan     ScanFlags
+	Interval time.Duration // --interval: between samples
+	Count    int           // --count: stop after this many samples. Optional: 0 runs until SIGINT/SIGTERM.
+	Window   time.Duration // --window: how far back rates look
+	// The alert rules: --close-wait (-1 off), --max-age (0 off),
+	// --fd-usage percent (0 off), --eta (0 off).
+	CloseWait int
+	MaxAge    time.Duration
+	FDUsage   float64
+	ETA       time.Duration
+	// Output is -o: text, json or live; "" picks live on a terminal and
+	// text otherwise.
+	Output string
+	// Listen is --listen: serve /metrics and /healthz on this address.
+	// Optional.
+	Listen       string
+	MaxProcesses int // --max-processes: processes with series of their own
+	Out, ErrOut  io.Writer
+
+	// listening is told the exporter's address once it listens (tests
+	// listen on port 0). Optional.
+	listening func(net.Addr)
+}
+
+func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
+	opts := &WatchOptions{}
+	c := &cobra.Command{
+		Use:   "watch",
+		Short: "Sample sockets over time: which process leaks, how fast, and when it hits its fd limit",
+		Long: `Sample the host's TCP sockets (or those inspect's filters select) every
+--interval and follow each process (by pid and start time, so a reused pid is
+a new process) and each CLOSE_WAIT socket (by namespace and inode):
+
+  - the growth of each state per process over --window, in sockets per minute
+    (a least-squares fit), and of its descriptors, with the time left until
+    its soft open-files limit at that pace;
+  - how long each CLOSE_WAIT socket has sat in the state;
+  - alerts, printed once when they fire and once when they resolve: more than
+    --close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a CLOSE_WAIT
+    socket older than --max-age, fd usage at --fd-usage percent (resolves 5
+    points below), the fd limit less than --eta away (resolves when growth
+    stops or the estimate is 1.5 times --eta).
+
+On a terminal the screen is redrawn at each sample (-o live), worst process
+on top; otherwise (or with -o text) it prints one summary line per sample and
+one line per alert, for logs; -o json prints one JSON object per line.
+
+--listen serves the latest sample's metrics on /metrics for Prometheus and a
+health check on /healthz; the scan runs on the sampling loop, never per
+scrape. It runs until SIGINT or SIGTERM, or --count samples.`,
+		Example: `  sockleak watch
+  sockleak watch --name openser --interval 5s --window 10m
+  sockleak watch -o json --count 30 > samples.jsonl
+  sockleak watch --listen 127.0.0.1:9816 -o text`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
+			switch opts.Output {
+			case "", "text", "json", "live":
+			default:
+				return flagErrorf("invalid -o %q: want text, json or live", opts.Output)
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return runWatch(c.Context(), opts)
+		},
+	}
+	f := c.Flags()
+	opts.Scan.register(f)
+	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples")
+	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
+	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
+	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")
+	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
+	f.Float64Var(&opts.FDUsage, "fd-usage", 80, "alert when a process uses this percentage of its soft fd limit (0: off)")
+	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
+	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
+	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
+	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own; the rest are summed as name="other"`)
+	return c
+}
+
+// terminalSize returns w's columns and rows, and false when w is not a
+// terminal.
+func terminalSize(w io.Writer) (cols, rows int, ok bool) {
+	f, isFile := w.(*os.File)
+	if !isFile {
+		return 0, 0, false
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0, 0, false
+	}
+	return int(ws.Col), int(ws.Row), true
+}
+
+func runWatch(ctx context.Context, opts *WatchOptions) error {
+	switch {
+	case opts.Interval <= 0:
+		return flagErrorf("invalid --interval %v: want a positive duration", opts.Interval)
+	case opts.Count < 0:
+		return flagErrorf("invalid --count %d: want 0 (no end) or more", opts.Count)
+	case opts.Window < opts.Interval:
+		return flagErrorf("invalid --window %v: want at least the --interval (%v)", opts.Window, opts.Interval)
+	case opts.FDUsage < 0 || opts.FDUsage > 100:
+		return flagErrorf("invalid --fd-usage %v: want a percentage (0: off)", opts.FDUsage)
+	case opts.MaxAge < 0 || opts.ETA < 0:
+		return flagErrorf("invalid --max-age or --eta: want a duration of 0 (off) or more")
+	case opts.MaxProcesses <= 0:
+		return flagErrorf("invalid --max-processes %d: want 1 or more", opts.MaxProcesses)
+	}
+	if _, err := opts.Scan.options(); err != nil {
+		return err
+	}
+	fsys, err := inspect.NewFS(opts.Scan.ProcRoot)
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	mon := watch.NewMonitor(watch.Config{Window: opts.Window, Rules: watch.Rules{
+		CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA,
+	}})
+	sampler := func(ctx context.Context) (watch.Sample, error) {
+		snap, err := scan(ctx, &opts.Scan, opts.ErrOut, nil)
+		if errors.Is(err, inspect.ErrNoMatch) {
+			// The selected processes are gone (for now): in a watch that is
+			// an observation, not a failure. Their alerts resolve.
+			snap, err = &inspect.Snapshot{Time: time.Now(), ProcRoot: fsys.Root(), Selected: true,
+				Warnings: []string{err.Error()}}, nil
+		}
+		if err != nil {
+			return watch.Sample{}, err
+		}
+		start := make(map[int]uint64, len(snap.Processes))
+		for _, p := range snap.Processes {
+			if t, err := fsys.StartTime(p.PID); err == nil {
+				start[p.PID] = t
+			}
+		}
+		return watch.Sample{Snap: snap, Start: start}, nil
+	}
+
+	var exp *watch.Exporter
+	if opts.Listen != "" {
+		exp = watch.NewExporter(opts.MaxProcesses)
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(exp); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", opts.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		maxAge := 3*opts.Interval + 10*time.Second
+		srv := &http.Server{
+			Handler:           watch.Handler(reg, func() error { return exp.Health(time.Now(), maxAge) }),
+			ReadHeaderTimeout: 10 * time.Second,
+		}
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			_ = srv.Serve(ln) // ends with ErrServerClosed at Shutdown
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			<-served
+		}()
+		fmt.Fprintf(opts.ErrOut, "sockleak: serving metrics on http://%s/metrics\n", ln.Addr())
+		if opts.listening != nil {
+			opts.listening(ln.Addr())
+		}
+	}
+
+	output := opts.Output
+	cols, rows, tty := terminalSize(opts.Out)
+	if output == "" {
+		output = "text"
+		if tty {
+			output = "live"
+		}
+	}
+	var render func(*watch.Status) error
+	switch output {
+	case "json":
+		render = func(st *watch.Status) error { return watch.JSONLines(opts.Out, st) }
+	case "text":
+		render = func(st *watch.Status) error { return watch.TextLines(opts.Out, st) }
+	case "live":
+		size := func() (int, int) {
+			if c, r, ok := terminalSize(opts.Out); ok {
+				return c, r
+			}
+			return cols, rows
+		}
+		v := watch.NewLive(opts.Out, os.Getenv("NO_COLOR") == "", size)
+		if err := v.Start(); err != nil {
+			return err
+		}
+		defer v.Stop() //nolint:errcheck // the terminal is going away with us
+		render = v.Draw
+	}
+
+	return mon.Run(ctx, watch.RunConfig{Interval: opts.Interval, Count: opts.Count, Sample: sampler},
+		func(st *watch.Status) error {
+			if exp != nil {
+				exp.Update(st)
+			}
+			if st.Err != nil && st.Seq == 1 {
+				return st.Err // it cannot work at all: say so and stop
+			}
+			return render(st)
+		})
+}

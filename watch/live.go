@@ -1,0 +1,223 @@
+package watch
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// Live is the top-like view of sockleak watch on a terminal: the screen is
+// redrawn at each sample with one row per process and the recent alerts.
+// Start switches to the terminal's alternate screen and Stop restores it,
+// so the shell's screen comes back as it was.
+type Live struct {
+	w     io.Writer
+	color bool
+	// size returns the terminal's columns and rows; 0 when unknown.
+	size   func() (cols, rows int)
+	recent []string // the latest alert lines, oldest first
+}
+
+// maxRecentAlerts is how many alert lines the view keeps.
+const maxRecentAlerts = 8
+
+// NewLive returns a view writing to w. color false (NO_COLOR) draws
+// without escape sequences for color; size may be nil.
+func NewLive(w io.Writer, color bool, size func() (cols, rows int)) *Live {
+	if size == nil {
+		size = func() (int, int) { return 0, 0 }
+	}
+	return &Live{w: w, color: color, size: size}
+}
+
+// ANSI sequences: the alternate screen (xterm's 1049), cursor hidden and
+// shown, home, erase to the end of the line and of the screen.
+const (
+	enterScreen = "\x1b[?1049h\x1b[?25l"
+	leaveScreen = "\x1b[?25h\x1b[?1049l"
+	home        = "\x1b[H"
+	eraseLine   = "\x1b[K"
+	eraseBelow  = "\x1b[J"
+	bold        = "\x1b[1m"
+	red         = "\x1b[31m"
+	green       = "\x1b[32m"
+	reset       = "\x1b[0m"
+)
+
+// Start takes over the screen.
+func (v *Live) Start() error {
+	_, err := io.WriteString(v.w, enterScreen)
+	return err
+}
+
+// Stop gives the screen back as it was.
+func (v *Live) Stop() error {
+	_, err := io.WriteString(v.w, leaveScreen)
+	return err
+}
+
+func (v *Live) paint(code, s string) string {
+	if !v.color || code == "" {
+		return s
+	}
+	return code + s + reset
+}
+
+// sparkBlocks are the eight levels of a sparkline.
+var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
+
+// Sparkline draws the last width values, scaled from 0 to their maximum.
+func Sparkline(values []int, width int) string {
+	if len(values) > width {
+		values = values[len(values)-width:]
+	}
+	top := 0
+	for _, v := range values {
+		top = max(top, v)
+	}
+	var b strings.Builder
+	for _, v := range values {
+		i := 0
+		if top > 0 {
+			i = (v*(len(sparkBlocks)-1) + top/2) / top
+		}
+		b.WriteRune(sparkBlocks[i])
+	}
+	return b.String()
+}
+
+// Draw redraws the screen for a status.
+func (v *Live) Draw(st *Status) error {
+	cols, rows := v.size()
+	if cols <= 0 {
+		cols = 120
+	}
+	if rows <= 0 {
+		rows = 40
+	}
+	for i := range st.Alerts {
+		a := &st.Alerts[i]
+		line := fmt.Sprintf("%s %s %s: %s", a.Time.Format("15:04:05"), a.verb(), a.Rule, a.Message())
+		v.recent = append(v.recent, line)
+	}
+	if n := len(v.recent) - maxRecentAlerts; n > 0 {
+		v.recent = append(v.recent[:0], v.recent[n:]...)
+	}
+
+	var lines []string
+	if st.Err != nil {
+		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)),
+			v.paint(red, fmt.Sprintf("sample failed: %v", st.Err)))
+	} else {
+		total := 0
+		var parts []string
+		for _, s := range inspect.States {
+			if n := st.States[s]; n > 0 {
+				total += n
+				parts = append(parts, fmt.Sprintf("%s %d", s, n))
+			}
+		}
+		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %d TCP sockets, %d processes",
+			st.Time.Format("15:04:05"), st.Seq, round(st.Took), total, len(st.Processes))
+		if st.Denied > 0 {
+			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
+		}
+		if st.Errors > 0 {
+			head += fmt.Sprintf(" · %d failed samples", st.Errors)
+		}
+		lines = append(lines, v.paint(bold, head), strings.Join(parts, " · "), "")
+		lines = append(lines, v.paint(bold, fmt.Sprintf("%7s  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s",
+			"PID", "PROCESS", "CLOSE_WAIT", "FIN_WAIT2", "OTHER", "FDS", "CW RATE", "LIMIT IN", "OLDEST", "CLOSE_WAIT TREND")))
+		// Room for the rows: the screen less the header, the alerts and
+		// their title.
+		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
+		for i := range st.Processes {
+			if i >= max(room, 1) {
+				lines = append(lines, fmt.Sprintf("… %d more processes", len(st.Processes)-i))
+				break
+			}
+			lines = append(lines, v.row(&st.Processes[i]))
+		}
+	}
+	lines = append(lines, "", v.paint(bold, "ALERTS"))
+	if len(v.recent) == 0 {
+		lines = append(lines, "none")
+	}
+	for _, l := range v.recent {
+		code := green
+		if strings.Contains(l, " FIRING ") {
+			code = red
+		}
+		lines = append(lines, v.paint(code, l))
+	}
+
+	var b strings.Builder
+	b.WriteString(home)
+	for i, l := range lines {
+		if i >= rows {
+			break
+		}
+		b.WriteString(clip(l, cols))
+		b.WriteString(eraseLine)
+		if i < len(lines)-1 && i < rows-1 {
+			b.WriteString("\r\n")
+		}
+	}
+	b.WriteString(eraseBelow)
+	_, err := io.WriteString(v.w, b.String())
+	return err
+}
+
+func (v *Live) row(p *ProcStatus) string {
+	dash := func(n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return fmt.Sprint(n)
+	}
+	cw, fw2 := p.States[inspect.CloseWait], p.States[inspect.FinWait2]
+	fds := fmt.Sprint(p.FDs)
+	if p.FDLimit > 0 {
+		fds = fmt.Sprintf("%d/%d (%.0f%%)", p.FDs, p.FDLimit, p.FDUsage())
+	}
+	rate, eta, oldest := "-", "-", "-"
+	if r, ok := p.Rates[inspect.CloseWait]; ok {
+		rate = formatRate(r)
+	}
+	if p.ETA >= 0 {
+		eta = formatETA(p.ETA)
+	}
+	if p.CloseWaitOldest > 0 {
+		oldest = formatAge(p.CloseWaitOldest)
+	}
+	name := p.Name
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	line := fmt.Sprintf("%7d  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s", p.PID, name, dash(cw), dash(fw2),
+		dash(p.Sockets-cw-fw2), fds, rate, eta, oldest, Sparkline(p.History, 30))
+	if len(p.Firing) > 0 {
+		return v.paint(red, line)
+	}
+	return line
+}
+
+// clip cuts a line to cols columns, escape sequences aside (they sit at
+// its ends: cutting the visible text keeps them whole).
+func clip(s string, cols int) string {
+	prefix, suffix := "", ""
+	if strings.HasPrefix(s, "\x1b[") {
+		i := strings.IndexByte(s, 'm')
+		prefix, s = s[:i+1], s[i+1:]
+	}
+	if strings.HasSuffix(s, reset) {
+		s, suffix = strings.TrimSuffix(s, reset), reset
+	}
+	r := []rune(s)
+	if len(r) > cols {
+		r = r[:cols]
+	}
+	return prefix + string(r) + suffix
+}
