@@ -160,3 +160,19 @@ func mustFS(t *testing.T) FS {
 	}
 	return fsys
 }
+
+func FuzzParseStatPPID(f *testing.F) {
+	f.Add([]byte("4242 (openser) S 1 4242 4242 0 -1 4194560 0\n")) // a real line
+	f.Add([]byte("77 (my (odd) name) R 12 77"))                    // parentheses in comm
+	f.Add([]byte("77 (a) b) S 3 1"))                               // a ')' then a space in comm
+	f.Add([]byte("77 ()"))                                         // empty comm, nothing after
+	f.Add([]byte("77 (x) S -5 1"))                                 // negative parent
+	f.Add([]byte("77 (x) S 99999999999999999999 1"))               // parent overflows int
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ppid, err := parseStatPPID(b)
+		if err == nil && ppid < 0 {
+			t.Errorf("parseStatPPID(%q) = %d: a parent pid is never negative", b, ppid)
+		}
+	})
+}
