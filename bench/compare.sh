@@ -5,6 +5,7 @@
 #
 #   bench/compare.sh 10000            # RUNS=5 timed runs of every tool
 #   RUNS=9 WARMUP=1 bench/compare.sh 100000
+#   RENEW_TIME_WAIT=0 bench/compare.sh 100000   # let TIME_WAIT sockets expire
 #
 # Runs are interleaved (run 1 of every tool, then run 2 of every tool, ...).
 # Wall time is measured around each command with microsecond resolution;
@@ -21,7 +22,8 @@ usage() {
 level=$1
 runs=${RUNS:-5}
 warmup=${WARMUP:-1}
-[[ $runs =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ ]] || usage
+renew=${RENEW_TIME_WAIT:-1}
+[[ $runs =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ && $renew =~ ^[01]$ ]] || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -82,7 +84,12 @@ log "building sockleak, loadgen, gopsutil-conns, checktruth in $tmp"
 
 # --- the landscape ----------------------------------------------------------
 mkfifo "$tmp/hold"
-"$tmp/loadgen" -n "$level" -truth "$out/truth.json" <"$tmp/hold" >/dev/null 2>"$out/loadgen.log" &
+# TIME_WAIT sockets last 60 s and a round of every tool at 100k sockets takes
+# ~20 s: loadgen replaces each one as it expires, so that every round sees
+# the same landscape (RENEW_TIME_WAIT=0: let them expire).
+lg_args=(-n "$level" -truth "$out/truth.json")
+if ((renew)); then lg_args+=(-renew-time-wait); fi
+"$tmp/loadgen" "${lg_args[@]}" <"$tmp/hold" >/dev/null 2>"$out/loadgen.log" &
 lg_pid=$!
 exec 3>"$tmp/hold" # loadgen holds everything until this closes
 log "loadgen (pid $lg_pid) is building $level sockets"
@@ -170,11 +177,12 @@ read -r ss_med _ < <(stats ss_tanp 3)
 table=$out/table.txt
 {
 	printf 'bench/compare.sh %s  %s\n' "$level" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf 'host: %s, Linux %s, %s cores, %s MiB RAM; sockleak %s\n' "$(hostname)" "$(uname -r)" "$(nproc)" \
+	printf 'host: %s, Linux %s, %s cores, %s MiB RAM; sockleak %s\n' "$(uname -n)" "$(uname -r)" "$(nproc)" \
 		"$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" \
 		"$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
-	printf 'landscape: %s (TIME_WAIT host-wide %s at the first run, %s after the last: they expire after 60 s)\n' \
-		"$(grep '^loadgen:' "$out/loadgen.log" | tail -n 1 | sed 's/^loadgen: //')" "$tw_start" "$tw_end"
+	if ((renew)); then tw_note="loadgen renews them as they expire"; else tw_note="they expire after 60 s"; fi
+	printf 'landscape: %s (TIME_WAIT host-wide %s at the first run, %s after the last: %s)\n' \
+		"$(grep '^loadgen:' "$out/loadgen.log" | tail -n 1 | sed 's/^loadgen: //')" "$tw_start" "$tw_end" "$tw_note"
 	printf 'host-wide TCP sockets: %s\n' "$(awk '$1 == "TCP:" { print }' /proc/net/sockstat)"
 	printf '%s runs each, interleaved, after %s warm-up round(s); output to /dev/null\n\n' "$runs" "$warmup"
 	printf '%-34s %10s %21s %10s %10s %11s\n' TOOL "WALL med" "WALL min-max" "CPU med" "RSS med" "vs ss -tanp"

@@ -100,6 +100,9 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 				ok = false
 			} else if got < want {
 				verdict = fmt.Sprintf("ok (at most %d; %d at ready; they expire after %d s)", want, t.TimeWait.AtReady, t.TimeWait.ExpiresAfterS)
+				if t.TimeWait.Renewed {
+					verdict = fmt.Sprintf("ok (at most %d; %d at ready; renewed as they expire)", want, t.TimeWait.AtReady)
+				}
 			}
 		case want != got:
 			verdict = "MISMATCH"

@@ -58,13 +58,14 @@ const listenAddr = "127.0.0.1"
 // spec is what one worker builds; the parent passes it as JSON in the
 // hidden -worker flag.
 type spec struct {
-	Index       int `json:"index"`
-	Established int `json:"established"` // pairs
-	CloseWait   int `json:"close_wait"`  // CLOSE_WAIT + FIN_WAIT2 pairs
-	TimeWait    int `json:"time_wait"`   // connections closed client first
-	Listen      int `json:"listen"`      // listening sockets, at least 3
-	PerIP       int `json:"per_ip"`      // connections per source address
-	Concurrency int `json:"concurrency"` // dials in flight
+	Index       int  `json:"index"`
+	Established int  `json:"established"` // pairs
+	CloseWait   int  `json:"close_wait"`  // CLOSE_WAIT + FIN_WAIT2 pairs
+	TimeWait    int  `json:"time_wait"`   // connections closed client first
+	Listen      int  `json:"listen"`      // listening sockets, at least 3
+	PerIP       int  `json:"per_ip"`      // connections per source address
+	Concurrency int  `json:"concurrency"` // dials in flight
+	RenewTW     bool `json:"renew_time_wait"`
 }
 
 // report is what a worker tells its parent when it is ready.
@@ -85,6 +86,7 @@ func main() {
 	listen := fs.Int("listen", 4, "LISTEN sockets per worker (at least 3)")
 	perIP := fs.Int("per-ip", 5000, "connections per 127.x.y.z source address before the next one")
 	conc := fs.Int("concurrency", 16, "dials in flight per worker")
+	renewTW := fs.Bool("renew-time-wait", false, "replace each TIME_WAIT socket by a new one when it expires, so that their number stays about the same")
 	truthFile := fs.String("truth", "", "also write the ground truth JSON to `FILE`")
 	worker := fs.String("worker", "", "internal: run as a worker with this spec")
 	fs.Usage = func() {
@@ -95,7 +97,11 @@ func main() {
 				return
 			}
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(out, "  -%s %s\n    \t%s (default %s)\n", f.Name, name, usage, f.DefValue)
+			fmt.Fprintf(out, "  -%s %s\n    \t%s", f.Name, name, usage)
+			if f.DefValue != "" && f.DefValue != "false" {
+				fmt.Fprintf(out, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(out)
 		})
 	}
 	flag.Parse()
@@ -109,7 +115,7 @@ func main() {
 		}
 		return
 	}
-	specs, err := plan(*n, *workers, *perWorker, *cwShare, *twShare, *listen, *perIP, *conc)
+	specs, err := plan(*n, *workers, *perWorker, *cwShare, *twShare, *listen, *perIP, *conc, *renewTW)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		flag.Usage()
@@ -127,7 +133,7 @@ func fail(err error) {
 
 // plan splits n sockets over the workers: LISTEN first, then the
 // CLOSE_WAIT/FIN_WAIT2 and TIME_WAIT shares, ESTABLISHED pairs for the rest.
-func plan(n, workers, perWorker int, cwShare, twShare float64, listen, perIP, conc int) ([]spec, error) {
+func plan(n, workers, perWorker int, cwShare, twShare float64, listen, perIP, conc int, renewTW bool) ([]spec, error) {
 	if workers <= 0 {
 		if perWorker <= 0 {
 			return nil, errors.New("-per-worker must be positive")
@@ -165,6 +171,7 @@ func plan(n, workers, perWorker int, cwShare, twShare float64, listen, perIP, co
 			Listen:      listen,
 			PerIP:       perIP,
 			Concurrency: conc,
+			RenewTW:     renewTW,
 		}
 	}
 	return specs, nil
@@ -313,6 +320,7 @@ func runParent(specs []spec, truthFile string) error {
 		t.Sockets += c
 	}
 	t.TimeWait.ExpiresAfterS = truth.TimeWaitSeconds
+	t.TimeWait.Renewed = specs[0].RenewTW
 	t.KernelCheck, t.TimeWait.AtReady = settle(&t, 10*time.Second)
 	now := time.Now().UTC()
 	t.Ready = now.Format(time.RFC3339)
@@ -520,8 +528,14 @@ func runWorker(s spec) error {
 	}
 	estLn, cwLn, twLn := lns[0], lns[1], lns[2] // the rest only listen
 
-	errs := make(chan error, 4)
-	var wg sync.WaitGroup // acceptors and TIME_WAIT server ends
+	errs := make(chan error, 1)
+	fail := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	var wg sync.WaitGroup // the acceptors and the first TIME_WAIT server ends
 	accept := func(ln net.Listener, n int, handle func(net.Conn)) {
 		wg.Add(1)
 		go func() {
@@ -529,7 +543,7 @@ func runWorker(s spec) error {
 			for range n {
 				c, err := ln.Accept()
 				if err != nil {
-					errs <- fmt.Errorf("accept: %w", err)
+					fail(fmt.Errorf("accept: %w", err))
 					return
 				}
 				handle(c)
@@ -541,16 +555,19 @@ func runWorker(s spec) error {
 		// Half-close: FIN to the client, which never closes (CLOSE_WAIT);
 		// this end, still owned, waits in FIN_WAIT2 with no timeout.
 		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-			errs <- fmt.Errorf("close write: %w", err)
+			fail(fmt.Errorf("close write: %w", err))
 		}
 		hold(c)
 	})
-	accept(twLn, s.TimeWait, func(c net.Conn) {
-		// The client closed first: read its FIN, then close. The client
-		// end goes to TIME_WAIT; this one is gone after the last ACK.
-		wg.Add(1)
+	// TIME_WAIT server ends: the client closed first; read its FIN, then
+	// close. The client end goes to TIME_WAIT; this one is gone after the
+	// last ACK. With RenewTW the listener accepts for good, and each close
+	// time goes to the renewer, which replaces the socket when it expires.
+	var twClosed atomic.Int64
+	closes := make(chan time.Time, s.TimeWait+2*s.Concurrency)
+	wg.Add(s.TimeWait)
+	handleTW := func(c net.Conn) {
 		go func() {
-			defer wg.Done()
 			var b [1]byte
 			for {
 				if _, err := c.Read(b[:]); err != nil {
@@ -558,8 +575,31 @@ func runWorker(s spec) error {
 				}
 			}
 			c.Close()
+			if s.RenewTW {
+				select {
+				case closes <- time.Now():
+				default:
+				}
+			}
+			if twClosed.Add(1) <= int64(s.TimeWait) {
+				wg.Done()
+			}
 		}()
-	})
+	}
+	if s.RenewTW {
+		go func() {
+			for {
+				c, err := twLn.Accept()
+				if err != nil {
+					fail(fmt.Errorf("accept: %w", err))
+					return
+				}
+				handleTW(c)
+			}
+		}()
+	} else {
+		accept(twLn, s.TimeWait, handleTW)
+	}
 
 	// Dials: ESTABLISHED, then CLOSE_WAIT, then TIME_WAIT (the freshest).
 	total := s.Established + s.CloseWait + s.TimeWait
@@ -575,7 +615,7 @@ func runWorker(s spec) error {
 					return
 				}
 				if err := dial(s, k, lns); err != nil {
-					errs <- err
+					fail(err)
 					return
 				}
 			}
@@ -602,6 +642,10 @@ func runWorker(s spec) error {
 		return err
 	}
 
+	if s.RenewTW && s.TimeWait > 0 {
+		go renewTimeWait(s, lns, closes)
+	}
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	stdinClosed := make(chan struct{})
@@ -615,6 +659,22 @@ func runWorker(s spec) error {
 		ln.Close()
 	}
 	return nil
+}
+
+// renewTimeWait makes a new TIME_WAIT socket for each one that expires, in
+// the order they were made, so that their number stays about the same:
+// never more than were made (the timer wheel lets a 60 s TIME_WAIT run up
+// to ~2 s late), a little less while renewing.
+func renewTimeWait(s spec, lns []net.Listener, closes <-chan time.Time) {
+	first := s.Established + s.CloseWait // the TIME_WAIT dials of the plan
+	for i := 0; ; i++ {
+		t := <-closes
+		time.Sleep(time.Until(t.Add(truth.TimeWaitSeconds*time.Second + 2500*time.Millisecond)))
+		if err := dial(s, first+i%s.TimeWait, lns); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: worker %d: renewing TIME_WAIT sockets stopped: %v\n", s.Index, err)
+			return
+		}
+	}
 }
 
 // sourceIP is the source address of worker w's k-th connection:

@@ -46,9 +46,11 @@ type Truth struct {
 type TimeWait struct {
 	// Created is how many were made; AtReady how many the kernel showed
 	// when loadgen became ready (a few fewer: see loadgen's settle).
-	Created       int    `json:"created"`
-	AtReady       int    `json:"at_ready"`
-	Owned         bool   `json:"owned"`
+	Created int  `json:"created"`
+	AtReady int  `json:"at_ready"`
+	Owned   bool `json:"owned"`
+	// Renewed: loadgen replaces each by a new one when it expires.
+	Renewed       bool   `json:"renewed"`
 	ExpiresAfterS int    `json:"expires_after_s"`
 	ExpiresBy     string `json:"expires_by"`
 }
