@@ -3,6 +3,7 @@ package watch
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
@@ -68,20 +69,25 @@ func (v *Live) paint(code, s string) string {
 // sparkBlocks are the eight levels of a sparkline.
 var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
 
-// Sparkline draws the last width values, scaled from 0 to their maximum.
+// Sparkline draws the last width values, scaled from their minimum to
+// their maximum: the shape of the trend. A flat line sits at the bottom
+// when it is zero, in the middle otherwise.
 func Sparkline(values []int, width int) string {
 	if len(values) > width {
 		values = values[len(values)-width:]
 	}
-	top := 0
-	for _, v := range values {
-		top = max(top, v)
+	if len(values) == 0 {
+		return ""
 	}
+	lo, hi := slices.Min(values), slices.Max(values)
 	var b strings.Builder
 	for _, v := range values {
 		i := 0
-		if top > 0 {
-			i = (v*(len(sparkBlocks)-1) + top/2) / top
+		switch {
+		case hi > lo:
+			i = ((v-lo)*(len(sparkBlocks)-1) + (hi-lo)/2) / (hi - lo)
+		case hi > 0:
+			i = len(sparkBlocks)/2 - 1 // flat, and not zero
 		}
 		b.WriteRune(sparkBlocks[i])
 	}
@@ -162,7 +168,7 @@ func (v *Live) Draw(st *Status) error {
 		b.WriteString(clip(l, cols))
 		b.WriteString(eraseLine)
 		if i < len(lines)-1 && i < rows-1 {
-			b.WriteString("\r\n")
+			b.WriteString("\n")
 		}
 	}
 	b.WriteString(eraseBelow)

@@ -1,0 +1,293 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// exporterStatus is three processes: 42 leaking (6 CLOSE_WAIT, growing),
+// 7 with 4 ESTABLISHED, 9 with 1 CLOSE_WAIT and 1 ESTABLISHED.
+func exporterStatus(t *testing.T) *Status {
+	t.Helper()
+	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: 4}})
+	var st *Status
+	for i := range 4 {
+		st = m.Observe(sample(time.Duration(i)*10*time.Second,
+			procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64},
+			procSpec{pid: 7, start: 1, name: "sshd", est: 4, extraFDs: 3, limit: 1024},
+			procSpec{pid: 9, start: 1, name: "cron", cw: 1, cwBase: 900, est: 1, extraFDs: 1, limit: -1},
+		))
+	}
+	st.Took = 250 * time.Millisecond
+	st.Denied, st.Errors = 2, 1
+	return st
+}
+
+func TestExporter(t *testing.T) {
+	st := exporterStatus(t)
+	for _, tt := range []struct {
+		name     string
+		max      int
+		metrics  []string
+		expected string
+	}{
+		{
+			name: "every process", max: 50,
+			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
+			expected: `
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# TYPE sockleak_close_wait_oldest_seconds gauge
+sockleak_close_wait_oldest_seconds{name="cron",pid="9"} 30
+sockleak_close_wait_oldest_seconds{name="leaky",pid="42"} 20
+# HELP sockleak_process_max_fds A process's soft limit on open files (absent when unlimited or unknown).
+# TYPE sockleak_process_max_fds gauge
+sockleak_process_max_fds{name="leaky",pid="42"} 64
+sockleak_process_max_fds{name="sshd",pid="7"} 1024
+# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_open_fds gauge
+sockleak_process_open_fds{name="cron",pid="9"} 3
+sockleak_process_open_fds{name="leaky",pid="42"} 10
+sockleak_process_open_fds{name="sshd",pid="7"} 7
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+# TYPE sockleak_process_seconds_to_fd_limit gauge
+sockleak_process_seconds_to_fd_limit{name="leaky",pid="42"} 270
+# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_tcp_sockets gauge
+sockleak_process_tcp_sockets{name="cron",pid="9",state="close_wait"} 1
+sockleak_process_tcp_sockets{name="cron",pid="9",state="established"} 1
+sockleak_process_tcp_sockets{name="leaky",pid="42",state="close_wait"} 6
+sockleak_process_tcp_sockets{name="sshd",pid="7",state="established"} 4
+`,
+		},
+		{
+			name: "one process of its own, the rest summed as other", max: 1,
+			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
+			expected: `
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# TYPE sockleak_close_wait_oldest_seconds gauge
+sockleak_close_wait_oldest_seconds{name="leaky",pid="42"} 20
+sockleak_close_wait_oldest_seconds{name="other",pid=""} 30
+# HELP sockleak_process_max_fds A process's soft limit on open files (absent when unlimited or unknown).
+# TYPE sockleak_process_max_fds gauge
+sockleak_process_max_fds{name="leaky",pid="42"} 64
+# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_open_fds gauge
+sockleak_process_open_fds{name="leaky",pid="42"} 10
+sockleak_process_open_fds{name="other",pid=""} 10
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+# TYPE sockleak_process_seconds_to_fd_limit gauge
+sockleak_process_seconds_to_fd_limit{name="leaky",pid="42"} 270
+# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_tcp_sockets gauge
+sockleak_process_tcp_sockets{name="leaky",pid="42",state="close_wait"} 6
+sockleak_process_tcp_sockets{name="other",pid="",state="close_wait"} 1
+sockleak_process_tcp_sockets{name="other",pid="",state="established"} 5
+`,
+		},
+		{
+			name: "host and sample metrics", max: 50,
+			metrics: []string{MetricSockets, MetricSampleDuration, MetricSampleErrors, MetricDenied, MetricInspected,
+				MetricAlertsFiring, MetricProcessesTracked},
+			expected: `
+# HELP sockleak_processes_denied Processes sockleak could not inspect (permission denied): run as root for complete ownership.
+# TYPE sockleak_processes_denied gauge
+sockleak_processes_denied 2
+# HELP sockleak_processes_inspected Processes whose descriptors sockleak read.
+# TYPE sockleak_processes_inspected gauge
+sockleak_processes_inspected 3
+# HELP sockleak_sample_duration_seconds How long the latest sample took.
+# TYPE sockleak_sample_duration_seconds gauge
+sockleak_sample_duration_seconds 0.25
+# HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
+# TYPE sockleak_sample_errors_total counter
+sockleak_sample_errors_total 1
+# HELP sockleak_tcp_sockets TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.
+# TYPE sockleak_tcp_sockets gauge
+sockleak_tcp_sockets{state="close"} 0
+sockleak_tcp_sockets{state="close_wait"} 7
+sockleak_tcp_sockets{state="closing"} 0
+sockleak_tcp_sockets{state="established"} 5
+sockleak_tcp_sockets{state="fin_wait1"} 0
+sockleak_tcp_sockets{state="fin_wait2"} 0
+sockleak_tcp_sockets{state="last_ack"} 0
+sockleak_tcp_sockets{state="listen"} 0
+sockleak_tcp_sockets{state="new_syn_recv"} 0
+sockleak_tcp_sockets{state="syn_recv"} 0
+sockleak_tcp_sockets{state="syn_sent"} 0
+sockleak_tcp_sockets{state="time_wait"} 0
+# HELP sockleak_watch_alerts_firing Processes for which each of sockleak watch's own alert rules is firing.
+# TYPE sockleak_watch_alerts_firing gauge
+sockleak_watch_alerts_firing{rule="close_wait"} 1
+sockleak_watch_alerts_firing{rule="close_wait_age"} 0
+sockleak_watch_alerts_firing{rule="fd_limit_eta"} 0
+sockleak_watch_alerts_firing{rule="fd_usage"} 0
+# HELP sockleak_watch_processes Processes holding a socket of the view (or with a firing alert) at the latest sample, before the --max-processes roll-up.
+# TYPE sockleak_watch_processes gauge
+sockleak_watch_processes 3
+`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewExporter(tt.max)
+			e.Update(st)
+			reg := prometheus.NewPedanticRegistry()
+			if err := reg.Register(e); err != nil {
+				t.Fatal(err)
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(tt.expected), tt.metrics...); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestMetricNames: MetricNames is what a full exporter exports, so the
+// alert rules' test can trust it.
+func TestMetricNames(t *testing.T) {
+	e := NewExporter(1)
+	e.Update(exporterStatus(t))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, mf := range mfs {
+		got = append(got, mf.GetName())
+	}
+	want := slices.Sorted(slices.Values(MetricNames))
+	want = slices.DeleteFunc(want, func(n string) bool { return n == MetricScanTimestamp })
+	got = slices.DeleteFunc(got, func(n string) bool { return n == MetricScanTimestamp })
+	if !slices.Equal(got, want) {
+		t.Errorf("exported %v\nMetricNames %v", got, want)
+	}
+}
+
+// TestExporterSampleErrors: a failed sample counts and keeps the latest
+// good metrics; a scrape sees one sample or the other, never half.
+func TestExporterSampleErrors(t *testing.T) {
+	e := NewExporter(0)
+	if err := e.Health(t0, time.Minute); err == nil || !strings.Contains(err.Error(), "no sample yet") {
+		t.Errorf("health before a sample = %v", err)
+	}
+	st := exporterStatus(t)
+	e.Update(st)
+	if err := e.Health(st.Time.Add(time.Second), time.Minute); err != nil {
+		t.Errorf("health after a good sample = %v", err)
+	}
+	if err := e.Health(st.Time.Add(2*time.Minute), time.Minute); err == nil || !strings.Contains(err.Error(), "old") {
+		t.Errorf("health of a stale sample = %v", err)
+	}
+	e.Update(&Status{Seq: 5, Time: st.Time.Add(time.Second), Errors: 2, Err: errors.New("netlink: EPERM")})
+	if err := e.Health(st.Time.Add(2*time.Second), time.Minute); err == nil || !strings.Contains(err.Error(), "EPERM") {
+		t.Errorf("health after a failed sample = %v", err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
+# TYPE sockleak_sample_errors_total counter
+sockleak_sample_errors_total 2
+# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_open_fds gauge
+sockleak_process_open_fds{name="cron",pid="9"} 3
+sockleak_process_open_fds{name="leaky",pid="42"} 10
+sockleak_process_open_fds{name="sshd",pid="7"} 7
+`), MetricSampleErrors, MetricOpenFDs); err != nil {
+		t.Error(err)
+	}
+
+	// Over HTTP: /healthz says why, /metrics serves.
+	srv := httptest.NewServer(Handler(reg, func() error { return e.Health(st.Time.Add(2*time.Second), time.Minute) }))
+	defer srv.Close()
+	for _, tt := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/healthz", "the latest sample failed: netlink: EPERM\n", http.StatusServiceUnavailable},
+		{"/metrics", "sockleak_sample_errors_total 2\n", http.StatusOK},
+		{"/nope", "404 page not found\n", http.StatusNotFound},
+	} {
+		resp, err := http.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(body), tt.want) {
+			t.Errorf("GET %s = %d %q, want %d containing %q", tt.path, resp.StatusCode, body, tt.code, tt.want)
+		}
+	}
+	srv.Client().CloseIdleConnections()
+}
+
+func TestLive(t *testing.T) {
+	st := exporterStatus(t)
+	for _, color := range []bool{false, true} {
+		var b bytes.Buffer
+		v := NewLive(&b, color, func() (int, int) { return 100, 12 })
+		if err := v.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Draw(st); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.HasPrefix(out, enterScreen) || !strings.HasSuffix(out, leaveScreen) {
+			t.Errorf("the screen is not taken and given back: %q", out)
+		}
+		if got := strings.Contains(out, red); got != color {
+			t.Errorf("color %v: red in the output = %v:\n%s", color, got, out)
+		}
+		screen := strings.TrimSuffix(strings.TrimPrefix(out, enterScreen+home), eraseBelow+leaveScreen)
+		lines := strings.Split(screen, "\n")
+		if len(lines) > 12 {
+			t.Errorf("%d lines on a 12-row terminal", len(lines))
+		}
+		for _, l := range lines {
+			plain := strings.NewReplacer(eraseLine, "", red, "", green, "", bold, "", reset, "").Replace(l)
+			if n := len([]rune(plain)); n > 100 {
+				t.Errorf("line of %d columns on a 100-column terminal: %q", n, plain)
+			}
+		}
+		// The leaking process is on top, with its rate and time to limit.
+		if len(lines) < 5 || !strings.Contains(lines[4], "42  leaky") || !strings.Contains(lines[4], "+12/min") || !strings.Contains(lines[4], "~5m") {
+			t.Errorf("first row = %q, want pid 42 with +12/min and ~5m", lines[min(4, len(lines)-1)])
+		}
+		if !strings.Contains(screen, "FIRING close_wait: pid 42 (leaky)") {
+			t.Errorf("no alert on screen:\n%s", screen)
+		}
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	for _, tt := range []struct {
+		in    []int
+		width int
+		want  string
+	}{
+		{nil, 5, ""},
+		{[]int{0, 0, 0}, 5, "▁▁▁"},
+		{[]int{5, 5}, 5, "▄▄"},
+		{[]int{0, 1, 2, 3, 4, 5, 6, 7}, 8, "▁▂▃▄▅▆▇█"},
+		{[]int{10, 0, 10, 20, 30, 40}, 5, "▁▃▅▆█"}, // the last 5, from 0 to 40
+	} {
+		if got := Sparkline(tt.in, tt.width); got != tt.want {
+			t.Errorf("Sparkline(%v, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
+		}
+	}
+}
