@@ -132,8 +132,11 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	cmd.WaitDelay = time.Second
 
 	// Forward SIGINT and SIGTERM: a CI runner that stops the job signals
-	// sockleak, and the command must get the chance to clean up. From a
-	// terminal the command also gets ^C from the terminal itself.
+	// sockleak, and the command must get the chance to clean up. A ^C
+	// typed at a terminal reaches the command from the terminal already
+	// (it is in sockleak's foreground process group): forwarding it too
+	// would deliver it twice, which many programs take as "force quit".
+	interactive := inTerminalForeground()
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
@@ -152,6 +155,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		for {
 			select {
 			case s := <-sigc:
+				if s == syscall.SIGINT && interactive {
+					continue
+				}
 				_ = cmd.Process.Signal(s)
 			case <-done:
 				return
@@ -242,4 +248,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 // tree exited between listing and scanning: normal for run.
 func isVanishedPID(w string) bool {
 	return strings.HasPrefix(w, "pid ") && strings.HasSuffix(w, ": no such process")
+}
+
+// inTerminalForeground reports whether sockleak runs in the foreground
+// process group of the terminal on its stdin, where the terminal sends ^C
+// to the whole group. Only the real terminal can say; tests run without one.
+func inTerminalForeground() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
