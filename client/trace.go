@@ -127,8 +127,11 @@ func addrs(c net.Conn) (local, remote netip.AddrPort) {
 // kernel for that one socket (sock_diag), and reads /proc/net/tcp only if
 // that fails.
 func TableState(local, remote netip.AddrPort) (inspect.TCPState, error) {
-	if st, err := lookupState(local, remote); err == nil {
-		return st, nil
+	if s, ok, err := inspect.LookupSocket(local, remote); err == nil {
+		if !ok {
+			return 0, nil
+		}
+		return s.State, nil
 	}
 	path, proto := "/proc/net/tcp", inspect.TCP
 	if !local.Addr().Unmap().Is4() {
