@@ -28,6 +28,7 @@ renew=${RENEW_TIME_WAIT:-1}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=$here/out/$level
+rm -rf "$out" # no stale results if this run fails early
 mkdir -p "$out"
 
 log() { printf '%s\n' "$*" >&2; }
