@@ -8,12 +8,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/watch"
 )
@@ -175,5 +180,111 @@ func TestRunStdinAndUsage(t *testing.T) {
 		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
 		}
+	}
+}
+
+// The test binary doubles as sockleak and as a command that counts its
+// SIGINTs, for tests that need a process of their own (a terminal's
+// session leader).
+func TestHelperProcess(t *testing.T) {
+	switch os.Getenv("SOCKLEAK_TEST_HELPER") {
+	case "sockleak":
+		// The command sockleak runs is this binary again, as the helper
+		// SOCKLEAK_TEST_HELPER_CHILD names.
+		os.Setenv("SOCKLEAK_TEST_HELPER", os.Getenv("SOCKLEAK_TEST_HELPER_CHILD"))
+		args := os.Args
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		os.Exit(Main(args, os.Stdout, os.Stderr))
+	case "sigcount":
+		c := make(chan os.Signal, 10)
+		signal.Notify(c, syscall.SIGINT)
+		fmt.Println("ready")
+		n := 0
+		deadline := time.After(time.Second)
+		for {
+			select {
+			case <-c:
+				n++
+			case <-deadline:
+				fmt.Printf("SIGINTs: %d\n", n)
+				os.Exit(0)
+			}
+		}
+	}
+}
+
+// openPTY opens a pseudo-terminal pair with x/sys/unix alone.
+func openPTY(t *testing.T) (ptmx, tty *os.File) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ptmx, tty
+}
+
+// TestRunInteractiveCtrlC types ^C at a terminal where sockleak run is
+// the foreground job: the command must get one SIGINT, the terminal's,
+// not a second one forwarded by sockleak.
+func TestRunInteractiveCtrlC(t *testing.T) {
+	ptmx, tty := openPTY(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// A new session whose controlling terminal is the pty: sockleak is its
+	// foreground process group, as in a shell.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	var out bytes.Buffer
+	buf := make([]byte, 1024)
+	read := func(until string) bool {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
+			_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := ptmx.Read(buf)
+			out.Write(buf[:n])
+			if err != nil && !os.IsTimeout(err) {
+				return strings.Contains(out.String(), until)
+			}
+		}
+		return strings.Contains(out.String(), until)
+	}
+	if !read("ready") {
+		t.Fatalf("the command did not start:\n%s", out.String())
+	}
+	if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
+		t.Fatal(err)
+	}
+	if !read("sockleak run:") {
+		t.Fatalf("no report:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "SIGINTs: 1\r\n") {
+		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", out.String())
 	}
 }
