@@ -84,7 +84,7 @@ func TestWatchLeakingChild(t *testing.T) {
 	var stderr bytes.Buffer
 	code := make(chan int, 1)
 	go func() {
-		code <- Main([]string{"watch", "--pid", pid, "--interval", "100ms", "--count", "60", "--window", "30s",
+		code <- Main([]string{"watch", "--pid", pid, "--interval", "100ms", "--count", "40", "--window", "30s",
 			"--close-wait", "5", "--eta", "10m", "-o", "json"}, pw, &stderr)
 		pw.Close()
 	}()
@@ -158,8 +158,8 @@ func TestWatchLeakingChild(t *testing.T) {
 	if eta != nil {
 		t.Logf("%d samples; CLOSE_WAIT rate up to %+.0f/min; first time-to-limit estimate %.1f s", samples, maxRate, *eta)
 	}
-	if samples != 60 {
-		t.Errorf("%d samples, want --count 60", samples)
+	if samples != 40 {
+		t.Errorf("%d samples, want --count 40", samples)
 	}
 	if maxRate <= 0 {
 		t.Errorf("CLOSE_WAIT rate never positive (max %v/min)", maxRate)
