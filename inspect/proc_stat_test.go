@@ -176,3 +176,20 @@ func FuzzParseStatPPID(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkProcessTree measures one walk of the live /proc, what sockleak
+// run does every --interval.
+func BenchmarkProcessTree(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("needs the live /proc")
+	}
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := fsys.ProcessTree(os.Getpid()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
