@@ -139,6 +139,7 @@ fi
 # --- timing -------------------------------------------------------------------
 tw() { awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
 tw_start=$(tw)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 raw=$out/raw.tsv
 printf 'run\ttool\twall_s\tgnu_elapsed_s\tuser_s\tsys_s\tcpu_s\tmaxrss_kib\texit\n' >"$raw"
 
@@ -167,6 +168,7 @@ for ((r = 1 - warmup; r <= runs; r++)); do
 	done
 done
 tw_end=$(tw)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- table --------------------------------------------------------------------
 # stats KEY COLUMN: "median min max" of a raw column for one tool.
@@ -185,6 +187,7 @@ table=$out/table.txt
 	printf 'landscape: %s (TIME_WAIT host-wide %s at the first run, %s after the last: %s)\n' \
 		"$(grep '^loadgen:' "$out/loadgen.log" | tail -n 1 | sed 's/^loadgen: //')" "$tw_start" "$tw_end" "$tw_note"
 	printf 'host-wide TCP sockets: %s\n' "$(awk '$1 == "TCP:" { print }' /proc/net/sockstat)"
+	printf 'load average %s before the first run, %s after the last (other work on the host skews wall times)\n' "$load_start" "$load_end"
 	printf '%s runs each, interleaved, after %s warm-up round(s); output to /dev/null\n\n' "$runs" "$warmup"
 	printf '%-34s %10s %21s %10s %10s %11s\n' TOOL "WALL med" "WALL min-max" "CPU med" "RSS med" "vs ss -tanp"
 	for key in "${tools[@]}"; do
