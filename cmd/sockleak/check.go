@@ -293,8 +293,20 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if after == nil {
 		after = time.After
 	}
+	// Only the states with a threshold matter: with netlink the kernel
+	// leaves the rest out, and with none to match the fd walk only counts.
+	need := make([]inspect.TCPState, 0, len(limits.States))
+	for st := range limits.States {
+		need = append(need, st)
+	}
+	tune := func(o *inspect.Options) {
+		o.Need = need
+		if len(need) == 0 {
+			o.Need = []inspect.TCPState{inspect.Listen} // fd usage alone: no socket state is needed
+		}
+	}
 	sample := func(ctx context.Context) (*inspect.Snapshot, error) {
-		return scan(ctx, &opts.Scan, opts.ErrOut, nil)
+		return scan(ctx, &opts.Scan, opts.ErrOut, tune)
 	}
 	snap, err := watch.Stable(ctx, sample, opts.MinAge, after)
 	if errors.Is(err, inspect.ErrNoMatch) && opts.AllowMissing {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -128,16 +127,13 @@ func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
 // test drives check's clock: the wait ends once the client has closed.
 func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
 	peer := slowPeer(t, 150*time.Millisecond)
-	_, port, err := net.SplitHostPort(peer)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pid, stop := stoppableLeaky(t, "-addr", peer, "-n", "2", "-timeout", "30ms")
 	waitCloseWait(t, pid, 2)
 
-	// By port, not pid: the client exits when it closes. Other processes
-	// of this host are not the test's business: no fd limit.
-	args := []string{"--port", port, "--max-fd-usage", "-1"}
+	// By peer, not pid: the client exits when it closes. (Not by port: a
+	// socket elsewhere on the host may use the same number as a local
+	// port.) Other processes are not the test's business: no fd limit.
+	args := []string{"--peer", peer, "--max-fd-usage", "-1"}
 	code, stdout, _ := runMain(append([]string{"check"}, args...)...)
 	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("pid %d (leaky) 2 CLOSE_WAIT", pid)) {
 		t.Fatalf("without --min-age: exit %d, want 1 naming pid %d\n%s", code, pid, stdout)
