@@ -177,6 +177,7 @@ stats() {
 		awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
 }
 read -r ss_med _ < <(stats ss_tanp 3)
+read -r ss_cpu _ < <(stats ss_tanp 7)
 table=$out/table.txt
 {
 	printf 'bench/compare.sh %s  %s\n' "$level" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -189,15 +190,19 @@ table=$out/table.txt
 	printf 'host-wide TCP sockets: %s\n' "$(awk '$1 == "TCP:" { print }' /proc/net/sockstat)"
 	printf 'load average %s before the first run, %s after the last (other work on the host skews wall times)\n' "$load_start" "$load_end"
 	printf '%s runs each, interleaved, after %s warm-up round(s); output to /dev/null\n\n' "$runs" "$warmup"
-	printf '%-34s %10s %21s %10s %10s %11s\n' TOOL "WALL med" "WALL min-max" "CPU med" "RSS med" "vs ss -tanp"
+	printf '%-34s %10s %21s %10s %10s %11s %9s\n' TOOL "WALL med" "WALL min-max" "CPU med" "RSS med" "vs ss -tanp" "CPU vs ss"
 	for key in "${tools[@]}"; do
 		[[ -n $key ]] || continue
 		tool_cmd "$key"
 		read -r wmed wmin wmax < <(stats "$key" 3)
 		read -r cmed _ < <(stats "$key" 7)
 		read -r rmed _ < <(stats "$key" 8)
-		awk -v l="$label" -v wmed="$wmed" -v wmin="$wmin" -v wmax="$wmax" -v cmed="$cmed" -v rmed="$rmed" -v ss="$ss_med" \
-			'BEGIN { mm = sprintf("%.3f-%.3fs", wmin, wmax); printf "%-34s %9.3fs %21s %9.2fs %7.1fMiB %10.3fx\n", l, wmed, mm, cmed, rmed / 1024, wmed / ss }'
+		awk -v l="$label" -v wmed="$wmed" -v wmin="$wmin" -v wmax="$wmax" -v cmed="$cmed" -v rmed="$rmed" -v ss="$ss_med" -v sscpu="$ss_cpu" \
+			'BEGIN {
+				mm = sprintf("%.3f-%.3fs", wmin, wmax)
+				cr = sscpu > 0 ? sprintf("%.3fx", cmed / sscpu) : "-"
+				printf "%-34s %9.3fs %21s %9.2fs %7.1fMiB %10.3fx %9s\n", l, wmed, mm, cmed, rmed / 1024, wmed / ss, cr
+			}'
 	done
 	echo
 	if ((have_check == 0)); then echo "sockleak check: not in this build, skipped"; fi
