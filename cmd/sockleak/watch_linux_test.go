@@ -76,16 +76,18 @@ func startLeakyChild(t *testing.T, args ...string) *leakyChild {
 
 func TestWatchLeakingChild(t *testing.T) {
 	peer := slowPeer(t, 200*time.Millisecond)
-	// 30 transactions of 60 ms each: the leak grows for about 2 s.
-	l := startLeakyChild(t, "-addr", peer, "-n", "30", "-timeout", "60ms", "-fd-limit", "64")
+	// 60 transactions of 60 ms each: the leak grows for about 4 s.
+	l := startLeakyChild(t, "-addr", peer, "-n", "60", "-timeout", "60ms", "-fd-limit", "128")
 	pid := strconv.Itoa(l.pid)
 
 	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
 	code := make(chan int, 1)
 	go func() {
-		code <- Main([]string{"watch", "--pid", pid, "--interval", "100ms", "--count", "40", "--window", "30s",
-			"--close-wait", "5", "--eta", "10m", "-o", "json"}, pw, &stderr)
+		// --state close-wait: the kernel leaves the rest of a busy host's
+		// sockets out of the dump, so samples stay quick.
+		code <- Main([]string{"watch", "--pid", pid, "--state", "close-wait", "--interval", "100ms", "--count", "80",
+			"--window", "30s", "--close-wait", "5", "--eta", "10m", "-o", "json"}, pw, &stderr)
 		pw.Close()
 	}()
 
@@ -115,8 +117,8 @@ func TestWatchLeakingChild(t *testing.T) {
 				if p.PID != l.pid {
 					continue
 				}
-				if p.Name != "leaky" || p.FDSoftLimit != 64 || p.StartTime == 0 {
-					t.Errorf("process = %+v, want leaky with a soft limit of 64 and a start time", p)
+				if p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime == 0 {
+					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time", p)
 				}
 				maxRate = max(maxRate, p.RatesPerMinute["CLOSE_WAIT"])
 				if p.SecondsToFDLimit != nil && eta == nil {
@@ -158,8 +160,8 @@ func TestWatchLeakingChild(t *testing.T) {
 	if eta != nil {
 		t.Logf("%d samples; CLOSE_WAIT rate up to %+.0f/min; first time-to-limit estimate %.1f s", samples, maxRate, *eta)
 	}
-	if samples != 40 {
-		t.Errorf("%d samples, want --count 40", samples)
+	if samples != 80 {
+		t.Errorf("%d samples, want --count 80", samples)
 	}
 	if maxRate <= 0 {
 		t.Errorf("CLOSE_WAIT rate never positive (max %v/min)", maxRate)
