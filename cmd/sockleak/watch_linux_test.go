@@ -16,12 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/watch"
 )
@@ -359,6 +361,120 @@ func TestWatchText(t *testing.T) {
 	for i, l := range lines {
 		if !strings.Contains(l, fmt.Sprintf(" sample %d (", i+1)) {
 			t.Errorf("line %d = %q", i+1, l)
+		}
+	}
+}
+
+// TestWatchTerminal runs watch on a terminal as a user would: it draws the
+// live view on the alternate screen, and ^C ends it with the screen given
+// back and exit status 0.
+func TestWatchTerminal(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
+			ptmx, tty := openPTY(t)
+			if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 100}); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
+				"--interval", "50ms")
+			cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "NO_COLOR=")
+			if noColor {
+				cmd.Env = append(cmd.Env, "NO_COLOR=1")
+			}
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			tty.Close()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-done
+			})
+			var out bytes.Buffer
+			buf := make([]byte, 4096)
+			read := func(until string) bool {
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
+					_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+					n, err := ptmx.Read(buf)
+					out.Write(buf[:n])
+					if err != nil && !os.IsTimeout(err) {
+						break
+					}
+				}
+				return strings.Contains(out.String(), until)
+			}
+			if !read(" · sample 2 (") {
+				t.Fatalf("no live view:\n%q", out.String())
+			}
+			if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
+				t.Fatal(err)
+			}
+			if !read("\x1b[?1049l") {
+				t.Fatalf("the screen was not given back after ^C:\n%q", out.String())
+			}
+			select {
+			case err := <-done:
+				done <- err // for the cleanup
+				if err != nil {
+					t.Fatalf("watch after ^C: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("watch did not exit after ^C")
+			}
+			read("\x00") // drain what is left
+			s := out.String()
+			if !strings.HasPrefix(s, "\x1b[?1049h\x1b[?25l") || !strings.HasSuffix(s, "\x1b[?25h\x1b[?1049l") {
+				t.Errorf("want the alternate screen entered first and left last, cursor shown:\n%q", s)
+			}
+			if colored := strings.Contains(s, "\x1b[1m"); colored == noColor {
+				t.Errorf("NO_COLOR set %v, bold and colour used %v", noColor, colored)
+			}
+			if !strings.Contains(s, "PID  PROCESS") {
+				t.Errorf("no process table:\n%q", s)
+			}
+		})
+	}
+}
+
+// TestWatchSIGTERM: as a service, watch ends on SIGTERM with exit status 0,
+// its last line whole.
+func TestWatchSIGTERM(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
+		"--interval", "20ms", "-o", "json")
+	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	r := bufio.NewReader(stdout)
+	for range 3 {
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatalf("reading watch's lines: %v\n%s", err, stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(r)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if len(rest) > 0 && rest[len(rest)-1] != '\n' {
+		t.Errorf("last line cut short: %q", rest)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(rest)), "\n") {
+		if l != "" && !json.Valid([]byte(l)) {
+			t.Errorf("not a JSON line: %q", l)
 		}
 	}
 }
