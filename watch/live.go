@@ -134,8 +134,14 @@ func (v *Live) Draw(st *Status) error {
 			head += fmt.Sprintf(" · %d failed samples", st.Errors)
 		}
 		lines = append(lines, v.paint(bold, head), strings.Join(parts, " · "), "")
-		lines = append(lines, v.paint(bold, fmt.Sprintf("%7s  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s",
-			"PID", "PROCESS", "CLOSE_WAIT", "FIN_WAIT2", "OTHER", "FDS", "CW RATE", "LIMIT IN", "OLDEST", "CLOSE_WAIT TREND")))
+		// The sparkline takes what the columns leave, up to 30.
+		spark := min(30, cols-rowWidth-2)
+		trend := "CLOSE_WAIT TREND"
+		if spark < 5 {
+			spark, trend = 0, ""
+		}
+		lines = append(lines, v.paint(bold, strings.TrimRight(fmt.Sprintf("%7s  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s",
+			"PID", "PROCESS", "CLOSE_WAIT", "FIN_WAIT2", "OTHER", "FDS", "CW RATE", "LIMIT IN", "OLDEST", trend), " ")))
 		// Room for the rows: the screen less the header, the alerts and
 		// their title.
 		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
@@ -144,7 +150,7 @@ func (v *Live) Draw(st *Status) error {
 				lines = append(lines, fmt.Sprintf("… %d more processes", len(st.Processes)-i))
 				break
 			}
-			lines = append(lines, v.row(&st.Processes[i]))
+			lines = append(lines, v.row(&st.Processes[i], spark))
 		}
 	}
 	lines = append(lines, "", v.paint(bold, "ALERTS"))
@@ -176,7 +182,10 @@ func (v *Live) Draw(st *Status) error {
 	return err
 }
 
-func (v *Live) row(p *ProcStatus) string {
+// rowWidth is the width of a row without its sparkline.
+const rowWidth = 7 + 2 + 15 + 1 + 10 + 1 + 10 + 1 + 7 + 1 + 17 + 1 + 9 + 1 + 9 + 1 + 8
+
+func (v *Live) row(p *ProcStatus, spark int) string {
 	dash := func(n int) string {
 		if n == 0 {
 			return "-"
@@ -202,8 +211,11 @@ func (v *Live) row(p *ProcStatus) string {
 	if len(name) > 15 {
 		name = name[:15]
 	}
-	line := fmt.Sprintf("%7d  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s", p.PID, name, dash(cw), dash(fw2),
-		dash(p.Sockets-cw-fw2), fds, rate, eta, oldest, Sparkline(p.History, 30))
+	line := fmt.Sprintf("%7d  %-15s %10s %10s %7s %-17s %9s %9s %8s", p.PID, name, dash(cw), dash(fw2),
+		dash(p.Sockets-cw-fw2), fds, rate, eta, oldest)
+	if spark > 0 {
+		line += "  " + Sparkline(p.History, spark)
+	}
 	if len(p.Firing) > 0 {
 		return v.paint(red, line)
 	}

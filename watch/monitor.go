@@ -274,9 +274,20 @@ func (m *Monitor) Observe(s Sample) *Status {
 
 	seen := make(map[ProcKey]bool, len(snap.Processes))
 	cutoff := now.Add(-m.cfg.Window)
+	// A start time that could not be read this time (the stat file raced
+	// with something) must not make a known process look new.
+	known := make(map[int]ProcKey, len(m.procs))
+	for k := range m.procs {
+		known[k.PID] = k
+	}
 	for i := range snap.Processes {
 		p := &snap.Processes[i]
 		key := ProcKey{PID: p.PID, Start: s.Start[p.PID]}
+		if _, ok := s.Start[p.PID]; !ok {
+			if k, ok := known[p.PID]; ok {
+				key = k
+			}
+		}
 		seen[key] = true
 		tr := m.procs[key]
 		if tr == nil {

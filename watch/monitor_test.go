@@ -210,6 +210,12 @@ func TestMonitorAlerts(t *testing.T) {
 			want: [][]string{{"42 close_wait firing"}, {"42 close_wait firing", "42 close_wait resolved (exited)"},
 				{"42 close_wait resolved (exited)"}},
 		},
+		{
+			name:    "a start time that could not be read keeps the process it was",
+			rules:   Rules{CloseWait: 1},
+			samples: []Sample{leak(0, 3), noStart(leak(sec, 3)), leak(2*sec, 3)},
+			want:    [][]string{{"42 close_wait firing"}, nil, nil},
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := transitions(NewMonitor(Config{Window: time.Minute, Rules: tt.rules}), tt.samples)
@@ -218,6 +224,11 @@ func TestMonitorAlerts(t *testing.T) {
 			}
 		})
 	}
+}
+
+func noStart(s Sample) Sample {
+	s.Start = nil
+	return s
 }
 
 func TestMonitorAlertNamesEverything(t *testing.T) {
