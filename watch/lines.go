@@ -84,17 +84,23 @@ func (a *Alert) Message() string {
 		b.WriteString(" exited")
 		return b.String()
 	}
-	fmt.Fprintf(&b, ": %d %s", a.Count, a.State)
-	if a.Peer != "" {
-		b.WriteString(" to " + a.Peer)
+	b.WriteString(": ")
+	// An fd alert of a process with no socket in the state says nothing
+	// of the state.
+	if a.Count > 0 || a.Rule == RuleCloseWait || a.Rule == RuleCloseWaitAge {
+		fmt.Fprintf(&b, "%d %s", a.Count, a.State)
+		if a.Peer != "" {
+			b.WriteString(" to " + a.Peer)
+		}
+		if a.Age > 0 {
+			b.WriteString(", oldest " + formatAge(a.Age))
+		}
+		if a.RateKnown {
+			b.WriteString(", " + formatRate(a.Rate))
+		}
+		b.WriteString("; ")
 	}
-	if a.Age > 0 {
-		b.WriteString(", oldest " + formatAge(a.Age))
-	}
-	if a.RateKnown {
-		b.WriteString(", " + formatRate(a.Rate))
-	}
-	b.WriteString("; " + formatFDs(a.FDs, a.FDLimit))
+	b.WriteString(formatFDs(a.FDs, a.FDLimit))
 	if a.FDLimit > 0 {
 		fmt.Fprintf(&b, " (%.0f%%)", 100*float64(a.FDs)/float64(a.FDLimit))
 	}

@@ -371,6 +371,30 @@ func TestRun(t *testing.T) {
 	})
 }
 
+func TestAlertMessage(t *testing.T) {
+	base := Alert{Rule: RuleFDUsage, Firing: true, ProcKey: ProcKey{PID: 9}, Name: "db", State: inspect.CloseWait,
+		FDs: 80, FDLimit: 100, ETA: -1, Threshold: 80}
+	withCW := base
+	withCW.Count, withCW.Peer, withCW.Age, withCW.Rate, withCW.RateKnown = 3, "10.0.0.5:7000", 90*time.Second, 1.5, true
+	exited := base
+	exited.Firing, exited.Exited = false, true
+	eta := base
+	eta.Rule, eta.ETA, eta.Threshold = RuleFDLimitETA, 90*time.Second, 600
+	for _, tt := range []struct {
+		a    Alert
+		want string
+	}{
+		{base, "pid 9 (db): 80/100 fds (80%) [80% of the fd limit or more]"},
+		{withCW, "pid 9 (db): 3 CLOSE_WAIT to 10.0.0.5:7000, oldest 1m30s, +1.5/min; 80/100 fds (80%) [80% of the fd limit or more]"},
+		{exited, "pid 9 (db) exited"},
+		{eta, "pid 9 (db): 80/100 fds (80%), limit in ~2m [fd limit in less than 10m]"},
+	} {
+		if got := tt.a.Message(); got != tt.want {
+			t.Errorf("Message() = %q\nwant        %q", got, tt.want)
+		}
+	}
+}
+
 func TestFormats(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{formatRate(34.4), "+34/min"}, {formatRate(0.25), "+0.2/min"}, {formatRate(-12), "-12/min"},
