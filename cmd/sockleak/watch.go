@@ -150,8 +150,11 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	mon := watch.NewMonitor(watch.Config{Window: opts.Window, Rules: watch.Rules{
 		CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA,
 	}})
+	// -v's notes go to stderr, except under the live view, which they
+	// would scribble over.
+	notes := opts.ErrOut
 	sampler := func(ctx context.Context) (watch.Sample, error) {
-		snap, err := scan(ctx, &opts.Scan, opts.ErrOut, nil)
+		snap, err := scan(ctx, &opts.Scan, notes, nil)
 		if errors.Is(err, inspect.ErrNoMatch) {
 			// The selected processes are gone (for now): in a watch that is
 			// an observation, not a failure. Their alerts resolve.
@@ -224,6 +227,7 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 			}
 			return cols, rows
 		}
+		notes = io.Discard
 		v := watch.NewLive(opts.Out, os.Getenv("NO_COLOR") == "", size)
 		if err := v.Start(); err != nil {
 			return err
