@@ -291,3 +291,35 @@ func TestSparkline(t *testing.T) {
 		}
 	}
 }
+
+// TestExporterOtherETA: the roll-up keeps the soonest limit and the
+// oldest CLOSE_WAIT of the processes it sums.
+func TestExporterOtherETA(t *testing.T) {
+	m := NewMonitor(Config{Window: time.Minute})
+	var st *Status
+	for i := range 4 {
+		st = m.Observe(sample(time.Duration(i)*10*time.Second,
+			procSpec{pid: 7, start: 1, name: "big", est: 20, extraFDs: 3, limit: 1024},
+			procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64},
+			procSpec{pid: 43, start: 1, name: "leaky", cw: 1, cwBase: 5000, extraFDs: 4, limit: 64},
+		))
+	}
+	e := NewExporter(1)
+	e.Update(st)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# TYPE sockleak_close_wait_oldest_seconds gauge
+sockleak_close_wait_oldest_seconds{name="other",pid=""} 30
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+# TYPE sockleak_process_seconds_to_fd_limit gauge
+sockleak_process_seconds_to_fd_limit{name="other",pid=""} 270
+# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_tcp_sockets gauge
+sockleak_process_tcp_sockets{name="big",pid="7",state="established"} 20
+sockleak_process_tcp_sockets{name="other",pid="",state="close_wait"} 7
+`), MetricCloseWaitOldest, MetricSecondsToLimit, MetricProcessSockets); err != nil {
+		t.Error(err)
+	}
+}
