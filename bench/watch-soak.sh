@@ -5,6 +5,8 @@
 #
 #   bench/watch-soak.sh 10m
 #   INTERVAL=100ms CLIENTS=20 LEAK=50 bench/watch-soak.sh 30m
+#   WATCH_ARGS="--port 47991" bench/watch-soak.sh 20m   # only the churn's sockets:
+#                                                        # other load on the host aside
 #
 # The churn: every CHURN seconds (default 0.5) a new testdata/leaky client
 # (a new pid) leaks LEAK (default 30) sockets into CLOSE_WAIT towards a slow
@@ -63,8 +65,9 @@ pids+=($!)
 for _ in $(seq 50); do grep -q listening "$out/peer.log" && break; sleep 0.1; done
 grep -q listening "$out/peer.log" || { echo "the peer did not start:" >&2; cat "$out/peer.log" >&2; exit 1; }
 
+# shellcheck disable=SC2086 # WATCH_ARGS is a list of flags
 GODEBUG=gctrace=1 "$bin/sockleak" watch --interval "$interval" --window 1m --close-wait 20 --max-age 3s \
-	--listen 127.0.0.1:0 -o text >"$out/watch.log" 2>"$out/gctrace.log" &
+	--listen 127.0.0.1:0 -o text ${WATCH_ARGS:-} >"$out/watch.log" 2>"$out/gctrace.log" &
 wpid=$!
 pids+=($wpid)
 
