@@ -283,3 +283,29 @@ func TestFDPressureWhenOnlyCounted(t *testing.T) {
 		t.Errorf("findings = %+v, want the socket share", r.Findings)
 	}
 }
+
+// The table fits a screen: at most maxTableFindings findings, and each
+// kind's hint once.
+func TestTableFindingsFitAScreen(t *testing.T) {
+	var procs []inspect.Process
+	var socks []inspect.Socket
+	for pid := 100; pid < 115; pid++ {
+		procs = append(procs, proc(pid, "worker", 20, 1024))
+		socks = append(socks, sock(inspect.CloseWait, "10.0.0.7:"+strconv.Itoa(pid), "10.0.0.5:7000", uint64(pid), pid))
+	}
+	r := Analyze(snapshot(procs, socks), DefaultThresholds)
+	var b strings.Builder
+	if err := Table(&b, r, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "[close_wait]"); n != maxTableFindings {
+		t.Errorf("%d findings shown, want %d", n, maxTableFindings)
+	}
+	if n := strings.Count(out, "hint: The peer sent FIN"); n != 1 {
+		t.Errorf("close_wait hint shown %d times, want once", n)
+	}
+	if !strings.Contains(out, "(5 more findings not shown: sockleak inspect -o json lists them all)") {
+		t.Errorf("no line for the findings left out:\n%s", out)
+	}
+}

@@ -26,8 +26,12 @@ type TableOptions struct {
 	Sockets bool
 }
 
-// wrapWidth is where findings wrap: one screen, read at 3 a.m.
-const wrapWidth = 100
+// wrapWidth is where findings wrap, and maxTableFindings how many the
+// table shows: one screen, read at 3 a.m.
+const (
+	wrapWidth        = 100
+	maxTableFindings = 10
+)
 
 // Table renders a report for a person: the findings (what is wrong and
 // whose bug it is), the processes with their sockets by state and fd usage,
@@ -45,11 +49,21 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	if len(r.Findings) == 0 {
 		b.WriteString("none: no CLOSE_WAIT or FIN_WAIT2 build-up, no process near its fd limit\n")
 	}
-	for _, f := range r.Findings {
+	// One screen: the worst findings, each kind's hint once.
+	hinted := make(map[string]bool)
+	for i, f := range r.Findings {
+		if i == maxTableFindings {
+			fmt.Fprintf(&b, "(%s not shown: sockleak inspect -o json lists them all)\n", plural(len(r.Findings)-i, "more finding"))
+			break
+		}
 		label := fmt.Sprintf("%-8s  ", strings.ToUpper(f.Severity.String()))
 		indent := strings.Repeat(" ", len(label))
 		writeWrapped(&b, label, indent, "["+f.Kind+"] "+f.Message)
-		writeWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
+		// Orphans and owned sockets of one kind have different hints.
+		if key := fmt.Sprint(f.Kind, f.PID == KernelPID); !hinted[key] {
+			hinted[key] = true
+			writeWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
+		}
 	}
 
 	multiNS := r.namespaces() > 1
