@@ -174,6 +174,31 @@ type Listener struct {
 	Addr  netip.AddrPort
 }
 
+// ListenIndex tells inbound connections from outbound ones: a connection
+// is inbound when its local port is one a socket in its namespace listens
+// on, on its address or on the wildcard.
+type ListenIndex map[Listener]bool
+
+// ListenIndex indexes the snapshot's listening addresses.
+func (snap *Snapshot) ListenIndex() ListenIndex {
+	ix := make(ListenIndex, len(snap.Listeners))
+	for _, l := range snap.Listeners {
+		ix[l] = true
+	}
+	return ix
+}
+
+// Inbound reports whether s was accepted rather than dialled.
+func (ix ListenIndex) Inbound(s *Socket) bool {
+	port := s.Local.Port()
+	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if ix[Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
+			return true
+		}
+	}
+	return false
+}
+
 // Options selects what Scan collects. The zero value means everything.
 type Options struct {
 	PIDs   []int      // only these processes. Optional.

@@ -155,10 +155,7 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		Kernel:   map[inspect.TCPState]int{},
 		Unknown:  map[inspect.TCPState]int{},
 	}
-	listening := make(map[inspect.Listener]bool)
-	for _, l := range snap.Listeners {
-		listening[l] = true
-	}
+	listening := snap.ListenIndex()
 	rows := make(map[int]*ProcessRow)
 	for i := range snap.Processes {
 		p := snap.Processes[i]
@@ -269,24 +266,21 @@ func (k peerKey) String() string {
 	return k.addr.String()
 }
 
-func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) peerKey {
+func peerOf(s *inspect.Socket, listening inspect.ListenIndex) peerKey {
 	switch {
 	case s.State == inspect.Listen:
 		return peerKey{listen: true}
-	case isInbound(s, listening):
+	case listening.Inbound(s):
 		return peerKey{addr: netip.AddrPortFrom(s.Remote.Addr(), 0)}
 	}
 	return peerKey{addr: s.Remote}
 }
 
-func isInbound(s *inspect.Socket, listening map[inspect.Listener]bool) bool {
-	port := s.Local.Port()
-	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
-		if listening[inspect.Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
-			return true
-		}
-	}
-	return false
+// PeerName names a socket's peer as the groups do: the remote IP of an
+// inbound connection, the remote IP:port of an outbound one, "*" for a
+// listener.
+func PeerName(s *inspect.Socket, listening inspect.ListenIndex) string {
+	return peerOf(s, listening).String()
 }
 
 // String renders a finding's owner for messages: "pid 42 (nginx)".

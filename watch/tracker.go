@@ -2,11 +2,11 @@ package watch
 
 import (
 	"cmp"
-	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 )
 
 // Tracker follows the sockets of a set of processes from sample to sample
@@ -66,10 +66,7 @@ func (t *Tracker) Observe(snap *inspect.Snapshot) {
 	for _, p := range snap.Processes {
 		t.procs[p.PID] = p
 	}
-	listening := map[inspect.Listener]bool{}
-	for _, l := range snap.Listeners {
-		listening[l] = true
-	}
+	listening := snap.ListenIndex()
 	counts := map[inspect.TCPState]int{}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
@@ -84,7 +81,7 @@ func (t *Tracker) Observe(snap *inspect.Snapshot) {
 			t.seen[k] = l
 		}
 		l.Socket = *s
-		l.Peer = peerOf(s, listening)
+		l.Peer = report.PeerName(s, listening)
 		l.LastSeen = now
 	}
 	for st, n := range counts {
@@ -129,15 +126,4 @@ func (t *Tracker) Leaks(grace time.Duration) []Leak {
 			cmp.Compare(b.Held(), a.Held()), cmp.Compare(a.Inode, b.Inode), a.Local.Compare(b.Local))
 	})
 	return out
-}
-
-// peerOf names a socket's peer: see Leak.Peer.
-func peerOf(s *inspect.Socket, listening map[inspect.Listener]bool) string {
-	port := s.Local.Port()
-	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
-		if listening[inspect.Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
-			return s.Remote.Addr().String()
-		}
-	}
-	return s.Remote.String()
 }
