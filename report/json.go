@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
@@ -117,10 +118,21 @@ func stateCounts(m map[inspect.TCPState]int) map[string]int {
 // NewDocument builds the JSON document of a report.
 func NewDocument(r *Report) Document {
 	d := newDocument(r)
-	for _, s := range r.Snapshot.Sockets {
-		d.Sockets = append(d.Sockets, socketDoc(s))
+	for _, i := range socketOrder(r.Snapshot.Sockets) {
+		d.Sockets = append(d.Sockets, socketDoc(r.Snapshot.Sockets[i]))
 	}
 	return d
+}
+
+// socketOrder returns the indexes of socks in output order
+// (inspect.CompareSockets), without copying the sockets.
+func socketOrder(socks []inspect.Socket) []int32 {
+	order := make([]int32, len(socks))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return inspect.CompareSockets(&socks[a], &socks[b]) })
+	return order
 }
 
 func socketDoc(s inspect.Socket) SocketDoc {
@@ -209,9 +221,9 @@ func JSON(w io.Writer, r *Report) error {
 	enc = json.NewEncoder(&buf)
 	enc.SetIndent("    ", "  ")
 	enc.SetEscapeHTML(false)
-	for n, s := range r.Snapshot.Sockets {
+	for n, i := range socketOrder(r.Snapshot.Sockets) {
 		buf.Reset()
-		if err := enc.Encode(socketDoc(s)); err != nil {
+		if err := enc.Encode(socketDoc(r.Snapshot.Sockets[i])); err != nil {
 			return err
 		}
 		if n > 0 {

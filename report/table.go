@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -299,14 +300,9 @@ func socketTable(w io.Writer, r *Report, multiNS bool) error {
 		}
 		return UnknownPID
 	}
-	slices.SortStableFunc(socks, func(a, b inspect.Socket) int {
-		if c := ownerOrder(owner(a), owner(b)); c != 0 {
-			return c
-		}
-		if a.State != b.State {
-			return int(a.State) - int(b.State)
-		}
-		return a.Remote.Compare(b.Remote)
+	slices.SortFunc(socks, func(a, b inspect.Socket) int {
+		return cmp.Or(ownerOrder(owner(a), owner(b)), cmp.Compare(a.State, b.State), a.Remote.Compare(b.Remote),
+			inspect.CompareSockets(&a, &b))
 	})
 	for _, s := range socks {
 		pid, name := r.ownerCells(owner(s))
