@@ -3,56 +3,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sockleak/sockleak/report"
 )
-
-// stoppableLeaky runs testdata/leaky like startLeaky, and returns a stop
-// function that ends it mid-test: it closes every socket (the leaked ones
-// too) and exits. Cleanup stops it if the test did not.
-func stoppableLeaky(t *testing.T, args ...string) (pid int, stop func()) {
-	t.Helper()
-	cmd := exec.Command(buildLeaky(t), args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			stdin.Close()
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("leaky: %v\n%s", err, stderr.String())
-			}
-		})
-	}
-	t.Cleanup(stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("leaky did not get ready: %q %v\n%s", line, err, stderr.String())
-	}
-	return cmd.Process.Pid, stop
-}
 
 func TestCheckLeakingClient(t *testing.T) {
 	peer := slowPeer(t, 150*time.Millisecond)

@@ -93,6 +93,15 @@ func buildLeaky(t *testing.T) string {
 // it has done its transactions, and stops it at cleanup.
 func startLeaky(t *testing.T, args ...string) int {
 	t.Helper()
+	pid, _ := stoppableLeaky(t, args...)
+	return pid
+}
+
+// stoppableLeaky runs testdata/leaky like startLeaky, and returns a stop
+// function that ends it mid-test: it closes every socket (the leaked ones
+// too) and exits. Cleanup stops it if the test did not.
+func stoppableLeaky(t *testing.T, args ...string) (pid int, stop func()) {
+	t.Helper()
 	cmd := exec.Command(buildLeaky(t), args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -107,17 +116,21 @@ func startLeaky(t *testing.T, args ...string) int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("leaky: %v\n%s", err, stderr.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stdin.Close()
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("leaky: %v\n%s", err, stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
 		t.Fatalf("leaky did not get ready: %q %v\n%s", line, err, stderr.String())
 	}
-	return cmd.Process.Pid
+	return cmd.Process.Pid, stop
 }
 
 func inspectJSON(t *testing.T, args ...string) report.Document {
