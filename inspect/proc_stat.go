@@ -9,16 +9,25 @@ import (
 	"strconv"
 )
 
-// parseStatPPID returns the parent PID from the contents of a PID/stat
-// file. The format is proc(5)'s "pid (comm) state ppid ...", written by
-// fs/proc/array.c (do_task_stat). comm may hold spaces and parentheses, so
-// the fields after it are found from the last ')'.
-func parseStatPPID(b []byte) (int, error) {
+// statFields returns the fields of a PID/stat file after the command
+// name, from field 3 (state) on. The format is proc(5)'s "pid (comm) state
+// ppid ...", written by fs/proc/array.c (do_task_stat). comm may hold
+// spaces and parentheses, so the fields are counted from the last ')'.
+func statFields(b []byte) ([][]byte, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("no ')' after the command name")
+		return nil, errors.New("no ')' after the command name")
 	}
-	f := bytes.Fields(b[i+1:])
+	return bytes.Fields(b[i+1:]), nil
+}
+
+// parseStatPPID returns the parent PID (field 4) from the contents of a
+// PID/stat file.
+func parseStatPPID(b []byte) (int, error) {
+	f, err := statFields(b)
+	if err != nil {
+		return 0, err
+	}
 	if len(f) < 2 {
 		return 0, errors.New("no parent pid field")
 	}

@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,16 +8,13 @@ import (
 )
 
 // parseStatStartTime returns the start time from the contents of a
-// PID/stat file: field 22 of proc(5), in clock ticks after boot, written
-// by fs/proc/array.c (do_task_stat). As in parseStatPPID, the fields are
-// counted from the last ')', since comm may hold spaces and parentheses:
-// field 3 (state) is the first after it, so field 22 is the 20th.
+// PID/stat file: field 22 of proc(5), in clock ticks after boot. statFields
+// starts at field 3, so field 22 is its 20th.
 func parseStatStartTime(b []byte) (uint64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("no ')' after the command name")
+	f, err := statFields(b)
+	if err != nil {
+		return 0, err
 	}
-	f := bytes.Fields(b[i+1:])
 	if len(f) < 20 {
 		return 0, errors.New("no start time field")
 	}
