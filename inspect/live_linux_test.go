@@ -473,6 +473,13 @@ func liveViewsSorted(socks []Socket) []liveView {
 // Scan reports them with their state, addresses and owner: the test
 // process for the sockets it holds, nobody for TIME_WAIT and orphans.
 func TestLiveStates(t *testing.T) {
+	for _, b := range []Backend{BackendNetlink, BackendProc} {
+		t.Run(string(b), func(t *testing.T) { testLiveStates(t, b) })
+	}
+}
+
+// testLiveStates checks every state on one backend: both must see them.
+func testLiveStates(t *testing.T, backend Backend) {
 	for _, n := range []liveNet{liveTCP4, liveTCP6} {
 		t.Run(n.network, func(t *testing.T) {
 			if n == liveTCP6 && !liveHasIPv6() {
@@ -481,7 +488,10 @@ func TestLiveStates(t *testing.T) {
 			me := os.Getpid()
 			ln, wants := liveMakeStates(t, n)
 			lnAP := liveAddr(ln.Addr())
-			snap := liveWait(t, Options{}, func(s *Snapshot) error { return liveSettled(s, wants) })
+			snap := liveWait(t, Options{Backend: backend}, func(s *Snapshot) error { return liveSettled(s, wants) })
+			if snap.Backend != backend {
+				t.Fatalf("scanned with the %s backend, asked for %s", snap.Backend, backend)
+			}
 
 			// The unfiltered scan: every socket, owned or not.
 			for _, w := range wants {
@@ -503,7 +513,7 @@ func TestLiveStates(t *testing.T) {
 
 			// Selected by our pid: exactly the sockets we hold, no
 			// TIME_WAIT or orphan.
-			snap = liveScan(t, Options{PIDs: []int{me}})
+			snap = liveScan(t, Options{PIDs: []int{me}, Backend: backend})
 			var got []Socket
 			for _, s := range snap.Sockets {
 				if s.NetNS == snap.HostNetNS && (s.Local == lnAP || s.Remote == lnAP) {
