@@ -33,12 +33,12 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l Limits, vs []Violat
 		}, labels)
 	}
 	var (
-		sockets = gauge("tcp", "sockets",
+		sockets = gauge("", "sockets",
 			"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.", "state")
-		procSockets = gauge("process", "tcp_sockets",
-			"TCP sockets a process holds, by state (a socket shared after fork counts for each holder).", "pid", "name", "state")
-		openFDs = gauge("process", "open_fds", "File descriptors a process has open.", "pid", "name")
-		maxFDs  = gauge("process", "max_fds", "A process's soft limit on open files (absent when unlimited or unknown).", "pid", "name")
+		procSockets = gauge("process", "sockets",
+			"TCP sockets a process holds, by state (a socket shared after fork counts for each holder).", "pid", "process", "state")
+		openFDs = gauge("process", "open_fds", "File descriptors a process has open.", "pid", "process")
+		maxFDs  = gauge("process", "fd_limit", "A process's soft limit on open files (absent when unlimited or unknown).", "pid", "process")
 		kernel  = gauge("kernel", "tcp_sockets",
 			"TCP sockets no process holds (TIME_WAIT, orphans), by state.", "state")
 		violations = gauge("check", "violations",
@@ -51,7 +51,7 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l Limits, vs []Violat
 			Help: "Outcome of the check: 0 ok, 1 warning, 2 critical."})
 		inspected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "processes_inspected",
 			Help: "Processes whose descriptors sockleak read."})
-		denied = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "processes_denied",
+		denied = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "processes_uninspectable",
 			Help: "Processes sockleak could not inspect (permission denied): run as root for complete ownership."})
 		scanTime = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "scan_timestamp_seconds",
 			Help: "When the scan was taken, in seconds since the Unix epoch."})

@@ -80,16 +80,16 @@ func TestPrometheus(t *testing.T) {
 	}
 	got := parseExposition(t, &b)
 	want := map[string]float64{
-		`sockleak_tcp_sockets{state="close_wait"}`:                                   1987,
-		`sockleak_tcp_sockets{state="established"}`:                                  3,
-		`sockleak_tcp_sockets{state="time_wait"}`:                                    50,
-		`sockleak_tcp_sockets{state="fin_wait2"}`:                                    0,
+		`sockleak_sockets{state="close_wait"}`:                                   1987,
+		`sockleak_sockets{state="established"}`:                                  3,
+		`sockleak_sockets{state="time_wait"}`:                                    50,
+		`sockleak_sockets{state="fin_wait2"}`:                                    0,
 		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                             50,
-		`sockleak_process_tcp_sockets{name="openser",pid="4242",state="close_wait"}`: 1987,
-		`sockleak_process_tcp_sockets{name="sshd",pid="7",state="established"}`:      3,
-		`sockleak_process_open_fds{name="openser",pid="4242"}`:                       1997,
-		`sockleak_process_max_fds{name="openser",pid="4242"}`:                        2048,
-		`sockleak_process_open_fds{name="idle",pid="9"}`:                             950, // no socket, but over --max-fd-usage
+		`sockleak_process_sockets{pid="4242",process="openser",state="close_wait"}`: 1987,
+		`sockleak_process_sockets{pid="7",process="sshd",state="established"}`:      3,
+		`sockleak_process_open_fds{pid="4242",process="openser"}`:                       1997,
+		`sockleak_process_fd_limit{pid="4242",process="openser"}`:                        2048,
+		`sockleak_process_open_fds{pid="9",process="idle"}`:                             950, // no socket, but over --max-fd-usage
 		`sockleak_check_violations{metric="close_wait",severity="critical"}`:         1,
 		`sockleak_check_violations{metric="close_wait",severity="warning"}`:          0,
 		// openser uses 98% (over the critical 95), idle exactly 95% (a warning).
@@ -100,7 +100,7 @@ func TestPrometheus(t *testing.T) {
 		`sockleak_check_warning_threshold{metric="fd_usage"}`:              80,
 		`sockleak_check_status`:           2,
 		`sockleak_processes_inspected`:    3,
-		`sockleak_processes_denied`:       2,
+		`sockleak_processes_uninspectable`:       2,
 		`sockleak_scan_timestamp_seconds`: float64(r.Snapshot.Time.Unix()),
 	}
 	for k, v := range want {
@@ -114,11 +114,11 @@ func TestPrometheus(t *testing.T) {
 		}
 	}
 	for _, st := range inspect.States { // every state has a series
-		if _, ok := got[`sockleak_tcp_sockets{state="`+st.Label()+`"}`]; !ok {
-			t.Errorf("no sockleak_tcp_sockets series for %s", st.Label())
+		if _, ok := got[`sockleak_sockets{state="`+st.Label()+`"}`]; !ok {
+			t.Errorf("no sockleak_sockets series for %s", st.Label())
 		}
 	}
-	if _, ok := got[`sockleak_process_open_fds{name="sshd",pid="7"}`]; !ok {
+	if _, ok := got[`sockleak_process_open_fds{pid="7",process="sshd"}`]; !ok {
 		t.Errorf("sshd holds a socket and has no open_fds series")
 	}
 }
@@ -168,8 +168,8 @@ func TestWriteTextfileAtomic(t *testing.T) {
 				// family (families and series are sorted); a partial one
 				// is cut short, or fails to parse.
 				if s != "# an old file\nold_metric 1\n" &&
-					!strings.HasSuffix(s, "\nsockleak_tcp_sockets{state=\"time_wait\"} 0\n") &&
-					!strings.HasSuffix(s, "\nsockleak_tcp_sockets{state=\"time_wait\"} 50\n") {
+					!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 0\n") &&
+					!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 50\n") {
 					bad.Add(1)
 					firstBad.CompareAndSwap(nil, "partial: "+s[max(0, len(s)-80):])
 					continue
@@ -214,8 +214,8 @@ func TestWriteTextfileAtomic(t *testing.T) {
 	if _, ok := got["old_metric"]; ok {
 		t.Error("old_metric survived: the file was not replaced")
 	}
-	if got["sockleak_check_status"] != 0 || got[`sockleak_tcp_sockets{state="close_wait"}`] != 0 {
-		t.Errorf("last write not visible: status %v, close_wait %v", got["sockleak_check_status"], got[`sockleak_tcp_sockets{state="close_wait"}`])
+	if got["sockleak_check_status"] != 0 || got[`sockleak_sockets{state="close_wait"}`] != 0 {
+		t.Errorf("last write not visible: status %v, close_wait %v", got["sockleak_check_status"], got[`sockleak_sockets{state="close_wait"}`])
 	}
 	fi, err := f.Stat()
 	if err != nil {

@@ -21,15 +21,15 @@ import (
 // check -o prometheus (report/prometheus.go) have the same names, labels
 // and meaning, so one set of alert rules serves both.
 const (
-	MetricSockets          = "sockleak_tcp_sockets"
-	MetricProcessSockets   = "sockleak_process_tcp_sockets"
+	MetricSockets          = "sockleak_sockets"
+	MetricProcessSockets   = "sockleak_process_sockets"
 	MetricOpenFDs          = "sockleak_process_open_fds"
-	MetricMaxFDs           = "sockleak_process_max_fds"
+	MetricMaxFDs           = "sockleak_process_fd_limit"
 	MetricCloseWaitOldest  = "sockleak_close_wait_oldest_seconds"
 	MetricSecondsToLimit   = "sockleak_process_seconds_to_fd_limit"
 	MetricSampleDuration   = "sockleak_sample_duration_seconds"
 	MetricSampleErrors     = "sockleak_sample_errors_total"
-	MetricDenied           = "sockleak_processes_denied"
+	MetricDenied           = "sockleak_processes_uninspectable"
 	MetricInspected        = "sockleak_processes_inspected"
 	MetricScanTimestamp    = "sockleak_scan_timestamp_seconds"
 	MetricAlertsFiring     = "sockleak_watch_alerts_firing"
@@ -43,7 +43,7 @@ var MetricNames = []string{
 	MetricScanTimestamp, MetricAlertsFiring, MetricProcessesTracked,
 }
 
-// OtherProcess is the name label of the processes beyond the exporter's
+// OtherProcess is the process label of the processes beyond the exporter's
 // limit, summed.
 const OtherProcess = "other"
 
@@ -55,18 +55,18 @@ var (
 	descSockets = prometheus.NewDesc(MetricSockets,
 		"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.", []string{"state"}, nil)
 	descProcessSockets = prometheus.NewDesc(MetricProcessSockets,
-		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.`,
-		[]string{"pid", "name", "state"}, nil)
+		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.`,
+		[]string{"pid", "process", "state"}, nil)
 	descOpenFDs = prometheus.NewDesc(MetricOpenFDs,
-		`File descriptors a process has open; name="other" sums the processes beyond --max-processes.`, []string{"pid", "name"}, nil)
+		`File descriptors a process has open; process="other" sums the processes beyond --max-processes.`, []string{"pid", "process"}, nil)
 	descMaxFDs = prometheus.NewDesc(MetricMaxFDs,
-		"A process's soft limit on open files (absent when unlimited or unknown).", []string{"pid", "name"}, nil)
+		"A process's soft limit on open files (absent when unlimited or unknown).", []string{"pid", "process"}, nil)
 	descCloseWaitOldest = prometheus.NewDesc(MetricCloseWaitOldest,
-		`How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.`,
-		[]string{"pid", "name"}, nil)
+		`How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.`,
+		[]string{"pid", "process"}, nil)
 	descSecondsToLimit = prometheus.NewDesc(MetricSecondsToLimit,
-		`Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.`,
-		[]string{"pid", "name"}, nil)
+		`Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.`,
+		[]string{"pid", "process"}, nil)
 	descSampleDuration = prometheus.NewDesc(MetricSampleDuration,
 		"How long the latest sample took.", nil, nil)
 	descSampleErrors = prometheus.NewDesc(MetricSampleErrors,
@@ -99,7 +99,7 @@ type Exporter struct {
 
 // NewExporter returns an exporter that gives series of their own to the
 // maxProcesses processes with the most sockets (DefaultMaxProcesses when
-// 0 or less), and sums the rest under name="other".
+// 0 or less), and sums the rest under process="other".
 func NewExporter(maxProcesses int) *Exporter {
 	if maxProcesses <= 0 {
 		maxProcesses = DefaultMaxProcesses

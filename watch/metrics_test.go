@@ -45,53 +45,53 @@ func TestExporter(t *testing.T) {
 			name: "every process", max: 50,
 			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
 			expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{name="cron",pid="9"} 30
-sockleak_close_wait_oldest_seconds{name="leaky",pid="42"} 20
-# HELP sockleak_process_max_fds A process's soft limit on open files (absent when unlimited or unknown).
-# TYPE sockleak_process_max_fds gauge
-sockleak_process_max_fds{name="leaky",pid="42"} 64
-sockleak_process_max_fds{name="sshd",pid="7"} 1024
-# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+sockleak_close_wait_oldest_seconds{pid="9",process="cron"} 30
+sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
+# HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
+# TYPE sockleak_process_fd_limit gauge
+sockleak_process_fd_limit{pid="42",process="leaky"} 64
+sockleak_process_fd_limit{pid="7",process="sshd"} 1024
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
 # TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{name="cron",pid="9"} 3
-sockleak_process_open_fds{name="leaky",pid="42"} 10
-sockleak_process_open_fds{name="sshd",pid="7"} 7
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+sockleak_process_open_fds{pid="9",process="cron"} 3
+sockleak_process_open_fds{pid="42",process="leaky"} 10
+sockleak_process_open_fds{pid="7",process="sshd"} 7
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{name="leaky",pid="42"} 270
-# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
-# TYPE sockleak_process_tcp_sockets gauge
-sockleak_process_tcp_sockets{name="cron",pid="9",state="close_wait"} 1
-sockleak_process_tcp_sockets{name="cron",pid="9",state="established"} 1
-sockleak_process_tcp_sockets{name="leaky",pid="42",state="close_wait"} 6
-sockleak_process_tcp_sockets{name="sshd",pid="7",state="established"} 4
+sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_sockets gauge
+sockleak_process_sockets{pid="9",process="cron",state="close_wait"} 1
+sockleak_process_sockets{pid="9",process="cron",state="established"} 1
+sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
+sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
 `,
 		},
 		{
 			name: "one process of its own, the rest summed as other", max: 1,
 			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
 			expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{name="leaky",pid="42"} 20
-sockleak_close_wait_oldest_seconds{name="other",pid=""} 30
-# HELP sockleak_process_max_fds A process's soft limit on open files (absent when unlimited or unknown).
-# TYPE sockleak_process_max_fds gauge
-sockleak_process_max_fds{name="leaky",pid="42"} 64
-# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
+sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
+# HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
+# TYPE sockleak_process_fd_limit gauge
+sockleak_process_fd_limit{pid="42",process="leaky"} 64
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
 # TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{name="leaky",pid="42"} 10
-sockleak_process_open_fds{name="other",pid=""} 10
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+sockleak_process_open_fds{pid="42",process="leaky"} 10
+sockleak_process_open_fds{pid="",process="other"} 10
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{name="leaky",pid="42"} 270
-# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
-# TYPE sockleak_process_tcp_sockets gauge
-sockleak_process_tcp_sockets{name="leaky",pid="42",state="close_wait"} 6
-sockleak_process_tcp_sockets{name="other",pid="",state="close_wait"} 1
-sockleak_process_tcp_sockets{name="other",pid="",state="established"} 5
+sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_sockets gauge
+sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
+sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
+sockleak_process_sockets{pid="",process="other",state="established"} 5
 `,
 		},
 		{
@@ -99,9 +99,9 @@ sockleak_process_tcp_sockets{name="other",pid="",state="established"} 5
 			metrics: []string{MetricSockets, MetricSampleDuration, MetricSampleErrors, MetricDenied, MetricInspected,
 				MetricAlertsFiring, MetricProcessesTracked},
 			expected: `
-# HELP sockleak_processes_denied Processes sockleak could not inspect (permission denied): run as root for complete ownership.
-# TYPE sockleak_processes_denied gauge
-sockleak_processes_denied 2
+# HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
+# TYPE sockleak_processes_uninspectable gauge
+sockleak_processes_uninspectable 2
 # HELP sockleak_processes_inspected Processes whose descriptors sockleak read.
 # TYPE sockleak_processes_inspected gauge
 sockleak_processes_inspected 3
@@ -111,20 +111,20 @@ sockleak_sample_duration_seconds 0.25
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 1
-# HELP sockleak_tcp_sockets TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.
-# TYPE sockleak_tcp_sockets gauge
-sockleak_tcp_sockets{state="close"} 0
-sockleak_tcp_sockets{state="close_wait"} 7
-sockleak_tcp_sockets{state="closing"} 0
-sockleak_tcp_sockets{state="established"} 5
-sockleak_tcp_sockets{state="fin_wait1"} 0
-sockleak_tcp_sockets{state="fin_wait2"} 0
-sockleak_tcp_sockets{state="last_ack"} 0
-sockleak_tcp_sockets{state="listen"} 0
-sockleak_tcp_sockets{state="new_syn_recv"} 0
-sockleak_tcp_sockets{state="syn_recv"} 0
-sockleak_tcp_sockets{state="syn_sent"} 0
-sockleak_tcp_sockets{state="time_wait"} 0
+# HELP sockleak_sockets TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.
+# TYPE sockleak_sockets gauge
+sockleak_sockets{state="close"} 0
+sockleak_sockets{state="close_wait"} 7
+sockleak_sockets{state="closing"} 0
+sockleak_sockets{state="established"} 5
+sockleak_sockets{state="fin_wait1"} 0
+sockleak_sockets{state="fin_wait2"} 0
+sockleak_sockets{state="last_ack"} 0
+sockleak_sockets{state="listen"} 0
+sockleak_sockets{state="new_syn_recv"} 0
+sockleak_sockets{state="syn_recv"} 0
+sockleak_sockets{state="syn_sent"} 0
+sockleak_sockets{state="time_wait"} 0
 # HELP sockleak_watch_alerts_firing Processes for which each of sockleak watch's own alert rules is firing.
 # TYPE sockleak_watch_alerts_firing gauge
 sockleak_watch_alerts_firing{rule="close_wait"} 1
@@ -199,11 +199,11 @@ func TestExporterSampleErrors(t *testing.T) {
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 2
-# HELP sockleak_process_open_fds File descriptors a process has open; name="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
 # TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{name="cron",pid="9"} 3
-sockleak_process_open_fds{name="leaky",pid="42"} 10
-sockleak_process_open_fds{name="sshd",pid="7"} 7
+sockleak_process_open_fds{pid="9",process="cron"} 3
+sockleak_process_open_fds{pid="42",process="leaky"} 10
+sockleak_process_open_fds{pid="7",process="sshd"} 7
 `), MetricSampleErrors, MetricOpenFDs); err != nil {
 		t.Error(err)
 	}
@@ -309,16 +309,16 @@ func TestExporterOtherETA(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); name="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{name="other",pid=""} 30
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); name="other": the soonest of the rest.
+sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
+# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{name="other",pid=""} 270
-# HELP sockleak_process_tcp_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); name="other" sums the processes beyond --max-processes.
-# TYPE sockleak_process_tcp_sockets gauge
-sockleak_process_tcp_sockets{name="big",pid="7",state="established"} 20
-sockleak_process_tcp_sockets{name="other",pid="",state="close_wait"} 7
+sockleak_process_seconds_to_fd_limit{pid="",process="other"} 270
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# TYPE sockleak_process_sockets gauge
+sockleak_process_sockets{pid="7",process="big",state="established"} 20
+sockleak_process_sockets{pid="",process="other",state="close_wait"} 7
 `), MetricCloseWaitOldest, MetricSecondsToLimit, MetricProcessSockets); err != nil {
 		t.Error(err)
 	}

@@ -305,17 +305,17 @@ func TestCheckJSONAndPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cw float64 = -1
-	for _, m := range mfs["sockleak_process_tcp_sockets"].GetMetric() {
+	for _, m := range mfs["sockleak_process_sockets"].GetMetric() {
 		labels := map[string]string{}
 		for _, lp := range m.GetLabel() {
 			labels[lp.GetName()] = lp.GetValue()
 		}
-		if labels["pid"] == "4242" && labels["state"] == "close_wait" && labels["name"] == "openser" {
+		if labels["pid"] == "4242" && labels["state"] == "close_wait" && labels["process"] == "openser" {
 			cw = m.GetGauge().GetValue()
 		}
 	}
 	if cw != 1987 {
-		t.Errorf("sockleak_process_tcp_sockets{pid=4242,state=close_wait} = %v, want 1987", cw)
+		t.Errorf("sockleak_process_sockets{pid=4242,state=close_wait} = %v, want 1987", cw)
 	}
 	if got := mfs["sockleak_check_status"].GetMetric()[0].GetGauge().GetValue(); got != 2 {
 		t.Errorf("sockleak_check_status = %v, want 2", got)

@@ -101,7 +101,7 @@ scrape. It runs until SIGINT or SIGTERM, or --count samples.`,
 	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
-	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own; the rest are summed as name="other"`)
+	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own; the rest are summed as process="other"`)
 	return c
 }
 

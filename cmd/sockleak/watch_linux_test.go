@@ -281,9 +281,9 @@ func TestWatchExporter(t *testing.T) {
 	mfs := scrape(t, addr)
 	procSockets := series(mfs[watch.MetricProcessSockets])
 	want := map[string]float64{
-		fmt.Sprintf(`name="leaky",pid=%q,state="close_wait"`, pids[2]): 6,
-		fmt.Sprintf(`name="leaky",pid=%q,state="close_wait"`, pids[1]): 4,
-		`name="other",pid="",state="close_wait"`:                       2,
+		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[2]): 6,
+		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[1]): 4,
+		`pid="",process="other",state="close_wait"`:                       2,
 	}
 	if fmt.Sprint(procSockets) != fmt.Sprint(want) {
 		t.Errorf("%s = %v\nwant %v", watch.MetricProcessSockets, procSockets, want)
@@ -292,7 +292,7 @@ func TestWatchExporter(t *testing.T) {
 		t.Errorf(`%s{state="close_wait"} = %v, want 12`, watch.MetricSockets, got)
 	}
 	fds := series(mfs[watch.MetricOpenFDs])
-	if len(fds) != 3 || fds[`name="other",pid=""`] < 2 || fds[fmt.Sprintf(`name="leaky",pid=%q`, pids[2])] < 6 {
+	if len(fds) != 3 || fds[`pid="",process="other"`] < 2 || fds[fmt.Sprintf(`pid=%q,process="leaky"`, pids[2])] < 6 {
 		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", watch.MetricOpenFDs, fds)
 	}
 	oldest := series(mfs[watch.MetricCloseWaitOldest])
