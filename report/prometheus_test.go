@@ -80,28 +80,28 @@ func TestPrometheus(t *testing.T) {
 	}
 	got := parseExposition(t, &b)
 	want := map[string]float64{
-		`sockleak_sockets{state="close_wait"}`:                                   1987,
-		`sockleak_sockets{state="established"}`:                                  3,
-		`sockleak_sockets{state="time_wait"}`:                                    50,
-		`sockleak_sockets{state="fin_wait2"}`:                                    0,
-		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                             50,
+		`sockleak_sockets{state="close_wait"}`:                                      1987,
+		`sockleak_sockets{state="established"}`:                                     3,
+		`sockleak_sockets{state="time_wait"}`:                                       50,
+		`sockleak_sockets{state="fin_wait2"}`:                                       0,
+		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                            50,
 		`sockleak_process_sockets{pid="4242",process="openser",state="close_wait"}`: 1987,
 		`sockleak_process_sockets{pid="7",process="sshd",state="established"}`:      3,
-		`sockleak_process_open_fds{pid="4242",process="openser"}`:                       1997,
-		`sockleak_process_fd_limit{pid="4242",process="openser"}`:                        2048,
-		`sockleak_process_open_fds{pid="9",process="idle"}`:                             950, // no socket, but over --max-fd-usage
-		`sockleak_check_violations{metric="close_wait",severity="critical"}`:         1,
-		`sockleak_check_violations{metric="close_wait",severity="warning"}`:          0,
+		`sockleak_process_open_fds{pid="4242",process="openser"}`:                   1997,
+		`sockleak_process_fd_limit{pid="4242",process="openser"}`:                   2048,
+		`sockleak_process_open_fds{pid="9",process="idle"}`:                         950, // no socket, but over --max-fd-usage
+		`sockleak_check_violations{metric="close_wait",severity="critical"}`:        1,
+		`sockleak_check_violations{metric="close_wait",severity="warning"}`:         0,
 		// openser uses 98% (over the critical 95), idle exactly 95% (a warning).
 		`sockleak_check_violations{metric="fd_usage",severity="critical"}`: 1,
 		`sockleak_check_violations{metric="fd_usage",severity="warning"}`:  1,
 		`sockleak_check_warning_threshold{metric="close_wait"}`:            0,
 		`sockleak_check_critical_threshold{metric="close_wait"}`:           100,
 		`sockleak_check_warning_threshold{metric="fd_usage"}`:              80,
-		`sockleak_check_status`:           2,
-		`sockleak_processes_inspected`:    3,
-		`sockleak_processes_uninspectable`:       2,
-		`sockleak_scan_timestamp_seconds`: float64(r.Snapshot.Time.Unix()),
+		`sockleak_check_status`:            2,
+		`sockleak_processes_inspected`:     3,
+		`sockleak_processes_uninspectable`: 2,
+		`sockleak_scan_timestamp_seconds`:  float64(r.Snapshot.Time.Unix()),
 	}
 	for k, v := range want {
 		g, ok := got[k]
