@@ -99,9 +99,42 @@ func startLeaky(t *testing.T, args ...string) int {
 
 // stoppableLeaky runs testdata/leaky like startLeaky, and returns a stop
 // function that ends it mid-test: it closes every socket (the leaked ones
-// too) and exits. Cleanup stops it if the test did not.
+// too) and exits before stop returns. Cleanup stops it if the test did not.
 func stoppableLeaky(t *testing.T, args ...string) (pid int, stop func()) {
 	t.Helper()
+	l := startLeakyChild(t, args...)
+	select {
+	case <-l.ready:
+	case <-l.done:
+		t.Fatalf("leaky exited before it got ready: %v\n%s", l.err, l.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("leaky did not get ready in 30 s")
+	}
+	return l.pid, l.stop
+}
+
+// leakyChild is testdata/leaky started without waiting for it: its leak
+// grows while a test samples it.
+type leakyChild struct {
+	pid    int
+	stdin  io.WriteCloser
+	ready  chan struct{} // closed once it printed "ready"
+	done   chan struct{} // closed once it exited, with err and stderr set
+	err    error
+	stderr bytes.Buffer
+	once   sync.Once
+}
+
+// stop closes its stdin (it closes its leaked sockets and exits) and waits
+// for it to exit.
+func (l *leakyChild) stop() {
+	l.once.Do(func() { l.stdin.Close() })
+	<-l.done
+}
+
+func startLeakyChild(t *testing.T, args ...string) *leakyChild {
+	t.Helper()
+	l := &leakyChild{ready: make(chan struct{}), done: make(chan struct{})}
 	cmd := exec.Command(buildLeaky(t), args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -111,26 +144,27 @@ func stoppableLeaky(t *testing.T, args ...string) (pid int, stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = &l.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			stdin.Close()
-			if err := cmd.Wait(); err != nil {
-				t.Errorf("leaky: %v\n%s", err, stderr.String())
-			}
-		})
-	}
-	t.Cleanup(stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("leaky did not get ready: %q %v\n%s", line, err, stderr.String())
-	}
-	return cmd.Process.Pid, stop
+	l.pid, l.stdin = cmd.Process.Pid, stdin
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if strings.TrimSpace(line) == "ready" {
+			close(l.ready)
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		l.err = cmd.Wait() // after the last read: Wait closes the pipe
+		close(l.done)
+	}()
+	t.Cleanup(func() {
+		l.stop()
+		if l.err != nil {
+			t.Errorf("leaky: %v\n%s", l.err, l.stderr.String())
+		}
+	})
+	return l
 }
 
 func inspectJSON(t *testing.T, args ...string) report.Document {

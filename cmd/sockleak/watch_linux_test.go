@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,54 +26,6 @@ import (
 
 	"github.com/sockleak/sockleak/watch"
 )
-
-// leakyChild is testdata/leaky started without waiting for it: its leak
-// grows while watch samples it.
-type leakyChild struct {
-	pid   int
-	stdin io.WriteCloser
-	ready chan struct{} // closed once it printed "ready"
-	once  sync.Once
-}
-
-// stop closes its stdin: it closes its leaked sockets and exits.
-func (l *leakyChild) stop() { l.once.Do(func() { l.stdin.Close() }) }
-
-func startLeakyChild(t *testing.T, args ...string) *leakyChild {
-	t.Helper()
-	cmd := exec.Command(buildLeaky(t), args...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	l := &leakyChild{pid: cmd.Process.Pid, stdin: stdin, ready: make(chan struct{})}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		if strings.TrimSpace(line) == "ready" {
-			close(l.ready)
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	t.Cleanup(func() {
-		l.stop()
-		<-read
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("leaky: %v\n%s", err, stderr.String())
-		}
-	})
-	return l
-}
 
 func TestWatchLeakingChild(t *testing.T) {
 	peer := slowPeer(t, 200*time.Millisecond)
