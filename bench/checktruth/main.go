@@ -90,7 +90,7 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 
 	fmt.Fprintf(w, "loadgen's sockets (one end on %s, ports %v):\n", t.ListenAddr, t.ListenPorts)
 	fmt.Fprintf(w, "  %-12s %8s %8s  %s\n", "STATE", "TRUTH", "SOCKLEAK", "")
-	for _, st := range keys(t.States, states) {
+	for _, st := range truth.StateNames(t.States, states) {
 		want, got := t.States[st], states[st]
 		verdict := "ok"
 		switch {
@@ -117,7 +117,7 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 	}
 	pidsOK := true
 	for _, p := range t.Pids {
-		for _, st := range keys(p.States, byPid[p.Pid]) {
+		for _, st := range truth.StateNames(p.States, byPid[p.Pid]) {
 			if p.States[st] != byPid[p.Pid][st] {
 				bad("pid %d %s: truth %d, sockleak sockets %d", p.Pid, st, p.States[st], byPid[p.Pid][st])
 				pidsOK = false
@@ -125,7 +125,7 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 		}
 		// Workers hold only loadgen's sockets: the processes array must
 		// agree too.
-		for _, st := range keys(p.States, procStates[p.Pid]) {
+		for _, st := range truth.StateNames(p.States, procStates[p.Pid]) {
 			if p.States[st] != procStates[p.Pid][st] {
 				bad("pid %d %s: truth %d, sockleak processes[].states %d", p.Pid, st, p.States[st], procStates[p.Pid][st])
 				pidsOK = false
@@ -143,16 +143,3 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 	return ok
 }
 
-func keys(a, b map[string]int) []string {
-	var ks []string
-	for k := range a {
-		ks = append(ks, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			ks = append(ks, k)
-		}
-	}
-	slices.Sort(ks)
-	return ks
-}

@@ -395,7 +395,7 @@ func settle(t *truth.Truth, timeout time.Duration) (string, int) {
 
 func diffStates(want, got map[string]int) string {
 	var d []string
-	for _, st := range unionKeys(want, got) {
+	for _, st := range truth.StateNames(want, got) {
 		if want[st] != got[st] {
 			d = append(d, fmt.Sprintf("%s: want %d, got %d", st, want[st], got[st]))
 		}
@@ -403,19 +403,6 @@ func diffStates(want, got map[string]int) string {
 	return strings.Join(d, "; ")
 }
 
-func unionKeys(a, b map[string]int) []string {
-	var keys []string
-	for k := range a {
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 var kernelStateNames = map[string]string{
 	"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",

@@ -77,3 +77,19 @@ func (t *Truth) Ours(local, remote netip.AddrPort) bool {
 	}
 	return false
 }
+
+// StateNames returns the state names of both count maps, sorted: the
+// rows of a truth-against-measurement comparison.
+func StateNames(a, b map[string]int) []string {
+	var names []string
+	for k := range a {
+		names = append(names, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
