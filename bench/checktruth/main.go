@@ -142,4 +142,3 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 	}
 	return ok
 }
-

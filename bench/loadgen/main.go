@@ -403,7 +403,6 @@ func diffStates(want, got map[string]int) string {
 	return strings.Join(d, "; ")
 }
 
-
 var kernelStateNames = map[string]string{
 	"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
 	"05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
