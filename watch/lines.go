@@ -139,14 +139,7 @@ func TextLines(w io.Writer, st *Status) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	total := 0
-	var parts []string
-	for _, s := range inspect.States {
-		if n := st.States[s]; n > 0 {
-			total += n
-			parts = append(parts, fmt.Sprintf("%s %d", s, n))
-		}
-	}
+	total, parts := stateCounts(st.States)
 	fmt.Fprintf(&b, "%s sample %d (%s): %d sockets", ts, st.Seq, round(st.Took), total)
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
@@ -300,4 +293,16 @@ func JSONLines(w io.Writer, st *Status) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// stateCounts totals a sample's sockets and lists the states held, in
+// kernel order, as "CLOSE_WAIT 12".
+func stateCounts(states map[inspect.TCPState]int) (total int, parts []string) {
+	for _, s := range inspect.States {
+		if n := states[s]; n > 0 {
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+		}
+	}
+	return total, parts
 }

@@ -117,14 +117,7 @@ func (v *Live) Draw(st *Status) error {
 		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)),
 			v.paint(red, fmt.Sprintf("sample failed: %v", st.Err)))
 	} else {
-		total := 0
-		var parts []string
-		for _, s := range inspect.States {
-			if n := st.States[s]; n > 0 {
-				total += n
-				parts = append(parts, fmt.Sprintf("%s %d", s, n))
-			}
-		}
+		total, parts := stateCounts(st.States)
 		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %d TCP sockets, %d processes",
 			st.Time.Format("15:04:05"), st.Seq, round(st.Took), total, len(st.Processes))
 		if st.Denied > 0 {
