@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,108 +120,23 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		report = f
 	}
 
-	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.In, opts.Out, opts.ErrOut
-	// With a non-file stdio (tests), do not wait forever for a grandchild
-	// that inherited the pipes and outlived the command.
-	cmd.WaitDelay = time.Second
-
-	// Forward SIGINT and SIGTERM: a CI runner that stops the job signals
-	// sockleak, and the command must get the chance to clean up. A ^C
-	// typed at a terminal reaches the command from the terminal already
-	// (it is in sockleak's foreground process group): forwarding it too
-	// would deliver it twice, which many programs take as "force quit".
-	interactive := inTerminalForeground()
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigc)
-
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("could not start %s: %w", opts.Command[0], err)
-	}
-	done := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
-	go func() {
-		for {
-			select {
-			case s := <-sigc:
-				if s == syscall.SIGINT && interactive {
-					continue
-				}
-				_ = cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-
-	tr := watch.NewTracker(states)
-	warned := map[string]bool{}
-	var warnings []string
-	warn := func(s string) {
-		if !warned[s] {
-			warned[s] = true
-			warnings = append(warnings, s)
-		}
-	}
-	root := cmd.Process.Pid
 	scanFlags := ScanFlags{ProcRoot: opts.ProcRoot}
-	sample := func() {
-		pids, err := fsys.ProcessTree(root)
-		if err != nil {
-			return // the command exited: Loop ends at done
-		}
+	res, err := watch.RunCommand(ctx, watch.CommandConfig{
+		Command: opts.Command,
+		Stdin:   opts.In, Stdout: opts.Out, Stderr: opts.ErrOut,
+		Interval: opts.Interval, Grace: opts.Grace, LeakStates: states,
+		Tree: fsys.ProcessTree,
 		// Only the leak states: the netlink backend has the kernel filter
 		// them, a fraction of a full dump on a busy host.
-		snap, err := scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs, o.States = pids, states })
-		switch {
-		case errors.Is(err, inspect.ErrNoMatch):
-			return // the whole tree exited between listing and scanning
-		case err != nil:
-			warn(fmt.Sprintf("a sample failed: %v", err))
-			return
-		}
-		for _, w := range snap.Warnings {
-			if len(snap.Processes) > 0 && !isVanishedPID(w) {
-				warn(w)
-			}
-		}
-		tr.Observe(snap)
+		Sample: func(ctx context.Context, pids []int) (*inspect.Snapshot, error) {
+			return scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs, o.States = pids, states })
+		},
+		ForwardSIGINT: !inTerminalForeground(),
+	})
+	if err != nil {
+		return err
 	}
-	ticker := time.NewTicker(opts.Interval)
-	watch.Loop(ctx, ticker.C, done, sample)
-	ticker.Stop()
-	<-done
-
-	res := &watch.Result{
-		Command: opts.Command, Duration: time.Since(start),
-		Samples: tr.Samples(), MaxProcesses: tr.MaxProcesses(), Interval: opts.Interval, Grace: opts.Grace,
-		LeakStates: states, Leaks: tr.Leaks(opts.Grace), Peak: tr.Peak(), Warnings: warnings,
-	}
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case waitErr == nil:
-	case errors.As(waitErr, &exitErr):
-		code = exitErr.ExitCode()
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-			res.Signal = unix.SignalName(ws.Signal())
-		}
-	default:
-		// The command ran but its end could not be read (e.g. its output
-		// pipes were held open past WaitDelay): say so, keep its status.
-		res.Warnings = append(res.Warnings, fmt.Sprintf("waiting for the command: %v", waitErr))
-		if cmd.ProcessState != nil {
-			code = cmd.ProcessState.ExitCode()
-		}
-	}
-	res.ExitCode = code
+	code := res.ExitCode
 	if opts.Output == "json" {
 		err = watch.JSON(report, res)
 	} else {
@@ -242,12 +152,6 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &exitStatus{exitThreshold}
 	}
 	return nil
-}
-
-// isVanishedPID reports whether a scan warning only says that a pid of the
-// tree exited between listing and scanning: normal for run.
-func isVanishedPID(w string) bool {
-	return strings.HasPrefix(w, "pid ") && strings.HasSuffix(w, ": no such process")
 }
 
 // inTerminalForeground reports whether sockleak runs in the foreground
