@@ -346,37 +346,43 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		nsMembers[ns] = append(nsMembers[ns], pid)
 	}
 
-	// 2. Every namespace's sockets, once.
-	tables, err := fsys.readAllTables(backend, nsMembers, opts, int(snap.System.TCPInUse+snap.System.TCPTimeWait))
-	if err != nil {
-		return nil, err
+	// 2. Every namespace's sockets, once, and 3. the fd walk. When the
+	// kernel filters the dump (--state, check's thresholds), the tables
+	// come first: the walk then keeps only the inodes that can match, and
+	// with none it only counts. A full dump gains nothing from that, so it
+	// runs beside the walk, which keeps every socket inode.
+	estimate := int(snap.System.TCPInUse + snap.System.TCPTimeWait)
+	var tables tableSet
+	var wanted map[uint64]int32
+	var socks []Socket
+	tablesRead := func() error {
+		var err error
+		if tables, err = fsys.readAllTables(backend, nsMembers, opts, estimate); err != nil {
+			return err
+		}
+		socks, wanted = snap.filterSockets(tables.sockets, opts)
+		return nil
+	}
+	if len(opts.States) == 0 && len(opts.Need) == 0 {
+		errc := make(chan error, 1)
+		go func() { errc <- tablesRead() }()
+		werr := fsys.walkAll(ctx, procs, nil, false)
+		if err := errors.Join(<-errc, werr); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := tablesRead(); err != nil {
+			return nil, err
+		}
+		keep := func(ino uint64) bool { _, ok := wanted[ino]; return ok }
+		if err := fsys.walkAll(ctx, procs, keep, len(wanted) == 0 && fsys.procfs); err != nil {
+			return nil, err
+		}
 	}
 	snap.Backend, snap.HostNetNS = tables.backend, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
-	// Filter the sockets in place, and index the owned ones by inode for
-	// the walk: only their inodes are worth keeping, the rest cannot
-	// match. (Socket inodes are unique across namespaces: sockfs is one.)
-	kept := tables.sockets[:0]
-	wanted := make(map[uint64]int32, len(tables.sockets))
-	for _, s := range tables.sockets {
-		if s.State == Listen {
-			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
-		}
-		if !opts.keep(&s) {
-			continue
-		}
-		if s.Inode != 0 {
-			wanted[s.Inode] = int32(len(kept))
-		}
-		kept = append(kept, s)
-	}
-	socks := kept
 
-	// 3. The fd walk.
-	if err := fsys.walkAll(ctx, procs, wanted); err != nil {
-		return nil, err
-	}
 	// Owners go straight into the sockets, in pid order: most sockets have
 	// one, so they share one backing array and a shared socket's list
 	// grows on its own.
@@ -398,7 +404,11 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		}
 		pid := ps.p.PID
 		for _, ino := range ps.sockets {
-			s := &socks[wanted[ino]]
+			i, ok := wanted[ino]
+			if !ok {
+				continue // a socket of another family, or filtered out
+			}
+			s := &socks[i]
 			switch {
 			case len(s.PIDs) == 0 && len(pidBuf) < cap(pidBuf):
 				pidBuf = append(pidBuf, pid)
@@ -438,6 +448,27 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	return snap, nil
 }
 
+// filterSockets filters the sockets in place, notes the listeners, and
+// indexes the kept sockets that have an inode, for the owners. (Socket
+// inodes are unique across namespaces: sockfs is one.)
+func (snap *Snapshot) filterSockets(all []Socket, opts Options) ([]Socket, map[uint64]int32) {
+	kept := all[:0]
+	wanted := make(map[uint64]int32, len(all))
+	for _, s := range all {
+		if s.State == Listen {
+			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
+		}
+		if !opts.keep(&s) {
+			continue
+		}
+		if s.Inode != 0 {
+			wanted[s.Inode] = int32(len(kept))
+		}
+		kept = append(kept, s)
+	}
+	return kept, wanted
+}
+
 // procScan is one process on its way through the scan.
 type procScan struct {
 	p       Process
@@ -447,12 +478,10 @@ type procScan struct {
 	err     error
 }
 
-// walkAll walks the fd directories of procs in parallel. Only inodes in
-// wanted are kept: the rest cannot match a socket of the snapshot. With no
-// socket wanted, descriptors are only counted.
-func (fsys FS) walkAll(ctx context.Context, procs []procScan, wanted map[uint64]int32) error {
-	keep := func(ino uint64) bool { _, ok := wanted[ino]; return ok }
-	countOnly := len(wanted) == 0 && fsys.procfs
+// walkAll walks the fd directories of procs in parallel, keeping the
+// socket inodes for which keep returns true (nil keeps all). countOnly
+// only counts descriptors: no socket can match.
+func (fsys FS) walkAll(ctx context.Context, procs []procScan, keep func(uint64) bool, countOnly bool) error {
 	// The walk is readlink after readlink: bound by syscalls, not CPU, so
 	// a few more workers than cores keep them busy.
 	workers := min(len(procs), max(2, 2*runtime.GOMAXPROCS(0)))

@@ -64,6 +64,11 @@ func (t *Tracker) Observe(snap *inspect.Snapshot) {
 	t.last = now
 	t.maxProcs = max(t.maxProcs, len(snap.Processes))
 	for _, p := range snap.Processes {
+		// A process caught exiting (a zombie) has no command line left:
+		// keep the one it had.
+		if old, ok := t.procs[p.PID]; ok && p.Cmdline == "" {
+			p.Cmdline = old.Cmdline
+		}
 		t.procs[p.PID] = p
 	}
 	listening := snap.ListenIndex()

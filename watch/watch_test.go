@@ -296,3 +296,18 @@ peak: ESTABLISHED 1 · CLOSE_WAIT 2
 		t.Errorf("clean Text = %q", b.String())
 	}
 }
+
+// A process last seen exiting (a zombie has no command line) keeps the
+// command line it had in the report.
+func TestTrackerKeepsCmdlineOfExitingProcess(t *testing.T) {
+	tr := NewTracker([]inspect.TCPState{inspect.CloseWait})
+	s1 := snap(0, sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42))
+	s1.Processes = []inspect.Process{{PID: 42, Name: "leaky", Cmdline: "leaky -n 3"}}
+	s2 := snap(time.Second, sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42))
+	s2.Processes = []inspect.Process{{PID: 42, Name: "leaky"}}
+	tr.Observe(s1)
+	tr.Observe(s2)
+	if ls := tr.Leaks(0); len(ls) != 1 || ls[0].Cmdline != "leaky -n 3" {
+		t.Errorf("leaks = %+v, want one with the command line leaky -n 3", ls)
+	}
+}
