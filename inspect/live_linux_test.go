@@ -853,7 +853,11 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 	if res.Denied == 0 {
 		t.Errorf("Denied = 0, want > 0 (at least pid 1 and this test, both root)")
 	}
-	want := fmt.Sprintf("%d processes could not be inspected (permission denied); run as root for complete ownership", res.Denied)
+	noun := "processes could"
+	if res.Denied == 1 {
+		noun = "process could"
+	}
+	want := fmt.Sprintf("%d %s not be inspected (permission denied); run as root for complete ownership", res.Denied, noun)
 	if !slices.Contains(res.Warnings, want) {
 		t.Errorf("Warnings = %q, want it to contain %q", res.Warnings, want)
 	}

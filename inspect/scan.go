@@ -425,7 +425,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	}
 	if snap.Denied > 0 {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%d processes could not be inspected (permission denied); run as root for complete ownership", snap.Denied))
+			"%s not be inspected (permission denied); run as root for complete ownership", count(snap.Denied, "process could", "processes could")))
 	}
 
 	// 4. Without --pid or --name, every socket stays, owned or not; with
@@ -443,7 +443,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	}
 	if unowned > 0 {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%d sockets have an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", unowned))
+			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", count(unowned, "socket has", "sockets have")))
 	}
 	return snap, nil
 }
@@ -536,6 +536,14 @@ func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, co
 	default:
 		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
 	}
+}
+
+// count renders "1 process could" or "2 processes could".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func describeSelection(o Options) string {

@@ -592,8 +592,8 @@ func TestScanWithoutSelf(t *testing.T) {
 }
 
 func TestScanDenied(t *testing.T) {
-	const deniedWarning = "1 processes could not be inspected (permission denied); run as root for complete ownership"
-	const unownedWarning = `1 sockets have an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
+	const deniedWarning = "1 process could not be inspected (permission denied); run as root for complete ownership"
+	const unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
 	gone := map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
 	tests := []struct {
 		name   string

@@ -229,7 +229,7 @@ func TestMeasure(t *testing.T) {
 func TestCheckTextAndJSON(t *testing.T) {
 	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048), proc(7, "sshd", 5, 1024)},
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
-	snap.Warnings = []string{"1 processes could not be inspected (permission denied); run as root for complete ownership"}
+	snap.Warnings = []string{"1 process could not be inspected (permission denied); run as root for complete ownership"}
 	r := Analyze(snap, DefaultThresholds)
 	limits := Limits{States: cwLimit(0, 0), FDUsage: &Level{80, 95}}
 	vs := Check(r, limits)
@@ -241,7 +241,7 @@ func TestCheckTextAndJSON(t *testing.T) {
 	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
 CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 0 are sockets
 FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 processes inspected
-warning: 1 processes could not be inspected (permission denied); run as root for complete ownership
+warning: 1 process could not be inspected (permission denied); run as root for complete ownership
 `
 	if diff := cmp.Diff(want, text.String()); diff != "" {
 		t.Errorf("CheckText (-want +got):\n%s", diff)
