@@ -103,16 +103,23 @@ func BenchmarkFDWalk(b *testing.B) {
 		files = append(files, f)
 	}
 	dir := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
-	w := newFDWalker()
-	var t fdTable
-	b.ReportAllocs()
-	for b.Loop() {
-		t = fdTable{sockets: t.sockets[:0]}
-		if err := w.walk(dir, nil, &t); err != nil || t.open < 1000 || len(t.sockets) < 1000 {
-			b.Fatal(t.open, len(t.sockets), err)
-		}
+	for _, bc := range []struct {
+		name  string
+		probe bool
+	}{{"probe", true}, {"list", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			w := newFDWalker(bc.probe)
+			var t fdTable
+			b.ReportAllocs()
+			for b.Loop() {
+				t = fdTable{sockets: t.sockets[:0]}
+				if err := w.walk(dir, nil, &t); err != nil || t.open < 1000 || len(t.sockets) < 1000 {
+					b.Fatal(t.open, len(t.sockets), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/fd")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/fd")
 }
 
 func BenchmarkNetlinkDump(b *testing.B) {
@@ -128,4 +135,25 @@ func BenchmarkNetlinkDump(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkScanLive scans this host's /proc as inspect does: every process,
+// owners resolved. Its figure depends on the host's sockets and
+// descriptors (run it beside bench/loadgen for a landscape); it is here for
+// profiles (-cpuprofile) of the whole scan, not for a fixed number.
+func BenchmarkScanLive(b *testing.B) {
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.ReportAllocs()
+	sockets := 0
+	for b.Loop() {
+		snap, err := Scan(b.Context(), fsys, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sockets = len(snap.Sockets)
+	}
+	b.ReportMetric(float64(sockets), "sockets")
 }

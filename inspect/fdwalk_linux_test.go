@@ -5,8 +5,12 @@ package inspect
 import (
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"syscall"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestFDWalkerOwnProcess(t *testing.T) {
@@ -25,7 +29,7 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newFDWalker()
+	w := newFDWalker(true)
 	var tab fdTable
 	if err := w.walk(dir, nil, &tab); err != nil {
 		t.Fatal(err)
@@ -51,4 +55,59 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 	if allocs := testing.AllocsPerRun(20, func() { tab = fdTable{sockets: tab.sockets[:0]}; _ = w.walk(dir, nil, &tab) }); allocs > 2 {
 		t.Errorf("walk allocates %.0f times per process, want at most 2 (the path)", allocs)
 	}
+}
+
+// TestFDWalkerProbeMatchesListing checks that probing descriptors by
+// number finds what listing the directory finds, on a dense table and
+// with a run of holes longer than maxHoles in it.
+func TestFDWalkerProbeMatchesListing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for range 3 * maxHoles {
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	dir := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil || st.Size == 0 {
+		t.Skipf("this kernel does not count descriptors in the size of PID/fd (size %d, %v): the probe is not used", st.Size, err)
+	}
+	compare := func(t *testing.T) {
+		t.Helper()
+		var probed, listed fdTable
+		if err := newFDWalker(true).walk(dir, nil, &probed); err != nil {
+			t.Fatal(err)
+		}
+		if err := newFDWalker(false).walk(dir, nil, &listed); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(probed.sockets)
+		slices.Sort(listed.sockets)
+		if diff := cmp.Diff(listed, probed, cmp.AllowUnexported(fdTable{})); diff != "" {
+			t.Errorf("probe and listing differ (-listed +probed):\n%s", diff)
+		}
+		if probed.socketFDs < len(files) {
+			t.Errorf("found %d socket descriptors, want at least the %d this test holds", probed.socketFDs, len(files))
+		}
+	}
+	t.Run("dense", compare)
+	// Close a block of 2*maxHoles descriptors in the middle: the probe
+	// meets the holes, gives up, and lists the rest.
+	for _, f := range files[maxHoles/2 : maxHoles/2+2*maxHoles] {
+		f.Close()
+	}
+	files = append(files[:maxHoles/2], files[maxHoles/2+2*maxHoles:]...)
+	t.Run("holes", compare)
 }

@@ -31,7 +31,7 @@ func (fsys FS) readFDs(dir string) (fdTable, error) {
 		return fdTable{}, err
 	}
 	var t fdTable
-	err := newFDWalker().walk(dir, nil, &t)
+	err := newFDWalker(fsys.procfs).walk(dir, nil, &t)
 	return t, err
 }
 

@@ -489,7 +489,7 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, keep func(uint64) 
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			w := newFDWalker()
+			w := newFDWalker(fsys.procfs)
 			for i := range next {
 				fsys.walkProcess(w, &procs[i], keep, countOnly)
 			}
