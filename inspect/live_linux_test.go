@@ -36,6 +36,8 @@ const (
 	liveChildEnv = "SOCKLEAK_INSPECT_LIVE_CHILD"
 	// liveDialEnv is the address the "dial" child connects to.
 	liveDialEnv = "SOCKLEAK_INSPECT_LIVE_DIAL"
+	// liveNameEnv is the --name the "scan-name" child selects by.
+	liveNameEnv = "SOCKLEAK_INSPECT_LIVE_NAME"
 	// liveTimeout bounds every wait for the kernel or a child. Only a
 	// failure waits that long; it is generous because a scan of a host
 	// with 100k sockets under -race takes seconds.
@@ -67,6 +69,8 @@ func liveChildMain(mode string) int {
 		err = liveChildNetNS()
 	case "scan":
 		err = liveChildScan()
+	case "scan-name":
+		err = liveChildScanName(os.Getenv(liveNameEnv))
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}
@@ -160,6 +164,28 @@ func liveChildScan() error {
 	} else {
 		res.Denied, res.Warnings = snap.Denied, snap.Warnings
 		res.Self = slices.ContainsFunc(snap.Processes, func(p Process) bool { return p.PID == os.Getpid() })
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// liveChildScanName scans /proc for the processes whose name or command
+// line contains name, and prints their PIDs (or the error) as JSON.
+func liveChildScanName(name string) error {
+	fsys, err := NewFS("/proc")
+	if err != nil {
+		return err
+	}
+	var res struct {
+		PIDs []int
+		Err  string
+	}
+	snap, err := Scan(context.Background(), fsys, Options{Name: name, States: []TCPState{Listen}})
+	if err != nil {
+		res.Err = err.Error()
+	} else {
+		for _, p := range snap.Processes {
+			res.PIDs = append(res.PIDs, p.PID)
+		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
@@ -860,6 +886,54 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 	want := fmt.Sprintf("%d %s not be inspected (permission denied); run as root for complete ownership", res.Denied, noun)
 	if !slices.Contains(res.Warnings, want) {
 		t.Errorf("Warnings = %q, want it to contain %q", res.Warnings, want)
+	}
+}
+
+// TestLiveNameSkipsSockleak checks that --name never selects the scanning
+// process, nor the shell that started it, though the text is on both
+// command lines; and that another process with it on its command line is
+// selected.
+func TestLiveNameSkipsSockleak(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := fmt.Sprintf("sockleak-name-marker-%d", os.Getpid())
+	other := exec.Command("sh", "-c", "read line; :", marker) // "; :" keeps sh from exec'ing
+	hold, err := other.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hold.Close()
+		if err := other.Wait(); err != nil {
+			t.Errorf("the marked process: %v", err)
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
+	defer cancel()
+	// As cron runs a command line: sh -c with the command in its text.
+	cmd := exec.CommandContext(ctx, "sh", "-c", fmt.Sprintf("'%s' -test.run='^$' %s; exit $?", exe, marker))
+	cmd.Env = append(liveChildEnviron("scan-name"), liveNameEnv+"="+marker)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child scan under sh: %v; stderr:\n%s", err, stderr.String())
+	}
+	var res struct {
+		PIDs []int
+		Err  string
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("child printed %q: %v", stdout.String(), err)
+	}
+	if res.Err != "" || !slices.Equal(res.PIDs, []int{other.Process.Pid}) {
+		t.Errorf("--name %s selected %v (error %q); want only the marked process %d, not the scanner (%d's child) nor its shell",
+			marker, res.PIDs, res.Err, other.Process.Pid, cmd.Process.Pid)
 	}
 }
 

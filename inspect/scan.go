@@ -321,6 +321,10 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 
 	// 1. Namespaces, and the --name selection.
 	meta := newMetaReader(ctx, fsys)
+	var self map[int]bool
+	if opts.Name != "" {
+		self = fsys.selfAndWrappers(meta)
+	}
 	procs := make([]procScan, 0, len(pids))
 	nsMembers := make(map[uint64][]int) // namespace -> processes in it, to read its tables through
 	for _, pid := range pids {
@@ -328,7 +332,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 			return nil, err
 		}
 		p := Process{PID: pid}
-		if opts.Name != "" && (!meta.fill(&p) || !matchName(&p, opts.Name)) {
+		if opts.Name != "" && (self[pid] || !meta.fill(&p) || !matchName(&p, opts.Name)) {
 			continue
 		}
 		ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
@@ -556,6 +560,43 @@ func describeSelection(o Options) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// selfAndWrappers returns, when the proc root shows this process, its PID
+// and those of the ancestors whose command line contains its own, quotes
+// aside: the shell (sh -c '...' from cron), sudo or timeout that started
+// it. The text of --name is on all
+// their command lines, and a check for a service that is not running must
+// not find sockleak instead.
+func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
+	pid := os.Getpid()
+	if link, err := os.Readlink(fsys.path("self")); err != nil || link != strconv.Itoa(pid) {
+		return nil // a proc root of another pid namespace, or a fixture tree
+	}
+	me := Process{PID: pid}
+	if !meta.fill(&me) || me.Cmdline == "" {
+		return map[int]bool{pid: true}
+	}
+	skip := map[int]bool{pid: true}
+	for range 64 { // a bound, should the parent links loop in a broken tree
+		b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
+		if err != nil {
+			break
+		}
+		if pid, err = parseStatPPID(b); err != nil || pid <= 1 {
+			break
+		}
+		p := Process{PID: pid}
+		if !meta.fill(&p) || !strings.Contains(unquote.Replace(p.Cmdline), unquote.Replace(me.Cmdline)) {
+			break
+		}
+		skip[pid] = true
+	}
+	return skip
+}
+
+// unquote drops the shell's quotes, so that sh -c "sockleak check --name
+// 'x'" still contains sockleak check --name x.
+var unquote = strings.NewReplacer(`'`, "", `"`, "")
 
 func matchName(p *Process, name string) bool {
 	name = strings.ToLower(name)

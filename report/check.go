@@ -264,17 +264,16 @@ func (l Limits) describe() string {
 	for _, st := range l.states() {
 		parts = append(parts, fmt.Sprintf("%s %d", st, l.States[st].Warn))
 	}
+	if l.Total && len(parts) > 0 {
+		parts[len(parts)-1] += " on the host" // fd usage is always per process
+	}
 	if l.FDUsage != nil {
 		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
 	}
 	if len(parts) == 0 {
 		return "no thresholds"
 	}
-	s := "max " + strings.Join(parts, ", ")
-	if l.Total {
-		s += " (host total)"
-	}
-	return s
+	return "max " + strings.Join(parts, ", ")
 }
 
 // CheckText renders the result of a check for a person and for cron's

@@ -110,7 +110,7 @@ func Text(w io.Writer, r *Result) error {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprint(tw, "PID\tPROCESS\tSTATE\tPEER\tSOCKETS\tHELD\n")
 		for _, g := range groupLeaks(r.Leaks) {
-			held := "up to " + round(g.held).String()
+			held := "longest at least " + round(g.held).String()
 			switch g.open {
 			case g.count:
 				held += ", open at exit"

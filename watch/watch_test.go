@@ -264,7 +264,7 @@ func TestReport(t *testing.T) {
 	want := `sockleak run: 1 socket sat in CLOSE_WAIT for 1s or longer (exit status 0, 2.3s, 3 samples of up to 1 processes)
 
 PID   PROCESS  STATE       PEER            SOCKETS  HELD
-8372  leaky    CLOSE_WAIT  127.0.0.1:7000  1        up to 2s, closed
+8372  leaky    CLOSE_WAIT  127.0.0.1:7000  1        longest at least 2s, closed
 
 PROCESSES
 8372  leaky  /tmp/leaky -addr 127.0.0.1:7000 -n 2

@@ -118,7 +118,7 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f := c.Flags()
 	opts.Scan.register(f)
 	f.IntVar(&opts.MaxCloseWait, "max-close-wait", 0, "most sockets in CLOSE_WAIT allowed (-1: no limit)")
-	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", -1, "most sockets in FIN_WAIT2 allowed (default: not checked)")
+	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", -1, "most sockets in FIN_WAIT2 allowed (-1, the default: not checked)")
 	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
 	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", 80, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
 	f.StringArrayVar(&opts.Warn, "warn", nil, "warning threshold METRIC=N, METRIC a state or fd-usage; the same as the --max flags (repeatable)")
@@ -203,11 +203,11 @@ func (o *CheckOptions) limits() (report.Limits, error) {
 	case o.MaxCloseWait < -1:
 		return l, flagErrorf("invalid --max-close-wait %d: want a count, or -1 for no limit", o.MaxCloseWait)
 	}
-	if o.set["max-fin-wait2"] {
-		if o.MaxFinWait2 < 0 {
-			return l, flagErrorf("invalid --max-fin-wait2 %d: want a count of 0 or more", o.MaxFinWait2)
-		}
+	switch {
+	case o.MaxFinWait2 >= 0:
 		_ = set(inspect.FinWait2, false, source{"--max-fin-wait2", o.MaxFinWait2})
+	case o.MaxFinWait2 < -1:
+		return l, flagErrorf("invalid --max-fin-wait2 %d: want a count, or -1 for no limit", o.MaxFinWait2)
 	}
 	switch {
 	case o.MaxFDUsage >= 0 && o.MaxFDUsage <= 100:
@@ -293,17 +293,20 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if after == nil {
 		after = time.After
 	}
-	// Only the states with a threshold matter: with netlink the kernel
-	// leaves the rest out, and with none to match the fd walk only counts.
-	need := make([]inspect.TCPState, 0, len(limits.States))
-	for st := range limits.States {
-		need = append(need, st)
-	}
-	tune := func(o *inspect.Options) {
-		o.Need = need
-		if len(need) == 0 {
-			o.Need = []inspect.TCPState{inspect.Listen} // fd usage alone: no socket state is needed
+	// For a verdict (text, nagios) only the states with a threshold
+	// matter: with netlink the kernel leaves the rest out, and with none to
+	// match the fd walk only counts. JSON and the metrics show every state
+	// and finding, so they need the whole landscape.
+	var tune func(*inspect.Options)
+	if (opts.Output == "text" || opts.Output == "nagios") && opts.Textfile == "" {
+		need := make([]inspect.TCPState, 0, len(limits.States))
+		for st := range limits.States {
+			need = append(need, st)
 		}
+		if len(need) == 0 {
+			need = []inspect.TCPState{inspect.Listen} // fd usage alone: no socket state is needed
+		}
+		tune = func(o *inspect.Options) { o.Need = need }
 	}
 	sample := func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, opts.ErrOut, tune)
@@ -319,21 +322,48 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	}
 	r := report.Analyze(snap, report.DefaultThresholds)
 	vs := report.Check(r, limits)
-	if opts.Textfile != "" {
+	// The verdict first: a textfile that cannot be written must not hide
+	// what the check found. A Nagios plugin has one status line, so there
+	// the write comes first and its failure is the status: UNKNOWN.
+	writeTextfile := func() error {
+		if opts.Textfile == "" {
+			return nil
+		}
 		if err := report.WriteTextfile(opts.Textfile, r, limits, vs); err != nil {
 			return fmt.Errorf("could not write --textfile: %w", err)
 		}
+		return nil
 	}
-	switch opts.Output {
-	case "nagios":
-		code, err := report.Nagios(opts.Out, r, limits, vs)
-		if err != nil {
+	if opts.Output == "nagios" {
+		if err := writeTextfile(); err != nil {
 			return err
 		}
-		if code != report.NagiosOK {
-			return &exitStatus{code}
+	}
+	code, err := checkOutput(opts, r, limits, vs)
+	if err != nil {
+		return err
+	}
+	if opts.Output != "nagios" {
+		if err := writeTextfile(); err != nil {
+			return fmt.Errorf("%w (the check ran: its result is above)", err)
 		}
+	}
+	switch code {
+	case exitOK:
 		return nil
+	case exitThreshold:
+		return errThresholdExceeded
+	}
+	return &exitStatus{code} // a Nagios plugin's own codes
+}
+
+// checkOutput prints the check's result in the format -o asks for and
+// returns the exit code it calls for.
+func checkOutput(opts *CheckOptions, r *report.Report, limits report.Limits, vs []report.Violation) (int, error) {
+	var err error
+	switch opts.Output {
+	case "nagios":
+		return report.Nagios(opts.Out, r, limits, vs)
 	case "json":
 		err = report.CheckJSON(opts.Out, r, limits, vs)
 	case "prometheus":
@@ -343,11 +373,8 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 			err = report.CheckText(opts.Out, r, limits, vs)
 		}
 	}
-	if err != nil {
-		return err
+	if err != nil || len(vs) == 0 {
+		return exitOK, err
 	}
-	if len(vs) > 0 {
-		return errThresholdExceeded
-	}
-	return nil
+	return exitThreshold, nil
 }

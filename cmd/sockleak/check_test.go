@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +179,7 @@ func TestCheckExitCodes(t *testing.T) {
 		},
 		{
 			name: "total: the host as a whole", args: []string{"check", "--proc-root", incidentClient, "--total", "--max-close-wait", "1000", "--max-fd-usage", "-1"}, code: 1,
-			stdout: []string{"CRITICAL  the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 1000\n", "(max CLOSE_WAIT 1000 (host total))"},
+			stdout: []string{"CRITICAL  the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 1000\n", "(max CLOSE_WAIT 1000 on the host)"},
 		},
 		{
 			name: "incident: the peer passes by default", args: []string{"check", "--proc-root", incidentPeer}, code: 0,
@@ -203,6 +205,32 @@ func TestCheckExitCodes(t *testing.T) {
 		{
 			name: "missing pid allowed", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
 			stdout: []string{"OK: no threshold exceeded", "warning: no process matches --pid 4242 (--allow-missing)"},
+		},
+		{
+			name: "missing pid allowed, quietly", args: []string{"check", "-q", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
+		},
+		{
+			name: "textfile not writable: the result is still printed", code: 2,
+			args:   []string{"check", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+			stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
+			stderr: "sockleak: could not write --textfile: ",
+		},
+		{
+			name: "nagios: textfile not writable is unknown", code: 3,
+			args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+			stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile: "},
+		},
+		{
+			name: "nagios: unknown for a flag cobra rejects", args: []string{"check", "--max-close-wait", "abc", "-o", "nagios"}, code: 3,
+			stdout: []string{`SOCKLEAK UNKNOWN - invalid argument "abc" for "--max-close-wait" flag`},
+		},
+		{
+			name: "nagios: unknown for an unknown flag", args: []string{"check", "--output=nagios", "--bogus"}, code: 3,
+			stdout: []string{`SOCKLEAK UNKNOWN - unknown flag: --bogus`},
+		},
+		{
+			name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,
+			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%)"},
 		},
 		{
 			name: "missing name", args: []string{"check", "--proc-root", healthyRoot, "--name", "openser"}, code: 2,
@@ -285,6 +313,18 @@ func TestCheckJSONAndPrometheus(t *testing.T) {
 		d.Violations[0].Peer != "10.0.0.5:7000" || len(d.Findings) == 0 || d.Hostname != "sip-edge-1" {
 		t.Errorf("check document: %+v", d)
 	}
+	// JSON is the inspect document: every state, and the findings on
+	// states no threshold names.
+	states := map[string]int{}
+	for _, s := range d.Sockets {
+		states[s.State]++
+	}
+	if want := map[string]int{"CLOSE_WAIT": 1987, "TIME_WAIT": 5, "ESTABLISHED": 4, "LISTEN": 3}; !maps.Equal(states, want) {
+		t.Errorf("check -o json sockets by state = %v, want %v (as inspect)", states, want)
+	}
+	if !slices.ContainsFunc(d.Findings, func(f report.FindingDoc) bool { return f.Kind == "time_wait" }) {
+		t.Errorf("check -o json findings lack the time_wait one inspect has: %+v", d.Findings)
+	}
 
 	dir := t.TempDir()
 	textfile := filepath.Join(dir, "sockleak.prom")
@@ -316,6 +356,17 @@ func TestCheckJSONAndPrometheus(t *testing.T) {
 	}
 	if cw != 1987 {
 		t.Errorf("sockleak_process_sockets{pid=4242,state=close_wait} = %v, want 1987", cw)
+	}
+	hostStates := map[string]float64{}
+	for _, m := range mfs["sockleak_sockets"].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "state" && m.GetGauge().GetValue() > 0 {
+				hostStates[lp.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if want := map[string]float64{"close_wait": 1987, "time_wait": 5, "established": 4, "listen": 3}; !maps.Equal(hostStates, want) {
+		t.Errorf("sockleak_sockets by state = %v, want %v: the metrics show every state, not only the checked ones", hostStates, want)
 	}
 	if got := mfs["sockleak_check_status"].GetMetric()[0].GetGauge().GetValue(); got != 2 {
 		t.Errorf("sockleak_check_status = %v, want 2", got)

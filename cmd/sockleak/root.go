@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sockleak/sockleak/report"
 )
 
 // Exit codes. inspect and explain use 0 and 2; check uses 1 for a crossed
@@ -69,12 +71,37 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &es) {
 		return es.code
 	}
-	fmt.Fprintf(stderr, "sockleak: %v\n", err)
 	var fe *flagError
-	if errors.As(err, &fe) {
+	if errors.As(err, &fe) && nagiosCheck(args) {
+		// A flag cobra rejected before check ran: a plugin still says
+		// UNKNOWN on stdout.
+		return report.NagiosError(stdout, err)
+	}
+	fmt.Fprintf(stderr, "sockleak: %v\n", err)
+	if fe != nil {
 		fmt.Fprintln(stderr, "Run 'sockleak --help' for usage.")
 	}
 	return exitError
+}
+
+// nagiosCheck reports whether args run check with -o nagios.
+func nagiosCheck(args []string) bool {
+	if len(args) == 0 || args[0] != "check" {
+		return false
+	}
+	for i, a := range args[1:] {
+		switch a {
+		case "-o", "--output":
+			if i+2 < len(args) && args[i+2] == "nagios" {
+				return true
+			}
+		case "-onagios", "-o=nagios", "--output=nagios":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 func newVersionCmd() *cobra.Command {
