@@ -65,6 +65,12 @@ const DefaultWindow = 5 * time.Minute
 // make a line through any noise.
 const minTrendPoints = 3
 
+// minETAGrowth is the fewest descriptors a process must have gained over
+// the window before its time to the limit is estimated: one log file or
+// DNS socket opened between two samples is not a leak, though a line
+// through it reaches the limit soon enough.
+const minETAGrowth = 5
+
 // maxETA is the longest time to the fd limit worth estimating.
 const maxETA = 365 * 24 * time.Hour
 
@@ -375,7 +381,8 @@ func (m *Monitor) status(tr *procTrack, p *inspect.Process) ProcStatus {
 		}
 	}
 	ps.FDRate = slopePerMinute(tr.points, func(q *point) float64 { return float64(q.fds) })
-	if ps.FDRate > 0 && ps.FDLimit > 0 {
+	grown := tr.points[len(tr.points)-1].fds - tr.points[0].fds
+	if ps.FDRate > 0 && ps.FDLimit > 0 && grown >= minETAGrowth {
 		left := max(0, float64(ps.FDLimit)-float64(ps.FDs))
 		// Beyond a year the estimate means nothing (and would overflow).
 		if eta := left / ps.FDRate * float64(time.Minute); eta < float64(maxETA) {

@@ -100,6 +100,24 @@ func TestMonitorTrend(t *testing.T) {
 	}
 }
 
+// TestMonitorNoETAForABlip checks that a descriptor or two opened within
+// the window is not projected to the limit: the line through it is steep,
+// but it is not a leak.
+func TestMonitorNoETAForABlip(t *testing.T) {
+	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1, ETA: time.Hour}})
+	var st *Status
+	for i, extra := range []int{10, 10, 11, 12, 12} { // two fds in 40 s: a line reaching 100 in about half an hour
+		st = m.Observe(sample(time.Duration(i)*10*time.Second, procSpec{pid: 42, start: 7, name: "openser", est: 3, extraFDs: extra, limit: 100}))
+	}
+	if p := st.Processes[0]; p.FDRate <= 0 || p.ETA != -1 || len(st.Alerts) != 0 {
+		t.Errorf("after +%d fds: fd rate %v, ETA %v, alerts %v; want a positive rate, no ETA (-1), no alert", 12-10, p.FDRate, p.ETA, st.Alerts)
+	}
+	st = m.Observe(sample(50*time.Second, procSpec{pid: 42, start: 7, name: "openser", est: 3, extraFDs: 10 + minETAGrowth, limit: 100}))
+	if p := st.Processes[0]; p.ETA <= 0 {
+		t.Errorf("after +%d fds: ETA %v, want an estimate", minETAGrowth, p.ETA)
+	}
+}
+
 func TestSlopePerMinute(t *testing.T) {
 	for _, tt := range []struct {
 		name string
