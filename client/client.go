@@ -17,8 +17,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"time"
+
+	"github.com/sockleak/sockleak/report"
 )
 
 // CloseMode is how Send ends a connection after a complete exchange.
@@ -179,11 +180,11 @@ func (x *exchange) write(b []byte) error {
 		n += m
 		if err != nil {
 			e := classify(x.ctx, "write", x.addr, err)
-			x.tracer.step(x.conn, "write", plural(n, "byte"), start, e)
+			x.tracer.step(x.conn, "write", report.Plural(n, "byte"), start, e)
 			return e
 		}
 	}
-	x.tracer.step(x.conn, "write", plural(n, "byte"), start, nil)
+	x.tracer.step(x.conn, "write", report.Plural(n, "byte"), start, nil)
 	return nil
 }
 
@@ -202,14 +203,14 @@ func (x *exchange) read() ([]byte, error) {
 			if d := x.opts.Delimiter; len(d) > 0 {
 				if i := bytes.Index(buf[from:], d); i >= 0 && from+i+len(d) <= x.opts.MaxReply {
 					buf = buf[:from+i+len(d)]
-					x.tracer.step(x.conn, "read", plural(len(buf), "byte"), start, nil)
+					x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte"), start, nil)
 					return buf, nil
 				}
 			}
 			if len(buf) > x.opts.MaxReply {
 				e := &Error{Op: "read", Addr: x.addr, Kind: KindTooLarge,
-					Err: errors.New("more than " + plural(x.opts.MaxReply, "byte"))}
-				x.tracer.step(x.conn, "read", plural(len(buf), "byte")+" so far", start, e)
+					Err: errors.New("more than " + report.Plural(x.opts.MaxReply, "byte"))}
+				x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte")+" so far", start, e)
 				return nil, e
 			}
 		}
@@ -219,7 +220,7 @@ func (x *exchange) read() ([]byte, error) {
 		if errors.Is(err, io.EOF) {
 			x.sawEOF = true
 			if len(x.opts.Delimiter) == 0 && len(buf) > 0 {
-				x.tracer.step(x.conn, "read", plural(len(buf), "byte")+" and the peer's FIN", start, nil)
+				x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte")+" and the peer's FIN", start, nil)
 				return buf, nil
 			}
 			err = io.EOF
@@ -228,7 +229,7 @@ func (x *exchange) read() ([]byte, error) {
 			}
 		}
 		e := classify(x.ctx, "read", x.addr, err)
-		x.tracer.step(x.conn, "read", plural(len(buf), "byte"), start, e)
+		x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte"), start, e)
 		return nil, e
 	}
 }
@@ -283,7 +284,7 @@ func (x *exchange) graceful() {
 		detail = "the peer keeps sending"
 	}
 	if n > 0 {
-		detail = plural(int(n), "byte") + " discarded, " + detail
+		detail = report.Plural(int(n), "byte") + " discarded, " + detail
 	}
 	x.tracer.step(x.conn, "drain", detail, start, nil)
 	x.close("")
@@ -294,11 +295,4 @@ func (x *exchange) close(detail string) {
 	local, remote := addrs(x.conn)
 	_ = x.conn.Close()
 	x.tracer.closed(local, remote, detail, start)
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/sockleak/sockleak/report"
 )
 
 // Behaviour is how a Peer treats each connection.
@@ -203,7 +205,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		for {
 			req, err := readRequest(r)
 			if len(req) > 0 {
-				p.logf("%s: request of %s, answered", remote, plural(len(req), "byte"))
+				p.logf("%s: request of %s, answered", remote, report.Plural(len(req), "byte"))
 				if _, werr := c.Write(p.reply(req)); werr != nil {
 					err = werr
 				}
@@ -223,7 +225,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 	case ReplyClose, Slow:
 		req, _ := readRequest(r)
 		if p.opts.Behaviour == Slow {
-			p.logf("%s: request of %s; answering in %v", remote, plural(len(req), "byte"), p.opts.Delay)
+			p.logf("%s: request of %s; answering in %v", remote, report.Plural(len(req), "byte"), p.opts.Delay)
 			select {
 			case <-time.After(p.opts.Delay):
 			case <-p.done:
@@ -239,7 +241,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		p.forget(c)
 	case HalfCloseHold:
 		req, err := readRequest(r)
-		p.logf("%s: request of %s; shutdown(SHUT_WR) without answering, holding the socket", remote, plural(len(req), "byte"))
+		p.logf("%s: request of %s; shutdown(SHUT_WR) without answering, holding the socket", remote, report.Plural(len(req), "byte"))
 		_ = c.CloseWrite()
 		for err == nil {
 			_, err = r.Discard(1)
@@ -248,7 +250,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		p.forget(c)
 	case Reset:
 		req, _ := readRequest(r)
-		p.logf("%s: request of %s; closing with RST", remote, plural(len(req), "byte"))
+		p.logf("%s: request of %s; closing with RST", remote, report.Plural(len(req), "byte"))
 		_ = c.SetLinger(0)
 		p.forget(c)
 	}

@@ -286,27 +286,20 @@ func CheckText(w io.Writer, r *Report, l Limits, vs []Violation) error {
 	}
 	procs := len(r.Snapshot.Processes)
 	if len(vs) == 0 {
-		fmt.Fprintf(&b, "OK: no threshold exceeded (%s); %s inspected\n", l.describe(), processCount(procs))
+		fmt.Fprintf(&b, "OK: no threshold exceeded (%s); %s inspected\n", l.describe(), Count(procs, "process", "processes"))
 	} else {
 		owners := map[int]bool{}
 		for _, v := range vs {
 			owners[v.PID] = true
 		}
 		fmt.Fprintf(&b, "FAIL: %s exceeded by %s (%s); %s inspected\n",
-			plural(len(vs), "threshold"), plural(len(owners), "owner"), l.describe(), processCount(procs))
+			Plural(len(vs), "threshold"), Plural(len(owners), "owner"), l.describe(), Count(procs, "process", "processes"))
 	}
 	for _, warn := range r.Snapshot.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", warn)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func processCount(n int) string {
-	if n == 1 {
-		return "1 process"
-	}
-	return fmt.Sprintf("%d processes", n)
 }
 
 // CheckDocument is the JSON form of a check: the inspect document with the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/sockleak/sockleak/inspect"
 )
@@ -62,12 +63,16 @@ func topPeer(groups []Group, pid int, state inspect.TCPState) (peer string, othe
 	return peer, others
 }
 
-// plural renders "1 socket" or "2 sockets".
-func plural(n int, noun string) string {
+// Plural renders "1 socket" or "2 sockets".
+func Plural(n int, noun string) string { return Count(n, noun, noun+"s") }
+
+// Count renders n with the singular or the plural: "1 process", "2
+// processes".
+func Count(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + noun
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return strconv.Itoa(n) + " " + many
 }
 
 func peerPhrase(peer string, others int) string {
@@ -108,7 +113,7 @@ func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	if p.PID == UnknownPID {
 		f.Message = fmt.Sprintf("%s in CLOSE_WAIT to %s held by a process sockleak could not inspect: it is not closing sockets its peer closed",
-			plural(n, "socket"), peerPhrase(peer, others))
+			Plural(n, "socket"), peerPhrase(peer, others))
 		f.Hint += " Run sockleak as root to name the process."
 		return f, true
 	}
@@ -131,7 +136,7 @@ func ownedFinWait2Finding(r *Report, p *ProcessRow) (Finding, bool) {
 		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name,
 		State: inspect.FinWait2, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
 		Message: fmt.Sprintf("%s holds %s in FIN_WAIT2 to %s: it closed its side, the peer has not",
-			ownerName(p.PID, p.Name), plural(n, "half-closed socket"), peerPhrase(peer, others)),
+			ownerName(p.PID, p.Name), Plural(n, "half-closed socket"), peerPhrase(peer, others)),
 		Hint: fmt.Sprintf("The peer is likely leaking: its end sits in CLOSE_WAIT (run sockleak inspect on %s). "+
 			"This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: "+
 			"give the read a deadline and close after it.", peerHost(peer)),
@@ -162,7 +167,7 @@ func orphanFinWait2Finding(r *Report, th Thresholds) (Finding, bool) {
 		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel",
 		State: inspect.FinWait2, Peer: peer, Count: n,
 		Message: fmt.Sprintf("%s to %s: this host closed them, the peer has not",
-			plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others)),
+			Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others)),
 		Hint: fmt.Sprintf("The peer is likely not closing its sockets (they sit in CLOSE_WAIT there): run sockleak inspect on %s. "+
 			"Orphans expire after %s, so the count shows only the most recent leaks.", peerHost(peer), timeout),
 	}, true
@@ -187,7 +192,11 @@ func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share))
 	if p.SocketFDs >= 0 { // -1: only counted, not walked
-		msg += fmt.Sprintf("; %d are sockets", p.SocketFDs)
+		verb := "are sockets"
+		if p.SocketFDs == 1 {
+			verb = "is a socket"
+		}
+		msg += fmt.Sprintf("; %d %s", p.SocketFDs, verb)
 	}
 	return Finding{
 		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,
@@ -229,7 +238,7 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 	if tw > 0 {
 		out = append(out, Finding{
 			Severity: severity(tw, sys.MaxTWBuckets), Kind: KindTimeWait, State: inspect.TimeWait, Count: int(tw),
-			Message: fmt.Sprintf("%s in TIME_WAIT%s", plural(int(tw), "socket"), of(tw, sys.MaxTWBuckets, "tcp_max_tw_buckets")),
+			Message: fmt.Sprintf("%s in TIME_WAIT%s", Plural(int(tw), "socket"), of(tw, sys.MaxTWBuckets, "tcp_max_tw_buckets")),
 			Hint: "TIME_WAIT is the normal end of a connection this host closed first and lasts a fixed 60 s on Linux " +
 				"(tcp_fin_timeout does not change it). Many mean many short connections: reuse them (keep-alive, pools). " +
 				"At the limit the kernel logs \"time wait bucket table overflow\".",
@@ -238,7 +247,7 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 	if sys.TCPOrphan > 0 {
 		out = append(out, Finding{
 			Severity: severity(sys.TCPOrphan, sys.MaxOrphans), Kind: KindOrphans, Count: int(sys.TCPOrphan),
-			Message: fmt.Sprintf("%s%s", plural(int(sys.TCPOrphan), "orphaned socket"), of(sys.TCPOrphan, sys.MaxOrphans, "tcp_max_orphans")),
+			Message: fmt.Sprintf("%s%s", Plural(int(sys.TCPOrphan), "orphaned socket"), of(sys.TCPOrphan, sys.MaxOrphans, "tcp_max_orphans")),
 			Hint: "Orphans are sockets their process closed before the close handshake finished (FIN_WAIT1, FIN_WAIT2, " +
 				"LAST_ACK, CLOSING). Over the limit the kernel resets connections and logs \"too many orphaned sockets\".",
 		})

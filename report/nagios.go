@@ -38,7 +38,7 @@ func Nagios(w io.Writer, r *Report, l Limits, vs []Violation) (int, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SOCKLEAK %s - ", nagiosWords[code])
 	if len(vs) == 0 {
-		fmt.Fprintf(&b, "no threshold exceeded; %s inspected", processCount(len(r.Snapshot.Processes)))
+		fmt.Fprintf(&b, "no threshold exceeded; %s inspected", Count(len(r.Snapshot.Processes), "process", "processes"))
 	} else {
 		b.WriteString(nagiosText(vs[0].Summary()))
 		if len(vs) > 1 {

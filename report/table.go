@@ -43,8 +43,8 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	}
 	var b bytes.Buffer
 	snap := r.Snapshot
-	fmt.Fprintf(&b, "sockleak inspect · %s · %s · %d TCP sockets, %d processes\n\n",
-		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), len(snap.Sockets), len(r.Processes))
+	fmt.Fprintf(&b, "sockleak inspect · %s · %s · %s, %s\n\n",
+		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), Plural(len(snap.Sockets), "TCP socket"), Count(len(r.Processes), "process", "processes"))
 
 	b.WriteString("FINDINGS\n")
 	if len(r.Findings) == 0 {
@@ -54,7 +54,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	hinted := make(map[string]bool)
 	for i, f := range r.Findings {
 		if i == maxTableFindings {
-			fmt.Fprintf(&b, "(%s not shown: sockleak inspect -o json lists them all)\n", plural(len(r.Findings)-i, "more finding"))
+			fmt.Fprintf(&b, "(%s not shown: sockleak inspect -o json lists them all)\n", Plural(len(r.Findings)-i, "more finding"))
 			break
 		}
 		label := fmt.Sprintf("%-8s  ", strings.ToUpper(f.Severity.String()))
@@ -263,7 +263,7 @@ func peerTable(w io.Writer, r *Report, top int) error {
 					for _, g := range groups[top:run] {
 						more += g.Count
 					}
-					if err := t.Append([]string{"", "", "", "(" + plural(run-top, "more peer") + ")", strconv.Itoa(more)}); err != nil {
+					if err := t.Append([]string{"", "", "", "(" + Plural(run-top, "more peer") + ")", strconv.Itoa(more)}); err != nil {
 						return err
 					}
 					break

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 )
 
 // formatRate prints a growth in sockets per minute: +34/min, -0.5/min.
@@ -144,7 +145,7 @@ func TextLines(w io.Writer, st *Status) error {
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(&b, ", %d processes", len(st.Processes))
+	fmt.Fprintf(&b, ", %s", report.Count(len(st.Processes), "process", "processes"))
 	if st.Denied > 0 {
 		fmt.Fprintf(&b, ", %d not inspectable", st.Denied)
 	}

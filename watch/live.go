@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 )
 
 // Live is the top-like view of sockleak watch on a terminal: the screen is
@@ -118,8 +119,8 @@ func (v *Live) Draw(st *Status) error {
 			v.paint(red, fmt.Sprintf("sample failed: %v", st.Err)))
 	} else {
 		total, parts := stateCounts(st.States)
-		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %d TCP sockets, %d processes",
-			st.Time.Format("15:04:05"), st.Seq, round(st.Took), total, len(st.Processes))
+		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
+			st.Time.Format("15:04:05"), st.Seq, round(st.Took), report.Plural(total, "TCP socket"), report.Count(len(st.Processes), "process", "processes"))
 		if st.Denied > 0 {
 			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
 		}

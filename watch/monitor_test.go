@@ -270,7 +270,7 @@ func TestMonitorAlertNamesEverything(t *testing.T) {
 	if err := TextLines(&b, st); err != nil {
 		t.Fatal(err)
 	}
-	wantText := "2026-11-25T10:00:30.000Z sample 4 (0s): 6 sockets (CLOSE_WAIT 6), 1 processes; worst: pid 42 (leaky): CLOSE_WAIT 6 +12/min, oldest 20s, 10/64 fds, limit in ~5m\n" +
+	wantText := "2026-11-25T10:00:30.000Z sample 4 (0s): 6 sockets (CLOSE_WAIT 6), 1 process; worst: pid 42 (leaky): CLOSE_WAIT 6 +12/min, oldest 20s, 10/64 fds, limit in ~5m\n" +
 		"2026-11-25T10:00:30.000Z FIRING close_wait: " + want + "\n"
 	if diff := cmp.Diff(wantText, b.String()); diff != "" {
 		t.Errorf("text (-want +got):\n%s", diff)

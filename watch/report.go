@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 )
 
 // Result is what sockleak run saw while its command ran.
@@ -90,7 +91,7 @@ func (r *Result) outcome() string {
 	if r.Signal != "" {
 		s = "killed by " + r.Signal
 	}
-	return fmt.Sprintf("%s, %s, %d samples of up to %d processes", s, round(r.Duration), r.Samples, r.MaxProcesses)
+	return fmt.Sprintf("%s, %s, %d samples of up to %s", s, round(r.Duration), r.Samples, report.Count(r.MaxProcesses, "process", "processes"))
 }
 
 // Text renders the result for a CI log: the leaks grouped by process,

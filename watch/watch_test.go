@@ -261,7 +261,7 @@ func TestReport(t *testing.T) {
 	if err := Text(&b, res); err != nil {
 		t.Fatal(err)
 	}
-	want := `sockleak run: 1 socket sat in CLOSE_WAIT for 1s or longer (exit status 0, 2.3s, 3 samples of up to 1 processes)
+	want := `sockleak run: 1 socket sat in CLOSE_WAIT for 1s or longer (exit status 0, 2.3s, 3 samples of up to 1 process)
 
 PID   PROCESS  STATE       PEER            SOCKETS  HELD
 8372  leaky    CLOSE_WAIT  127.0.0.1:7000  1        longest at least 2s, closed
