@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -249,6 +250,43 @@ func TestSystemFindings(t *testing.T) {
 		if got := Analyze(s, DefaultThresholds).Findings; len(got) != 0 {
 			t.Errorf("a selected or filtered view got host-wide findings: %+v", got)
 		}
+	}
+}
+
+// TestTimeWaitFinding checks what the time_wait finding calls TIME_WAIT:
+// sockstat's tw also counts the orphaned FIN_WAIT2 sockets the kernel
+// turned into timewait sockets, and the tables tell the two apart.
+func TestTimeWaitFinding(t *testing.T) {
+	tw := func(i int) string { return fmt.Sprintf("10.0.0.7:%d", 40000+i) }
+	peer := func(int) string { return "10.0.0.5:7000" }
+	for _, tt := range []struct {
+		name        string
+		sockstatTW  uint64
+		tables      []inspect.Socket
+		count       int
+		wantMessage string
+	}{
+		{"only TIME_WAIT", 8, many(8, inspect.TimeWait, tw, peer),
+			8, "8 sockets in TIME_WAIT (0.8% of tcp_max_tw_buckets 1000)"},
+		{"with orphaned FIN_WAIT2", 158, slices.Concat(many(8, inspect.TimeWait, tw, peer), many(150, inspect.FinWait2, tw, peer)),
+			8, "8 sockets in TIME_WAIT; 158 timewait sockets with the orphaned FIN_WAIT2 ones (16% of tcp_max_tw_buckets 1000)"},
+		{"only orphaned FIN_WAIT2", 1, many(1, inspect.FinWait2, tw, peer),
+			1, "1 timewait socket (orphaned FIN_WAIT2) (0.1% of tcp_max_tw_buckets 1000)"},
+		{"no sockstat", 0, many(1, inspect.TimeWait, tw, peer),
+			1, "1 socket in TIME_WAIT (0.1% of tcp_max_tw_buckets 1000)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := snapshot(nil, tt.tables)
+			s.System = inspect.System{TCPTimeWait: tt.sockstatTW, MaxTWBuckets: 1000}
+			i := slices.IndexFunc(Analyze(s, DefaultThresholds).Findings, func(f Finding) bool { return f.Kind == KindTimeWait })
+			if i < 0 {
+				t.Fatal("no time_wait finding")
+			}
+			f := Analyze(s, DefaultThresholds).Findings[i]
+			if f.Count != tt.count || f.Message != tt.wantMessage {
+				t.Errorf("count %d, message %q; want %d, %q", f.Count, f.Message, tt.count, tt.wantMessage)
+			}
+		})
 	}
 }
 

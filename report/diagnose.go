@@ -166,8 +166,8 @@ func orphanFinWait2Finding(r *Report, th Thresholds) (Finding, bool) {
 	return Finding{
 		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel",
 		State: inspect.FinWait2, Peer: peer, Count: n,
-		Message: fmt.Sprintf("%s to %s: this host closed them, the peer has not",
-			Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others)),
+		Message: fmt.Sprintf("%s to %s: this host closed them, the peer has not; they expire after %s",
+			Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others), timeout),
 		Hint: fmt.Sprintf("The peer is likely not closing its sockets (they sit in CLOSE_WAIT there): run sockleak inspect on %s. "+
 			"Orphans expire after %s, so the count shows only the most recent leaks.", peerHost(peer), timeout),
 	}, true
@@ -231,14 +231,22 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 		return fmt.Sprintf(" (%s of %s %d)", percentString(n, limit), name, limit)
 	}
 	var out []Finding
-	tw := sys.TCPTimeWait
-	if tw == 0 { // no sockstat: count what the tables show
-		tw = uint64(r.Kernel[inspect.TimeWait])
-	}
-	if tw > 0 {
+	// sockstat's tw counts the kernel's timewait sockets: TIME_WAIT, and
+	// the orphaned FIN_WAIT2 sockets that tcp_close turned into timewait
+	// sockets too. Both count towards tcp_max_tw_buckets.
+	twSockets := r.Kernel[inspect.TimeWait]
+	buckets := max(sys.TCPTimeWait, uint64(twSockets)) // no sockstat: what the tables show
+	if buckets > 0 {
+		count, msg := twSockets, Plural(twSockets, "socket")+" in TIME_WAIT"
+		switch {
+		case twSockets == 0:
+			count, msg = int(buckets), Plural(int(buckets), "timewait socket")+" (orphaned FIN_WAIT2)"
+		case buckets > uint64(twSockets):
+			msg += fmt.Sprintf("; %d timewait sockets with the orphaned FIN_WAIT2 ones", buckets)
+		}
 		out = append(out, Finding{
-			Severity: severity(tw, sys.MaxTWBuckets), Kind: KindTimeWait, State: inspect.TimeWait, Count: int(tw),
-			Message: fmt.Sprintf("%s in TIME_WAIT%s", Plural(int(tw), "socket"), of(tw, sys.MaxTWBuckets, "tcp_max_tw_buckets")),
+			Severity: severity(buckets, sys.MaxTWBuckets), Kind: KindTimeWait, State: inspect.TimeWait, Count: count,
+			Message: msg + of(buckets, sys.MaxTWBuckets, "tcp_max_tw_buckets"),
 			Hint: "TIME_WAIT is the normal end of a connection this host closed first and lasts a fixed 60 s on Linux " +
 				"(tcp_fin_timeout does not change it). Many mean many short connections: reuse them (keep-alive, pools). " +
 				"At the limit the kernel logs \"time wait bucket table overflow\".",
