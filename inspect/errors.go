@@ -3,6 +3,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // ParseError reports a malformed line in a /proc file.
@@ -24,3 +25,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // ErrNoMatch is returned by Scan when --pid or --name select no process.
 var ErrNoMatch = errors.New("no process matches")
+
+// ErrDenied is returned by Scan when every process --pid or --name
+// selects is one it may not read: an empty view would read as healthy. It
+// wraps fs.ErrPermission.
+var ErrDenied = fmt.Errorf("could not be inspected (%w)", fs.ErrPermission)

@@ -49,5 +49,9 @@ func (fsys FS) readNetNS(link string) (uint64, error) {
 	if len(target) < len(prefix)+2 || target[:len(prefix)] != prefix || target[len(target)-1] != ']' {
 		return 0, &ParseError{Path: link, Line: 1, Text: target, Err: errors.New(`want "net:[INODE]"`)}
 	}
-	return strconv.ParseUint(target[len(prefix):len(target)-1], 10, 64)
+	ns, err := strconv.ParseUint(target[len(prefix):len(target)-1], 10, 64)
+	if err != nil {
+		return 0, &ParseError{Path: link, Line: 1, Text: target, Err: errors.New(`want "net:[INODE]", INODE a number`)}
+	}
+	return ns, nil
 }

@@ -109,7 +109,7 @@ func TestReadNetNS(t *testing.T) {
 		{"mnt:[4026531841]", `want "net:[INODE]"`},
 		{"net:[]", `want "net:[INODE]"`},
 		{"net:[4026531840", `want "net:[INODE]"`},
-		{"net:[abc]", "invalid syntax"},
+		{"net:[abc]", `want "net:[INODE]", INODE a number`},
 	} {
 		link := filepath.Join(dir, strings.NewReplacer(":", "_", "[", "_", "]", "_").Replace(tt.target))
 		if err := os.Symlink(tt.target, link); err != nil {

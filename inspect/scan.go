@@ -336,9 +336,16 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 			continue
 		}
 		ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
+		var pe *ParseError
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			snap.Denied++
+			continue
+		case errors.As(err, &pe):
+			// Not a namespace we can name: keep the process and the
+			// sockets it owns, but do not read tables through it.
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
+			procs = append(procs, procScan{p: p, named: opts.Name != ""})
 			continue
 		case err != nil:
 			// Gone since we listed it (ENOENT, ESRCH): PIDs can vanish
@@ -424,12 +431,15 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		ps.sockets = nil
 		snap.Processes = append(snap.Processes, ps.p)
 	}
-	if snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0 {
+	switch {
+	case snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0:
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(opts))
-	}
-	if snap.Denied > 0 {
-		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%s not be inspected (permission denied); run as root for complete ownership", count(snap.Denied, "process could", "processes could")))
+	case snap.Selected && len(snap.Processes) == 0:
+		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(opts),
+			count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
+	case snap.Denied > 0:
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied); %s",
+			count(snap.Denied, "process could", "processes could"), deniedHint()))
 	}
 
 	// 4. Without --pid or --name, every socket stays, owned or not; with
@@ -540,6 +550,19 @@ func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, co
 	default:
 		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
 	}
+}
+
+// geteuid is os.Geteuid; tests stand in for root and for another user.
+var geteuid = os.Geteuid
+
+// deniedHint says what to do about processes whose descriptors may not be
+// read.
+func deniedHint() string {
+	if geteuid() == 0 {
+		// Root reads every /proc/PID/fd unless something stronger says no.
+		return "even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+	}
+	return "run as root for complete ownership"
 }
 
 // count renders "1 process could" or "2 processes could".

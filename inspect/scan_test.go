@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -591,7 +592,16 @@ func TestScanWithoutSelf(t *testing.T) {
 	}
 }
 
+// asUser makes the scan's hints those for a user other than root.
+func asUser(t *testing.T, euid int) {
+	t.Helper()
+	saved := geteuid
+	geteuid = func() int { return euid }
+	t.Cleanup(func() { geteuid = saved })
+}
+
 func TestScanDenied(t *testing.T) {
+	asUser(t, 1000)
 	const deniedWarning = "1 process could not be inspected (permission denied); run as root for complete ownership"
 	const unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
 	gone := map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
@@ -647,13 +657,29 @@ func TestScanDenied(t *testing.T) {
 		}
 	})
 
-	t.Run("--pid of the denied process is not ErrNoMatch", func(t *testing.T) {
+	t.Run("--pid of the denied process is ErrDenied, not ErrNoMatch nor a healthy view", func(t *testing.T) {
 		fsys := fixtureFS(t, "denied")
 		fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
-		snap := scanFixture(t, fsys, Options{PIDs: []int{101}})
-		if snap.Denied != 1 || len(snap.Processes) != 0 || len(snap.Sockets) != 0 || !slices.Contains(snap.Warnings, deniedWarning) {
-			t.Errorf("Denied, processes, sockets, warnings = %d, %d, %d, %q; want 1, 0, 0, the denied warning",
-				snap.Denied, len(snap.Processes), len(snap.Sockets), snap.Warnings)
+		_, err := Scan(context.Background(), fsys, Options{PIDs: []int{101}})
+		const want = "--pid 101: 1 process matches but could not be inspected (permission denied); run as root for complete ownership"
+		if !errors.Is(err, ErrDenied) || !errors.Is(err, fs.ErrPermission) || errors.Is(err, ErrNoMatch) || err.Error() != want {
+			t.Errorf("Scan(--pid 101) error = %v, want ErrDenied: %q", err, want)
+		}
+		// With another process that can be read, the denied one is a warning.
+		snap := scanFixture(t, fsys, Options{PIDs: []int{100, 101}})
+		if snap.Denied != 1 || len(snap.Processes) != 1 || !slices.Contains(snap.Warnings, deniedWarning) {
+			t.Errorf("Denied, processes, warnings = %d, %d, %q; want 1, 1, the denied warning", snap.Denied, len(snap.Processes), snap.Warnings)
+		}
+	})
+
+	t.Run("as root the hint does not say run as root", func(t *testing.T) {
+		asUser(t, 0)
+		fsys := fixtureFS(t, "denied")
+		fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
+		snap := scanFixture(t, fsys, Options{})
+		const want = "1 process could not be inspected (permission denied); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+		if !slices.Contains(snap.Warnings, want) {
+			t.Errorf("warnings = %q, want %q", snap.Warnings, want)
 		}
 	})
 
@@ -998,5 +1024,34 @@ func TestPeerMatch(t *testing.T) {
 				t.Errorf("ParsePeer(%q).Match(%s) = %v, want %v", tt.peer, tt.remote, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestScanMalformedNetNS checks that a process whose ns/net link cannot
+// be parsed stays in the view, with its sockets and a warning naming the
+// file, rather than vanishing as if it had exited.
+func TestScanMalformedNetNS(t *testing.T) {
+	root := copyTree(t, "healthy")
+	link := filepath.Join(root, "900", "ns", "net")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("net:[notanumber]", link); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	if !slices.ContainsFunc(snap.Processes, func(p Process) bool { return p.PID == 900 && p.NetNS == 0 }) {
+		t.Errorf("pid 900 missing from the processes (or given a namespace): %+v", snap.Processes)
+	}
+	if len(ownedBy(snap.Sockets, 900)) == 0 {
+		t.Errorf("pid 900 owns no sockets, want its listeners")
+	}
+	want := fmt.Sprintf(`pid 900: network namespace unknown: %s:1: want "net:[INODE]", INODE a number: "net:[notanumber]"`, link)
+	if !slices.Contains(snap.Warnings, want) {
+		t.Errorf("warnings = %q, want %q", snap.Warnings, want)
 	}
 }
