@@ -27,7 +27,10 @@ const (
 )
 
 // StateMask returns the sock_diag bitmask (1<<state) for states; all
-// states when none are given.
+// states when none are given. SYN_RECV brings NEW_SYN_RECV with it: a
+// half-open connection is a request socket in NEW_SYN_RECV in the
+// kernel's hash, which dumps report as SYN_RECV (inet_req_diag_fill), and
+// only some kernels widen the mask themselves.
 func StateMask(states []TCPState) uint32 {
 	if len(states) == 0 {
 		return allStates
@@ -35,6 +38,9 @@ func StateMask(states []TCPState) uint32 {
 	var m uint32
 	for _, s := range states {
 		m |= 1 << s
+		if s == SynRecv {
+			m |= 1 << NewSynRecv
+		}
 	}
 	return m
 }

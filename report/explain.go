@@ -32,8 +32,9 @@ var Explanations = []Explanation{{
 	EndedBy: "SYN retransmissions (net.ipv4.tcp_syn_retries, about 2 minutes by default) or the connect timeout",
 	Ends:    "SYN retries",
 }, {
-	State: inspect.SynRecv, Meaning: "SYN answered, waiting for the final ACK", Closer: "-", Blame: "clients or a flood",
-	BuildUp: "a SYN flood, or clients whose ACKs are lost",
+	State: inspect.SynRecv, Meaning: "SYN answered, waiting for the final ACK", Closer: "-", Blame: "flood, slow accept()",
+	BuildUp: "a SYN flood, a full accept queue (the server is not calling accept() fast enough: check its listen backlog " +
+		"and ss -ltn's Recv-Q), or clients whose ACKs are lost",
 	EndedBy: "SYN-ACK retransmissions (net.ipv4.tcp_synack_retries)",
 	Ends:    "SYN-ACK retries",
 }, {
@@ -79,8 +80,9 @@ var Explanations = []Explanation{{
 	EndedBy: "FIN retransmissions",
 	Ends:    "FIN retries",
 }, {
-	State: inspect.NewSynRecv, Meaning: "half-open request socket (older tools: SYN_RECV)", Closer: "-", Blame: "clients or a flood",
-	BuildUp: "a SYN flood, or a full accept queue",
+	State: inspect.NewSynRecv, Meaning: "half-open request socket, shown as SYN_RECV", Closer: "-", Blame: "flood, slow accept()",
+	BuildUp: "as SYN_RECV, which is how /proc/net/tcp and sock_diag report these sockets (so sockleak, ss and netstat never " +
+		"list NEW_SYN_RECV): a SYN flood, or a full accept queue",
 	EndedBy: "SYN-ACK retransmissions (net.ipv4.tcp_synack_retries)",
 	Ends:    "SYN-ACK retries",
 }}
