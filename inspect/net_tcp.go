@@ -260,13 +260,13 @@ func parseHexAddrPort(b []byte, proto Proto) (netip.AddrPort, error) {
 	}
 	port, err := parseHex(hexPort, 16)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("port %q: %w", hexPort, err)
+		return netip.AddrPort{}, fmt.Errorf("port %w", err) // the error quotes the digits
 	}
 	var raw [16]byte
 	for w := 0; w < want/8; w++ {
 		v, err := parseHex(hexAddr[w*8:w*8+8], 32)
 		if err != nil {
-			return netip.AddrPort{}, fmt.Errorf("address %q: %w", hexAddr, err)
+			return netip.AddrPort{}, fmt.Errorf("address %w", err) // the error quotes the digits
 		}
 		binary.NativeEndian.PutUint32(raw[w*4:], uint32(v))
 	}

@@ -178,7 +178,7 @@ func TestParseNetTCP(t *testing.T) {
 		{
 			name: "bad hex in address", proto: TCP,
 			in:      tcpHeader + "   0: 0100007G:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5\n",
-			wantErr: `line 2: local address: address "0100007G": "0100007G": invalid digit 'G'`,
+			wantErr: `line 2: local address: address "0100007G": invalid digit 'G'`,
 		},
 		{
 			name: "bad hex in port", proto: TCP,
@@ -313,7 +313,7 @@ func TestReadNetTCPBroken(t *testing.T) {
 		proto   Proto
 		wantErr string // after "PATH:"
 	}{
-		{"tcp_bad_hex", TCP, `3: local address: address "0700000G": "0700000G": invalid digit 'G'`},
+		{"tcp_bad_hex", TCP, `3: local address: address "0700000G": invalid digit 'G'`},
 		{"tcp_short_line", TCP, "2: too few fields: 8, want at least 10"},
 		{"tcp_no_header", TCP, "1: missing header line"},
 		{"tcp_junk", TCP, "1: missing header line"},

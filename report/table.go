@@ -83,7 +83,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 		}
 	}
 	sys := snap.System
-	fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, TIME_WAIT %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
+	fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, timewait %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
 		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
 		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
 	for _, warn := range snap.Warnings {

@@ -34,11 +34,14 @@ alert.`,
   sockleak inspect --state close-wait --sockets
   sockleak inspect --pid 4242 -o json
   sockleak inspect --proc-root /host/proc`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			if opts.Output != "table" && opts.Output != "json" {
 				return flagErrorf("invalid -o %q: want table or json", opts.Output)
+			}
+			if opts.Top < 1 {
+				return flagErrorf("invalid --top %d: want 1 or more peers per process and state", opts.Top)
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)

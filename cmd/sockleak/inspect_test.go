@@ -50,6 +50,10 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"bad state", []string{"inspect", "--state", "half-open"}, 2, `unknown TCP state "half-open"`, true},
 		{"bad output", []string{"inspect", "-o", "yaml"}, 2, `invalid -o "yaml"`, true},
+		{"bad top", []string{"inspect", "--top", "0"}, 2, "invalid --top 0", true},
+		{"an argument", []string{"inspect", "extra"}, 2, `unknown command "extra" for "sockleak inspect"`, true},
+		{"explain two states", []string{"explain", "close-wait", "fin-wait-2"}, 2, "accepts at most 1 arg(s)", true},
+		{"run without a command", []string{"run"}, 2, "requires at least 1 arg(s)", true},
 		{"bad peer", []string{"inspect", "--peer", "10.0.0.300"}, 2, `invalid peer "10.0.0.300"`, true},
 		{"bad port", []string{"inspect", "--port", "70000"}, 2, "invalid --port 70000", true},
 		{"unknown flag", []string{"inspect", "--bogus"}, 2, "unknown flag: --bogus", true},

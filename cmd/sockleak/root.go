@@ -26,6 +26,17 @@ func (e *flagError) Unwrap() error { return e.err }
 
 func flagErrorf(format string, a ...any) error { return &flagError{fmt.Errorf(format, a...)} }
 
+// usageArgs makes a wrong number of arguments a usage mistake, like a bad
+// flag.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			return &flagError{err}
+		}
+		return nil
+	}
+}
+
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
 // otherwise the module version go install recorded is used.
 var version = ""
@@ -108,7 +119,7 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(c.OutOrStdout(), "sockleak %s\n", versionString())
 			return err
