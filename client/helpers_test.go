@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,15 +43,6 @@ func refusedAddr(t *testing.T) netip.AddrPort {
 // as the inspect engine sees them.
 func ownSockets(t *testing.T, remote netip.AddrPort) []inspect.Socket {
 	t.Helper()
-	socks, _ := scanSelf(t, remote)
-	return socks
-}
-
-// scanSelf is ownSockets, and how many socket descriptors this process
-// holds: a reset socket leaves the table, so only its descriptor shows a
-// leak.
-func scanSelf(t *testing.T, remote netip.AddrPort) ([]inspect.Socket, int) {
-	t.Helper()
 	fsys, err := inspect.NewFS(inspect.DefaultRoot)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +58,25 @@ func scanSelf(t *testing.T, remote netip.AddrPort) ([]inspect.Socket, int) {
 	if len(snap.Processes) != 1 {
 		t.Fatalf("scan of pid %d: processes %+v", os.Getpid(), snap.Processes)
 	}
-	return snap.Sockets, snap.Processes[0].SocketFDs
+	return snap.Sockets
+}
+
+// socketInodes returns the inodes of the sockets this process holds open.
+// A reset socket leaves the kernel's tables, so only its descriptor shows
+// that it leaked: a new inode after Send is one.
+func socketInodes(t *testing.T) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inodes := map[string]bool{}
+	for _, e := range entries {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:[") {
+			inodes[target] = true
+		}
+	}
+	return inodes
 }
 
 // waitState polls the kernel until the socket local→remote is in a state
