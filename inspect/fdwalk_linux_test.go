@@ -111,3 +111,45 @@ func TestFDWalkerProbeMatchesListing(t *testing.T) {
 	files = append(files[:maxHoles/2], files[maxHoles/2+2*maxHoles:]...)
 	t.Run("holes", compare)
 }
+
+// TestFDWalkerSkipsOwnDiagSockets checks that a walk of this process
+// leaves out the sock_diag socket a dump beside it holds open, and only
+// that one.
+func TestFDWalkerSkipsOwnDiagSockets(t *testing.T) {
+	c, err := newDiagConn()
+	if err != nil {
+		t.Skip(err)
+	}
+	open := true
+	defer func() {
+		if open {
+			c.Close()
+		}
+	}()
+	if c.ino == 0 || !ownSocket(c.ino) {
+		t.Fatalf("sock_diag socket inode %d not registered as our own", c.ino)
+	}
+	dir := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd"
+	var all, skipped fdTable
+	if err := newFDWalker(true).walk(dir, nil, &all); err != nil {
+		t.Fatal(err)
+	}
+	w := newFDWalker(true)
+	w.skip = ownSocket
+	if err := w.walk(dir, nil, &skipped); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(all.sockets, c.ino) || slices.Contains(skipped.sockets, c.ino) {
+		t.Errorf("inode %d: in the plain walk %v, in the skipping walk %v; want true, false",
+			c.ino, slices.Contains(all.sockets, c.ino), slices.Contains(skipped.sockets, c.ino))
+	}
+	if skipped.socketFDs != all.socketFDs-1 || skipped.open != all.open-1 {
+		t.Errorf("skipping walk: %d sockets of %d fds; plain walk %d of %d; want exactly one fewer of each",
+			skipped.socketFDs, skipped.open, all.socketFDs, all.open)
+	}
+	open = false
+	c.Close()
+	if ownSocket(c.ino) {
+		t.Errorf("inode %d still registered after Close", c.ino)
+	}
+}
