@@ -19,6 +19,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/report"
 )
 
@@ -260,21 +261,43 @@ func (x *exchange) finish(err error) {
 
 // graceful sends our FIN, waits a little for the peer's, then closes.
 func (x *exchange) graceful() {
+	var before inspect.TCPState
+	if x.tracer != nil {
+		before, _ = KernelState(x.conn)
+	}
 	start := time.Now()
 	if err := x.conn.CloseWrite(); err != nil {
 		x.tracer.step(x.conn, "shutdown(SHUT_WR)", "", start, err)
 		x.close("")
 		return
 	}
-	x.tracer.step(x.conn, "shutdown(SHUT_WR)", "our FIN", start, nil)
+	detail := "our FIN"
+	if before == inspect.CloseWait {
+		// The peer closed first: our FIN took us from CLOSE_WAIT to
+		// LAST_ACK, and on loopback its ACK arrives before shutdown
+		// returns, so the descriptor may already read CLOSE.
+		if st, err := KernelState(x.conn); err == nil && st == inspect.Close {
+			detail = "our FIN: LAST_ACK, then the peer's ACK (before shutdown returned)"
+		}
+	}
+	x.tracer.step(x.conn, "shutdown(SHUT_WR)", detail, start, nil)
 	if x.sawEOF {
 		x.close("")
 		return
 	}
 	start = time.Now()
-	_ = x.conn.SetReadDeadline(start.Add(x.opts.DrainTimeout))
+	deadline := start.Add(x.opts.DrainTimeout)
+	_ = x.conn.SetReadDeadline(deadline)
+	if x.tracer != nil {
+		x.traceAck(deadline)
+	}
 	n, err := io.Copy(io.Discard, io.LimitReader(x.conn, drainLimit))
-	detail := "the peer's FIN"
+	detail = "the peer's FIN"
+	if x.tracer != nil && before != inspect.CloseWait {
+		if st, err := KernelState(x.conn); err == nil && st == inspect.Close {
+			detail += ": the kernel's TIME_WAIT socket now holds the connection"
+		}
+	}
 	switch {
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		detail = "no FIN from the peer within " + x.opts.DrainTimeout.String()
@@ -288,6 +311,24 @@ func (x *exchange) graceful() {
 	}
 	x.tracer.step(x.conn, "drain", detail, start, nil)
 	x.close("")
+}
+
+// traceAck waits, when tracing, until the peer acknowledges our FIN (the
+// socket leaves FIN_WAIT1) and traces FIN_WAIT2 if the kernel shows it: a
+// peer that sends its own FIN at once takes us from FIN_WAIT1 straight to
+// TIME_WAIT. It polls the descriptor's state and reads nothing.
+func (x *exchange) traceAck(deadline time.Time) {
+	start := time.Now()
+	for time.Now().Before(deadline) {
+		st, err := KernelState(x.conn)
+		if err != nil || st != inspect.FinWait1 {
+			if st == inspect.FinWait2 {
+				x.tracer.step(x.conn, "ACK", "the peer acknowledged our FIN; waiting for its own", start, nil)
+			}
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (x *exchange) close(detail string) {

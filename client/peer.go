@@ -62,6 +62,11 @@ type PeerOptions struct {
 	Behaviour Behaviour // Optional: Echo.
 	// Delay is how long Slow waits before answering. Optional: 3 s.
 	Delay time.Duration
+	// CloseDelay is how long Echo waits after the client's FIN before it
+	// closes. The client's end sits in FIN_WAIT2 meanwhile, which a traced
+	// client then shows; with none, Echo's FIN follows at once and the
+	// client goes from FIN_WAIT1 straight to TIME_WAIT. Optional: 0.
+	CloseDelay time.Duration
 	// Reply is the answer to every request. Optional: the request, echoed.
 	Reply []byte
 	// Logf, when set, is told of each connection's events. Calls are
@@ -220,7 +225,15 @@ func (p *Peer) handle(c *net.TCPConn) {
 			p.forget(c)
 			return
 		}
-		p.logf("%s: client closed; closing", remote)
+		if d := p.opts.CloseDelay; d > 0 {
+			p.logf("%s: client closed; closing in %v (CLOSE_WAIT here, FIN_WAIT2 there)", remote, d)
+			select {
+			case <-time.After(d):
+			case <-p.done:
+			}
+		} else {
+			p.logf("%s: client closed; closing", remote)
+		}
 		p.forget(c)
 	case ReplyClose, Slow:
 		req, _ := readRequest(r)

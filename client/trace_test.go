@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -57,27 +58,32 @@ func opsOf(steps []Step) []string {
 
 func TestTraceClientClosesFirst(t *testing.T) {
 	addr, release := gatedEcho(t)
+	var once sync.Once
+	releasePeer := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(releasePeer) // before gatedEcho's cleanup waits for the peer
 	var steps []Step
-	var held inspect.TCPState // our end while the peer holds its FIN back
+	var held inspect.TCPState // our end in the kernel's table while the peer holds its FIN back
 	trace := func(s Step) {
 		steps = append(steps, s)
-		if s.Op == "shutdown(SHUT_WR)" {
-			// Our FIN is out; its ACK moves us to FIN_WAIT2, where we stay
-			// until the peer closes.
-			held = waitState(t, s.Local, s.Remote, "FIN_WAIT2", is(inspect.FinWait2))
-			close(release)
+		if s.Op == "ACK" {
+			// The peer acknowledged our FIN: we wait in FIN_WAIT2 until
+			// it closes, which it does now.
+			held, _ = TableState(s.Local, s.Remote)
+			releasePeer()
 		}
 	}
-	reply, err := Send(context.Background(), addr.String(), []byte("hello\n"), Options{Delimiter: []byte("\n"), Trace: trace})
+	reply, err := Send(context.Background(), addr.String(), []byte("hello\n"),
+		Options{Delimiter: []byte("\n"), Trace: trace, DrainTimeout: 10 * time.Second})
 	if err != nil || string(reply) != "hello\n" {
 		t.Fatalf("Send = %q, %v", reply, err)
 	}
-	if diff := cmp.Diff([]string{"connect", "write", "read", "shutdown(SHUT_WR)", "drain", "close"}, opsOf(steps)); diff != "" {
+	if diff := cmp.Diff([]string{"connect", "write", "read", "shutdown(SHUT_WR)", "ACK", "drain", "close"}, opsOf(steps)); diff != "" {
 		t.Fatalf("steps (-want +got):\n%s", diff)
 	}
 	for i, want := range []func(inspect.TCPState) bool{
 		is(inspect.Established), is(inspect.Established), is(inspect.Established),
-		is(inspect.FinWait1, inspect.FinWait2), // FIN_WAIT1 only until the ACK: on loopback it often comes before shutdown returns
+		is(inspect.FinWait1, inspect.FinWait2), // FIN_WAIT1 until the peer's (delayed) ACK
+		is(inspect.FinWait2),
 		// The peer's FIN moved the connection to a TIME_WAIT socket; the
 		// descriptor's own socket reads CLOSE.
 		is(inspect.Close),
@@ -87,9 +93,9 @@ func TestTraceClientClosesFirst(t *testing.T) {
 		}
 	}
 	if held != inspect.FinWait2 {
-		t.Errorf("while the peer held its FIN: %v, want FIN_WAIT2", held)
+		t.Errorf("in the kernel's table at the ACK step: %v, want FIN_WAIT2", held)
 	}
-	last := steps[5]
+	last := steps[6]
 	if !last.FromTable || last.State != inspect.TimeWait || !strings.Contains(last.String(), "TIME_WAIT (kernel)") {
 		t.Errorf("after close: %v (from the table: %v), want TIME_WAIT in the kernel's table", last.State, last.FromTable)
 	}
@@ -120,6 +126,11 @@ func TestTracePeerClosesFirst(t *testing.T) {
 		if !want(steps[i].State) {
 			t.Errorf("after %s: state %v", steps[i].Op, steps[i].State)
 		}
+	}
+	// On loopback the peer's ACK comes before shutdown returns: the step
+	// says that it went through LAST_ACK.
+	if sh := steps[3]; sh.State != inspect.LastAck && !strings.Contains(sh.Detail, "LAST_ACK, then the peer's ACK") {
+		t.Errorf("shutdown step %q: neither in LAST_ACK nor saying it went through it", sh)
 	}
 	local := steps[0].Local
 	waitState(t, local, p.Addr(), "gone", is(0))

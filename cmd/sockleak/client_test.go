@@ -29,11 +29,11 @@ func TestClientFlags(t *testing.T) {
 func TestPeerDemoFlags(t *testing.T) {
 	var peer *PeerOptions
 	c := newPeerCmd(func(_ context.Context, o *PeerOptions) error { peer = o; return nil })
-	c.SetArgs([]string{"--listen", "127.0.0.1:0", "--behaviour", "slow", "--delay", "1s", "--reply", "no"})
+	c.SetArgs([]string{"--listen", "127.0.0.1:0", "--behaviour", "slow", "--delay", "1s", "--reply", "no", "--close-delay", "50ms"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&PeerOptions{Listen: "127.0.0.1:0", Behaviour: "slow", Delay: time.Second, Reply: "no"}, peer,
+	if diff := cmp.Diff(&PeerOptions{Listen: "127.0.0.1:0", Behaviour: "slow", Delay: time.Second, CloseDelay: 50 * time.Millisecond, Reply: "no"}, peer,
 		cmpopts.IgnoreFields(PeerOptions{}, "Out")); diff != "" {
 		t.Errorf("peer options (-want +got):\n%s", diff)
 	}

@@ -19,8 +19,11 @@ type PeerOptions struct {
 	Listen    string        // --listen: loopback IP:PORT
 	Behaviour string        // --behaviour
 	Delay     time.Duration // --delay: how late slow answers
-	Reply     string        // --reply: the answer; empty echoes the request
-	Out       io.Writer
+	// CloseDelay is --close-delay: how long echo waits after the client's
+	// FIN before it closes.
+	CloseDelay time.Duration
+	Reply      string // --reply: the answer; empty echoes the request
+	Out        io.Writer
 }
 
 func newPeerCmd(runF func(context.Context, *PeerOptions) error) *cobra.Command {
@@ -32,7 +35,8 @@ func newPeerCmd(runF func(context.Context, *PeerOptions) error) *cobra.Command {
 way, to test a client against a peer that closes. It reads a request (a
 line) and then:
 
-  echo             answers every line; closes after the client's FIN
+  echo             answers every line; closes --close-delay after the
+                   client's FIN (meanwhile the client is in FIN_WAIT2)
   reply-close      answers, then closes: the peer closes first
   slow             answers after --delay, then closes: the incident's peer,
                    when --delay exceeds the client's receive timeout
@@ -55,6 +59,9 @@ It logs each connection's events and runs until interrupted.`,
 			if opts.Delay <= 0 {
 				return flagErrorf("invalid --delay %v: want more than 0", opts.Delay)
 			}
+			if opts.CloseDelay < 0 {
+				return flagErrorf("invalid --close-delay %v: want 0 or more", opts.CloseDelay)
+			}
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -67,6 +74,7 @@ It logs each connection's events and runs until interrupted.`,
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:7000", "loopback address to listen on, IP:PORT (port 0: any free port)")
 	f.StringVar(&opts.Behaviour, "behaviour", "echo", "echo, reply-close, slow, half-close-hold, reset or never-close")
 	f.DurationVar(&opts.Delay, "delay", 3*time.Second, "how late slow answers")
+	f.DurationVar(&opts.CloseDelay, "close-delay", 200*time.Millisecond, "how long echo waits after the client's FIN before it closes (0: at once)")
 	f.StringVar(&opts.Reply, "reply", "", "answer to every request (a newline is appended); default: echo the request")
 	return c
 }
@@ -75,7 +83,7 @@ It logs each connection's events and runs until interrupted.`,
 func runPeer(ctx context.Context, opts *PeerOptions) error {
 	start := time.Now()
 	po := client.PeerOptions{
-		Addr: opts.Listen, Behaviour: client.Behaviour(opts.Behaviour), Delay: opts.Delay,
+		Addr: opts.Listen, Behaviour: client.Behaviour(opts.Behaviour), Delay: opts.Delay, CloseDelay: opts.CloseDelay,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(opts.Out, "%8.3fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 		},

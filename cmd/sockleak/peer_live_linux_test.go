@@ -41,7 +41,7 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runPeer(ctx, &PeerOptions{Listen: "127.0.0.1:0", Behaviour: behaviour, Delay: time.Second, Out: out})
+		done <- runPeer(ctx, &PeerOptions{Listen: "127.0.0.1:0", Behaviour: behaviour, Delay: time.Second, CloseDelay: 200 * time.Millisecond, Out: out}) // --close-delay's default
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -67,10 +67,15 @@ func TestClientTraceAgainstPeer(t *testing.T) {
 		args      []string
 		want      []string // in order, one per line, spaces collapsed
 	}{
+		// The peer closes first: CLOSE_WAIT, LAST_ACK (on loopback the
+		// peer's ACK arrives before shutdown returns), closed.
 		{"reply-close", []string{"--delim", ""}, []string{
-			"connect ESTABLISHED", "read CLOSE_WAIT", "shutdown(SHUT_WR)", "close", `reply: "hello\n"`}},
+			"connect ESTABLISHED", "read CLOSE_WAIT", "shutdown(SHUT_WR) CLOSE our FIN: LAST_ACK, then the peer's ACK", "close gone", `reply: "hello\n"`}},
+		// The client closes first: FIN_WAIT1, FIN_WAIT2 while the peer
+		// waits its --close-delay, TIME_WAIT.
 		{"echo", nil, []string{
-			"connect ESTABLISHED", "read ESTABLISHED", "shutdown(SHUT_WR)", "close TIME_WAIT (kernel)", `reply: "hello\n"`}},
+			"connect ESTABLISHED", "read ESTABLISHED", "shutdown(SHUT_WR) FIN_WAIT1", "ACK FIN_WAIT2", "drain CLOSE the peer's FIN",
+			"close TIME_WAIT (kernel)", `reply: "hello\n"`}},
 		{"echo", []string{"--close", "abort"}, []string{
 			"connect ESTABLISHED", "SO_LINGER 0", "close gone RST", `reply: "hello\n"`}},
 	} {
