@@ -133,6 +133,7 @@ func Send(ctx context.Context, addr string, request []byte, opts Options) (reply
 	}
 	// The one close of the connection, whatever happens below.
 	defer func() { x.finish(err) }()
+	x.connected()
 	if err := x.write(request); err != nil {
 		return nil, err
 	}
@@ -149,6 +150,8 @@ type exchange struct {
 	sawEOF bool        // the peer's FIN has been read
 	closed bool
 	tracer *tracer
+	// dialStart is when the dial began, for its trace step.
+	dialStart time.Time
 }
 
 // aLongTimeAgo is a deadline in the past: setting it interrupts a blocked
@@ -166,8 +169,14 @@ func (x *exchange) dial() error {
 	}
 	x.conn = c.(*net.TCPConn)
 	x.stop = context.AfterFunc(x.ctx, func() { _ = x.conn.SetDeadline(aLongTimeAgo) })
-	x.tracer.step(x.conn, "connect", "", start, nil)
+	x.dialStart = start
 	return nil
+}
+
+// connected traces the dial that succeeded. It comes after the caller has
+// arranged the close: a trace callback may panic.
+func (x *exchange) connected() {
+	x.tracer.step(x.conn, "connect", "", x.dialStart, nil)
 }
 
 // write writes the whole request. net.Conn.Write already loops over short
@@ -244,6 +253,9 @@ func (x *exchange) finish(err error) {
 	}
 	x.closed = true
 	x.stop()
+	// Should a trace callback panic below, the descriptor is still closed
+	// (a second Close is harmless).
+	defer x.conn.Close()
 	var ce *Error
 	clean := err == nil || errors.As(err, &ce) && ce.Kind == KindPeerClosed
 	switch {

@@ -213,3 +213,49 @@ func TestSendExchanges(t *testing.T) {
 		})
 	}
 }
+
+// TestSendClosesWhenTheTracePanics checks that a trace callback that
+// panics does not leak the connection, whether it panics before Send's
+// close (at connect) or during it (at shutdown).
+func TestSendClosesWhenTheTracePanics(t *testing.T) {
+	for _, op := range []string{"connect", "shutdown(SHUT_WR)"} {
+		t.Run(op, func(t *testing.T) {
+			p := startPeer(t, PeerOptions{Behaviour: Echo})
+			before := socketInodes(t)
+			// No GC: a leaked conn's finalizer would close it for us.
+			withoutGC(func() { tracePanics(t, p, op, before) })
+		})
+	}
+}
+
+func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the trace's panic", r)
+			}
+		}()
+		_, _ = Send(context.Background(), p.Addr().String(), []byte("x\n"), Options{Delimiter: []byte("\n"),
+			Trace: func(s Step) {
+				if s.Op == op {
+					panic("boom")
+				}
+			}})
+	}()
+	// The peer runs in this process too: give its end a moment to close.
+	var extra []string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		extra = extra[:0]
+		for ino := range socketInodes(t) {
+			if !before[ino] {
+				extra = append(extra, ino)
+			}
+		}
+		if len(extra) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(extra) > 0 {
+		t.Errorf("after a trace that panicked at %s this process holds %v, which it did not before", op, extra)
+	}
+}

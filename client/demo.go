@@ -216,6 +216,9 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 		}
 	}
 	if !finished {
+		if err := ctx.Err(); err != nil {
+			return run, fmt.Errorf("demo: interrupted during the %s client's run: %w", client, err)
+		}
 		return run, fmt.Errorf("demo: the %s client (pid %d) ended early: %v %s", client, run.PID, lines.Err(), strings.TrimSpace(stderr.String()))
 	}
 
@@ -286,8 +289,9 @@ func (d *demo) scanChild(ctx context.Context, pid int) (*inspect.Process, []insp
 	return nil, nil, fmt.Errorf("demo: pid %d is gone", pid)
 }
 
-// settle waits until the child holds no ESTABLISHED socket to the peer:
-// every late answer has arrived.
+// settle waits until the child holds no ESTABLISHED socket to the peer
+// (every late answer has arrived) and the peer has no FIN in flight (no
+// FIN_WAIT1: its last FIN has been acknowledged).
 func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, error) {
 	deadline := time.Now().Add(d.o.Delay + 5*time.Second)
 	for {
@@ -300,6 +304,9 @@ func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, error) {
 			if s.Remote == d.peer && s.State == inspect.Established && slices.Contains(s.PIDs, pid) {
 				busy = true
 			}
+		}
+		for _, s := range d.peerTable() {
+			busy = busy || s.State == inspect.FinWait1
 		}
 		if !busy || time.Now().After(deadline) {
 			return snap, nil
@@ -321,20 +328,26 @@ func (d *demo) peerFinWait2(snap *inspect.Snapshot) (all, orphans int) {
 			all++
 		}
 	}
+	for _, s := range d.peerTable() {
+		if s.State == inspect.FinWait2 && s.Inode == 0 {
+			orphans++
+		}
+	}
+	return all + orphans, orphans
+}
+
+// peerTable returns the peer's end of every connection in the socket
+// table, owned or not (a scan by pid shows only the owned ones).
+func (d *demo) peerTable() []inspect.Socket {
 	path, proto := filepath.Join(d.fsys.Root(), "net", "tcp"), inspect.TCP
 	if d.peer.Addr().Is6() {
 		path, proto = filepath.Join(d.fsys.Root(), "net", "tcp6"), inspect.TCP6
 	}
 	socks, err := inspect.ReadNetTCP(path, proto)
 	if err != nil {
-		return all, 0
+		return nil
 	}
-	for _, s := range socks {
-		if s.Local == d.peer && s.State == inspect.FinWait2 && s.Inode == 0 {
-			orphans++
-		}
-	}
-	return all + orphans, orphans
+	return slices.DeleteFunc(socks, func(s inspect.Socket) bool { return s.Local != d.peer })
 }
 
 func stateSummary(socks []inspect.Socket) string {
@@ -378,6 +391,12 @@ func writeDemoSummary(w io.Writer, res *DemoResult, o DemoOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, run := range []DemoRun{l, r} {
+		if run.FDLimit > 0 && int64(run.FDs) > run.FDLimit {
+			fmt.Fprintf(w, "(The %s client holds %s over its limit of %d: open before it lowered the\n"+
+				"limit, which only stops new ones.)\n", run.Client, report.Plural(run.FDs-int(run.FDLimit), "descriptor"), run.FDLimit)
+		}
+	}
 	fmt.Fprintln(w)
 	for _, run := range []DemoRun{l, r} {
 		if len(run.Findings) == 0 {
@@ -389,23 +408,21 @@ func writeDemoSummary(w io.Writer, res *DemoResult, o DemoOptions) error {
 			fmt.Fprintf(w, "  %s [%s] %s\n", strings.ToUpper(f.Severity.String()), f.Kind, f.Message)
 		}
 	}
-	fmt.Fprintf(w, `
-WHY
-Every request timed out: the peer answers after %v, the clients wait %v.
-The leaky client then returned without close(). The peer's late answer and
-its FIN still arrived, so each such socket moved to CLOSE_WAIT with the
-answer unread in its receive queue, and stayed there: the kernel never times
-out CLOSE_WAIT, only the owner's close() ends it. Each one kept a file
-descriptor, until socket() failed with EMFILE at the open-files limit. The
-bug is in the process holding the CLOSE_WAIT sockets. The peer's side of
-each is a FIN_WAIT2 socket: the peer closed its descriptor, so they are
-orphans, owned by no process, and the kernel drops them after
-tcp_fin_timeout (%s). The reference client closes on the timeout
-path too: it holds no socket at the end, and its FIN lets the peer finish
-each connection.
-
-Done in %.1f s; both clients and the peer are stopped.
-`, o.Delay, o.Timeout, finTimeout(l.FinTimeout), res.Took.Seconds())
+	limit := "Each one kept a file descriptor, until socket() failed with EMFILE at the open-files limit."
+	if !l.EMFILE {
+		limit = fmt.Sprintf("Each one keeps a file descriptor (%d of %d here): with more requests, "+
+			"socket() would fail with EMFILE at the open-files limit.", l.FDs, l.FDLimit)
+	}
+	why := fmt.Sprintf("Every request timed out: the peer answers after %v, the clients wait %v. "+
+		"The leaky client then returned without close(). The peer's late answer and its FIN still arrived, "+
+		"so each such socket moved to CLOSE_WAIT with the answer unread in its receive queue, and stayed there: "+
+		"the kernel never times out CLOSE_WAIT, only the owner's close() ends it. %s "+
+		"The bug is in the process holding the CLOSE_WAIT sockets. The peer's side of each is a FIN_WAIT2 socket: "+
+		"the peer closed its descriptor, so they are orphans, owned by no process, and the kernel drops them after "+
+		"tcp_fin_timeout (%s). The reference client closes on the timeout path too: it holds no socket at the end, "+
+		"and the peer's late answer finds the connection closed and draws a reset, so the peer is left with nothing either.",
+		o.Delay, o.Timeout, limit, finTimeout(l.FinTimeout))
+	fmt.Fprintf(w, "\nWHY\n%s\nDone in %.1f s; both clients and the peer are stopped.\n", report.Wrap(why), res.Took.Seconds())
 	return nil
 }
 

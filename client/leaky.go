@@ -37,6 +37,7 @@ func (l *LeakyClient) Send(ctx context.Context, addr string, request []byte, opt
 	if err := x.dial(); err != nil {
 		return nil, err
 	}
+	x.connected()
 	if err := x.write(request); err != nil {
 		x.finish(err)
 		return nil, err

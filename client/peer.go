@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -216,6 +217,13 @@ func (p *Peer) handle(c *net.TCPConn) {
 				}
 			}
 			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					// A reset (the client aborted): no FIN, and no socket
+					// left to hold or to close gracefully.
+					p.logf("%s: %v; closing", remote, err)
+					p.forget(c)
+					return
+				}
 				break
 			}
 		}

@@ -343,6 +343,14 @@ func idleCell(s inspect.Socket) string {
 	return d.Truncate(time.Second).String()
 }
 
+// Wrap returns text word-wrapped at the width of the table's findings,
+// for a paragraph that goes beside them.
+func Wrap(text string) string {
+	var b bytes.Buffer
+	writeWrapped(&b, "", "", text)
+	return b.String()
+}
+
 // writeWrapped writes text word-wrapped at wrapWidth, the first line after
 // first and the rest after indent.
 func writeWrapped(w *bytes.Buffer, first, indent, text string) {
