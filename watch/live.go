@@ -70,12 +70,18 @@ func (v *Live) paint(code, s string) string {
 // sparkBlocks are the eight levels of a sparkline.
 var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
 
-// Sparkline draws the last width values, scaled from their minimum to
-// their maximum: the shape of the trend. A flat line sits at the bottom
+// Sparkline draws values (the window, oldest first) in at most width
+// columns, scaled from their minimum to their maximum: the shape of the
+// trend. More values than columns are put in width buckets of equal
+// spans, each drawn at its highest value. A flat line sits at the bottom
 // when it is zero, in the middle otherwise.
 func Sparkline(values []int, width int) string {
-	if len(values) > width {
-		values = values[len(values)-width:]
+	if len(values) > width && width > 0 {
+		buckets := make([]int, width)
+		for i := range buckets {
+			buckets[i] = slices.Max(values[i*len(values)/width : (i+1)*len(values)/width])
+		}
+		values = buckets
 	}
 	if len(values) == 0 {
 		return ""
@@ -125,17 +131,30 @@ func (v *Live) Draw(st *Status) error {
 			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
 		}
 		if st.Errors > 0 {
-			head += fmt.Sprintf(" · %d failed samples", st.Errors)
+			head += fmt.Sprintf(" · %s", report.Plural(st.Errors, "failed sample"))
 		}
 		lines = append(lines, v.paint(bold, head), strings.Join(parts, " · "), "")
-		// The sparkline takes what the columns leave, up to 30.
-		spark := min(30, cols-rowWidth-2)
-		trend := "CLOSE_WAIT TREND"
-		if spark < 5 {
-			spark, trend = 0, ""
+		// As many columns as fit, most important first; the sparkline
+		// takes what they leave, up to 30.
+		ncols, width := 0, 0
+		for _, c := range liveColumns {
+			if width+c.width > cols {
+				break
+			}
+			ncols, width = ncols+1, width+c.width
 		}
-		lines = append(lines, v.paint(bold, strings.TrimRight(fmt.Sprintf("%7s  %-15s %10s %10s %7s %-17s %9s %9s %8s  %s",
-			"PID", "PROCESS", "CLOSE_WAIT", "FIN_WAIT2", "OTHER", "FDS", "CW RATE", "LIMIT IN", "OLDEST", trend), " ")))
+		spark := min(30, cols-width-2)
+		if spark < len("CW TREND") {
+			spark = 0
+		}
+		var header strings.Builder
+		for _, c := range liveColumns[:ncols] {
+			header.WriteString(c.cell(c.title))
+		}
+		if spark > 0 {
+			header.WriteString("  CW TREND")
+		}
+		lines = append(lines, v.paint(bold, strings.TrimRight(header.String(), " ")))
 		// Room for the rows: the screen less the header, the alerts and
 		// their title.
 		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
@@ -144,7 +163,7 @@ func (v *Live) Draw(st *Status) error {
 				lines = append(lines, fmt.Sprintf("… %d more processes", len(st.Processes)-i))
 				break
 			}
-			lines = append(lines, v.row(&st.Processes[i], spark))
+			lines = append(lines, v.row(&st.Processes[i], ncols, spark))
 		}
 	}
 	lines = append(lines, "", v.paint(bold, "ALERTS"))
@@ -176,39 +195,82 @@ func (v *Live) Draw(st *Status) error {
 	return err
 }
 
-// rowWidth is the width of a row without its sparkline.
-const rowWidth = 7 + 2 + 15 + 1 + 10 + 1 + 10 + 1 + 7 + 1 + 17 + 1 + 9 + 1 + 9 + 1 + 8
+// liveColumn is a column of the live view: its title, its width with the
+// space before it, and its value for a process.
+type liveColumn struct {
+	title string
+	width int
+	left  bool // left-aligned
+	value func(p *ProcStatus) string
+}
 
-func (v *Live) row(p *ProcStatus, spark int) string {
-	dash := func(n int) string {
-		if n == 0 {
-			return "-"
+func (c liveColumn) cell(s string) string {
+	w := c.width - 1
+	if c.left {
+		return fmt.Sprintf(" %-*s", w, s)
+	}
+	return fmt.Sprintf(" %*s", w, s)
+}
+
+// liveColumns are the live view's columns, most important first: on a
+// narrow terminal the last ones go. At 80 columns the view shows who
+// leaks, how much, against what limit, how fast and how soon.
+var liveColumns = []liveColumn{
+	{"PID", 8, false, func(p *ProcStatus) string { return fmt.Sprint(p.PID) }},
+	{"PROCESS", 13, true, func(p *ProcStatus) string { return truncate(p.Name, 12) }},
+	{"CLOSE_WAIT", 11, false, func(p *ProcStatus) string { return dash(p.States[inspect.CloseWait]) }},
+	{"FDS", 17, true, func(p *ProcStatus) string {
+		if p.FDLimit > 0 {
+			return fmt.Sprintf("%d/%d %.0f%%", p.FDs, p.FDLimit, p.FDUsage())
 		}
-		return fmt.Sprint(n)
+		return fmt.Sprint(p.FDs)
+	}},
+	{"CW RATE", 9, false, func(p *ProcStatus) string {
+		if r, ok := p.Rates[inspect.CloseWait]; ok {
+			return formatRate(r)
+		}
+		return "-"
+	}},
+	{"LIMIT IN", 9, false, func(p *ProcStatus) string {
+		if p.ETA >= 0 {
+			return formatETA(p.ETA)
+		}
+		return "-"
+	}},
+	{"OLDEST", 8, false, func(p *ProcStatus) string {
+		if p.CloseWaitOldest > 0 {
+			return formatAge(p.CloseWaitOldest)
+		}
+		return "-"
+	}},
+	{"FIN_WAIT2", 10, false, func(p *ProcStatus) string { return dash(p.States[inspect.FinWait2]) }},
+	{"OTHER", 8, false, func(p *ProcStatus) string {
+		return dash(p.Sockets - p.States[inspect.CloseWait] - p.States[inspect.FinWait2])
+	}},
+}
+
+func dash(n int) string {
+	if n == 0 {
+		return "-"
 	}
-	cw, fw2 := p.States[inspect.CloseWait], p.States[inspect.FinWait2]
-	fds := fmt.Sprint(p.FDs)
-	if p.FDLimit > 0 {
-		fds = fmt.Sprintf("%d/%d (%.0f%%)", p.FDs, p.FDLimit, p.FDUsage())
+	return fmt.Sprint(n)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
 	}
-	rate, eta, oldest := "-", "-", "-"
-	if r, ok := p.Rates[inspect.CloseWait]; ok {
-		rate = formatRate(r)
+	return s
+}
+
+func (v *Live) row(p *ProcStatus, ncols, spark int) string {
+	var b strings.Builder
+	for _, c := range liveColumns[:ncols] {
+		b.WriteString(c.cell(c.value(p)))
 	}
-	if p.ETA >= 0 {
-		eta = formatETA(p.ETA)
-	}
-	if p.CloseWaitOldest > 0 {
-		oldest = formatAge(p.CloseWaitOldest)
-	}
-	name := p.Name
-	if len(name) > 15 {
-		name = name[:15]
-	}
-	line := fmt.Sprintf("%7d  %-15s %10s %10s %7s %-17s %9s %9s %8s", p.PID, name, dash(cw), dash(fw2),
-		dash(p.Sockets-cw-fw2), fds, rate, eta, oldest)
+	line := strings.TrimRight(b.String(), " ")
 	if spark > 0 {
-		line += "  " + Sparkline(p.History, spark)
+		line = b.String() + "  " + Sparkline(p.History, spark)
 	}
 	if len(p.Firing) > 0 {
 		return v.paint(red, line)

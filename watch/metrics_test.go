@@ -234,9 +234,13 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 
 func TestLive(t *testing.T) {
 	st := exporterStatus(t)
-	for _, color := range []bool{false, true} {
+	for _, tc := range []struct {
+		color bool
+		cols  int
+	}{{false, 100}, {true, 100}, {false, 80}, {false, 140}} {
+		color, cols := tc.color, tc.cols
 		var b bytes.Buffer
-		v := NewLive(&b, color, func() (int, int) { return 100, 12 })
+		v := NewLive(&b, color, func() (int, int) { return cols, 12 })
 		if err := v.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -260,13 +264,21 @@ func TestLive(t *testing.T) {
 		}
 		for _, l := range lines {
 			plain := strings.NewReplacer(eraseLine, "", red, "", green, "", bold, "", reset, "").Replace(l)
-			if n := len([]rune(plain)); n > 100 {
-				t.Errorf("line of %d columns on a 100-column terminal: %q", n, plain)
+			if n := len([]rune(plain)); n > cols {
+				t.Errorf("line of %d columns on a %d-column terminal: %q", n, cols, plain)
 			}
 		}
-		// The leaking process is on top, with its rate and time to limit.
-		if len(lines) < 5 || !strings.Contains(lines[4], "42  leaky") || !strings.Contains(lines[4], "+12/min") || !strings.Contains(lines[4], "~5m") {
-			t.Errorf("first row = %q, want pid 42 with +12/min and ~5m", lines[min(4, len(lines)-1)])
+		t.Logf("%d columns:\n%s", cols, screen)
+		// The leaking process is on top, with its fds, rate and time to
+		// limit, even on 80 columns.
+		if len(lines) < 5 || !strings.Contains(lines[3], "CW RATE") || !strings.Contains(lines[3], "LIMIT IN") ||
+			!strings.Contains(lines[4], "42 leaky") || !strings.Contains(lines[4], "10/64 16%") ||
+			!strings.Contains(lines[4], "+12/min") || !strings.Contains(lines[4], "~5m") {
+			t.Errorf("%d columns: header %q, first row %q; want pid 42 with 10/64 16%%, +12/min and ~5m",
+				cols, lines[min(3, len(lines)-1)], lines[min(4, len(lines)-1)])
+		}
+		if wide := strings.Contains(lines[3], "CW TREND"); wide != (cols >= 120) {
+			t.Errorf("%d columns: sparkline shown %v", cols, wide)
 		}
 		if !strings.Contains(screen, "FIRING close_wait: pid 42 (leaky)") {
 			t.Errorf("no alert on screen:\n%s", screen)
@@ -284,7 +296,9 @@ func TestSparkline(t *testing.T) {
 		{[]int{0, 0, 0}, 5, "▁▁▁"},
 		{[]int{5, 5}, 5, "▄▄"},
 		{[]int{0, 1, 2, 3, 4, 5, 6, 7}, 8, "▁▂▃▄▅▆▇█"},
-		{[]int{10, 0, 10, 20, 30, 40}, 5, "▁▃▅▆█"}, // the last 5, from 0 to 40
+		{[]int{0, 10, 20, 30, 40}, 5, "▁▃▅▆█"},
+		// 12 values in 4 columns: the highest of each three, 10 to 40.
+		{[]int{10, 0, 0, 5, 20, 0, 30, 0, 0, 40, 40, 1}, 4, "▁▃▆█"},
 	} {
 		if got := Sparkline(tt.in, tt.width); got != tt.want {
 			t.Errorf("Sparkline(%v, %d) = %q, want %q", tt.in, tt.width, got, tt.want)

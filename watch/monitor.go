@@ -335,8 +335,11 @@ func (m *Monitor) Observe(s Sample) *Status {
 		}
 		delete(m.procs, key)
 	}
+	// By pid; a process that exited first, so that when the kernel reused
+	// its pid the old one's resolution comes before the new one's alerts.
 	slices.SortStableFunc(st.Alerts, func(a, b Alert) int {
-		return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)))
+		return cmp.Or(cmp.Compare(a.PID, b.PID), -cmp.Compare(exited(a), exited(b)),
+			cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)))
 	})
 	slices.SortFunc(st.Processes, func(a, b ProcStatus) int {
 		return cmp.Or(
@@ -440,6 +443,13 @@ func (m *Monitor) threshold(rule string) float64 {
 	return 0
 }
 
+func exited(a Alert) int {
+	if a.Exited {
+		return 1
+	}
+	return 0
+}
+
 // evaluate applies the rules to a process and returns the transitions.
 func (m *Monitor) evaluate(tr *procTrack, ps *ProcStatus, now time.Time) []Alert {
 	r := m.cfg.Rules
@@ -454,7 +464,9 @@ func (m *Monitor) evaluate(tr *procTrack, ps *ProcStatus, now time.Time) []Alert
 		verdicts[RuleCloseWaitAge] = verdict{cwN > 0 && ps.CloseWaitOldest >= r.MaxAge, cwN == 0 || ps.CloseWaitOldest < r.MaxAge}
 	}
 	if r.FDUsage > 0 {
-		verdicts[RuleFDUsage] = verdict{usage >= r.FDUsage, usage < r.FDUsage-5}
+		// Clear 5 points below, or at nine tenths of a threshold too low
+		// for that (5% or less would never clear).
+		verdicts[RuleFDUsage] = verdict{usage >= r.FDUsage, usage < max(r.FDUsage-5, r.FDUsage*0.9)}
 	}
 	if r.ETA > 0 {
 		growing := ps.ETA >= 0

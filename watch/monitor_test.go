@@ -207,6 +207,16 @@ func TestMonitorAlerts(t *testing.T) {
 			want: [][]string{nil, {"9 fd_usage firing"}, nil, {"9 fd_usage resolved"}, nil},
 		},
 		{
+			name:  "fd_usage at 5%: resolves at nine tenths, not below zero",
+			rules: Rules{CloseWait: -1, FDUsage: 5},
+			samples: []Sample{
+				sample(0, procSpec{pid: 9, name: "db", fds: 6, limit: 100}),
+				sample(sec, procSpec{pid: 9, name: "db", fds: 5, limit: 100}),
+				sample(2*sec, procSpec{pid: 9, name: "db", fds: 4, limit: 100}),
+			},
+			want: [][]string{{"9 fd_usage firing"}, nil, {"9 fd_usage resolved"}},
+		},
+		{
 			name:  "fd_limit_eta fires when the trend nears the limit, resolves when growth stops",
 			rules: Rules{CloseWait: -1, ETA: 2 * time.Minute},
 			samples: []Sample{
@@ -225,7 +235,7 @@ func TestMonitorAlerts(t *testing.T) {
 				sample(sec, procSpec{pid: 42, start: 2, name: "other", cw: 3, cwBase: 7}),
 				sample(2 * sec),
 			},
-			want: [][]string{{"42 close_wait firing"}, {"42 close_wait firing", "42 close_wait resolved (exited)"},
+			want: [][]string{{"42 close_wait firing"}, {"42 close_wait resolved (exited)", "42 close_wait firing"}, // the old process first
 				{"42 close_wait resolved (exited)"}},
 		},
 		{
