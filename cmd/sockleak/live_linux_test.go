@@ -125,6 +125,12 @@ type leakyChild struct {
 	once   sync.Once
 }
 
+// fix tells it to stop leaking: it closes its leaked sockets and makes no
+// more requests, but stays alive.
+func (l *leakyChild) fix() {
+	_, _ = io.WriteString(l.stdin, "close\n")
+}
+
 // stop closes its stdin (it closes its leaked sockets and exits) and waits
 // for it to exit.
 func (l *leakyChild) stop() {

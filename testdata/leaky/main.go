@@ -5,16 +5,17 @@
 //
 // Tests build and run it; it is not part of sockleak. It prints "ready"
 // once every transaction is done and then holds its sockets until stdin
-// closes.
+// closes. A line "close" on stdin is the fix arriving: it stops making
+// requests, closes what it leaked and stays alive.
 package main
 
 import (
 	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,7 +23,21 @@ import (
 
 // leaked holds every leaked conn: a net.Conn that becomes garbage is closed
 // by its finalizer, which would hide the leak.
-var leaked []net.Conn
+var (
+	mu     sync.Mutex
+	leaked []net.Conn
+	fixed  bool // "close" was read: no more requests, nothing leaks
+)
+
+// closeLeaked closes every leaked conn.
+func closeLeaked() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range leaked {
+		c.Close()
+	}
+	leaked = nil
+}
 
 func main() {
 	addr := flag.String("addr", "", "peer address")
@@ -44,7 +59,26 @@ func main() {
 	// KeepAlive -1: a keepalive probe to a peer that closed would draw a
 	// reset and make a leaked CLOSE_WAIT socket vanish.
 	d := net.Dialer{Timeout: 2 * time.Second, KeepAlive: -1}
+	eof := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() == "close" {
+				mu.Lock()
+				fixed = true
+				mu.Unlock()
+				closeLeaked()
+			}
+		}
+		close(eof)
+	}()
 	for i := 0; i < *n; i++ {
+		mu.Lock()
+		stop := fixed
+		mu.Unlock()
+		if stop {
+			break
+		}
 		c, err := d.Dial("tcp", *addr)
 		if err != nil {
 			fail(err)
@@ -55,16 +89,19 @@ func main() {
 		_ = c.SetReadDeadline(time.Now().Add(*timeout))
 		_, err = bufio.NewReader(c).ReadString('\n')
 		if err != nil && !*closeAll {
-			leaked = append(leaked, c) // the bug: return without close()
-			continue
+			mu.Lock()
+			if !fixed {
+				leaked = append(leaked, c) // the bug: return without close()
+				mu.Unlock()
+				continue
+			}
+			mu.Unlock()
 		}
 		c.Close()
 	}
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	for _, c := range leaked {
-		c.Close()
-	}
+	<-eof
+	closeLeaked()
 }
 
 func fail(err error) {
