@@ -384,7 +384,7 @@ func TestWatchTerminal(t *testing.T) {
 			if colored := strings.Contains(s, "\x1b[1m"); colored == noColor {
 				t.Errorf("NO_COLOR set %v, bold and colour used %v", noColor, colored)
 			}
-			if !strings.Contains(s, "PID  PROCESS") {
+			if !strings.Contains(s, "PID PROCESS      CLOSE_WAIT FDS") {
 				t.Errorf("no process table:\n%q", s)
 			}
 		})
