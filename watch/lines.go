@@ -198,6 +198,10 @@ type ProcessLine struct {
 	SecondsToFDLimit *float64           `json:"seconds_to_fd_limit"` // null unless the fds grow toward a known limit
 	CloseWaitOldest  float64            `json:"close_wait_oldest_seconds"`
 	CloseWaitPeer    string             `json:"close_wait_peer"`
+	// OldestSeconds is, for each close-handshake state the process holds
+	// (CLOSE_WAIT, FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING), how long its
+	// oldest socket has been seen in it.
+	OldestSeconds map[string]float64 `json:"oldest_seconds"`
 	Firing           []string           `json:"firing"`
 }
 
@@ -257,6 +261,10 @@ func JSONLines(w io.Writer, st *Status) error {
 			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
 			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest.Seconds(), CloseWaitPeer: p.CloseWaitPeer,
 			Firing: append([]string{}, p.Firing...),
+		}
+		pl.OldestSeconds = map[string]float64{}
+		for s, d := range p.Oldest {
+			pl.OldestSeconds[s.String()] = d.Seconds()
 		}
 		for s, n := range p.States {
 			pl.States[s.String()] = n

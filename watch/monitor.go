@@ -121,10 +121,18 @@ func NewMonitor(cfg Config) *Monitor {
 	}
 	return &Monitor{
 		cfg:     cfg,
-		tracker: NewTracker([]inspect.TCPState{inspect.CloseWait}),
+		tracker: NewTracker(HandshakeStates),
 		procs:   map[ProcKey]*procTrack{},
 	}
 }
+
+// HandshakeStates are the states of a close handshake under way, whose
+// sockets the Monitor follows one by one for their age: how long a socket
+// has sat in CLOSE_WAIT, or held in FIN_WAIT2, says whose bug it is.
+// ESTABLISHED and LISTEN sockets are long-lived by design, and TIME_WAIT
+// ends on a fixed timer: their ages tell nothing, and a busy host has
+// many.
+var HandshakeStates = []inspect.TCPState{inspect.FinWait1, inspect.FinWait2, inspect.CloseWait, inspect.LastAck, inspect.Closing}
 
 // Status is what one sample showed, with the trends and the alert
 // transitions it caused.
@@ -172,10 +180,13 @@ type ProcStatus struct {
 	// -1 when they do not grow or the limit is unknown or unlimited.
 	ETA time.Duration
 	// CloseWaitOldest is how long its oldest CLOSE_WAIT socket has been
-	// seen in the state (a lower bound: up to one interval more);
-	// CloseWaitPeer the peer most of its CLOSE_WAIT sockets go to.
+	// seen in the state: a lower bound, counted from the first sample that
+	// saw it (a socket already there when watch started may be much
+	// older); CloseWaitPeer the peer most of its CLOSE_WAIT sockets go to.
 	CloseWaitOldest time.Duration
 	CloseWaitPeer   string
+	// Oldest is the same age for each of the HandshakeStates it holds.
+	Oldest map[inspect.TCPState]time.Duration
 	// History is its CLOSE_WAIT count at each sample of the window, oldest
 	// first.
 	History []int
@@ -264,8 +275,20 @@ func (m *Monitor) Observe(s Sample) *Status {
 		peers  map[string]int
 	}
 	cw := map[int]*cwInfo{}
+	since := map[int]map[inspect.TCPState]time.Time{} // per process, the oldest Since of each state
 	for _, l := range m.tracker.seen {
 		for _, pid := range l.PIDs {
+			o := since[pid]
+			if o == nil {
+				o = map[inspect.TCPState]time.Time{}
+				since[pid] = o
+			}
+			if t, ok := o[l.State]; !ok || l.Since.Before(t) {
+				o[l.State] = l.Since
+			}
+			if l.State != inspect.CloseWait {
+				continue
+			}
 			c := cw[pid]
 			if c == nil {
 				c = &cwInfo{oldest: l.Since, peers: map[string]int{}}
@@ -314,6 +337,12 @@ func (m *Monitor) Observe(s Sample) *Status {
 		if c := cw[p.PID]; c != nil {
 			ps.CloseWaitOldest = now.Sub(c.oldest)
 			ps.CloseWaitPeer = topPeer(c.peers)
+		}
+		for st, t := range since[p.PID] {
+			if ps.Oldest == nil {
+				ps.Oldest = map[inspect.TCPState]time.Duration{}
+			}
+			ps.Oldest[st] = now.Sub(t)
 		}
 		st.Alerts = append(st.Alerts, m.evaluate(tr, &ps, now)...)
 		if ps.Sockets > 0 || len(ps.Firing) > 0 {

@@ -435,3 +435,28 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorHandshakeAges checks the age of each close-handshake state a
+// process holds, and that only CLOSE_WAIT sockets name its CLOSE_WAIT peer.
+func TestMonitorHandshakeAges(t *testing.T) {
+	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1}})
+	at := func(d time.Duration, socks ...inspect.Socket) Sample {
+		s := Sample{Snap: snap(d, socks...), Start: map[int]uint64{42: 1}}
+		s.Snap.Processes = []inspect.Process{{PID: 42, Name: "svc", FDs: 10, FDSoftLimit: 100}}
+		return s
+	}
+	fw2 := sock(inspect.FinWait2, "10.0.0.7:40000", "10.0.0.9:80", 1, 42) // half-closed, held
+	cw := sock(inspect.CloseWait, "10.0.0.7:40001", "10.0.0.5:7000", 2, 42)
+	est := sock(inspect.Established, "10.0.0.7:40002", "10.0.0.9:443", 3, 42)
+	m.Observe(at(0, fw2, est))
+	m.Observe(at(10*time.Second, fw2, est, cw))
+	st := m.Observe(at(25*time.Second, fw2, est, cw))
+	p := st.Processes[0]
+	want := map[inspect.TCPState]time.Duration{inspect.FinWait2: 25 * time.Second, inspect.CloseWait: 15 * time.Second}
+	if diff := cmp.Diff(want, p.Oldest); diff != "" {
+		t.Errorf("ages (-want +got):\n%s", diff)
+	}
+	if p.CloseWaitOldest != 15*time.Second || p.CloseWaitPeer != "10.0.0.5:7000" {
+		t.Errorf("CLOSE_WAIT oldest %v to %q, want 15s to 10.0.0.5:7000 (not the FIN_WAIT2 socket's peer)", p.CloseWaitOldest, p.CloseWaitPeer)
+	}
+}
