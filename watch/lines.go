@@ -202,7 +202,7 @@ type ProcessLine struct {
 	// (CLOSE_WAIT, FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING), how long its
 	// oldest socket has been seen in it.
 	OldestSeconds map[string]float64 `json:"oldest_seconds"`
-	Firing           []string           `json:"firing"`
+	Firing        []string           `json:"firing"`
 }
 
 // AlertLine is the JSON form of an alert transition (type "alert").
