@@ -370,9 +370,18 @@ func (m *Monitor) Observe(s Sample) *Status {
 		return cmp.Or(cmp.Compare(a.PID, b.PID), -cmp.Compare(exited(a), exited(b)),
 			cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)))
 	})
+	// The worst first: the most alerts, then the soonest to its fd limit,
+	// then the most CLOSE_WAIT.
+	soonest := func(p ProcStatus) time.Duration {
+		if p.ETA < 0 {
+			return math.MaxInt64
+		}
+		return p.ETA
+	}
 	slices.SortFunc(st.Processes, func(a, b ProcStatus) int {
 		return cmp.Or(
 			cmp.Compare(len(b.Firing), len(a.Firing)),
+			cmp.Compare(soonest(a), soonest(b)),
 			cmp.Compare(b.States[inspect.CloseWait], a.States[inspect.CloseWait]),
 			cmp.Compare(b.Rates[inspect.CloseWait], a.Rates[inspect.CloseWait]),
 			cmp.Compare(b.Sockets, a.Sockets),

@@ -460,3 +460,20 @@ func TestMonitorHandshakeAges(t *testing.T) {
 		t.Errorf("CLOSE_WAIT oldest %v to %q, want 15s to 10.0.0.5:7000 (not the FIN_WAIT2 socket's peer)", p.CloseWaitOldest, p.CloseWaitPeer)
 	}
 }
+
+// TestMonitorOrderSoonestFirst checks that a process growing towards its
+// fd limit ranks above one that holds more CLOSE_WAIT sockets but does
+// not grow.
+func TestMonitorOrderSoonestFirst(t *testing.T) {
+	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1}})
+	var st *Status
+	for i := range 4 {
+		st = m.Observe(sample(time.Duration(i)*10*time.Second,
+			procSpec{pid: 7, start: 1, name: "stuck", cw: 55, extraFDs: 9, limit: 64},
+			procSpec{pid: 42, start: 1, name: "leaky", cw: 5 * i, extraFDs: 4, limit: 256},
+		))
+	}
+	if len(st.Processes) != 2 || st.Processes[0].PID != 42 || st.Processes[0].ETA <= 0 {
+		t.Errorf("order = %+v, want pid 42 (growing, limit in %v) before pid 7", st.Processes, st.Processes[0].ETA)
+	}
+}
