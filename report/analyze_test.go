@@ -224,7 +224,8 @@ func TestGroupsPeers(t *testing.T) {
 
 func TestSystemFindings(t *testing.T) {
 	base := func() *inspect.Snapshot {
-		s := snapshot(nil)
+		s := snapshot(nil, many(100, inspect.TimeWait, func(i int) string { return fmt.Sprintf("10.0.0.7:%d", 40000+i) },
+			func(int) string { return "10.0.0.5:7000" }))
 		s.System = inspect.System{TCPTimeWait: 100, MaxTWBuckets: 1000, TCPOrphan: 950, MaxOrphans: 1000,
 			FilesAllocated: 10, FileMax: 1000}
 		return s
@@ -237,7 +238,9 @@ func TestSystemFindings(t *testing.T) {
 	s := base()
 	s.System.FilesAllocated = 600
 	s.System.TCPTimeWait = 500
-	want = []findingKey{{Critical, KindOrphans, 0, "", 950}, {Warning, KindFileNr, 0, "", 600}, {Warning, KindTimeWait, 0, "", 500}}
+	// sockstat's 500 timewait sockets (with orphaned FIN_WAIT2) weigh
+	// against the limit; the finding counts the 100 in TIME_WAIT.
+	want = []findingKey{{Critical, KindOrphans, 0, "", 950}, {Warning, KindFileNr, 0, "", 600}, {Warning, KindTimeWait, 0, "", 100}}
 	if diff := cmp.Diff(want, keys(Analyze(s, DefaultThresholds).Findings)); diff != "" {
 		t.Errorf("findings at 50%% (-want +got):\n%s", diff)
 	}
@@ -270,8 +273,8 @@ func TestTimeWaitFinding(t *testing.T) {
 			8, "8 sockets in TIME_WAIT (0.8% of tcp_max_tw_buckets 1000)"},
 		{"with orphaned FIN_WAIT2", 158, slices.Concat(many(8, inspect.TimeWait, tw, peer), many(150, inspect.FinWait2, tw, peer)),
 			8, "8 sockets in TIME_WAIT; 158 timewait sockets with the orphaned FIN_WAIT2 ones (16% of tcp_max_tw_buckets 1000)"},
-		{"only orphaned FIN_WAIT2", 1, many(1, inspect.FinWait2, tw, peer),
-			1, "1 timewait socket (orphaned FIN_WAIT2) (0.1% of tcp_max_tw_buckets 1000)"},
+		{"only orphaned FIN_WAIT2, near the limit", 600, many(600, inspect.FinWait2, tw, peer),
+			600, "600 timewait sockets (orphaned FIN_WAIT2) (60% of tcp_max_tw_buckets 1000)"},
 		{"no sockstat", 0, many(1, inspect.TimeWait, tw, peer),
 			1, "1 socket in TIME_WAIT (0.1% of tcp_max_tw_buckets 1000)"},
 	} {
@@ -287,6 +290,17 @@ func TestTimeWaitFinding(t *testing.T) {
 				t.Errorf("count %d, message %q; want %d, %q", f.Count, f.Message, tt.count, tt.wantMessage)
 			}
 		})
+	}
+}
+
+// TestNoTimeWaitFindingForFewOrphans: a few orphaned FIN_WAIT2 sockets
+// (their own finding) and no TIME_WAIT make no time_wait finding.
+func TestNoTimeWaitFindingForFewOrphans(t *testing.T) {
+	s := snapshot(nil, many(50, inspect.FinWait2, func(i int) string { return fmt.Sprintf("10.0.0.7:%d", 40000+i) },
+		func(int) string { return "10.0.0.5:7000" }))
+	s.System = inspect.System{TCPTimeWait: 50, MaxTWBuckets: 131072}
+	if slices.ContainsFunc(Analyze(s, DefaultThresholds).Findings, func(f Finding) bool { return f.Kind == KindTimeWait }) {
+		t.Errorf("a time_wait finding for 50 orphaned FIN_WAIT2 sockets and no TIME_WAIT")
 	}
 }
 
