@@ -4,19 +4,25 @@ package watch
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sockleak/sockleak/inspect"
 )
 
 // TestWatchLeaksNothingItself samples this very process hundreds of times
-// with the real inspect engine through Monitor.Run: its own descriptor
-// count (as inspect reads it) and goroutine count must not creep up.
+// with the real inspect engine through Monitor.Run, feeding the exporter
+// and scraping /metrics over loopback after every sample: its own
+// descriptor count (as inspect reads it) and goroutine count must not
+// creep up.
 func TestWatchLeaksNothingItself(t *testing.T) {
 	fsys, err := inspect.NewFS(inspect.DefaultRoot)
 	if err != nil {
@@ -49,14 +55,39 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	for range n {
 		tick <- time.Now()
 	}
+	// The exporter as watch --listen runs it, scraped by a client that
+	// keeps its connection alive, as Prometheus does.
+	e := NewExporter(DefaultMaxProcesses)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	srv := httptest.NewServer(Handler(reg, func() error { return nil }))
+	defer srv.Close()
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+	scrape := func() {
+		resp, err := client.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %s", resp.Status)
+		}
+	}
+
+	scrape() // the keep-alive connection, open from the first sample on
+
 	var fds, goroutines []int
 	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: 0, MaxAge: time.Second, FDUsage: 80, ETA: time.Minute}})
 	err = m.Run(context.Background(), RunConfig{Count: n, Sample: sampler, Tick: tick}, func(st *Status) error {
 		if st.Err != nil {
 			t.Fatalf("sample %d: %v", st.Seq, st.Err)
 		}
-		if len(st.Processes) != 1 || st.Processes[0].PID != self || st.Processes[0].States[inspect.Listen] != 1 {
-			t.Fatalf("sample %d: processes %+v, want this one with its listener", st.Seq, st.Processes)
+		e.Update(st)
+		scrape()
+		if len(st.Processes) != 1 || st.Processes[0].PID != self || st.Processes[0].States[inspect.Listen] != 2 {
+			t.Fatalf("sample %d: processes %+v, want this one with its listener and the exporter's", st.Seq, st.Processes)
 		}
 		fds = append(fds, st.Processes[0].FDs)
 		goroutines = append(goroutines, settledGoroutines(goroutines))
