@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -283,8 +284,17 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := opts.Scan.options(); err != nil {
+	so, err := opts.Scan.options()
+	if err != nil {
 		return err // a flag mistake, before any sampling
+	}
+	if hidden := hiddenStates(so.States, limits); len(hidden) > 0 {
+		whose := "its threshold"
+		if len(hidden) > 1 {
+			whose = "their thresholds"
+		}
+		fmt.Fprintf(opts.ErrOut, "sockleak: warning: --state hides every socket in %s, so %s cannot be crossed\n",
+			strings.Join(hidden, " and "), whose)
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -355,6 +365,22 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		return errThresholdExceeded
 	}
 	return &exitStatus{code} // a Nagios plugin's own codes
+}
+
+// hiddenStates returns the states with a threshold that a --state filter
+// leaves out of the view.
+func hiddenStates(filter []inspect.TCPState, l report.Limits) []string {
+	if len(filter) == 0 {
+		return nil
+	}
+	var hidden []string
+	for st := range l.States {
+		if !slices.Contains(filter, st) {
+			hidden = append(hidden, st.String())
+		}
+	}
+	slices.Sort(hidden)
+	return hidden
 }
 
 // checkOutput prints the check's result in the format -o asks for and

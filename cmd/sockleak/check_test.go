@@ -229,6 +229,16 @@ func TestCheckExitCodes(t *testing.T) {
 			stdout: []string{`SOCKLEAK UNKNOWN - unknown flag: --bogus`},
 		},
 		{
+			name: "a --state that hides the checked state: a warning", code: 0,
+			args:   []string{"check", "--proc-root", healthyRoot, "--state", "established"},
+			stdout: []string{"OK: no threshold exceeded"},
+			stderr: "sockleak: warning: --state hides every socket in CLOSE_WAIT, so its threshold cannot be crossed\n",
+		},
+		{
+			name: "an empty --state is a mistake, not every state", args: []string{"check", "--state", ""}, code: 2,
+			stderr: `invalid --state ""`, wantUsage: true,
+		},
+		{
 			name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,
 			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%)"},
 		},

@@ -25,7 +25,7 @@ func TestInspectFlags(t *testing.T) {
 			Ports: []int{80}, Peers: []string{"10.0.0.0/8", "[::1]:443"}, Backend: "auto"},
 		Output: "json", Sockets: true, Top: 3,
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(InspectOptions{}, "Out", "ErrOut")); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(InspectOptions{}, "Out", "ErrOut"), cmpopts.IgnoreUnexported(ScanFlags{})); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
 	o, err := got.Scan.options()

@@ -17,9 +17,12 @@ type ScanFlags struct {
 	Peers    []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
 	Backend  string   // --backend: auto, netlink or proc
 	Verbose  bool     // -v: print how the scan went (backend fallbacks) on stderr
+
+	flags *pflag.FlagSet // where they were registered, to tell --state "" from no --state
 }
 
 func (f *ScanFlags) register(fs *pflag.FlagSet) {
+	f.flags = fs
 	fs.StringVar(&f.ProcRoot, "proc-root", inspect.DefaultRoot, "proc filesystem to read (e.g. a host's /proc mounted at /host/proc)")
 	fs.IntSliceVar(&f.PIDs, "pid", nil, "only this process (repeatable)")
 	fs.StringVar(&f.Name, "name", "", "only processes whose name or command line contains this (case-insensitive)")
@@ -45,6 +48,10 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 	o.Backend = b
 	o.PIDs = f.PIDs
 	o.Name = f.Name
+	if f.flags != nil && f.flags.Changed("state") && len(f.States) == 0 {
+		// An empty $STATE in a script must not widen the view to everything.
+		return o, flagErrorf(`invalid --state "": want a state, e.g. close-wait`)
+	}
 	for _, s := range f.States {
 		st, err := inspect.ParseState(s)
 		if err != nil {
