@@ -591,9 +591,8 @@ func describeSelection(o Options) string {
 // selfAndWrappers returns, when the proc root shows this process, its PID
 // and those of the ancestors whose command line contains its own, quotes
 // aside: the shell (sh -c '...' from cron), sudo or timeout that started
-// it. The text of --name is on all
-// their command lines, and a check for a service that is not running must
-// not find sockleak instead.
+// it. The text of --name is on all their command lines, and a check for a
+// service that is not running must not find sockleak instead.
 func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
 	pid := os.Getpid()
 	if link, err := os.Readlink(fsys.path("self")); err != nil || link != strconv.Itoa(pid) {
