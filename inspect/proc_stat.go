@@ -38,6 +38,15 @@ func parseStatPPID(b []byte) (int, error) {
 	return ppid, nil
 }
 
+// parentPID reads the parent PID of pid from its PID/stat.
+func (fsys FS) parentPID(pid int) (int, error) {
+	b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatPPID(b)
+}
+
 // ProcessTree returns root and every process descended from it (children,
 // grandchildren, ...), sorted, from the parent PIDs in each PID/stat.
 // Processes that exit during the walk are skipped; a process whose parent
@@ -61,13 +70,9 @@ func (fsys FS) ProcessTree(root int) ([]int, error) {
 		if pid == root {
 			continue
 		}
-		b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
+		ppid, err := fsys.parentPID(pid)
 		if err != nil {
-			continue // gone since we listed it, or hidden
-		}
-		ppid, err := parseStatPPID(b)
-		if err != nil {
-			continue // a malformed stat file must not stop the walk of the others
+			continue // gone since we listed it, hidden, or a malformed stat file: the others still count
 		}
 		children[ppid] = append(children[ppid], pid)
 	}

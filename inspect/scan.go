@@ -604,11 +604,8 @@ func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
 	}
 	skip := map[int]bool{pid: true}
 	for range 64 { // a bound, should the parent links loop in a broken tree
-		b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
-		if err != nil {
-			break
-		}
-		if pid, err = parseStatPPID(b); err != nil || pid <= 1 {
+		var err error
+		if pid, err = fsys.parentPID(pid); err != nil || pid <= 1 {
 			break
 		}
 		p := Process{PID: pid}

@@ -192,11 +192,7 @@ func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share))
 	if p.SocketFDs >= 0 { // -1: only counted, not walked
-		verb := "are sockets"
-		if p.SocketFDs == 1 {
-			verb = "is a socket"
-		}
-		msg += fmt.Sprintf("; %d %s", p.SocketFDs, verb)
+		msg += "; " + Count(p.SocketFDs, "is a socket", "are sockets")
 	}
 	return Finding{
 		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,

@@ -270,12 +270,8 @@ func (m *Monitor) Observe(s Sample) *Status {
 			c[so.State]++
 		}
 	}
-	type cwInfo struct {
-		oldest time.Time
-		peers  map[string]int
-	}
-	cw := map[int]*cwInfo{}
 	since := map[int]map[inspect.TCPState]time.Time{} // per process, the oldest Since of each state
+	cwPeers := map[int]map[string]int{}               // per process, its CLOSE_WAIT sockets by peer
 	for _, l := range m.tracker.seen {
 		for _, pid := range l.PIDs {
 			o := since[pid]
@@ -289,15 +285,10 @@ func (m *Monitor) Observe(s Sample) *Status {
 			if l.State != inspect.CloseWait {
 				continue
 			}
-			c := cw[pid]
-			if c == nil {
-				c = &cwInfo{oldest: l.Since, peers: map[string]int{}}
-				cw[pid] = c
+			if cwPeers[pid] == nil {
+				cwPeers[pid] = map[string]int{}
 			}
-			if l.Since.Before(c.oldest) {
-				c.oldest = l.Since
-			}
-			c.peers[l.Peer]++
+			cwPeers[pid][l.Peer]++
 		}
 	}
 
@@ -334,16 +325,14 @@ func (m *Monitor) Observe(s Sample) *Status {
 		}
 
 		ps := m.status(tr, p)
-		if c := cw[p.PID]; c != nil {
-			ps.CloseWaitOldest = now.Sub(c.oldest)
-			ps.CloseWaitPeer = topPeer(c.peers)
-		}
 		for st, t := range since[p.PID] {
 			if ps.Oldest == nil {
 				ps.Oldest = map[inspect.TCPState]time.Duration{}
 			}
 			ps.Oldest[st] = now.Sub(t)
 		}
+		ps.CloseWaitOldest = ps.Oldest[inspect.CloseWait]
+		ps.CloseWaitPeer = topPeer(cwPeers[p.PID])
 		st.Alerts = append(st.Alerts, m.evaluate(tr, &ps, now)...)
 		if ps.Sockets > 0 || len(ps.Firing) > 0 {
 			st.Processes = append(st.Processes, ps)

@@ -91,7 +91,7 @@ exposition format; --textfile writes it atomically for node_exporter).`,
   sockleak check --max-state fin-wait-2=100 --max-state last-ack=50 --total
   sockleak check -o nagios --crit close-wait=100 --crit fd-usage=90
   sockleak check -q --textfile /var/lib/node_exporter/textfile_collector/sockleak.prom`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			opts.set = map[string]bool{}

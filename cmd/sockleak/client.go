@@ -44,7 +44,7 @@ expects it. After a timeout or a reply too large the socket is closed at once.`,
 		Example: `  sockleak peer --behaviour reply-close &
   sockleak client --addr 127.0.0.1:7000 --send hello --trace
   sockleak client --addr 127.0.0.1:7000 --send hello --close abort --count 3`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out = c.OutOrStdout()
 			if opts.Addr == "" {

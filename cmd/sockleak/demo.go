@@ -42,7 +42,7 @@ inspect engine, its CLOSE_WAIT sockets climb to its lowered open-files limit
 until socket() fails with EMFILE. The reference client, same requests, same
 limit, ends with no socket. The demo prints a timeline, a side-by-side table
 and why, and stops everything it started.`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out = c.OutOrStdout()
 			if opts.Transactions < 1 || opts.FDLimit < 8 {

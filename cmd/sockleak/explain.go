@@ -22,7 +22,7 @@ func newExplainCmd(runF func(*ExplainOptions) error) *cobra.Command {
 		Short: "Explain a TCP state: what it means, who closed, whose bug a build-up is, what ends it",
 		Example: `  sockleak explain
   sockleak explain close-wait`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Out = c.OutOrStdout()
 			if len(args) == 1 {

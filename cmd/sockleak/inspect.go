@@ -34,7 +34,7 @@ alert.`,
   sockleak inspect --state close-wait --sockets
   sockleak inspect --pid 4242 -o json
   sockleak inspect --proc-root /host/proc`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			if opts.Output != "table" && opts.Output != "json" {

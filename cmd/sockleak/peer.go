@@ -50,7 +50,7 @@ line) and then:
 It logs each connection's events and runs until interrupted.`,
 		Example: `  sockleak peer --listen 127.0.0.1:7000 --behaviour slow --delay 3s
   sockleak peer --behaviour half-close-hold`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out = c.OutOrStdout()
 			if _, err := client.ParseBehaviour(opts.Behaviour); err != nil {

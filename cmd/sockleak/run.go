@@ -51,7 +51,7 @@ the command.`,
 		Example: `  sockleak run -- go test ./...
   sockleak run --grace 5s -- ./integration.sh
   sockleak run -o json --report-file leaks.json -- make e2e`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Command = args
 			opts.In, opts.Out, opts.ErrOut = c.InOrStdin(), c.OutOrStdout(), c.ErrOrStderr()

@@ -76,7 +76,7 @@ scrape. It runs until SIGINT or SIGTERM, or --count samples.`,
   sockleak watch --name openser --interval 5s --window 10m
   sockleak watch -o json --count 30 > samples.jsonl
   sockleak watch --listen 127.0.0.1:9816 -o text`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			switch opts.Output {
