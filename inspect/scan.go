@@ -357,38 +357,39 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		nsMembers[ns] = append(nsMembers[ns], pid)
 	}
 
-	// 2. Every namespace's sockets, once, and 3. the fd walk. When the
-	// kernel filters the dump (--state, check's thresholds), the tables
-	// come first: the walk then keeps only the inodes that can match, and
-	// with none it only counts. A full dump gains nothing from that, so it
-	// runs beside the walk, which keeps every socket inode.
+	// 2. Every namespace's sockets, once, and 3. the fd walk, side by
+	// side: the walk needs no table to read descriptors, and the two are
+	// the whole cost of a scan. The walk narrows once the tables are in:
+	// after a dump the kernel filtered (--state, check's thresholds) it
+	// keeps only the inodes that can match, and with none it only counts.
 	estimate := int(snap.System.TCPInUse + snap.System.TCPTimeWait)
 	var tables tableSet
 	var wanted map[uint64]int32
 	var socks []Socket
-	tablesRead := func() error {
+	walkCtx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	mode := walkMode{tablesRead: make(chan struct{})}
+	errc := make(chan error, 1)
+	go func() {
 		var err error
 		if tables, err = fsys.readAllTables(backend, nsMembers, opts, estimate); err != nil {
-			return err
+			cancelWalk() // the scan has failed: stop walking
+		} else {
+			socks, wanted = snap.filterSockets(tables.sockets, opts)
+			if len(opts.States) > 0 || len(opts.Need) > 0 {
+				mode.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
+				mode.countOnly = len(wanted) == 0 && fsys.procfs
+			}
 		}
-		socks, wanted = snap.filterSockets(tables.sockets, opts)
-		return nil
+		close(mode.tablesRead)
+		errc <- err
+	}()
+	werr := fsys.walkAll(walkCtx, procs, &mode)
+	if err := <-errc; err != nil {
+		return nil, err
 	}
-	if len(opts.States) == 0 && len(opts.Need) == 0 {
-		errc := make(chan error, 1)
-		go func() { errc <- tablesRead() }()
-		werr := fsys.walkAll(ctx, procs, nil, false)
-		if err := errors.Join(<-errc, werr); err != nil {
-			return nil, err
-		}
-	} else {
-		if err := tablesRead(); err != nil {
-			return nil, err
-		}
-		keep := func(ino uint64) bool { _, ok := wanted[ino]; return ok }
-		if err := fsys.walkAll(ctx, procs, keep, len(wanted) == 0 && fsys.procfs); err != nil {
-			return nil, err
-		}
+	if werr != nil {
+		return nil, werr
 	}
 	snap.Backend, snap.HostNetNS = tables.backend, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
@@ -492,19 +493,50 @@ type procScan struct {
 	err     error
 }
 
-// walkAll walks the fd directories of procs in parallel, keeping the
-// socket inodes for which keep returns true (nil keeps all). countOnly
-// only counts descriptors: no socket can match.
-func (fsys FS) walkAll(ctx context.Context, procs []procScan, keep func(uint64) bool, countOnly bool) error {
-	// The walk is readlink after readlink: bound by syscalls, not CPU, so
-	// a few more workers than cores keep them busy.
+// walkMode is what a walk keeps. It changes once, when tablesRead is
+// closed: from then on keep (nil keeps every socket inode) and countOnly
+// (count descriptors, no socket can match) apply.
+type walkMode struct {
+	tablesRead chan struct{}
+	keep       func(uint64) bool
+	countOnly  bool
+}
+
+// now returns what the walk of the next process keeps.
+func (m *walkMode) now() (keep func(uint64) bool, countOnly bool) {
+	select {
+	case <-m.tablesRead:
+		return m.keep, m.countOnly
+	default:
+		return nil, false
+	}
+}
+
+// walkAll walks the fd directories of procs in parallel, as mode says.
+//
+// The walk is readlink after readlink on many threads, and the dump beside
+// it is one chain of recvmsg calls, as costly in the kernel as a third of
+// the walk: given an equal share of the cores, the dump would finish last.
+// So until the tables are read one core is left to them (on a single core
+// the two take turns), and then the walk takes every core. A few more
+// workers than cores keep them busy.
+func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode) error {
 	workers := min(len(procs), max(2, 2*runtime.GOMAXPROCS(0)))
+	early := max(1, runtime.GOMAXPROCS(0)-1)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range workers {
+	for k := range workers {
 		wg.Go(func() {
+			if k >= early {
+				select {
+				case <-mode.tablesRead:
+				case <-ctx.Done():
+					return
+				}
+			}
 			w := newFDWalker(fsys.procfs)
 			for i := range next {
+				keep, countOnly := mode.now()
 				fsys.walkProcess(w, &procs[i], keep, countOnly)
 			}
 		})
