@@ -59,14 +59,14 @@ func inetDiagMsg() []byte {
 
 func TestDecodeInetDiagMsg(t *testing.T) {
 	var s Socket
-	if err := decodeInetDiagMsg(inetDiagMsg(), TCP, &s); err != nil {
+	if err := decodeInetDiagMsg(inetDiagMsg(), &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.Local.String() != "127.0.0.1:40000" || s.Remote.String() != "10.0.0.5:7000" || s.State != CloseWait ||
 		s.RxQueue != 10 || s.Inode != 123456 || !s.HasIdle || s.IdleMs != 3000 {
 		t.Errorf("decoded %+v", s)
 	}
-	if err := decodeInetDiagMsg(inetDiagMsg()[:40], TCP, &s); err == nil {
+	if err := decodeInetDiagMsg(inetDiagMsg()[:40], &s); err == nil {
 		t.Error("a short message decoded without error")
 	}
 }
@@ -76,7 +76,7 @@ func BenchmarkDecodeInetDiagMsg(b *testing.B) {
 	var s Socket
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := decodeInetDiagMsg(msg, TCP, &s); err != nil {
+		if err := decodeInetDiagMsg(msg, &s); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -122,18 +122,31 @@ func BenchmarkFDWalk(b *testing.B) {
 	}
 }
 
+// BenchmarkNetlinkDump dumps this host's TCP sockets: both families in one
+// request, as Scan does, and one request per family.
 func BenchmarkNetlinkDump(b *testing.B) {
 	c, err := newDiagConn()
 	if err != nil {
 		b.Skip(err)
 	}
 	defer c.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		if err := c.dump(unix.AF_INET, allStates, false, func(*Socket) { n++ }); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name     string
+		families []uint8
+	}{{"both", []uint8{unix.AF_UNSPEC}}, {"byFamily", []uint8{unix.AF_INET, unix.AF_INET6}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n = 0
+				for _, fam := range bc.families {
+					if err := c.dump(fam, allStates, false, func(*Socket) { n++ }); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(n), "sockets")
+		})
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 const (
 	sizeofNlMsghdr      = 16
 	sizeofInetDiagReqV2 = 56 // family, protocol, ext, pad, states u32, inet_diag_sockid (48)
+	sizeofInetDiagReq   = 60 // the older request: family, src_len, dst_len, ext, sockid (48), states u32, dbs u32
+	tcpDiagGetSock      = 18 // TCPDIAG_GETSOCK: the older request's message type
 	sizeofInetDiagMsg   = 72 // family, state, timer, retrans, sockid (48), expires, rqueue, wqueue, uid, inode
 	inetDiagInfo        = 2  // INET_DIAG_INFO: struct tcp_info
 	tcpInfoLastDataSent = 44 // offsetof(struct tcp_info, tcpi_last_data_sent)
@@ -120,8 +122,9 @@ func (c *diagConn) Close() error {
 }
 
 // dump asks the kernel for the TCP sockets of one family in the states of
-// mask, and calls fn for each. The Socket passed to fn is reused: copy it.
-// withInfo requests tcp_info, for idle times.
+// mask, and calls fn for each; family AF_UNSPEC asks for both families at
+// once. The Socket passed to fn is reused: copy it. withInfo requests
+// tcp_info, for idle times.
 func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socket)) error {
 	return c.request(family, mask, withInfo, nil, fn)
 }
@@ -129,24 +132,44 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 // request sends one inet_diag_req_v2: a dump, or with id an exact lookup
 // of one socket (as ss does for a single socket: the kernel finds it in its
 // hash tables, whatever their size).
+//
+// A dump of AF_UNSPEC is sent as the older TCPDIAG_GETSOCK request (struct
+// inet_diag_req), the only one whose dump is of every family: the kernel
+// walks its hash tables once for both, where SOCK_DIAG_BY_FAMILY walks them
+// once per family (at 100k IPv4 sockets, the IPv6 dump that finds none
+// costs a tenth of the IPv4 one).
 func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]netip.AddrPort, fn func(*Socket)) error {
-	var req [sizeofNlMsghdr + sizeofInetDiagReqV2]byte
+	var buf [sizeofNlMsghdr + sizeofInetDiagReq]byte
+	req := buf[:sizeofNlMsghdr+sizeofInetDiagReqV2]
 	ne := binary.NativeEndian
-	ne.PutUint32(req[0:], uint32(len(req)))
-	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	typ := uint16(unix.SOCK_DIAG_BY_FAMILY)
 	flags := uint16(unix.NLM_F_REQUEST)
 	if id == nil {
 		flags |= unix.NLM_F_DUMP
 	}
+	r := req[sizeofNlMsghdr:]
+	var ext byte
+	if withInfo {
+		ext = 1 << (inetDiagInfo - 1)
+	}
+	if family == unix.AF_UNSPEC && id == nil {
+		// inet_diag_req: family, src_len, dst_len, ext, sockid (48),
+		// states u32, dbs u32. The kernel dumps every family.
+		req = buf[:]
+		typ = tcpDiagGetSock
+		r = req[sizeofNlMsghdr:]
+		r[3] = ext
+		ne.PutUint32(r[52:], mask)
+	} else {
+		r[0] = family
+		r[1] = unix.IPPROTO_TCP
+		r[2] = ext
+		ne.PutUint32(r[4:], mask)
+	}
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], typ)
 	ne.PutUint16(req[6:], flags)
 	ne.PutUint32(req[8:], 1) // seq
-	r := req[sizeofNlMsghdr:]
-	r[0] = family
-	r[1] = unix.IPPROTO_TCP
-	if withInfo {
-		r[2] = 1 << (inetDiagInfo - 1)
-	}
-	ne.PutUint32(r[4:], mask)
 	if id != nil {
 		sid := r[8:] // inet_diag_sockid: sport, dport, src, dst, if, cookie
 		binary.BigEndian.PutUint16(sid[0:], id[0].Port())
@@ -156,31 +179,27 @@ func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]neti
 		ne.PutUint32(sid[40:], ^uint32(0)) // INET_DIAG_NOCOOKIE
 		ne.PutUint32(sid[44:], ^uint32(0))
 	}
-	if err := unix.Sendto(c.fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return os.NewSyscallError("sendto(NETLINK_SOCK_DIAG)", err)
-	}
-	proto := TCP
-	if family == unix.AF_INET6 {
-		proto = TCP6
 	}
 	var s Socket
 	for {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		n, err := unix.Read(c.fd, c.buf) // not Recvfrom: it allocates the sender's address each time
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return os.NewSyscallError("recvfrom(NETLINK_SOCK_DIAG)", err)
+			return os.NewSyscallError("read(NETLINK_SOCK_DIAG)", err)
 		}
 		b := c.buf[:n]
 		for len(b) >= sizeofNlMsghdr {
 			l := int(ne.Uint32(b[0:]))
-			typ := ne.Uint16(b[4:])
+			mtyp := ne.Uint16(b[4:])
 			if l < sizeofNlMsghdr || l > len(b) {
 				return fmt.Errorf("sock_diag: malformed netlink message (length %d of %d)", l, len(b))
 			}
 			msg := b[sizeofNlMsghdr:l]
-			switch typ {
+			switch mtyp {
 			case unix.NLMSG_DONE:
 				return nil
 			case unix.NLMSG_ERROR:
@@ -190,8 +209,8 @@ func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]neti
 					}
 				}
 				return nil
-			case unix.SOCK_DIAG_BY_FAMILY:
-				if err := decodeInetDiagMsg(msg, proto, &s); err != nil {
+			case typ: // answers carry the type of the request
+				if err := decodeInetDiagMsg(msg, &s); err != nil {
 					return err
 				}
 				fn(&s)
@@ -207,11 +226,15 @@ func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]neti
 func nlmAlign(n int) int { return (n + 3) &^ 3 }
 
 // decodeInetDiagMsg decodes one inet_diag_msg and its attributes into s.
-func decodeInetDiagMsg(b []byte, proto Proto, s *Socket) error {
+func decodeInetDiagMsg(b []byte, s *Socket) error {
 	if len(b) < sizeofInetDiagMsg {
 		return fmt.Errorf("sock_diag: short inet_diag_msg (%d bytes)", len(b))
 	}
 	ne := binary.NativeEndian
+	proto := TCP
+	if b[0] != unix.AF_INET {
+		proto = TCP6
+	}
 	*s = Socket{Proto: proto, State: TCPState(b[1]), Timer: b[2], Retransmits: uint64(b[3])}
 	id := b[4:52]
 	sport := binary.BigEndian.Uint16(id[0:])
@@ -303,6 +326,9 @@ func netlinkAvailable() error {
 type netlinkReader struct {
 	mask     uint32
 	withInfo bool
+	// byFamily is set once a kernel has refused the dump of both
+	// families in one request: dump each family on its own.
+	byFamily bool
 }
 
 func newNetlinkReader(opts Options) *netlinkReader {
@@ -331,6 +357,17 @@ func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
 	add := func(s *Socket) {
 		s.NetNS = ns
 		*dst = append(*dst, *s)
+	}
+	if !r.byFamily {
+		start := len(*dst)
+		err := c.dump(unix.AF_UNSPEC, r.mask, r.withInfo, add)
+		var errno unix.Errno
+		if !errors.As(err, &errno) || len(*dst) > start {
+			return err
+		}
+		// A kernel without the older request (EOPNOTSUPP, EINVAL) refuses it
+		// before it dumps anything.
+		r.byFamily = true
 	}
 	if err := c.dump(unix.AF_INET, r.mask, r.withInfo, add); err != nil {
 		return err
