@@ -178,13 +178,20 @@ type Listener struct {
 // ListenIndex tells inbound connections from outbound ones: a connection
 // is inbound when its local port is one a socket in its namespace listens
 // on, on its address or on the wildcard.
-type ListenIndex map[Listener]bool
+type ListenIndex struct {
+	addrs map[Listener]bool
+	// ports has a bit for each port listened on in any namespace: most
+	// local ports of outbound connections are not, and a bit is cheaper
+	// than three lookups of an address.
+	ports *[1 << 16 / 64]uint64
+}
 
 // ListenIndex indexes the snapshot's listening addresses.
 func (snap *Snapshot) ListenIndex() ListenIndex {
-	ix := make(ListenIndex, len(snap.Listeners))
+	ix := ListenIndex{addrs: make(map[Listener]bool, len(snap.Listeners)), ports: new([1 << 16 / 64]uint64)}
 	for _, l := range snap.Listeners {
-		ix[l] = true
+		ix.addrs[l] = true
+		ix.ports[l.Addr.Port()/64] |= 1 << (l.Addr.Port() % 64)
 	}
 	return ix
 }
@@ -192,8 +199,11 @@ func (snap *Snapshot) ListenIndex() ListenIndex {
 // Inbound reports whether s was accepted rather than dialled.
 func (ix ListenIndex) Inbound(s *Socket) bool {
 	port := s.Local.Port()
+	if ix.ports == nil || ix.ports[port/64]&(1<<(port%64)) == 0 {
+		return false
+	}
 	for _, a := range [...]netip.Addr{s.Local.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
-		if ix[Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
+		if ix.addrs[Listener{NetNS: s.NetNS, Addr: netip.AddrPortFrom(a, port)}] {
 			return true
 		}
 	}
@@ -366,6 +376,15 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	var tables tableSet
 	var wanted map[uint64]int32
 	var socks []Socket
+	if fsys.live {
+		// This process first, and alone: the scan's own descriptors (the
+		// dump's socket, the other walkers' directories) come and go
+		// beside the walk, and would make its count flicker.
+		if i := slices.IndexFunc(procs, func(ps procScan) bool { return ps.p.PID == os.Getpid() }); i >= 0 {
+			fsys.walkProcess(newFDWalker(fsys.procfs), &procs[i], nil, false)
+			procs[i].walked = true
+		}
+	}
 	walkCtx, cancelWalk := context.WithCancel(ctx)
 	defer cancelWalk()
 	mode := walkMode{tablesRead: make(chan struct{})}
@@ -491,6 +510,7 @@ type procScan struct {
 	sockets []uint64 // inodes of the wanted sockets it holds
 	warning string
 	err     error
+	walked  bool
 }
 
 // walkMode is what a walk keeps. It changes once, when tablesRead is
@@ -546,7 +566,9 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode) er
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		next <- i
+		if !procs[i].walked {
+			next <- i
+		}
 	}
 	close(next)
 	wg.Wait()
