@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/user"
 	"strconv"
+	"sync"
 
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/process"
@@ -11,9 +12,10 @@ import (
 
 // metaReader fills process names, users and command lines through
 // gopsutil, pointed at the same proc root as everything else so that
-// --proc-root and the tests never disagree with it.
+// --proc-root and the tests never disagree with it. The walkers share it.
 type metaReader struct {
 	ctx   context.Context
+	mu    sync.Mutex
 	users map[uint32]string
 }
 
@@ -41,6 +43,8 @@ func (m *metaReader) fill(p *Process) bool {
 }
 
 func (m *metaReader) userName(uid uint32) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if n, ok := m.users[uid]; ok {
 		return n
 	}

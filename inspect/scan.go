@@ -381,7 +381,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		// dump's socket, the other walkers' directories) come and go
 		// beside the walk, and would make its count flicker.
 		if i := slices.IndexFunc(procs, func(ps procScan) bool { return ps.p.PID == os.Getpid() }); i >= 0 {
-			fsys.walkProcess(newFDWalker(fsys.procfs), &procs[i], nil, false)
+			fsys.walkProcess(newFDWalker(fsys.procfs), &procs[i], nil, false, meta)
 			procs[i].walked = true
 		}
 	}
@@ -403,7 +403,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		close(mode.tablesRead)
 		errc <- err
 	}()
-	werr := fsys.walkAll(walkCtx, procs, &mode)
+	werr := fsys.walkAll(walkCtx, procs, &mode, meta)
 	if err := <-errc; err != nil {
 		return nil, err
 	}
@@ -429,9 +429,6 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		}
 		if ps.warning != "" {
 			snap.Warnings = append(snap.Warnings, ps.warning)
-		}
-		if !ps.named && !meta.fill(&ps.p) {
-			continue
 		}
 		pid := ps.p.PID
 		for _, ino := range ps.sockets {
@@ -540,7 +537,7 @@ func (m *walkMode) now() (keep func(uint64) bool, countOnly bool) {
 // So until the tables are read one core is left to them (on a single core
 // the two take turns), and then the walk takes every core. A few more
 // workers than cores keep them busy.
-func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode) error {
+func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, meta *metaReader) error {
 	workers := min(len(procs), max(2, 2*runtime.GOMAXPROCS(0)))
 	early := max(1, runtime.GOMAXPROCS(0)-1)
 	next := make(chan int)
@@ -557,7 +554,7 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode) er
 			w := newFDWalker(fsys.procfs)
 			for i := range next {
 				keep, countOnly := mode.now()
-				fsys.walkProcess(w, &procs[i], keep, countOnly)
+				fsys.walkProcess(w, &procs[i], keep, countOnly, meta)
 			}
 		})
 	}
@@ -575,8 +572,17 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode) er
 	return err
 }
 
-// walkProcess fills a process's descriptors and limits.
-func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool) {
+// walkProcess fills a process's descriptors, limits and, unless --name
+// read them already, its name, user and command line.
+func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool, meta *metaReader) {
+	fsys.walkFDs(w, ps, keep, countOnly)
+	if ps.err == nil && !ps.named && !meta.fill(&ps.p) {
+		ps.err = fs.ErrNotExist // gone
+	}
+}
+
+// walkFDs fills a process's descriptors and limits.
+func (fsys FS) walkFDs(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool) {
 	dir := fsys.path(strconv.Itoa(ps.p.PID))
 	fdDir := filepath.Join(dir, "fd")
 	if ps.err = fsys.fault(fdDir); ps.err != nil {
