@@ -1141,3 +1141,33 @@ func liveCompareCounts(ssBefore, scan, ss map[TCPState]int) error {
 	}
 	return errors.Join(errs...)
 }
+
+// TestLiveWalkOrder: the walk starts with the process that has most
+// descriptors, and leaves out those already walked.
+func TestLiveWalkOrder(t *testing.T) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	var pids []int
+	for _, n := range []int{1, 200, 20} {
+		extra := slices.Repeat([]*os.File{devnull}, n)
+		child, err := startLiveChild(t, "hold", func(cmd *exec.Cmd) { cmd.ExtraFiles = extra })
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, child.pid)
+	}
+	fsys, err := NewFS("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := []procScan{{p: Process{PID: os.Getpid()}, walked: true}}
+	for _, pid := range pids {
+		procs = append(procs, procScan{p: Process{PID: pid}})
+	}
+	if got, want := fsys.walkOrder(procs), []int{2, 3, 1}; !slices.Equal(got, want) {
+		t.Errorf("walk order %v, want %v (largest first, the walked one left out)", got, want)
+	}
+}

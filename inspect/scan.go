@@ -538,7 +538,8 @@ func (m *walkMode) now() (keep func(uint64) bool, countOnly bool) {
 // the two take turns), and then the walk takes every core. A few more
 // workers than cores keep them busy.
 func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, meta *metaReader) error {
-	workers := min(len(procs), max(2, 2*runtime.GOMAXPROCS(0)))
+	order := fsys.walkOrder(procs)
+	workers := min(len(order), max(2, 2*runtime.GOMAXPROCS(0)))
 	early := max(1, runtime.GOMAXPROCS(0)-1)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -559,17 +560,38 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, me
 		})
 	}
 	var err error
-	for i := range procs {
+	for _, i := range order {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		if !procs[i].walked {
-			next <- i
-		}
+		next <- i
 	}
 	close(next)
 	wg.Wait()
 	return err
+}
+
+// walkOrder lists the processes of procs still to walk, those with most
+// descriptors first where the fd directory's size tells (Linux 6.2+). One
+// process's descriptors are best read by one walker (two in the same table
+// contend for its locks, and each went slower than one alone), so a
+// leaking process with thousands of sockets must not be the last to
+// start, with the other walkers idle.
+func (fsys FS) walkOrder(procs []procScan) []int {
+	order := make([]int, 0, len(procs))
+	sizes := make([]int64, len(procs))
+	for i := range procs {
+		if procs[i].walked {
+			continue
+		}
+		order = append(order, i)
+		var st unix.Stat_t
+		if fsys.procfs && unix.Stat(fsys.path(strconv.Itoa(procs[i].p.PID), "fd"), &st) == nil {
+			sizes[i] = st.Size
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sizes[b], sizes[a]) })
+	return order
 }
 
 // walkProcess fills a process's descriptors, limits and, unless --name
