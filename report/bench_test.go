@@ -1,0 +1,59 @@
+package report
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// benchSnapshot is a landscape like bench/loadgen's at n sockets: 13
+// processes and 52 listeners on 127.0.0.1, both ends of each connection,
+// a quarter of them leaked CLOSE_WAIT or held FIN_WAIT2, a tenth in
+// TIME_WAIT (no owner).
+func benchSnapshot(n int) *inspect.Snapshot {
+	snap := &inspect.Snapshot{HostNetNS: 1}
+	const procs, listeners = 13, 52
+	for i := range procs {
+		snap.Processes = append(snap.Processes, inspect.Process{PID: 1000 + i, Name: "loadgen", FDs: n / procs, FDSoftLimit: 20000})
+	}
+	server := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	for i := range listeners {
+		l := netip.AddrPortFrom(server, uint16(40000+i))
+		snap.Listeners = append(snap.Listeners, inspect.Listener{NetNS: 1, Addr: l})
+		snap.Sockets = append(snap.Sockets, inspect.Socket{Proto: inspect.TCP, Local: l, State: inspect.Listen, Inode: uint64(i + 1), NetNS: 1, PIDs: []int{1000 + i%procs}})
+	}
+	for i := 0; len(snap.Sockets) < n; i++ {
+		srv := netip.AddrPortFrom(server, uint16(40000+i%listeners))
+		cli := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(1 + i%13)}), uint16(32768+i%28000))
+		cs, ss := inspect.Established, inspect.Established
+		switch i % 8 {
+		case 0:
+			cs, ss = inspect.CloseWait, inspect.FinWait2
+		case 1:
+			cs, ss = inspect.TimeWait, inspect.Close
+		}
+		owner := []int{1000 + i%procs}
+		snap.Sockets = append(snap.Sockets, inspect.Socket{Proto: inspect.TCP, Local: cli, Remote: srv, State: cs, Inode: uint64(2*i + 100), NetNS: 1, PIDs: owner})
+		if cs == inspect.TimeWait {
+			snap.Sockets[len(snap.Sockets)-1].Inode, snap.Sockets[len(snap.Sockets)-1].PIDs = 0, nil
+			continue
+		}
+		snap.Sockets = append(snap.Sockets, inspect.Socket{Proto: inspect.TCP, Local: srv, Remote: cli, State: ss, Inode: uint64(2*i + 101), NetNS: 1, PIDs: []int{1000 + (i+1)%procs}})
+	}
+	return snap
+}
+
+// BenchmarkAnalyze groups and diagnoses 100k sockets, as inspect does once
+// the scan is in.
+func BenchmarkAnalyze(b *testing.B) {
+	snap := benchSnapshot(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := Analyze(snap, DefaultThresholds)
+		if len(r.Findings) == 0 || len(r.Groups) == 0 {
+			b.Fatalf("%d findings, %d groups", len(r.Findings), len(r.Groups))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(snap.Sockets)), "ns/socket")
+}
