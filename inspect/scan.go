@@ -376,6 +376,9 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	var tables tableSet
 	var wanted map[uint64]int32
 	var socks []Socket
+	// The owners are joined to the sockets beside the walk too, each
+	// process as soon as both its walk and the tables are in.
+	walked := make(chan int, len(procs))
 	if fsys.live {
 		// This process first, and alone: the scan's own descriptors (the
 		// dump's socket, the other walkers' directories) come and go
@@ -383,13 +386,16 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		if i := slices.IndexFunc(procs, func(ps procScan) bool { return ps.p.PID == os.Getpid() }); i >= 0 {
 			fsys.walkProcess(newFDWalker(fsys.procfs), &procs[i], nil, false, meta)
 			procs[i].walked = true
+			walked <- i
 		}
 	}
 	walkCtx, cancelWalk := context.WithCancel(ctx)
 	defer cancelWalk()
-	mode := walkMode{tablesRead: make(chan struct{})}
+	mode := walkMode{tablesRead: make(chan struct{}), walked: walked}
 	errc := make(chan error, 1)
+	joined := make(chan struct{})
 	go func() {
+		defer close(joined)
 		var err error
 		if tables, err = fsys.readAllTables(backend, nsMembers, opts, estimate); err != nil {
 			cancelWalk() // the scan has failed: stop walking
@@ -402,11 +408,21 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		}
 		close(mode.tablesRead)
 		errc <- err
+		if err != nil {
+			return
+		}
+		j := newOwnerJoin(socks, wanted)
+		for i := range walked {
+			j.add(&procs[i])
+		}
+		j.finish()
 	}()
 	werr := fsys.walkAll(walkCtx, procs, &mode, meta)
+	close(walked)
 	if err := <-errc; err != nil {
 		return nil, err
 	}
+	<-joined
 	if werr != nil {
 		return nil, werr
 	}
@@ -414,10 +430,6 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
 
-	// Owners go straight into the sockets, in pid order: most sockets have
-	// one, so they share one backing array and a shared socket's list
-	// grows on its own.
-	pidBuf := make([]int, 0, len(wanted))
 	for i := range procs {
 		ps := &procs[i]
 		switch {
@@ -430,22 +442,6 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		if ps.warning != "" {
 			snap.Warnings = append(snap.Warnings, ps.warning)
 		}
-		pid := ps.p.PID
-		for _, ino := range ps.sockets {
-			i, ok := wanted[ino]
-			if !ok {
-				continue // a socket of another family, or filtered out
-			}
-			s := &socks[i]
-			switch {
-			case len(s.PIDs) == 0 && len(pidBuf) < cap(pidBuf):
-				pidBuf = append(pidBuf, pid)
-				s.PIDs = pidBuf[len(pidBuf)-1 : len(pidBuf) : len(pidBuf)]
-			case len(s.PIDs) == 0 || s.PIDs[len(s.PIDs)-1] != pid: // not a dup in the same process
-				s.PIDs = append(s.PIDs, pid)
-			}
-		}
-		ps.sockets = nil
 		snap.Processes = append(snap.Processes, ps.p)
 	}
 	switch {
@@ -500,6 +496,56 @@ func (snap *Snapshot) filterSockets(all []Socket, opts Options) ([]Socket, map[u
 	return kept, wanted
 }
 
+// ownerJoin puts the pids of walked processes into the sockets they hold.
+// Most sockets have one owner, so those share one backing array, and a
+// shared socket's list grows on its own.
+type ownerJoin struct {
+	socks  []Socket
+	wanted map[uint64]int32 // socket inode -> index in socks
+	pids   []int            // the shared backing array
+	shared []int32          // sockets with more than one owner
+}
+
+func newOwnerJoin(socks []Socket, wanted map[uint64]int32) *ownerJoin {
+	return &ownerJoin{socks: socks, wanted: wanted, pids: make([]int, 0, len(wanted))}
+}
+
+// add joins one walked process; those that could not be walked own nothing.
+func (j *ownerJoin) add(ps *procScan) {
+	if ps.err != nil {
+		return
+	}
+	pid := ps.p.PID
+	for _, ino := range ps.sockets {
+		i, ok := j.wanted[ino]
+		if !ok {
+			continue // a socket of another family, or filtered out
+		}
+		s := &j.socks[i]
+		switch {
+		case len(s.PIDs) == 0 && len(j.pids) < cap(j.pids):
+			j.pids = append(j.pids, pid)
+			s.PIDs = j.pids[len(j.pids)-1 : len(j.pids) : len(j.pids)]
+		case len(s.PIDs) == 0:
+			s.PIDs = []int{pid}
+		case s.PIDs[len(s.PIDs)-1] != pid: // not a dup in the same process
+			if len(s.PIDs) == 1 {
+				j.shared = append(j.shared, i)
+			}
+			s.PIDs = append(s.PIDs, pid)
+		}
+	}
+	ps.sockets = nil
+}
+
+// finish sorts the owners of shared sockets: processes are joined in the
+// order their walks end.
+func (j *ownerJoin) finish() {
+	for _, i := range j.shared {
+		slices.Sort(j.socks[i].PIDs)
+	}
+}
+
 // procScan is one process on its way through the scan.
 type procScan struct {
 	p       Process
@@ -512,11 +558,13 @@ type procScan struct {
 
 // walkMode is what a walk keeps. It changes once, when tablesRead is
 // closed: from then on keep (nil keeps every socket inode) and countOnly
-// (count descriptors, no socket can match) apply.
+// (count descriptors, no socket can match) apply. The walk sends the index
+// of each process it has walked to walked.
 type walkMode struct {
 	tablesRead chan struct{}
 	keep       func(uint64) bool
 	countOnly  bool
+	walked     chan<- int
 }
 
 // now returns what the walk of the next process keeps.
@@ -556,6 +604,7 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, me
 			for i := range next {
 				keep, countOnly := mode.now()
 				fsys.walkProcess(w, &procs[i], keep, countOnly, meta)
+				mode.walked <- i
 			}
 		})
 	}
