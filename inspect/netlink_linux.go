@@ -129,7 +129,7 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 	return c.request(family, mask, withInfo, nil, fn)
 }
 
-// request sends one inet_diag_req_v2: a dump, or with id an exact lookup
+// request sends one sock_diag request: a dump, or with id an exact lookup
 // of one socket (as ss does for a single socket: the kernel finds it in its
 // hash tables, whatever their size).
 //

@@ -298,10 +298,11 @@ func (o Options) keep(s *Socket) bool {
 // during the scan are skipped; processes it may not read are counted in
 // Denied with a warning.
 //
-// It works in four steps: each process's network namespace; the socket
-// tables of each namespace, once (over netlink or from /proc); the fd walk,
-// in parallel, keeping only the inodes of sockets that passed the filters;
-// then the owners joined to the sockets.
+// It works in four steps, the last three side by side: each process's
+// network namespace; the socket tables of each namespace, once (over
+// netlink or from /proc); the fd walk, in parallel, keeping only the
+// inodes of sockets that passed the filters once the tables are in; and
+// the owners joined to the sockets as each process's walk ends.
 func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	now := time.Now
 	if opts.Now != nil {
