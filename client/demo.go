@@ -69,8 +69,8 @@ type DemoRun struct {
 	States   map[inspect.TCPState]int
 	Sockets  int              // TCP sockets the process held at the end
 	Findings []report.Finding // what inspect said about the process
-	// PeerFinWait2 counts the peer's sockets in FIN_WAIT2 at the end, of
-	// which PeerOrphans were owned by no process.
+	// PeerFinWait2 counts the peer's ends of the client's connections in
+	// FIN_WAIT2 at the end, of which PeerOrphans were owned by no process.
 	PeerFinWait2, PeerOrphans int
 	// FinTimeout is the host's tcp_fin_timeout in seconds, 0 if unknown.
 	FinTimeout uint64
@@ -251,7 +251,7 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 			run.Findings = append(run.Findings, f)
 		}
 	}
-	run.PeerFinWait2, run.PeerOrphans = d.peerFinWait2(snap)
+	run.PeerFinWait2, run.PeerOrphans = d.peerFinWait2(socks)
 	run.FinTimeout = snap.System.FinTimeout
 
 	// Stop the child: it closes what it holds when its stdin closes.
@@ -319,21 +319,25 @@ func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, error) {
 	}
 }
 
-// peerFinWait2 counts the peer's FIN_WAIT2 sockets: the ones the demo's
-// process still owns from the scan, the orphans (owned by no process) from
-// the socket table, where the kernel shows them with inode 0.
-func (d *demo) peerFinWait2(snap *inspect.Snapshot) (all, orphans int) {
-	for _, s := range snap.Sockets {
-		if s.Local == d.peer && s.State == inspect.FinWait2 {
-			all++
-		}
+// peerFinWait2 counts the peer's ends in FIN_WAIT2 of the connections
+// whose other end is one of socks (the client's), and of them the orphans
+// (owned by no process, inode 0), in one read of the socket table. Other
+// sockets on the peer's port are not this run's: orphans live for
+// tcp_fin_timeout, and an earlier peer may have had the same port.
+func (d *demo) peerFinWait2(socks []inspect.Socket) (all, orphans int) {
+	client := make(map[netip.AddrPort]bool, len(socks))
+	for _, s := range socks {
+		client[s.Local] = true
 	}
 	for _, s := range d.peerTable() {
-		if s.State == inspect.FinWait2 && s.Inode == 0 {
-			orphans++
+		if s.State == inspect.FinWait2 && client[s.Remote] {
+			all++
+			if s.Inode == 0 {
+				orphans++
+			}
 		}
 	}
-	return all + orphans, orphans
+	return all, orphans
 }
 
 // peerTable returns the peer's end of every connection in the socket
