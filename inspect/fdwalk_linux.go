@@ -114,7 +114,7 @@ func (w *fdWalker) walk(dir string, keep func(uint64) bool, t *fdTable) error {
 // in dirfd into t. It reports false when there is no such descriptor, and
 // an error when the link may not be read.
 func (w *fdWalker) entry(dirfd int, name *byte, keep func(uint64) bool, t *fdTable) (bool, error) {
-	ln, errno := readlinkat(dirfd, name, w.link)
+	ln, errno := readlinkat(dirfd, name, w.link, w.probe)
 	switch {
 	case errno == unix.EACCES || errno == unix.EPERM:
 		// Some kernels and sandboxes list fds but deny the links.
@@ -139,8 +139,20 @@ func (w *fdWalker) entry(dirfd int, name *byte, keep func(uint64) bool, t *fdTab
 // readlinkat calls readlinkat(2) on a NUL-terminated name inside a
 // getdents buffer: unix.Readlinkat would copy the name to a new string and
 // then to a new C string, two allocations per descriptor.
-func readlinkat(dirfd int, name *byte, buf []byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
+//
+// On procfs (procfs true) it is a raw syscall, which the Go scheduler does
+// not hear of: a PID/fd link is made from the kernel's own tables, with no
+// I/O and no sleeping lock, and the scheduler's bookkeeping around each
+// call (entersyscall, exitsyscall, handing the P on) cost 8-9% of a scan
+// of 100k sockets, its walkers doing nothing else (medians of 25 runs,
+// interleaved, of inspect and of check). A fixture tree's links are on a
+// disk, which may block: those take the ordinary syscall.
+func readlinkat(dirfd int, name *byte, buf []byte, procfs bool) (int, unix.Errno) {
+	syscall6 := unix.Syscall6
+	if procfs {
+		syscall6 = unix.RawSyscall6
+	}
+	n, _, errno := syscall6(unix.SYS_READLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(name)),
 		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
 	return int(n), errno
 }
