@@ -21,9 +21,6 @@ type fdWalker struct {
 	// probe is true on a real procfs, where a PID/fd directory's size can
 	// be the number of descriptors; in a fixture tree it is a block size.
 	probe bool
-	// skip, when set, names socket inodes the walk leaves out, as if they
-	// were not open: this process's own sock_diag sockets. Optional.
-	skip func(uint64) bool
 }
 
 func newFDWalker(procfs bool) *fdWalker {
@@ -123,9 +120,6 @@ func (w *fdWalker) entry(dirfd int, name *byte, keep func(uint64) bool, t *fdTab
 		return false, nil
 	}
 	ino, isSocket := parseSocketLink(w.link[:ln])
-	if isSocket && w.skip != nil && w.skip(ino) {
-		return true, nil
-	}
 	t.open++
 	if isSocket {
 		t.socketFDs++

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,7 +51,6 @@ func StateMask(states []TCPState) uint32 {
 // across dumps.
 type diagConn struct {
 	fd  int
-	ino uint64 // the socket's inode, in ownSockets while open
 	buf []byte
 }
 
@@ -63,23 +61,8 @@ func newDiagConn() (*diagConn, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket(NETLINK_SOCK_DIAG)", err)
 	}
-	c := &diagConn{fd: fd, buf: make([]byte, netlinkRecvBufSize)}
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) == nil {
-		c.ino = st.Ino
-		ownSockets.Store(c.ino, true)
-	}
-	return c, nil
+	return &diagConn{fd: fd, buf: make([]byte, netlinkRecvBufSize)}, nil
 }
-
-// ownSockets holds the inodes of the sock_diag sockets open in this
-// process. A scan of its own process skips them: they come and go with
-// the dump that runs beside the fd walk, and would make its socket count
-// flicker.
-var ownSockets sync.Map
-
-// ownSocket reports whether ino is one of this process's sock_diag sockets.
-func ownSocket(ino uint64) bool { _, ok := ownSockets.Load(ino); return ok }
 
 // newDiagConnIn opens a sock_diag socket inside the network namespace at
 // nsPath (a PID/ns/net file). A netlink socket stays bound to the namespace
@@ -115,11 +98,7 @@ func newDiagConnIn(nsPath string) (*diagConn, error) {
 	return c, err
 }
 
-func (c *diagConn) Close() error {
-	err := unix.Close(c.fd)
-	ownSockets.Delete(c.ino) // after: a walk must never see it open and not ours
-	return err
-}
+func (c *diagConn) Close() error { return unix.Close(c.fd) }
 
 // dump asks the kernel for the TCP sockets of one family in the states of
 // mask, and calls fn for each; family AF_UNSPEC asks for both families at

@@ -77,15 +77,19 @@ func nlLandscape(t *testing.T) (port uint16) {
 			c.Close()
 		}
 	})
+	// connect returns both ends of a new connection to ln.
+	connect := func(ln net.Listener) (c, a net.Conn) {
+		c, err := d.Dial(ln.Addr().Network(), ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err = ln.Accept(); err != nil {
+			t.Fatal(err)
+		}
+		return c, a
+	}
 	for i := 0; i < 6; i++ {
-		c, err := d.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, a := connect(ln)
 		conns = append(conns, c)
 		switch i {
 		case 0, 1: // ESTABLISHED both ends
@@ -103,14 +107,7 @@ func nlLandscape(t *testing.T) (port uint16) {
 	// An IPv6 connection on the same port, where the host has ::1.
 	if ln6, err := lc.Listen(context.Background(), "tcp6", net.JoinHostPort("::1", fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))); err == nil {
 		t.Cleanup(func() { ln6.Close() })
-		c, err := d.Dial("tcp6", ln6.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := ln6.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, a := connect(ln6)
 		conns = append(conns, c, a)
 	} else {
 		t.Logf("no IPv6 connection in the landscape: %v", err)
@@ -174,18 +171,9 @@ func testNetlinkMatchesProc(t *testing.T, port uint16, byFamily bool) {
 			t.Errorf("no %s socket in the landscape: %v", st, states)
 		}
 	}
-	if v6 := slices.IndexFunc(nl, func(k nlParityKey) bool { return k.Proto == TCP6 }); v6 < 0 && hasIPv6Loopback() {
+	if v6 := slices.IndexFunc(nl, func(k nlParityKey) bool { return k.Proto == TCP6 }); v6 < 0 && liveHasIPv6() {
 		t.Errorf("no IPv6 socket in the netlink dump: %v", nl)
 	}
-}
-
-func hasIPv6Loopback() bool {
-	ln, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }
 
 func TestNetlinkStateMask(t *testing.T) {

@@ -664,10 +664,6 @@ func (fsys FS) walkFDs(w *fdWalker, ps *procScan, keep func(uint64) bool, countO
 		ps.p.FDs, ps.err = w.countFDs(fdDir)
 		ps.p.SocketFDs = -1
 	} else {
-		w.skip = nil
-		if fsys.live && ps.p.PID == os.Getpid() {
-			w.skip = ownSocket // the dump beside the walk is not ours to count
-		}
 		t := fdTable{sockets: ps.sockets}
 		ps.err = w.walk(fdDir, keep, &t)
 		ps.p.FDs, ps.p.SocketFDs, ps.sockets = t.open, t.socketFDs, t.sockets
