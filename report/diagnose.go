@@ -229,9 +229,18 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 	var out []Finding
 	// sockstat's tw counts the kernel's timewait sockets: TIME_WAIT, and
 	// the orphaned FIN_WAIT2 sockets that tcp_close turned into timewait
-	// sockets too. Both count towards tcp_max_tw_buckets.
-	twSockets := r.Kernel[inspect.TimeWait]
-	buckets := max(sys.TCPTimeWait, uint64(twSockets)) // no sockstat: what the tables show
+	// sockets too. Both count towards tcp_max_tw_buckets. Like sockstat,
+	// the finding is of the host's namespace.
+	twSockets := 0
+	for i := range r.Snapshot.Sockets {
+		if s := &r.Snapshot.Sockets[i]; s.State == inspect.TimeWait && (s.NetNS == r.Snapshot.HostNetNS || r.Snapshot.HostNetNS == 0) {
+			twSockets++
+		}
+	}
+	buckets := sys.TCPTimeWait
+	if buckets == 0 {
+		buckets = uint64(twSockets) // no sockstat: what the tables show
+	}
 	// Orphaned FIN_WAIT2 sockets alone have their own finding: the
 	// buckets they take are news only near the limit.
 	if buckets > 0 && (twSockets > 0 || severity(buckets, sys.MaxTWBuckets) > Info) {
