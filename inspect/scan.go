@@ -450,10 +450,10 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(opts))
 	case snap.Selected && len(snap.Processes) == 0:
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(opts),
-			count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
+			Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
 	case snap.Denied > 0:
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied); %s",
-			count(snap.Denied, "process could", "processes could"), deniedHint()))
+			Count(snap.Denied, "process could", "processes could"), deniedHint()))
 	}
 
 	// 4. Without --pid or --name, every socket stays, owned or not; with
@@ -471,7 +471,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	}
 	if unowned > 0 {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", count(unowned, "socket has", "sockets have")))
+			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", Count(unowned, "socket has", "sockets have")))
 	}
 	return snap, nil
 }
@@ -697,8 +697,9 @@ func deniedHint() string {
 	return "run as root for complete ownership"
 }
 
-// count renders "1 process could" or "2 processes could".
-func count(n int, one, many string) string {
+// Count renders n with the singular or the plural: "1 process could",
+// "2 processes could". report.Count is this one.
+func Count(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

@@ -281,11 +281,12 @@ func TestTimeWaitFinding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := snapshot(nil, tt.tables)
 			s.System = inspect.System{TCPTimeWait: tt.sockstatTW, MaxTWBuckets: 1000}
-			i := slices.IndexFunc(Analyze(s, DefaultThresholds).Findings, func(f Finding) bool { return f.Kind == KindTimeWait })
+			findings := Analyze(s, DefaultThresholds).Findings
+			i := slices.IndexFunc(findings, func(f Finding) bool { return f.Kind == KindTimeWait })
 			if i < 0 {
 				t.Fatal("no time_wait finding")
 			}
-			f := Analyze(s, DefaultThresholds).Findings[i]
+			f := findings[i]
 			if f.Count != tt.count || f.Message != tt.wantMessage {
 				t.Errorf("count %d, message %q; want %d, %q", f.Count, f.Message, tt.count, tt.wantMessage)
 			}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 
 	"github.com/sockleak/sockleak/inspect"
 )
@@ -68,12 +67,7 @@ func Plural(n int, noun string) string { return Count(n, noun, noun+"s") }
 
 // Count renders n with the singular or the plural: "1 process", "2
 // processes".
-func Count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
+func Count(n int, one, many string) string { return inspect.Count(n, one, many) }
 
 func peerPhrase(peer string, others int) string {
 	switch others {

@@ -160,7 +160,7 @@ func (v *Live) Draw(st *Status) error {
 		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
 		for i := range st.Processes {
 			if i >= max(room, 1) {
-				lines = append(lines, fmt.Sprintf("… %d more processes", len(st.Processes)-i))
+				lines = append(lines, "… "+report.Count(len(st.Processes)-i, "more process", "more processes"))
 				break
 			}
 			lines = append(lines, v.row(&st.Processes[i], ncols, spark))

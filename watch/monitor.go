@@ -411,7 +411,7 @@ func (m *Monitor) status(tr *procTrack, p *inspect.Process) ProcStatus {
 		}
 	}
 	ps.FDRate = slopePerMinute(tr.points, func(q *point) float64 { return float64(q.fds) })
-	grown := tr.points[len(tr.points)-1].fds - tr.points[0].fds
+	grown := last.fds - tr.points[0].fds
 	if ps.FDRate > 0 && ps.FDLimit > 0 && grown >= minETAGrowth {
 		left := max(0, float64(ps.FDLimit)-float64(ps.FDs))
 		// Beyond a year the estimate means nothing (and would overflow).
@@ -491,8 +491,9 @@ func (m *Monitor) evaluate(tr *procTrack, ps *ProcStatus, now time.Time) []Alert
 		verdicts[RuleCloseWaitAge] = verdict{cwN > 0 && ps.CloseWaitOldest >= r.MaxAge, cwN == 0 || ps.CloseWaitOldest < r.MaxAge}
 	}
 	if r.FDUsage > 0 {
-		// Clear 5 points below, or at nine tenths of a threshold too low
-		// for that (5% or less would never clear).
+		// Clear 5 points below the threshold or at nine tenths of it,
+		// whichever is higher: below 50% the nine tenths (5% or less would
+		// never clear 5 points below).
 		verdicts[RuleFDUsage] = verdict{usage >= r.FDUsage, usage < max(r.FDUsage-5, r.FDUsage*0.9)}
 	}
 	if r.ETA > 0 {

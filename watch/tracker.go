@@ -76,17 +76,17 @@ func (t *Tracker) Observe(snap *inspect.Snapshot) {
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		counts[s.State]++
-		if !slices.Contains(t.leakStates, s.State) {
-			continue
+		if len(s.PIDs) == 0 || !slices.Contains(t.leakStates, s.State) {
+			continue // an orphan is the kernel's: no process leaks it
 		}
 		k := trackKey{KeyOf(s), s.State}
 		l := t.seen[k]
 		if l == nil {
-			l = &Leak{Since: now}
+			// A socket's addresses do not change, nor does its peer.
+			l = &Leak{Since: now, Peer: report.PeerName(s, listening)}
 			t.seen[k] = l
 		}
 		l.Socket = *s
-		l.Peer = report.PeerName(s, listening)
 		l.LastSeen = now
 	}
 	for st, n := range counts {
