@@ -261,11 +261,12 @@ func Status(vs []Violation) Severity {
 // fd_usage > 80%".
 func (l Limits) describe() string {
 	var parts []string
-	for _, st := range l.states() {
-		parts = append(parts, fmt.Sprintf("%s %d", st, l.States[st].Warn))
+	where := ""
+	if l.Total {
+		where = " on the host" // fd usage is always per process
 	}
-	if l.Total && len(parts) > 0 {
-		parts[len(parts)-1] += " on the host" // fd usage is always per process
+	for _, st := range l.states() {
+		parts = append(parts, fmt.Sprintf("%s %d%s", st, l.States[st].Warn, where))
 	}
 	if l.FDUsage != nil {
 		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
