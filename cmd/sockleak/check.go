@@ -26,9 +26,6 @@ type exitStatus struct{ code int }
 
 func (e *exitStatus) Error() string { return "exit status " + strconv.Itoa(e.code) }
 
-// errThresholdExceeded is check's result when a threshold is crossed.
-var errThresholdExceeded error = &exitStatus{exitThreshold}
-
 // defaultCritFDUsage is the critical fd usage unless --crit says: where
 // inspect's fd_pressure finding turns critical.
 const defaultCritFDUsage = 95
@@ -206,7 +203,7 @@ func (o *CheckOptions) limits() (report.Limits, error) {
 	}
 	switch {
 	case o.MaxFinWait2 >= 0:
-		_ = set(inspect.FinWait2, false, source{"--max-fin-wait2", o.MaxFinWait2})
+		_ = set(inspect.FinWait2, false, flagSource("max-fin-wait2", o.MaxFinWait2))
 	case o.MaxFinWait2 < -1:
 		return l, flagErrorf("invalid --max-fin-wait2 %d: want a count, or -1 for no limit", o.MaxFinWait2)
 	}
@@ -358,13 +355,10 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 			return fmt.Errorf("%w (the check ran: its result is above)", err)
 		}
 	}
-	switch code {
-	case exitOK:
+	if code == exitOK {
 		return nil
-	case exitThreshold:
-		return errThresholdExceeded
 	}
-	return &exitStatus{code} // a Nagios plugin's own codes
+	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
 }
 
 // hiddenStates returns the states with a threshold that a --state filter

@@ -26,6 +26,10 @@ type PeerOptions struct {
 	Out        io.Writer
 }
 
+// defaultCloseDelay is --close-delay's default: long enough to see the
+// client in FIN_WAIT2.
+const defaultCloseDelay = 200 * time.Millisecond
+
 func newPeerCmd(runF func(context.Context, *PeerOptions) error) *cobra.Command {
 	opts := &PeerOptions{}
 	c := &cobra.Command{
@@ -74,7 +78,7 @@ It logs each connection's events and runs until interrupted.`,
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:7000", "loopback address to listen on, IP:PORT (port 0: any free port)")
 	f.StringVar(&opts.Behaviour, "behaviour", "echo", "echo, reply-close, slow, half-close-hold, reset or never-close")
 	f.DurationVar(&opts.Delay, "delay", 3*time.Second, "how late slow answers")
-	f.DurationVar(&opts.CloseDelay, "close-delay", 200*time.Millisecond, "how long echo waits after the client's FIN before it closes (0: at once)")
+	f.DurationVar(&opts.CloseDelay, "close-delay", defaultCloseDelay, "how long echo waits after the client's FIN before it closes (0: at once)")
 	f.StringVar(&opts.Reply, "reply", "", "answer to every request (a newline is appended); default: echo the request")
 	return c
 }

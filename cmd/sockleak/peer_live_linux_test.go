@@ -41,7 +41,7 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runPeer(ctx, &PeerOptions{Listen: "127.0.0.1:0", Behaviour: behaviour, Delay: time.Second, CloseDelay: 200 * time.Millisecond, Out: out}) // --close-delay's default
+		done <- runPeer(ctx, &PeerOptions{Listen: "127.0.0.1:0", Behaviour: behaviour, Delay: time.Second, CloseDelay: defaultCloseDelay, Out: out})
 	}()
 	t.Cleanup(func() {
 		cancel()
