@@ -224,7 +224,7 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 
 	// The peer answers Delay after each request: wait for its last answers
 	// to arrive, so the sockets settle in their final state.
-	snap, err := d.settle(ctx, run.PID)
+	snap, peerEnds, err := d.settle(ctx, run.PID)
 	if err != nil {
 		return run, err
 	}
@@ -251,7 +251,7 @@ func (d *demo) run(ctx context.Context, client string) (run DemoRun, err error) 
 			run.Findings = append(run.Findings, f)
 		}
 	}
-	run.PeerFinWait2, run.PeerOrphans = d.peerFinWait2(socks)
+	run.PeerFinWait2, run.PeerOrphans = peerFinWait2(peerEnds, socks)
 	run.FinTimeout = snap.System.FinTimeout
 
 	// Stop the child: it closes what it holds when its stdin closes.
@@ -291,13 +291,14 @@ func (d *demo) scanChild(ctx context.Context, pid int) (*inspect.Process, []insp
 
 // settle waits until the child holds no ESTABLISHED socket to the peer
 // (every late answer has arrived) and the peer has no FIN in flight (no
-// FIN_WAIT1: its last FIN has been acknowledged).
-func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, error) {
+// FIN_WAIT1: its last FIN has been acknowledged). It returns the last scan
+// and the peer's ends from the socket table read with it.
+func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, []inspect.Socket, error) {
 	deadline := time.Now().Add(d.o.Delay + 5*time.Second)
 	for {
 		snap, err := d.scan(ctx, pid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		busy := false
 		for _, s := range snap.Sockets {
@@ -305,31 +306,32 @@ func (d *demo) settle(ctx context.Context, pid int) (*inspect.Snapshot, error) {
 				busy = true
 			}
 		}
-		for _, s := range d.peerTable() {
+		peerEnds := d.peerTable()
+		for _, s := range peerEnds {
 			busy = busy || s.State == inspect.FinWait1
 		}
 		if !busy || time.Now().After(deadline) {
-			return snap, nil
+			return snap, peerEnds, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// peerFinWait2 counts the peer's ends in FIN_WAIT2 of the connections
-// whose other end is one of socks (the client's), and of them the orphans
-// (owned by no process, inode 0), in one read of the socket table. Other
-// sockets on the peer's port are not this run's: orphans live for
-// tcp_fin_timeout, and an earlier peer may have had the same port.
-func (d *demo) peerFinWait2(socks []inspect.Socket) (all, orphans int) {
+// peerFinWait2 counts the peer's ends (from peerTable) in FIN_WAIT2 of the
+// connections whose other end is one of socks (the client's), and of them
+// the orphans (owned by no process, inode 0). Other sockets on the peer's
+// port are not this run's: orphans live for tcp_fin_timeout, and an
+// earlier peer may have had the same port.
+func peerFinWait2(peerEnds, socks []inspect.Socket) (all, orphans int) {
 	client := make(map[netip.AddrPort]bool, len(socks))
 	for _, s := range socks {
 		client[s.Local] = true
 	}
-	for _, s := range d.peerTable() {
+	for _, s := range peerEnds {
 		if s.State == inspect.FinWait2 && client[s.Remote] {
 			all++
 			if s.Inode == 0 {
