@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
-	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // CloseMode is how Send ends a connection after a complete exchange.
@@ -190,11 +190,11 @@ func (x *exchange) write(b []byte) error {
 		n += m
 		if err != nil {
 			e := classify(x.ctx, "write", x.addr, err)
-			x.tracer.step(x.conn, "write", report.Plural(n, "byte"), start, e)
+			x.tracer.step(x.conn, "write", wording.Plural(n, "byte"), start, e)
 			return e
 		}
 	}
-	x.tracer.step(x.conn, "write", report.Plural(n, "byte"), start, nil)
+	x.tracer.step(x.conn, "write", wording.Plural(n, "byte"), start, nil)
 	return nil
 }
 
@@ -213,14 +213,14 @@ func (x *exchange) read() ([]byte, error) {
 			if d := x.opts.Delimiter; len(d) > 0 {
 				if i := bytes.Index(buf[from:], d); i >= 0 && from+i+len(d) <= x.opts.MaxReply {
 					buf = buf[:from+i+len(d)]
-					x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte"), start, nil)
+					x.tracer.step(x.conn, "read", wording.Plural(len(buf), "byte"), start, nil)
 					return buf, nil
 				}
 			}
 			if len(buf) > x.opts.MaxReply {
 				e := &Error{Op: "read", Addr: x.addr, Kind: KindTooLarge,
-					Err: errors.New("more than " + report.Plural(x.opts.MaxReply, "byte"))}
-				x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte")+" so far", start, e)
+					Err: errors.New("more than " + wording.Plural(x.opts.MaxReply, "byte"))}
+				x.tracer.step(x.conn, "read", wording.Plural(len(buf), "byte")+" so far", start, e)
 				return nil, e
 			}
 		}
@@ -230,7 +230,7 @@ func (x *exchange) read() ([]byte, error) {
 		if errors.Is(err, io.EOF) {
 			x.sawEOF = true
 			if len(x.opts.Delimiter) == 0 && len(buf) > 0 {
-				x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte")+" and the peer's FIN", start, nil)
+				x.tracer.step(x.conn, "read", wording.Plural(len(buf), "byte")+" and the peer's FIN", start, nil)
 				return buf, nil
 			}
 			err = io.EOF
@@ -239,7 +239,7 @@ func (x *exchange) read() ([]byte, error) {
 			}
 		}
 		e := classify(x.ctx, "read", x.addr, err)
-		x.tracer.step(x.conn, "read", report.Plural(len(buf), "byte"), start, e)
+		x.tracer.step(x.conn, "read", wording.Plural(len(buf), "byte"), start, e)
 		return nil, e
 	}
 }
@@ -319,7 +319,7 @@ func (x *exchange) graceful() {
 		detail = "the peer keeps sending"
 	}
 	if n > 0 {
-		detail = report.Plural(int(n), "byte") + " discarded, " + detail
+		detail = wording.Plural(int(n), "byte") + " discarded, " + detail
 	}
 	x.tracer.step(x.conn, "drain", detail, start, nil)
 	x.close("")

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 	"github.com/sockleak/sockleak/report"
 )
 
@@ -400,7 +401,7 @@ func writeDemoSummary(w io.Writer, res *DemoResult, o DemoOptions) error {
 	for _, run := range []DemoRun{l, r} {
 		if run.FDLimit > 0 && int64(run.FDs) > run.FDLimit {
 			fmt.Fprintf(w, "(The %s client holds %s over its limit of %d: open before it lowered the\n"+
-				"limit, which only stops new ones.)\n", run.Client, report.Plural(run.FDs-int(run.FDLimit), "descriptor"), run.FDLimit)
+				"limit, which only stops new ones.)\n", run.Client, wording.Plural(run.FDs-int(run.FDLimit), "descriptor"), run.FDLimit)
 		}
 	}
 	fmt.Fprintln(w)
@@ -428,7 +429,7 @@ func writeDemoSummary(w io.Writer, res *DemoResult, o DemoOptions) error {
 		"tcp_fin_timeout (%s). The reference client closes on the timeout path too: it holds no socket at the end, "+
 		"and the peer's late answer finds the connection closed and draws a reset, so the peer is left with nothing either.",
 		o.Delay, o.Timeout, limit, finTimeout(l.FinTimeout))
-	fmt.Fprintf(w, "\nWHY\n%s\nDone in %.1f s; both clients and the peer are stopped.\n", report.Wrap(why), res.Took.Seconds())
+	fmt.Fprintf(w, "\nWHY\n%s\nDone in %.1f s; both clients and the peer are stopped.\n", wording.Wrap(why), res.Took.Seconds())
 	return nil
 }
 

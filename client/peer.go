@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Behaviour is how a Peer treats each connection.
@@ -211,7 +211,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		for {
 			req, err := readRequest(r)
 			if len(req) > 0 {
-				p.logf("%s: request of %s, answered", remote, report.Plural(len(req), "byte"))
+				p.logf("%s: request of %s, answered", remote, wording.Plural(len(req), "byte"))
 				if _, werr := c.Write(p.reply(req)); werr != nil {
 					err = werr
 				}
@@ -246,7 +246,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 	case ReplyClose, Slow:
 		req, _ := readRequest(r)
 		if p.opts.Behaviour == Slow {
-			p.logf("%s: request of %s; answering in %v", remote, report.Plural(len(req), "byte"), p.opts.Delay)
+			p.logf("%s: request of %s; answering in %v", remote, wording.Plural(len(req), "byte"), p.opts.Delay)
 			select {
 			case <-time.After(p.opts.Delay):
 			case <-p.done:
@@ -262,7 +262,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		p.forget(c)
 	case HalfCloseHold:
 		req, err := readRequest(r)
-		p.logf("%s: request of %s; shutdown(SHUT_WR) without answering, holding the socket", remote, report.Plural(len(req), "byte"))
+		p.logf("%s: request of %s; shutdown(SHUT_WR) without answering, holding the socket", remote, wording.Plural(len(req), "byte"))
 		_ = c.CloseWrite()
 		for err == nil {
 			_, err = r.Discard(1)
@@ -271,7 +271,7 @@ func (p *Peer) handle(c *net.TCPConn) {
 		p.forget(c)
 	case Reset:
 		req, _ := readRequest(r)
-		p.logf("%s: request of %s; closing with RST", remote, report.Plural(len(req), "byte"))
+		p.logf("%s: request of %s; closing with RST", remote, wording.Plural(len(req), "byte"))
 		_ = c.SetLinger(0)
 		p.forget(c)
 	}

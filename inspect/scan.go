@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // FS is a proc filesystem root. Every reader takes its paths from it.
@@ -450,10 +452,10 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(opts))
 	case snap.Selected && len(snap.Processes) == 0:
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(opts),
-			Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
+			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
 	case snap.Denied > 0:
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied); %s",
-			Count(snap.Denied, "process could", "processes could"), deniedHint()))
+			wording.Count(snap.Denied, "process could", "processes could"), deniedHint()))
 	}
 
 	// 4. Without --pid or --name, every socket stays, owned or not; with
@@ -471,7 +473,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	}
 	if unowned > 0 {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", Count(unowned, "socket has", "sockets have")))
+			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", wording.Count(unowned, "socket has", "sockets have")))
 	}
 	return snap, nil
 }
@@ -695,15 +697,6 @@ func deniedHint() string {
 		return "even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
 	}
 	return "run as root for complete ownership"
-}
-
-// Count renders n with the singular or the plural: "1 process could",
-// "2 processes could". report.Count is this one.
-func Count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 func describeSelection(o Options) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Level is a pair of thresholds: a value above Warn is a warning, above
@@ -287,14 +288,14 @@ func CheckText(w io.Writer, r *Report, l Limits, vs []Violation) error {
 	}
 	procs := len(r.Snapshot.Processes)
 	if len(vs) == 0 {
-		fmt.Fprintf(&b, "OK: no threshold exceeded (%s); %s inspected\n", l.describe(), Count(procs, "process", "processes"))
+		fmt.Fprintf(&b, "OK: no threshold exceeded (%s); %s inspected\n", l.describe(), wording.Count(procs, "process", "processes"))
 	} else {
 		owners := map[int]bool{}
 		for _, v := range vs {
 			owners[v.PID] = true
 		}
 		fmt.Fprintf(&b, "FAIL: %s exceeded by %s (%s); %s inspected\n",
-			Plural(len(vs), "threshold"), Plural(len(owners), "owner"), l.describe(), Count(procs, "process", "processes"))
+			wording.Plural(len(vs), "threshold"), wording.Plural(len(owners), "owner"), l.describe(), wording.Count(procs, "process", "processes"))
 	}
 	for _, warn := range r.Snapshot.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", warn)

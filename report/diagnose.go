@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // diagnose turns the counts into findings, worst first.
@@ -62,13 +63,6 @@ func topPeer(groups []Group, pid int, state inspect.TCPState) (peer string, othe
 	return peer, others
 }
 
-// Plural renders "1 socket" or "2 sockets".
-func Plural(n int, noun string) string { return Count(n, noun, noun+"s") }
-
-// Count renders n with the singular or the plural: "1 process", "2
-// processes".
-func Count(n int, one, many string) string { return inspect.Count(n, one, many) }
-
 func peerPhrase(peer string, others int) string {
 	switch others {
 	case 0:
@@ -107,7 +101,7 @@ func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	if p.PID == UnknownPID {
 		f.Message = fmt.Sprintf("%s in CLOSE_WAIT to %s held by a process sockleak could not inspect: it is not closing sockets its peer closed",
-			Plural(n, "socket"), peerPhrase(peer, others))
+			wording.Plural(n, "socket"), peerPhrase(peer, others))
 		f.Hint += " Run sockleak as root to name the process."
 		return f, true
 	}
@@ -130,7 +124,7 @@ func ownedFinWait2Finding(r *Report, p *ProcessRow) (Finding, bool) {
 		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name,
 		State: inspect.FinWait2, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
 		Message: fmt.Sprintf("%s holds %s in FIN_WAIT2 to %s: it closed its side, the peer has not",
-			ownerName(p.PID, p.Name), Plural(n, "half-closed socket"), peerPhrase(peer, others)),
+			ownerName(p.PID, p.Name), wording.Plural(n, "half-closed socket"), peerPhrase(peer, others)),
 		Hint: fmt.Sprintf("The peer is likely leaking: its end sits in CLOSE_WAIT (run sockleak inspect on %s). "+
 			"This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: "+
 			"give the read a deadline and close after it.", peerHost(peer)),
@@ -161,7 +155,7 @@ func orphanFinWait2Finding(r *Report, th Thresholds) (Finding, bool) {
 		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel",
 		State: inspect.FinWait2, Peer: peer, Count: n,
 		Message: fmt.Sprintf("%s to %s: this host closed them, the peer has not; they expire after %s",
-			Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others), timeout),
+			wording.Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others), timeout),
 		Hint: fmt.Sprintf("The peer is likely not closing its sockets (they sit in CLOSE_WAIT there): run sockleak inspect on %s. "+
 			"Orphans expire after %s, so the count shows only the most recent leaks.", peerHost(peer), timeout),
 	}, true
@@ -186,7 +180,7 @@ func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share))
 	if p.SocketFDs >= 0 { // -1: only counted, not walked
-		msg += "; " + Count(p.SocketFDs, "is a socket", "are sockets")
+		msg += "; " + wording.Count(p.SocketFDs, "is a socket", "are sockets")
 	}
 	return Finding{
 		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,
@@ -238,10 +232,10 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 	// Orphaned FIN_WAIT2 sockets alone have their own finding: the
 	// buckets they take are news only near the limit.
 	if buckets > 0 && (twSockets > 0 || severity(buckets, sys.MaxTWBuckets) > Info) {
-		count, msg := twSockets, Plural(twSockets, "socket")+" in TIME_WAIT"
+		count, msg := twSockets, wording.Plural(twSockets, "socket")+" in TIME_WAIT"
 		switch {
 		case twSockets == 0:
-			count, msg = int(buckets), Plural(int(buckets), "timewait socket")+" (orphaned FIN_WAIT2)"
+			count, msg = int(buckets), wording.Plural(int(buckets), "timewait socket")+" (orphaned FIN_WAIT2)"
 		case buckets > uint64(twSockets):
 			msg += fmt.Sprintf("; %d timewait sockets with the orphaned FIN_WAIT2 ones", buckets)
 		}
@@ -256,7 +250,7 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 	if sys.TCPOrphan > 0 {
 		out = append(out, Finding{
 			Severity: severity(sys.TCPOrphan, sys.MaxOrphans), Kind: KindOrphans, Count: int(sys.TCPOrphan),
-			Message: fmt.Sprintf("%s%s", Plural(int(sys.TCPOrphan), "orphaned socket"), of(sys.TCPOrphan, sys.MaxOrphans, "tcp_max_orphans")),
+			Message: fmt.Sprintf("%s%s", wording.Plural(int(sys.TCPOrphan), "orphaned socket"), of(sys.TCPOrphan, sys.MaxOrphans, "tcp_max_orphans")),
 			Hint: "Orphans are sockets their process closed before the close handshake finished (FIN_WAIT1, FIN_WAIT2, " +
 				"LAST_ACK, CLOSING). Over the limit the kernel resets connections and logs \"too many orphaned sockets\".",
 		})

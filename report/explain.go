@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Explanation says what a TCP state means in the close handshake and whose
@@ -95,9 +96,9 @@ func Explain(w io.Writer, s inspect.TCPState) error {
 		}
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "%s: %s.\n\n", e.State, e.Meaning)
-		writeWrapped(&b, "closed first by: ", "                 ", e.Closer+".")
-		writeWrapped(&b, "a build-up:      ", "                 ", e.BuildUp+".")
-		writeWrapped(&b, "ended by:        ", "                 ", e.EndedBy+".")
+		wording.WriteWrapped(&b, "closed first by: ", "                 ", e.Closer+".")
+		wording.WriteWrapped(&b, "a build-up:      ", "                 ", e.BuildUp+".")
+		wording.WriteWrapped(&b, "ended by:        ", "                 ", e.EndedBy+".")
 		if pair := pairOf(s); pair != 0 {
 			fmt.Fprintf(&b, "\nThe other end of a %s socket is usually in %s.\n", s, pair)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Nagios plugin exit codes (Monitoring Plugins Development Guidelines,
@@ -38,7 +40,7 @@ func Nagios(w io.Writer, r *Report, l Limits, vs []Violation) (int, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SOCKLEAK %s - ", nagiosWords[code])
 	if len(vs) == 0 {
-		fmt.Fprintf(&b, "no threshold exceeded; %s inspected", Count(len(r.Snapshot.Processes), "process", "processes"))
+		fmt.Fprintf(&b, "no threshold exceeded; %s inspected", wording.Count(len(r.Snapshot.Processes), "process", "processes"))
 	} else {
 		b.WriteString(nagiosText(vs[0].Summary()))
 		if len(vs) > 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // TableOptions shapes the table output.
@@ -27,12 +28,9 @@ type TableOptions struct {
 	Sockets bool
 }
 
-// wrapWidth is where findings wrap, and maxTableFindings how many the
-// table shows: one screen, read at 3 a.m.
-const (
-	wrapWidth        = 100
-	maxTableFindings = 10
-)
+// maxTableFindings is how many findings the table shows: one screen, read
+// at 3 a.m.
+const maxTableFindings = 10
 
 // Table renders a report for a person: the findings (what is wrong and
 // whose bug it is), the processes with their sockets by state and fd usage,
@@ -44,7 +42,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	var b bytes.Buffer
 	snap := r.Snapshot
 	fmt.Fprintf(&b, "sockleak inspect · %s · %s · %s, %s\n\n",
-		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), Plural(len(snap.Sockets), "TCP socket"), Count(len(r.Processes), "process", "processes"))
+		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), wording.Plural(len(snap.Sockets), "TCP socket"), wording.Count(len(r.Processes), "process", "processes"))
 
 	b.WriteString("FINDINGS\n")
 	if len(r.Findings) == 0 {
@@ -54,16 +52,16 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	hinted := make(map[string]bool)
 	for i, f := range r.Findings {
 		if i == maxTableFindings {
-			fmt.Fprintf(&b, "(%s not shown: sockleak inspect -o json lists them all)\n", Plural(len(r.Findings)-i, "more finding"))
+			fmt.Fprintf(&b, "(%s not shown: sockleak inspect -o json lists them all)\n", wording.Plural(len(r.Findings)-i, "more finding"))
 			break
 		}
 		label := fmt.Sprintf("%-8s  ", strings.ToUpper(f.Severity.String()))
 		indent := strings.Repeat(" ", len(label))
-		writeWrapped(&b, label, indent, "["+f.Kind+"] "+f.Message)
+		wording.WriteWrapped(&b, label, indent, "["+f.Kind+"] "+f.Message)
 		// Orphans and owned sockets of one kind have different hints.
 		if key := fmt.Sprint(f.Kind, f.PID == KernelPID); !hinted[key] {
 			hinted[key] = true
-			writeWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
+			wording.WriteWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
 		}
 	}
 
@@ -87,7 +85,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
 		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
 	for _, warn := range snap.Warnings {
-		writeWrapped(&b, "warning: ", "         ", warn)
+		wording.WriteWrapped(&b, "warning: ", "         ", warn)
 	}
 	_, err := w.Write(trimTrailingSpace(b.Bytes()))
 	return err
@@ -263,7 +261,7 @@ func peerTable(w io.Writer, r *Report, top int) error {
 					for _, g := range groups[top:run] {
 						more += g.Count
 					}
-					if err := t.Append([]string{"", "", "", "(" + Plural(run-top, "more peer") + ")", strconv.Itoa(more)}); err != nil {
+					if err := t.Append([]string{"", "", "", "(" + wording.Plural(run-top, "more peer") + ")", strconv.Itoa(more)}); err != nil {
 						return err
 					}
 					break
@@ -341,33 +339,6 @@ func idleCell(s inspect.Socket) string {
 		return d.Truncate(100 * time.Millisecond).String()
 	}
 	return d.Truncate(time.Second).String()
-}
-
-// Wrap returns text word-wrapped at the width of the table's findings,
-// for a paragraph that goes beside them.
-func Wrap(text string) string {
-	var b bytes.Buffer
-	writeWrapped(&b, "", "", text)
-	return b.String()
-}
-
-// writeWrapped writes text word-wrapped at wrapWidth, the first line after
-// first and the rest after indent.
-func writeWrapped(w *bytes.Buffer, first, indent, text string) {
-	line := first
-	empty := true
-	for _, word := range strings.Fields(text) {
-		if !empty && len(line)+1+len(word) > wrapWidth {
-			w.WriteString(line + "\n")
-			line, empty = indent, true
-		}
-		if !empty {
-			line += " "
-		}
-		line += word
-		empty = false
-	}
-	w.WriteString(line + "\n")
 }
 
 func trimTrailingSpace(b []byte) []byte {

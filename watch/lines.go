@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
-	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // formatRate prints a growth in sockets per minute: +34/min, -0.5/min.
@@ -141,11 +141,11 @@ func TextLines(w io.Writer, st *Status) error {
 		return err
 	}
 	total, parts := stateCounts(st.States)
-	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, round(st.Took), report.Plural(total, "socket"))
+	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, round(st.Took), wording.Plural(total, "socket"))
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(&b, ", %s", report.Count(len(st.Processes), "process", "processes"))
+	fmt.Fprintf(&b, ", %s", wording.Count(len(st.Processes), "process", "processes"))
 	if st.Denied > 0 {
 		fmt.Fprintf(&b, ", %d not inspectable", st.Denied)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
-	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Live is the top-like view of sockleak watch on a terminal: the screen is
@@ -126,12 +126,12 @@ func (v *Live) Draw(st *Status) error {
 	} else {
 		total, parts := stateCounts(st.States)
 		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
-			st.Time.Format("15:04:05"), st.Seq, round(st.Took), report.Plural(total, "TCP socket"), report.Count(len(st.Processes), "process", "processes"))
+			st.Time.Format("15:04:05"), st.Seq, round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
 		if st.Denied > 0 {
 			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
 		}
 		if st.Errors > 0 {
-			head += fmt.Sprintf(" · %s", report.Plural(st.Errors, "failed sample"))
+			head += fmt.Sprintf(" · %s", wording.Plural(st.Errors, "failed sample"))
 		}
 		lines = append(lines, v.paint(bold, head), strings.Join(parts, " · "), "")
 		// As many columns as fit, most important first; the sparkline
@@ -160,7 +160,7 @@ func (v *Live) Draw(st *Status) error {
 		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
 		for i := range st.Processes {
 			if i >= max(room, 1) {
-				lines = append(lines, "… "+report.Count(len(st.Processes)-i, "more process", "more processes"))
+				lines = append(lines, "… "+wording.Count(len(st.Processes)-i, "more process", "more processes"))
 				break
 			}
 			lines = append(lines, v.row(&st.Processes[i], ncols, spark))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
-	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Result is what sockleak run saw while its command ran.
@@ -91,7 +91,7 @@ func (r *Result) outcome() string {
 	if r.Signal != "" {
 		s = "killed by " + r.Signal
 	}
-	return fmt.Sprintf("%s, %s, %d samples of up to %s", s, round(r.Duration), r.Samples, report.Count(r.MaxProcesses, "process", "processes"))
+	return fmt.Sprintf("%s, %s, %d samples of up to %s", s, round(r.Duration), r.Samples, wording.Count(r.MaxProcesses, "process", "processes"))
 }
 
 // Text renders the result for a CI log: the leaks grouped by process,
