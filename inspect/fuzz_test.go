@@ -149,7 +149,7 @@ func FuzzParseLimits(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		l, err := ParseLimits(strings.NewReader(in))
 		if err != nil {
-			if l != (Limits{}) {
+			if l != (ProcLimits{}) {
 				t.Errorf("ParseLimits() = %+v with error %v, want zero", l, err)
 			}
 			return

@@ -311,7 +311,7 @@ type netlinkReader struct {
 }
 
 func newNetlinkReader(opts Options) *netlinkReader {
-	mask := StateMask(opts.States) & StateMask(opts.Need)
+	mask := StateMask(opts.States) & StateMask(opts.DumpStates)
 	if mask != allStates {
 		// Listeners are always needed: they tell inbound from outbound.
 		mask |= 1 << Listen

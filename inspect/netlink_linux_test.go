@@ -248,7 +248,7 @@ func TestScanNeedFiltersInTheKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := Scan(context.Background(), fsys, Options{PIDs: []int{os.Getpid()}, Need: []TCPState{CloseWait}, Backend: BackendNetlink})
+	snap, err := Scan(context.Background(), fsys, Options{PIDs: []int{os.Getpid()}, DumpStates: []TCPState{CloseWait}, Backend: BackendNetlink})
 	if err != nil {
 		t.Fatal(err)
 	}

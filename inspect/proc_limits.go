@@ -9,8 +9,8 @@ import (
 	"strconv"
 )
 
-// Limits holds the rows of PID/limits that sockleak uses.
-type Limits struct {
+// ProcLimits holds the rows of PID/limits that sockleak uses.
+type ProcLimits struct {
 	// OpenFilesSoft and OpenFilesHard are the "Max open files" limits;
 	// Unlimited (-1) when the kernel prints "unlimited".
 	OpenFilesSoft, OpenFilesHard int64
@@ -30,7 +30,7 @@ var errNoOpenFiles = errors.New(`no "Max open files" row`)
 //
 //	Limit                     Soft Limit           Hard Limit           Units
 //	Max open files            1024                 1048576              files
-func ParseLimits(r io.Reader) (Limits, error) {
+func ParseLimits(r io.Reader) (ProcLimits, error) {
 	sc := bufio.NewScanner(r)
 	n := 0
 	for sc.Scan() {
@@ -38,7 +38,7 @@ func ParseLimits(r io.Reader) (Limits, error) {
 		line := sc.Bytes()
 		if n == 1 {
 			if !bytes.HasPrefix(line, []byte("Limit ")) {
-				return Limits{}, &ParseError{Line: n, Text: string(line), Err: errors.New(`missing header line (want "Limit ...")`)}
+				return ProcLimits{}, &ParseError{Line: n, Text: string(line), Err: errors.New(`missing header line (want "Limit ...")`)}
 			}
 			continue
 		}
@@ -47,20 +47,20 @@ func ParseLimits(r io.Reader) (Limits, error) {
 		}
 		soft, rest := nextField(line[limitNameWidth:])
 		hard, _ := nextField(rest)
-		var l Limits
+		var l ProcLimits
 		var err error
 		if l.OpenFilesSoft, err = parseLimit(soft); err != nil {
-			return Limits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("soft limit: %w", err)}
+			return ProcLimits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("soft limit: %w", err)}
 		}
 		if l.OpenFilesHard, err = parseLimit(hard); err != nil {
-			return Limits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("hard limit: %w", err)}
+			return ProcLimits{}, &ParseError{Line: n, Text: string(line), Err: fmt.Errorf("hard limit: %w", err)}
 		}
 		return l, nil
 	}
 	if err := sc.Err(); err != nil {
-		return Limits{}, err
+		return ProcLimits{}, err
 	}
-	return Limits{}, &ParseError{Line: n, Err: errNoOpenFiles}
+	return ProcLimits{}, &ParseError{Line: n, Err: errNoOpenFiles}
 }
 
 func parseLimit(b []byte) (int64, error) {

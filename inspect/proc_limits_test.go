@@ -44,24 +44,24 @@ func TestParseLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    Limits
+		want    ProcLimits
 		wantErr string
 	}{
-		{name: "numbers", in: limitsText("1024", "524288"), want: Limits{1024, 524288}},
-		{name: "the incident's limit", in: limitsText("2048", "4096"), want: Limits{2048, 4096}},
-		{name: "unlimited", in: limitsText("unlimited", "unlimited"), want: Limits{Unlimited, Unlimited}},
-		{name: "soft set, hard unlimited", in: limitsText("1024", "unlimited"), want: Limits{1024, Unlimited}},
-		{name: "zero", in: limitsText("0", "0"), want: Limits{0, 0}},
-		{name: "largest finite", in: limitsText("9223372036854775807", "9223372036854775807"), want: Limits{1<<63 - 1, 1<<63 - 1}},
+		{name: "numbers", in: limitsText("1024", "524288"), want: ProcLimits{1024, 524288}},
+		{name: "the incident's limit", in: limitsText("2048", "4096"), want: ProcLimits{2048, 4096}},
+		{name: "unlimited", in: limitsText("unlimited", "unlimited"), want: ProcLimits{Unlimited, Unlimited}},
+		{name: "soft set, hard unlimited", in: limitsText("1024", "unlimited"), want: ProcLimits{1024, Unlimited}},
+		{name: "zero", in: limitsText("0", "0"), want: ProcLimits{0, 0}},
+		{name: "largest finite", in: limitsText("9223372036854775807", "9223372036854775807"), want: ProcLimits{1<<63 - 1, 1<<63 - 1}},
 		{
 			name: "only the header and the row",
 			in:   "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \n",
-			want: Limits{1024, 4096},
+			want: ProcLimits{1024, 4096},
 		},
 		{
 			name: "no trailing newline",
 			in:   "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files",
-			want: Limits{1024, 4096},
+			want: ProcLimits{1024, 4096},
 		},
 		{name: "empty", in: "", wantErr: `no "Max open files" row`},
 		{name: "missing header", in: strings.SplitN(limitsText("1024", "4096"), "\n", 2)[1], wantErr: `line 1: missing header line (want "Limit ...")`},
@@ -118,11 +118,11 @@ func TestReadLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		path    string
-		want    Limits
+		want    ProcLimits
 		wantErr string // after "PATH:"
 	}{
-		{name: "openser", path: filepath.Join("..", "testdata", "incident", "client", "proc", "4242", "limits"), want: Limits{2048, 4096}},
-		{name: "systemd", path: filepath.Join("..", "testdata", "incident", "client", "proc", "1", "limits"), want: Limits{1073741816, 1073741816}},
+		{name: "openser", path: filepath.Join("..", "testdata", "incident", "client", "proc", "4242", "limits"), want: ProcLimits{2048, 4096}},
+		{name: "systemd", path: filepath.Join("..", "testdata", "incident", "client", "proc", "1", "limits"), want: ProcLimits{1073741816, 1073741816}},
 		{name: "no header", path: filepath.Join(broken, "no_header"), wantErr: "1: missing header line"},
 		{name: "garbage", path: filepath.Join(broken, "garbage"), wantErr: `9: soft limit: strconv.ParseUint: parsing "lots": invalid syntax`},
 		{name: "no open files row", path: filepath.Join(broken, "no_open_files"), wantErr: `16: no "Max open files" row`},

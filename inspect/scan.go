@@ -219,11 +219,11 @@ type Options struct {
 	States []TCPState // only sockets in these states. Optional.
 	Ports  []uint16   // only sockets with this local or remote port. Optional.
 	Peers  []Peer     // only sockets whose remote address matches. Optional.
-	// Need lists the only states the caller needs, as check does for its
-	// thresholds: the kernel leaves the others out of a netlink dump.
-	// Unlike States it does not narrow the view the user asked for.
-	// Optional.
-	Need []TCPState
+	// DumpStates lists the only states to read from the kernel, as check
+	// asks for the states its thresholds count: a netlink dump leaves the
+	// others out. Unlike States it is not a filter the user asked for, so
+	// the snapshot is not marked Filtered. Optional.
+	DumpStates []TCPState
 	// Backend is how to read socket tables. Optional: BackendAuto.
 	Backend Backend
 	// IdleTimes asks for the time since each socket last sent or received
@@ -282,7 +282,7 @@ func (o Options) keep(s *Socket) bool {
 	if len(o.States) > 0 && !slices.Contains(o.States, s.State) {
 		return false
 	}
-	if len(o.Need) > 0 && !slices.Contains(o.Need, s.State) {
+	if len(o.DumpStates) > 0 && !slices.Contains(o.DumpStates, s.State) {
 		return false
 	}
 	if len(o.Ports) > 0 && !slices.Contains(o.Ports, s.Local.Port()) && !slices.Contains(o.Ports, s.Remote.Port()) {
@@ -404,7 +404,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 			cancelWalk() // the scan has failed: stop walking
 		} else {
 			socks, wanted = snap.filterSockets(tables.sockets, opts)
-			if len(opts.States) > 0 || len(opts.Need) > 0 {
+			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
 				mode.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
 				mode.countOnly = len(wanted) == 0 && fsys.procfs
 			}
@@ -782,10 +782,10 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 	return pids, nil
 }
 
-func readLimits(path string) (Limits, error) {
+func readLimits(path string) (ProcLimits, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Limits{}, err
+		return ProcLimits{}, err
 	}
 	defer f.Close()
 	l, err := ParseLimits(f)

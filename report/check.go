@@ -19,8 +19,8 @@ type Level struct {
 	Warn, Crit int
 }
 
-// Limits are the thresholds of sockleak check.
-type Limits struct {
+// CheckThresholds are the thresholds of sockleak check.
+type CheckThresholds struct {
 	// States caps the sockets in each state. States not in the map are
 	// not checked.
 	States map[inspect.TCPState]Level
@@ -119,7 +119,7 @@ type checkOwner struct {
 
 // owners lists who the state limits apply to: each process, the kernel
 // and unknown owners; or the host as one owner with Total.
-func (l Limits) owners(r *Report) []checkOwner {
+func (l CheckThresholds) owners(r *Report) []checkOwner {
 	if l.Total {
 		states := map[inspect.TCPState]int{}
 		for _, s := range r.Snapshot.Sockets {
@@ -137,7 +137,7 @@ func (l Limits) owners(r *Report) []checkOwner {
 	return out
 }
 
-func (l Limits) states() []inspect.TCPState {
+func (l CheckThresholds) states() []inspect.TCPState {
 	return slices.Sorted(maps.Keys(l.States))
 }
 
@@ -174,7 +174,7 @@ func (lv Level) judge(value int) (Severity, int, bool) {
 
 // Check weighs a report against limits and returns the thresholds
 // crossed, worst first. It is pure: the report holds everything.
-func Check(r *Report, l Limits) []Violation {
+func Check(r *Report, l CheckThresholds) []Violation {
 	var out []Violation
 	for _, o := range l.owners(r) {
 		for _, st := range l.states() {
@@ -226,7 +226,7 @@ func isFD(v Violation) int {
 
 // Measure returns the worst value of every limited metric, states in
 // kernel order and fd usage last.
-func Measure(r *Report, l Limits) []Measurement {
+func Measure(r *Report, l CheckThresholds) []Measurement {
 	var out []Measurement
 	owners := l.owners(r)
 	for _, st := range l.states() {
@@ -260,7 +260,7 @@ func Status(vs []Violation) Severity {
 
 // describe renders the limits as flags would: "close_wait > 0,
 // fd_usage > 80%".
-func (l Limits) describe() string {
+func (l CheckThresholds) describe() string {
 	var parts []string
 	where := ""
 	if l.Total {
@@ -281,7 +281,7 @@ func (l Limits) describe() string {
 // CheckText renders the result of a check for a person and for cron's
 // mail: one line per violation, worst first, then a one-line summary and
 // the scan's warnings.
-func CheckText(w io.Writer, r *Report, l Limits, vs []Violation) error {
+func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error {
 	var b strings.Builder
 	for _, v := range vs {
 		fmt.Fprintf(&b, "%-8s  %s\n", strings.ToUpper(v.Severity.String()), v.Message())
@@ -338,7 +338,7 @@ type ViolationDoc struct {
 }
 
 // CheckJSON writes the check as one indented JSON document.
-func CheckJSON(w io.Writer, r *Report, l Limits, vs []Violation) error {
+func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error {
 	d := CheckDocument{
 		Document:   NewDocument(r),
 		Status:     statusWord(Status(vs)),

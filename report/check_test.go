@@ -48,58 +48,58 @@ func TestCheck(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		snap   *inspect.Snapshot
-		limits Limits
+		limits CheckThresholds
 		want   []violationKey
 	}{
 		{
 			name:   "healthy: nothing in CLOSE_WAIT",
 			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
-			limits: Limits{States: cwLimit(0, 0), FDUsage: fd80},
+			limits: CheckThresholds{States: cwLimit(0, 0), FDUsage: fd80},
 			want:   []violationKey{},
 		},
 		{
 			name:   "default: one CLOSE_WAIT fails, critical",
 			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(1, "10.0.0.5:7000", 42)),
-			limits: Limits{States: cwLimit(0, 0)},
+			limits: CheckThresholds{States: cwLimit(0, 0)},
 			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
 		},
 		{
 			name:   "at the maximum is not over it",
 			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(3, "10.0.0.5:7000", 42)),
-			limits: Limits{States: cwLimit(3, 10)},
+			limits: CheckThresholds{States: cwLimit(3, 10)},
 			want:   []violationKey{},
 		},
 		{
 			name:   "over warn, under crit: warning with the warn limit",
 			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(4, "10.0.0.5:7000", 42)),
-			limits: Limits{States: cwLimit(3, 10)},
+			limits: CheckThresholds{States: cwLimit(3, 10)},
 			want:   []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
 		},
 		{
 			name:   "over crit: critical with the crit limit",
 			snap:   snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cw(11, "10.0.0.5:7000", 42)),
-			limits: Limits{States: cwLimit(3, 10)},
+			limits: CheckThresholds{States: cwLimit(3, 10)},
 			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
 		},
 		{
 			name: "per process: two under the limit pass",
 			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
 				cw(3, "10.0.0.5:7000", 42), shift(cw(3, "10.0.0.6:80", 43), 100)),
-			limits: Limits{States: cwLimit(4, 4)},
+			limits: CheckThresholds{States: cwLimit(4, 4)},
 			want:   []violationKey{},
 		},
 		{
 			name: "total: the same two over the host's limit",
 			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
 				cw(3, "10.0.0.5:7000", 42), shift(cw(2, "10.0.0.6:80", 43), 100)),
-			limits: Limits{States: cwLimit(4, 4), Total: true},
+			limits: CheckThresholds{States: cwLimit(4, 4), Total: true},
 			want:   []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
 		},
 		{
 			name: "a socket shared after fork counts for each process, once in the total",
 			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
 				cw(2, "10.0.0.5:7000", 42, 43)),
-			limits: Limits{States: cwLimit(1, 1)},
+			limits: CheckThresholds{States: cwLimit(1, 1)},
 			want: []violationKey{
 				{Critical, "close_wait", 42, "10.0.0.5:7000", 2, 1},
 				{Critical, "close_wait", 43, "10.0.0.5:7000", 2, 1},
@@ -109,7 +109,7 @@ func TestCheck(t *testing.T) {
 			name: "total of the shared sockets",
 			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
 				cw(2, "10.0.0.5:7000", 42, 43)),
-			limits: Limits{States: cwLimit(2, 2), Total: true},
+			limits: CheckThresholds{States: cwLimit(2, 2), Total: true},
 			want:   []violationKey{},
 		},
 		{
@@ -117,7 +117,7 @@ func TestCheck(t *testing.T) {
 			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
 				many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
 				shift(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
-			limits: Limits{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
+			limits: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
 			want:   []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
 		},
 		{
@@ -128,14 +128,14 @@ func TestCheck(t *testing.T) {
 					sock(inspect.CloseWait, "10.0.0.7:40002", "10.0.0.5:7000", 2002),
 					sock(inspect.CloseWait, "10.0.0.7:40003", "10.0.0.5:7000", 2003),
 				}),
-			limits: Limits{States: cwLimit(0, 0)},
+			limits: CheckThresholds{States: cwLimit(0, 0)},
 			want:   []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
 		},
 		{
 			name: "only limited states are checked",
 			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
 				many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"))),
-			limits: Limits{States: cwLimit(0, 0)},
+			limits: CheckThresholds{States: cwLimit(0, 0)},
 			want:   []violationKey{},
 		},
 		{
@@ -147,7 +147,7 @@ func TestCheck(t *testing.T) {
 				proc(43, "nolimit", 5000, inspect.Unlimited),
 				proc(44, "unknown", 5000, 0),
 			}),
-			limits: Limits{FDUsage: fd80},
+			limits: CheckThresholds{FDUsage: fd80},
 			want: []violationKey{
 				{Critical, MetricFDUsage, 42, "", 97, 95},
 				{Warning, MetricFDUsage, 41, "", 85, 80},
@@ -157,7 +157,7 @@ func TestCheck(t *testing.T) {
 			name: "worst first: critical before warning, states before fd usage, bigger first",
 			snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
 				cw(2, "10.0.0.5:7000", 41), shift(cw(9, "10.0.0.6:80", 42), 100)),
-			limits: Limits{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
+			limits: CheckThresholds{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
 			want: []violationKey{
 				{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
 				{Critical, MetricFDUsage, 41, "", 90, 80},
@@ -180,7 +180,7 @@ func TestViolationMessages(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242),
 		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	r := Analyze(snap, DefaultThresholds)
-	limits := Limits{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
 	var got []string
 	for _, v := range Check(r, limits) {
 		got = append(got, v.Summary(), v.Message())
@@ -199,12 +199,12 @@ func TestViolationMessages(t *testing.T) {
 
 	counted := proc(7, "java", 990, 1000)
 	counted.SocketFDs = -1 // the scan only counted its descriptors: say nothing of sockets
-	vs := Check(Analyze(snapshot([]inspect.Process{counted}), DefaultThresholds), Limits{FDUsage: &Level{80, 95}})
+	vs := Check(Analyze(snapshot([]inspect.Process{counted}), DefaultThresholds), CheckThresholds{FDUsage: &Level{80, 95}})
 	if len(vs) != 1 || vs[0].Message() != "pid 7 (java) uses 990/1000 fds (99%), over the maximum 95%" {
 		t.Errorf("counted-only fds: %+v", vs)
 	}
 
-	total := Check(r, Limits{States: cwLimit(100, 100), Total: true})
+	total := Check(r, CheckThresholds{States: cwLimit(100, 100), Total: true})
 	if len(total) != 1 || total[0].Message() != "the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 100" {
 		t.Errorf("total violations = %+v", total)
 	}
@@ -215,7 +215,7 @@ func TestMeasure(t *testing.T) {
 		many(2, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 41),
 		many(3, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
 	r := Analyze(snap, DefaultThresholds)
-	limits := Limits{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
 	want := []Measurement{
 		{"fin_wait2", inspect.FinWait2, 0, Level{5, 9}},
 		{"close_wait", inspect.CloseWait, 2, Level{0, 0}},
@@ -231,7 +231,7 @@ func TestCheckTextAndJSON(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	snap.Warnings = []string{"1 process could not be inspected (permission denied); run as root for complete ownership"}
 	r := Analyze(snap, DefaultThresholds)
-	limits := Limits{States: cwLimit(0, 0), FDUsage: &Level{80, 95}}
+	limits := CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 95}}
 	vs := Check(r, limits)
 
 	var text bytes.Buffer

@@ -29,7 +29,7 @@ var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCr
 // performance data holds, for every limited metric, the worst owner's
 // value with the warning and critical thresholds: a plain number N in the
 // plugin range syntax means "alert above N", as sockleak's maximums do.
-func Nagios(w io.Writer, r *Report, l Limits, vs []Violation) (int, error) {
+func Nagios(w io.Writer, r *Report, l CheckThresholds, vs []Violation) (int, error) {
 	code := NagiosOK
 	switch Status(vs) {
 	case Warning:

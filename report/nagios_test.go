@@ -58,7 +58,7 @@ func TestNagios(t *testing.T) {
 	cw := func(n int, pid int) []inspect.Socket {
 		return many(n, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), pid)
 	}
-	limits := Limits{States: cwLimit(0, 100), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwLimit(0, 100), FDUsage: &Level{80, 90}}
 	for _, tt := range []struct {
 		name     string
 		snap     *inspect.Snapshot
@@ -142,7 +142,7 @@ func TestNagiosIssueExample(t *testing.T) {
 	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048)},
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	r := Analyze(snap, DefaultThresholds)
-	limits := Limits{States: cwLimit(0, 0), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 90}}
 	var b bytes.Buffer
 	code, err := Nagios(&b, r, limits, Check(r, limits))
 	if err != nil {

@@ -18,7 +18,7 @@ const namespace = "sockleak"
 // lower-case "state" label ("close_wait"). Processes are labelled by pid
 // and name; command lines never go into labels (unbounded, and they can
 // hold secrets).
-func Gatherer(r *Report, l Limits, vs []Violation) (prometheus.Gatherer, error) {
+func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer, error) {
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg, r, l, vs); err != nil {
 		return nil, err
@@ -26,7 +26,7 @@ func Gatherer(r *Report, l Limits, vs []Violation) (prometheus.Gatherer, error) 
 	return reg, nil
 }
 
-func registerMetrics(reg prometheus.Registerer, r *Report, l Limits, vs []Violation) error {
+func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs []Violation) error {
 	gauge := func(subsystem, name, help string, labels ...string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: subsystem, Name: name, Help: help,
@@ -134,7 +134,7 @@ func stateOrder() []string {
 }
 
 // Prometheus writes a check's metrics in the text exposition format.
-func Prometheus(w io.Writer, r *Report, l Limits, vs []Violation) error {
+func Prometheus(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error {
 	g, err := Gatherer(r, l, vs)
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func Prometheus(w io.Writer, r *Report, l Limits, vs []Violation) error {
 // temporary file in the same directory (named path plus digits, which the
 // collector ignores as it reads only *.prom) and renames it over path, so
 // a scrape reads the old file or the new one, never half of one.
-func WriteTextfile(path string, r *Report, l Limits, vs []Violation) error {
+func WriteTextfile(path string, r *Report, l CheckThresholds, vs []Violation) error {
 	g, err := Gatherer(r, l, vs)
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func parseExposition(t *testing.T, r io.Reader) map[string]float64 {
 	return out
 }
 
-func promFixture() (*Report, Limits, []Violation) {
+func promFixture() (*Report, CheckThresholds, []Violation) {
 	p := proc(4242, "openser", 1997, 2048)
 	p.Cmdline = "/usr/sbin/openser -P /run/openser.pid --db-password=hunter2"
 	snap := snapshot([]inspect.Process{p, proc(7, "sshd", 5, 1024), proc(9, "idle", 950, 1000)},
@@ -65,7 +65,7 @@ func promFixture() (*Report, Limits, []Violation) {
 		many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	snap.Denied = 2
 	r := Analyze(snap, DefaultThresholds)
-	l := Limits{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 100}}, FDUsage: &Level{80, 95}}
+	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 100}}, FDUsage: &Level{80, 95}}
 	return r, l, Check(r, l)
 }
 

@@ -21,11 +21,11 @@ type Sample struct {
 	Took time.Duration
 }
 
-// Rules are the alert thresholds of sockleak watch. Each rule fires once
-// when its value crosses the threshold and resolves once when it falls
+// Thresholds are the alert thresholds of sockleak watch. Each alert fires
+// once when its value crosses the threshold and resolves once when it falls
 // back past a lower level (hysteresis), so a value hovering at the
 // threshold does not flap.
-type Rules struct {
+type Thresholds struct {
 	// CloseWait fires close_wait when a process holds more CLOSE_WAIT
 	// sockets than this; it resolves at 3/4 of it or fewer. Negative: off.
 	CloseWait int
@@ -55,7 +55,7 @@ var ruleOrder = []string{RuleCloseWait, RuleCloseWaitAge, RuleFDUsage, RuleFDLim
 type Config struct {
 	// Window is how far back trends look. Optional: 5 minutes.
 	Window time.Duration
-	Rules  Rules
+	Rules  Thresholds
 }
 
 // DefaultWindow is the trend window unless Config says.

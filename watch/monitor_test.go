@@ -56,7 +56,7 @@ func sample(at time.Duration, procs ...procSpec) Sample {
 }
 
 func TestMonitorTrend(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
 	var st *Status
 	// +2 CLOSE_WAIT every 10 s: 12/min, and the fds with them.
 	for i := range 6 {
@@ -104,7 +104,7 @@ func TestMonitorTrend(t *testing.T) {
 // the window is not projected to the limit: the line through it is steep,
 // but it is not a leak.
 func TestMonitorNoETAForABlip(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1, ETA: time.Hour}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1, ETA: time.Hour}})
 	var st *Status
 	for i, extra := range []int{10, 10, 11, 12, 12} { // two fds in 40 s: a line reaching 100 in about half an hour
 		st = m.Observe(sample(time.Duration(i)*10*time.Second, procSpec{pid: 42, start: 7, name: "openser", est: 3, extraFDs: extra, limit: 100}))
@@ -170,33 +170,33 @@ func TestMonitorAlerts(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name    string
-		rules   Rules
+		rules   Thresholds
 		samples []Sample
 		want    [][]string
 	}{
 		{
 			name:  "close_wait fires above the threshold, resolves at 3/4, once per transition",
-			rules: Rules{CloseWait: 10},
+			rules: Thresholds{CloseWait: 10},
 			samples: []Sample{leak(0, 5), leak(sec, 11), leak(2*sec, 12), leak(3*sec, 9), leak(4*sec, 8),
 				leak(5*sec, 7), leak(6*sec, 11)},
 			want: [][]string{nil, {"42 close_wait firing"}, nil, nil, nil, {"42 close_wait resolved"}, {"42 close_wait firing"}},
 		},
 		{
 			name:    "threshold 0: any CLOSE_WAIT fires",
-			rules:   Rules{CloseWait: 0},
+			rules:   Thresholds{CloseWait: 0},
 			samples: []Sample{leak(0, 0), leak(sec, 1), leak(2*sec, 0)},
 			want:    [][]string{nil, {"42 close_wait firing"}, {"42 close_wait resolved"}},
 		},
 		{
 			name:  "close_wait_age: the same socket for max-age; resolves when it closes",
-			rules: Rules{CloseWait: -1, MaxAge: 30 * sec},
+			rules: Thresholds{CloseWait: -1, MaxAge: 30 * sec},
 			samples: []Sample{leak(0, 1), leak(10*sec, 2), leak(29*sec, 2), leak(30*sec, 2), leak(40*sec, 2),
 				leak(50*sec, 0), leak(60*sec, 1)},
 			want: [][]string{nil, nil, nil, {"42 close_wait_age firing"}, nil, {"42 close_wait_age resolved"}, nil},
 		},
 		{
 			name:  "fd_usage fires at the percentage, resolves 5 points below",
-			rules: Rules{CloseWait: -1, FDUsage: 80},
+			rules: Thresholds{CloseWait: -1, FDUsage: 80},
 			samples: []Sample{
 				sample(0, procSpec{pid: 9, name: "db", fds: 79, limit: 100}),
 				sample(sec, procSpec{pid: 9, name: "db", fds: 80, limit: 100}),
@@ -208,7 +208,7 @@ func TestMonitorAlerts(t *testing.T) {
 		},
 		{
 			name:  "fd_usage at 5%: resolves at nine tenths, not below zero",
-			rules: Rules{CloseWait: -1, FDUsage: 5},
+			rules: Thresholds{CloseWait: -1, FDUsage: 5},
 			samples: []Sample{
 				sample(0, procSpec{pid: 9, name: "db", fds: 6, limit: 100}),
 				sample(sec, procSpec{pid: 9, name: "db", fds: 5, limit: 100}),
@@ -218,7 +218,7 @@ func TestMonitorAlerts(t *testing.T) {
 		},
 		{
 			name:  "fd_limit_eta fires when the trend nears the limit, resolves when growth stops",
-			rules: Rules{CloseWait: -1, ETA: 2 * time.Minute},
+			rules: Thresholds{CloseWait: -1, ETA: 2 * time.Minute},
 			samples: []Sample{
 				// +60 fds/min toward 1000: 900 left (15m), then 400, then 100 (1m40s).
 				leak(0, 0), leak(10*sec, 10), leak(20*sec, 20), leak(30*sec, 30),
@@ -229,7 +229,7 @@ func TestMonitorAlerts(t *testing.T) {
 		},
 		{
 			name:  "a process that exits resolves its alerts; a reused pid is a new process",
-			rules: Rules{CloseWait: 1},
+			rules: Thresholds{CloseWait: 1},
 			samples: []Sample{
 				leak(0, 3),
 				sample(sec, procSpec{pid: 42, start: 2, name: "other", cw: 3, cwBase: 7}),
@@ -240,7 +240,7 @@ func TestMonitorAlerts(t *testing.T) {
 		},
 		{
 			name:    "a start time that could not be read keeps the process it was",
-			rules:   Rules{CloseWait: 1},
+			rules:   Thresholds{CloseWait: 1},
 			samples: []Sample{leak(0, 3), noStart(leak(sec, 3)), leak(2*sec, 3)},
 			want:    [][]string{{"42 close_wait firing"}, nil, nil},
 		},
@@ -260,7 +260,7 @@ func noStart(s Sample) Sample {
 }
 
 func TestMonitorAlertNamesEverything(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: 4}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 4}})
 	var st *Status
 	for i := range 4 {
 		st = m.Observe(sample(time.Duration(i)*10*time.Second, procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64}))
@@ -316,7 +316,7 @@ func TestMonitorAlertNamesEverything(t *testing.T) {
 // TestMonitorForgets churns sockets and processes: the Monitor's state
 // follows the latest sample, not the run's length.
 func TestMonitorForgets(t *testing.T) {
-	m := NewMonitor(Config{Window: 10 * time.Second, Rules: Rules{CloseWait: 5, MaxAge: time.Second}})
+	m := NewMonitor(Config{Window: 10 * time.Second, Rules: Thresholds{CloseWait: 5, MaxAge: time.Second}})
 	for i := range 1000 {
 		// Every sample: 3 processes with new pids, each with 20 new sockets.
 		var ps []procSpec
@@ -439,7 +439,7 @@ func TestFormats(t *testing.T) {
 // TestMonitorHandshakeAges checks the age of each close-handshake state a
 // process holds, and that only CLOSE_WAIT sockets name its CLOSE_WAIT peer.
 func TestMonitorHandshakeAges(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
 	at := func(d time.Duration, socks ...inspect.Socket) Sample {
 		s := Sample{Snap: snap(d, socks...), Start: map[int]uint64{42: 1}}
 		s.Snap.Processes = []inspect.Process{{PID: 42, Name: "svc", FDs: 10, FDSoftLimit: 100}}
@@ -465,7 +465,7 @@ func TestMonitorHandshakeAges(t *testing.T) {
 // fd limit ranks above one that holds more CLOSE_WAIT sockets but does
 // not grow.
 func TestMonitorOrderSoonestFirst(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
 	var st *Status
 	for i := range 4 {
 		st = m.Observe(sample(time.Duration(i)*10*time.Second,

@@ -79,7 +79,7 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	scrape() // the keep-alive connection, open from the first sample on
 
 	var fds, goroutines []int
-	m := NewMonitor(Config{Window: time.Minute, Rules: Rules{CloseWait: 0, MaxAge: time.Second, FDUsage: 80, ETA: time.Minute}})
+	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 0, MaxAge: time.Second, FDUsage: 80, ETA: time.Minute}})
 	err = m.Run(context.Background(), RunConfig{Count: n, Sample: sampler, Tick: tick}, func(st *Status) error {
 		if st.Err != nil {
 			t.Fatalf("sample %d: %v", st.Seq, st.Err)

@@ -163,10 +163,10 @@ func parseThreshold(flag, s string, allowFD bool) (inspect.TCPState, bool, int, 
 	return st, fd, n, nil
 }
 
-// limits turns the threshold flags into report.Limits. Mistakes are flag
+// limits turns the threshold flags into report.CheckThresholds. Mistakes are flag
 // errors.
-func (o *CheckOptions) limits() (report.Limits, error) {
-	l := report.Limits{States: map[inspect.TCPState]report.Level{}, Total: o.Total}
+func (o *CheckOptions) limits() (report.CheckThresholds, error) {
+	l := report.CheckThresholds{States: map[inspect.TCPState]report.Level{}, Total: o.Total}
 	type source struct {
 		flag string
 		n    int
@@ -313,7 +313,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		if len(need) == 0 {
 			need = []inspect.TCPState{inspect.Listen} // fd usage alone: no socket state is needed
 		}
-		tune = func(o *inspect.Options) { o.Need = need }
+		tune = func(o *inspect.Options) { o.DumpStates = need }
 	}
 	sample := func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, opts.ErrOut, tune)
@@ -363,7 +363,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 
 // hiddenStates returns the states with a threshold that a --state filter
 // leaves out of the view.
-func hiddenStates(filter []inspect.TCPState, l report.Limits) []string {
+func hiddenStates(filter []inspect.TCPState, l report.CheckThresholds) []string {
 	if len(filter) == 0 {
 		return nil
 	}
@@ -379,7 +379,7 @@ func hiddenStates(filter []inspect.TCPState, l report.Limits) []string {
 
 // checkOutput prints the check's result in the format -o asks for and
 // returns the exit code it calls for.
-func checkOutput(opts *CheckOptions, r *report.Report, limits report.Limits, vs []report.Violation) (int, error) {
+func checkOutput(opts *CheckOptions, r *report.Report, limits report.CheckThresholds, vs []report.Violation) (int, error) {
 	var err error
 	switch opts.Output {
 	case "nagios":

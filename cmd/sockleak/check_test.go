@@ -21,7 +21,7 @@ import (
 )
 
 // checkLimits parses check's flags and returns the limits they make.
-func checkLimits(t *testing.T, args ...string) (report.Limits, *CheckOptions, error) {
+func checkLimits(t *testing.T, args ...string) (report.CheckThresholds, *CheckOptions, error) {
 	t.Helper()
 	var got *CheckOptions
 	c := newCheckCmd(func(_ context.Context, o *CheckOptions) error { got = o; return nil })
@@ -29,7 +29,7 @@ func checkLimits(t *testing.T, args ...string) (report.Limits, *CheckOptions, er
 	c.SetOut(&bytes.Buffer{})
 	c.SetErr(&bytes.Buffer{})
 	if err := c.Execute(); err != nil {
-		return report.Limits{}, nil, err
+		return report.CheckThresholds{}, nil, err
 	}
 	l, err := got.limits()
 	return l, got, err
@@ -40,7 +40,7 @@ func TestCheckFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := report.Limits{
+	want := report.CheckThresholds{
 		States:  map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
 		FDUsage: &report.Level{Warn: 80, Crit: 95},
 	}

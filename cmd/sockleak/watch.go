@@ -147,7 +147,7 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	mon := watch.NewMonitor(watch.Config{Window: opts.Window, Rules: watch.Rules{
+	mon := watch.NewMonitor(watch.Config{Window: opts.Window, Rules: watch.Thresholds{
 		CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA,
 	}})
 	// -v's notes go to stderr, except under the live view, which they
