@@ -69,7 +69,7 @@ func main() {
 	specs, err := plan(*n, *workers, *perWorker, *cwShare, *twShare, *listen, *perIP, *conc, *renewTW)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		flag.Usage()
+		fs.Usage()
 		os.Exit(2)
 	}
 	if err := runParent(specs, *truthFile); err != nil {
