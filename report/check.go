@@ -13,26 +13,6 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
-// Level is a pair of thresholds: a value above Warn is a warning, above
-// Crit critical. sockleak check fails on either; Nagios tells them apart.
-type Level struct {
-	Warn, Crit int
-}
-
-// CheckThresholds are the thresholds of sockleak check.
-type CheckThresholds struct {
-	// States caps the sockets in each state. States not in the map are
-	// not checked.
-	States map[inspect.TCPState]Level
-	// FDUsage caps the share of its soft fd limit a process uses, in
-	// percent. Nil: not checked. Always per process: a limit is.
-	FDUsage *Level
-	// Total checks the state caps against the host's totals instead of
-	// each owner's: every process, the kernel's sockets (TIME_WAIT,
-	// orphans) and unknown owners.
-	Total bool
-}
-
 // HostPID is the owner of a violation of a host-wide (--total) limit.
 const HostPID = -2
 
@@ -137,10 +117,6 @@ func (l CheckThresholds) owners(r *Report) []checkOwner {
 	return out
 }
 
-func (l CheckThresholds) states() []inspect.TCPState {
-	return slices.Sorted(maps.Keys(l.States))
-}
-
 // topPeerOf is topPeer for an owner of a check: for the host, the peers
 // of every owner added up.
 func topPeerOf(r *Report, pid int, state inspect.TCPState) (string, int) {
@@ -160,16 +136,6 @@ func topPeerOf(r *Report, pid int, state inspect.TCPState) (string, int) {
 		return "", 0
 	}
 	return peers[0], len(peers) - 1
-}
-
-func (lv Level) judge(value int) (Severity, int, bool) {
-	switch {
-	case value > lv.Crit:
-		return Critical, lv.Crit, true
-	case value > lv.Warn:
-		return Warning, lv.Warn, true
-	}
-	return Info, 0, false
 }
 
 // Check weighs a report against limits and returns the thresholds
@@ -256,26 +222,6 @@ func Status(vs []Violation) Severity {
 		s = max(s, v.Severity)
 	}
 	return s
-}
-
-// describe renders the limits as flags would: "close_wait > 0,
-// fd_usage > 80%".
-func (l CheckThresholds) describe() string {
-	var parts []string
-	where := ""
-	if l.Total {
-		where = " on the host" // fd usage is always per process
-	}
-	for _, st := range l.states() {
-		parts = append(parts, fmt.Sprintf("%s %d%s", st, l.States[st].Warn, where))
-	}
-	if l.FDUsage != nil {
-		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
-	}
-	if len(parts) == 0 {
-		return "no thresholds"
-	}
-	return "max " + strings.Join(parts, ", ")
 }
 
 // CheckText renders the result of a check for a person and for cron's
