@@ -22,34 +22,38 @@ const (
 	UnknownPID = -1
 )
 
-// Thresholds tune when a finding is raised and how severe it is.
+// Thresholds tune when a finding is raised and how severe it is. Fd
+// usage, and the use of a kernel table, are percentages (0-100), as
+// everywhere in sockleak.
 type Thresholds struct {
-	// FDCritical is the share of its soft fd limit at which a process
-	// with CLOSE_WAIT sockets is critical.
+	// FDCritical is the fd usage (percent of its soft fd limit) at which
+	// a process with CLOSE_WAIT sockets is critical.
 	FDCritical float64
-	// CloseWaitCritical is the share of the soft fd limit that CLOSE_WAIT
-	// sockets alone must reach to be critical.
+	// CloseWaitCritical is the percentage of the soft fd limit that
+	// CLOSE_WAIT sockets alone must reach to be critical.
 	CloseWaitCritical float64
-	// FDPressure and FDPressureCritical are the shares of the soft limit
-	// at which any process gets a warning, then a critical fd_pressure.
+	// FDPressure and FDPressureCritical are the fd usages (percent of the
+	// soft limit) at which any process gets a warning, then a critical
+	// fd_pressure.
 	FDPressure, FDPressureCritical float64
 	// OrphanFinWait2Warning is the number of orphaned FIN_WAIT2 sockets to
 	// one peer from which they are a warning, not churn.
 	OrphanFinWait2Warning int
-	// SystemWarning and SystemCritical are the shares of a kernel table
-	// (TIME_WAIT buckets, orphans, file handles) for warning and critical.
+	// SystemWarning and SystemCritical are the percentages of a kernel
+	// table (TIME_WAIT buckets, orphans, file handles) used for warning
+	// and critical.
 	SystemWarning, SystemCritical float64
 }
 
 // DefaultThresholds are the thresholds sockleak inspect uses.
 var DefaultThresholds = Thresholds{
-	FDCritical:            0.80,
-	CloseWaitCritical:     0.50,
-	FDPressure:            0.80,
-	FDPressureCritical:    0.95,
+	FDCritical:            80,
+	CloseWaitCritical:     50,
+	FDPressure:            80,
+	FDPressureCritical:    95,
 	OrphanFinWait2Warning: 10,
-	SystemWarning:         0.50,
-	SystemCritical:        0.90,
+	SystemWarning:         50,
+	SystemCritical:        90,
 }
 
 // Report is a snapshot analysed: who holds what, and what is wrong.
@@ -75,15 +79,18 @@ type ProcessRow struct {
 	Sockets int // TCP sockets it holds in the snapshot
 }
 
-// FDShare is the share of its soft fd limit the process uses, 0 when the
-// limit is unknown or unlimited.
-func (p ProcessRow) FDShare() float64 { return fdShare(p.FDs, p.FDSoftLimit) }
+// FDUsage is the percentage of its soft fd limit the process uses, 0
+// when the limit is unknown or unlimited.
+func (p ProcessRow) FDUsage() float64 { return usagePercent(p.FDs, p.FDSoftLimit) }
 
-func fdShare(n int, limit int64) float64 {
+// usagePercent is n as a percentage of limit, 0 when the limit is unknown
+// or unlimited. The share is taken before the hundredfold, as the
+// percentages shown have always been rounded from it.
+func usagePercent(n int, limit int64) float64 {
 	if limit <= 0 {
 		return 0
 	}
-	return float64(n) / float64(limit)
+	return float64(n) / float64(limit) * 100
 }
 
 // Group counts the sockets an owner holds in one state to one peer.

@@ -164,7 +164,7 @@ func Check(r *Report, l CheckThresholds) []Violation {
 			if p.FDSoftLimit <= 0 {
 				continue // unknown or unlimited: nothing to be near
 			}
-			pct := percent(fdShare(p.FDs, p.FDSoftLimit))
+			pct := percent(usagePercent(p.FDs, p.FDSoftLimit))
 			sev, limit, bad := l.FDUsage.judge(pct)
 			if !bad {
 				continue
@@ -206,7 +206,7 @@ func Measure(r *Report, l CheckThresholds) []Measurement {
 		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
 		for _, p := range r.Snapshot.Processes {
 			if p.FDSoftLimit > 0 {
-				m.Value = max(m.Value, percent(fdShare(p.FDs, p.FDSoftLimit)))
+				m.Value = max(m.Value, percent(usagePercent(p.FDs, p.FDSoftLimit)))
 			}
 		}
 		out = append(out, m)
