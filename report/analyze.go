@@ -1,6 +1,3 @@
-// Package report turns an inspect.Snapshot into groups and findings (the
-// diagnosis: what is wrong and whose bug it is) and renders them as a
-// table, as JSON, or in the alerting formats.
 package report
 
 import (
@@ -155,55 +152,22 @@ type Finding struct {
 	Hint        string
 }
 
-// Analyze groups a snapshot's sockets and diagnoses them.
+// Analyze groups a snapshot's sockets and diagnoses them. Every owner in
+// a socket's PIDs is one of the snapshot's processes, as Scan gives them:
+// a socket no process of the snapshot holds has no PIDs, and is the
+// kernel's (inode 0) or an unknown owner's.
 func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	r := &Report{
 		Snapshot: snap,
 		Kernel:   map[inspect.TCPState]int{},
 		Unknown:  map[inspect.TCPState]int{},
 	}
-	listening := snap.ListenIndex()
-	rows := make(map[int]*ProcessRow)
+	rows := make(map[int]*ProcessRow, len(snap.Processes))
 	for i := range snap.Processes {
 		p := snap.Processes[i]
 		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}}
 	}
-	// Peers are keyed by address, not by string: at 100k sockets,
-	// formatting each one would cost an allocation per socket.
-	type groupKey struct {
-		pid   int
-		state inspect.TCPState
-		peer  peerKey
-	}
-	groups := make(map[groupKey]int)
-	for i := range snap.Sockets {
-		s := &snap.Sockets[i]
-		peer := peerOf(s, listening)
-		owners := s.PIDs
-		switch {
-		case len(owners) > 0:
-			for _, pid := range owners {
-				if row := rows[pid]; row != nil {
-					row.States[s.State]++
-					row.Sockets++
-				}
-				groups[groupKey{pid, s.State, peer}]++
-			}
-			continue
-		case s.Inode == 0:
-			r.Kernel[s.State]++
-			groups[groupKey{KernelPID, s.State, peer}]++
-		default:
-			r.Unknown[s.State]++
-			groups[groupKey{UnknownPID, s.State, peer}]++
-		}
-	}
-	for k, n := range groups {
-		r.Groups = append(r.Groups, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
-	}
-	slices.SortFunc(r.Groups, func(a, b Group) int {
-		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
-	})
+	r.Groups = r.group(rows)
 	r.Findings = diagnose(r, rows, th)
 	worst := make(map[int]Severity)
 	for _, f := range r.Findings {
@@ -219,8 +183,55 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	slices.SortFunc(r.Processes, func(a, b ProcessRow) int {
 		return cmp.Or(cmp.Compare(worst[b.PID], worst[a.PID]), cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.PID, b.PID))
 	})
-	// Groups follow the processes' order, worst first, so the top peers
-	// read in the same order as the table above them.
+	r.orderGroups()
+	return r
+}
+
+// group counts the sockets into their owners' rows, the kernel's and
+// unknown owners' states, and groups by owner, state and peer, sorted by
+// owner and state, biggest first.
+func (r *Report) group(rows map[int]*ProcessRow) []Group {
+	listening := r.Snapshot.ListenIndex()
+	// Peers are keyed by address, not by string: formatting each one
+	// would cost an allocation per socket.
+	type groupKey struct {
+		pid   int
+		state inspect.TCPState
+		peer  peerKey
+	}
+	groups := make(map[groupKey]int)
+	for i := range r.Snapshot.Sockets {
+		s := &r.Snapshot.Sockets[i]
+		peer := peerOf(s, listening)
+		switch {
+		case len(s.PIDs) > 0:
+			for _, pid := range s.PIDs {
+				row := rows[pid]
+				row.States[s.State]++
+				row.Sockets++
+				groups[groupKey{pid, s.State, peer}]++
+			}
+		case s.Inode == 0:
+			r.Kernel[s.State]++
+			groups[groupKey{KernelPID, s.State, peer}]++
+		default:
+			r.Unknown[s.State]++
+			groups[groupKey{UnknownPID, s.State, peer}]++
+		}
+	}
+	var out []Group
+	for k, n := range groups {
+		out = append(out, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
+	}
+	slices.SortFunc(out, func(a, b Group) int {
+		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
+	})
+	return out
+}
+
+// orderGroups puts the groups in the processes' order, worst first, so
+// the top peers read in the same order as the table above them.
+func (r *Report) orderGroups() {
 	rank := make(map[int]int, len(r.Processes))
 	for i, p := range r.Processes {
 		rank[p.PID] = i
@@ -239,7 +250,6 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		}
 		return 0
 	})
-	return r
 }
 
 // ownerOrder sorts processes by PID, then the kernel, then unknown owners.

@@ -23,7 +23,7 @@ var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCr
 // and returns the plugin's exit code. The first line is the status and
 // the worst violation, then performance data after a '|':
 //
-//	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=97%;80;90;0;100
+//	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100
 //
 // Each further line is one violation (the plugin's long output). The
 // performance data holds, for every limited metric, the worst owner's
