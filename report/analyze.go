@@ -300,7 +300,8 @@ func PeerName(s *inspect.Socket, listening inspect.ListenIndex) string {
 	return peerOf(s, listening).String()
 }
 
-// String renders a finding's owner for messages: "pid 42 (nginx)".
+// ownerName names an owner for messages: "pid 42 (nginx)", "the
+// kernel".
 func ownerName(pid int, name string) string {
 	switch pid {
 	case KernelPID:

@@ -13,7 +13,7 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
-// HostPID is the owner of a violation of a host-wide (--total) limit.
+// HostPID is the owner of a violation of a host-wide (--total) threshold.
 const HostPID = -2
 
 // Metric names, as in perfdata and metric labels.
@@ -81,7 +81,7 @@ func (v Violation) Message() string {
 	return s
 }
 
-// Measurement is the worst value of one limited metric: the highest
+// Measurement is the worst value of one metric with a threshold: the highest
 // owner's (or the host's with Total), whether or not it crossed a
 // threshold. Nagios performance data is made of them.
 type Measurement struct {
@@ -91,13 +91,13 @@ type Measurement struct {
 	Level  Level
 }
 
-// owner is one holder of sockets in the check.
+// checkOwner is one holder of sockets in the check.
 type checkOwner struct {
 	row    ProcessRow
 	states map[inspect.TCPState]int
 }
 
-// owners lists who the state limits apply to: each process, the kernel
+// owners lists who the state thresholds apply to: each process, the kernel
 // and unknown owners; or the host as one owner with Total.
 func (l CheckThresholds) owners(r *Report) []checkOwner {
 	if l.Total {
@@ -138,7 +138,7 @@ func topPeerOf(r *Report, pid int, state inspect.TCPState) (string, int) {
 	return peers[0], len(peers) - 1
 }
 
-// Check weighs a report against limits and returns the thresholds
+// Check weighs a report against thresholds and returns those
 // crossed, worst first. It is pure: the report holds everything.
 func Check(r *Report, l CheckThresholds) []Violation {
 	var out []Violation
@@ -190,7 +190,7 @@ func isFD(v Violation) int {
 	return 0
 }
 
-// Measure returns the worst value of every limited metric, states in
+// Measure returns the worst value of every metric with a threshold, states in
 // kernel order and fd usage last.
 func Measure(r *Report, l CheckThresholds) []Measurement {
 	var out []Measurement
@@ -251,17 +251,18 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 }
 
 // CheckDocument is the JSON form of a check: the inspect document with the
-// check's status, limits and violations added.
+// check's status, thresholds and violations added.
 type CheckDocument struct {
 	Document
 	Status     string         `json:"status"` // "ok", "warning" or "critical"
-	Total      bool           `json:"total"`  // the state limits applied to the host's totals
-	Limits     []LimitDoc     `json:"limits"`
+	Total      bool           `json:"total"`  // the state thresholds applied to the host's totals
+	Thresholds []ThresholdDoc `json:"limits"`
 	Violations []ViolationDoc `json:"violations"`
 }
 
-// LimitDoc is one threshold of the check and the worst value measured.
-type LimitDoc struct {
+// ThresholdDoc is one threshold of the check and the worst value
+// measured.
+type ThresholdDoc struct {
 	Metric string `json:"metric"` // a state's label, e.g. "close_wait", or "fd_usage"
 	Warn   int    `json:"warn"`
 	Crit   int    `json:"crit"`
@@ -289,11 +290,11 @@ func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		Document:   NewDocument(r),
 		Status:     statusWord(Status(vs)),
 		Total:      l.Total,
-		Limits:     []LimitDoc{},
+		Thresholds: []ThresholdDoc{},
 		Violations: make([]ViolationDoc, 0, len(vs)),
 	}
 	for _, m := range Measure(r, l) {
-		d.Limits = append(d.Limits, LimitDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
+		d.Thresholds = append(d.Thresholds, ThresholdDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
 	}
 	for _, v := range vs {
 		state := ""

@@ -278,8 +278,8 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 			t.Errorf("violation doc (-want +got):\n%s", diff)
 		}
 	}
-	wantL := []LimitDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
-	if diff := cmp.Diff(wantL, d.Limits); diff != "" {
+	wantL := []ThresholdDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
+	if diff := cmp.Diff(wantL, d.Thresholds); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
 	// The inspect document's fields are at the top level, not nested.

@@ -41,7 +41,7 @@ type CheckOptions struct {
 	// same as the --max flags; Crit is the critical level (Nagios).
 	// Optional.
 	Warn, Crit []string
-	Total      bool          // the state limits apply to the host's totals
+	Total      bool          // the state thresholds apply to the host's totals
 	MinAge     time.Duration // count only sockets in their state this long. Optional.
 	// AllowMissing makes a --pid or --name that matches nothing a pass.
 	AllowMissing bool
