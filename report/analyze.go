@@ -47,7 +47,7 @@ var DefaultThresholds = Thresholds{
 	FDCritical:            80,
 	CloseWaitCritical:     50,
 	FDPressure:            80,
-	FDPressureCritical:    95,
+	FDPressureCritical:    DefaultCritFDUsage,
 	OrphanFinWait2Warning: 10,
 	SystemWarning:         50,
 	SystemCritical:        90,

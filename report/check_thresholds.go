@@ -101,8 +101,8 @@ func (l CheckThresholds) describe() string {
 }
 
 // DefaultCritFDUsage is the critical fd usage, in percent, unless --crit
-// says: where the fd_pressure finding turns critical
-// (DefaultThresholds.FDPressureCritical).
+// says: where the fd_pressure finding turns critical too
+// (DefaultThresholds.FDPressureCritical), one definition for both.
 const DefaultCritFDUsage = 95
 
 // CheckSettings are the threshold settings of sockleak check as its flags

@@ -114,7 +114,8 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
 	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", 80, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
 	f.StringArrayVar(&opts.Warn, "warn", nil, "warning threshold METRIC=N, METRIC a state or fd-usage; the same as the --max flags (repeatable)")
-	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and 95 for fd-usage)")
+	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
+		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
 	f.DurationVar(&opts.MinAge, "min-age", 0, "count only sockets still in their state after this long (two samples)")
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
