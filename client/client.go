@@ -1,13 +1,3 @@
-// Package client is a reference TCP request/response client that closes its
-// socket on every path, a deliberately leaky variant that does not, a
-// loopback Peer to try them against, and the demo that puts the two side by
-// side.
-//
-// The bug it exists to show: a client sends a request, waits for the reply
-// with a receive timeout, and on timeout returns without close(). The peer
-// answers late and closes; the client's socket then sits in CLOSE_WAIT for
-// ever (the kernel never times CLOSE_WAIT out), holding a file descriptor,
-// until the process hits its open-files limit and fails with EMFILE.
 package client
 
 import (

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockleak/sockleak/client"
+	"github.com/sockleak/sockleak/demo"
 )
 
 // DemoOptions are the flags of sockleak demo.
@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, opts *DemoOptions) error {
 			return fmt.Errorf("demo: find this program to run its clients: %w", err)
 		}
 	}
-	_, err := client.RunDemo(ctx, client.DemoOptions{
+	_, err := demo.Run(ctx, demo.Options{
 		Transactions: opts.Transactions, FDLimit: opts.FDLimit, Timeout: opts.Timeout, Delay: opts.Delay,
 		Command: func(ctx context.Context, args []string) *exec.Cmd {
 			return exec.CommandContext(ctx, exe, append([]string{demoClientCmd}, args...)...)
@@ -93,7 +93,7 @@ func newDemoClientCmd() *cobra.Command {
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			return client.DemoChild(c.Context(), args, c.InOrStdin(), c.OutOrStdout())
+			return demo.Child(c.Context(), args, c.InOrStdin(), c.OutOrStdout())
 		},
 	}
 }
