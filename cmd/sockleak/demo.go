@@ -21,10 +21,7 @@ type DemoOptions struct {
 	FDLimit      int           // --fd-limit: the clients' soft open-files limit
 	Timeout      time.Duration // --timeout: the clients' receive timeout
 	Delay        time.Duration // --delay: how late the peer answers
-	// Exe is the program to run as the demo's client, with the hidden
-	// subcommand demoClientCmd. Optional: this program. Tests set it.
-	Exe string
-	Out io.Writer
+	Out          io.Writer
 }
 
 // demoClientCmd is the hidden subcommand the demo runs its clients with.
@@ -67,15 +64,14 @@ and why, and stops everything it started.`,
 	return c
 }
 
+// runDemo runs the demo, with this program, under the hidden subcommand
+// demoClientCmd, as its clients.
 func runDemo(ctx context.Context, opts *DemoOptions) error {
-	exe := opts.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("demo: find this program to run its clients: %w", err)
-		}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo: find this program to run its clients: %w", err)
 	}
-	_, err := demo.Run(ctx, demo.Options{
+	_, err = demo.Run(ctx, demo.Options{
 		Transactions: opts.Transactions, FDLimit: opts.FDLimit, Timeout: opts.Timeout, Delay: opts.Delay,
 		Command: func(ctx context.Context, args []string) *exec.Cmd {
 			return exec.CommandContext(ctx, exe, append([]string{demoClientCmd}, args...)...)
