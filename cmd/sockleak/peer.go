@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockleak/sockleak/client"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // PeerOptions are the flags of sockleak peer.
@@ -106,10 +107,6 @@ func runPeer(ctx context.Context, opts *PeerOptions) error {
 	fmt.Fprintf(opts.Out, "sockleak peer: listening on %s, behaviour %s; interrupt to stop\n", p.Addr(), what)
 	<-ctx.Done()
 	err = p.Close()
-	n, noun := p.Accepted(), "connections"
-	if n == 1 {
-		noun = "connection"
-	}
-	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %d %s\n", n, noun)
+	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %s\n", wording.Plural(p.Accepted(), "connection"))
 	return err
 }

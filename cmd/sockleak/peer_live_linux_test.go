@@ -62,6 +62,9 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 }
 
 func TestClientTraceAgainstPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test: sockets on loopback; skipped with -short")
+	}
 	for _, tt := range []struct {
 		behaviour string
 		args      []string
@@ -104,6 +107,9 @@ func TestClientTraceAgainstPeer(t *testing.T) {
 }
 
 func TestClientErrorsAgainstPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test: sockets on loopback; skipped with -short")
+	}
 	addr, _ := startPeerCmd(t, "slow") // answers after 1 s
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"client", "--addr", addr, "--send", "x", "--timeout", "50ms", "--count", "2"}, &stdout, &stderr)
