@@ -26,9 +26,7 @@ func init() {
 }
 
 func TestDemoShortMode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live test: child processes and sockets on loopback; skipped with -short")
-	}
+	live(t)
 	// For the demo's children, not this process; under -race, a child
 	// that exits would sleep a second first.
 	t.Setenv(demoChildEnv, "1")

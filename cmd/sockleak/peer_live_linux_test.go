@@ -62,9 +62,7 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 }
 
 func TestClientTraceAgainstPeer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live test: sockets on loopback; skipped with -short")
-	}
+	live(t)
 	for _, tt := range []struct {
 		behaviour string
 		args      []string
@@ -107,9 +105,7 @@ func TestClientTraceAgainstPeer(t *testing.T) {
 }
 
 func TestClientErrorsAgainstPeer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live test: sockets on loopback; skipped with -short")
-	}
+	live(t)
 	addr, _ := startPeerCmd(t, "slow") // answers after 1 s
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"client", "--addr", addr, "--send", "x", "--timeout", "50ms", "--count", "2"}, &stdout, &stderr)
