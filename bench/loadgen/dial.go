@@ -45,19 +45,16 @@ func dial(s spec, k int, lns []net.Listener) error {
 		// CLOSE_WAIT, and stays there, held (no finalizer closes it) and
 		// never closed; the dialer has no keepalive (no probe resets it).
 		//
-		// client.LeakyClient leaks the same way, but it cannot do this
-		// job: (1) it dials from whatever address the kernel picks (its
-		// Options have no source address), while loadgen binds every
-		// connection to its worker's 127.x.y.z source, a new one every
-		// -per-ip connections, which the truth's source_ips counts;
-		// (2) it makes one kind of socket in three: the ESTABLISHED and
-		// TIME_WAIT dials would still come here; (3) each leak would be a
-		// whole exchange (a context.AfterFunc, two deadlines, a 4 KiB read
-		// buffer, a classified *client.Error) where this is a 1-byte
-		// read, 12,500 times in a 100k landscape; (4) its CloseLeaked
-		// closes with a FIN, which would send every held FIN_WAIT2 peer to
-		// TIME_WAIT: loadgen would still reset them itself (resetAll).
-		// A source address in client.Options would answer (1) only.
+		// client.LeakyClient leaks the same way, but it is not the tool
+		// for a landscape: (1) it makes one kind of socket in three: the
+		// ESTABLISHED and TIME_WAIT dials would still come here; (2) each
+		// leak would be a whole exchange (a context.AfterFunc, two
+		// deadlines, a 4 KiB read buffer, a classified *client.Error)
+		// where this is a 1-byte read, 12,500 times in a 100k landscape;
+		// (3) its CloseLeaked closes with a FIN, which would send every
+		// held FIN_WAIT2 peer to TIME_WAIT: loadgen would still reset them
+		// itself (resetAll). (Its Options.LocalAddr now binds a source
+		// address, as loadgen's 127.x.y.z sources need.)
 		var b [1]byte
 		if _, err := c.Read(b[:]); !errors.Is(err, io.EOF) {
 			return fmt.Errorf("close-wait conn: want EOF, got %v", err)
