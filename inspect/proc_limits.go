@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 )
 
@@ -74,4 +75,19 @@ func parseLimit(b []byte) (int64, error) {
 	// a sign, or a value past int64, is not its output.
 	v, err := strconv.ParseUint(string(b), 10, 63)
 	return int64(v), err
+}
+
+// readLimits reads a PID/limits file; a malformed one's ParseError names it.
+func readLimits(path string) (ProcLimits, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ProcLimits{}, err
+	}
+	defer f.Close()
+	l, err := ParseLimits(f)
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		pe.Path = path
+	}
+	return l, err
 }
