@@ -1163,7 +1163,7 @@ func TestLiveWalkOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs := []procScan{{p: Process{PID: os.Getpid()}, walked: true}}
+	procs := []procScan{{p: Process{PID: os.Getpid()}, done: true}}
 	for _, pid := range pids {
 		procs = append(procs, procScan{p: Process{PID: pid}})
 	}

@@ -284,7 +284,8 @@ func TestBackendChoice(t *testing.T) {
 		{fixture, BackendAuto, BackendProc, ""}, // another proc root implies proc
 		{fixture, BackendNetlink, "", "needs --proc-root /proc"},
 	} {
-		got, _, err := tt.fsys.backend(tt.in)
+		def, _, err := tt.fsys.backend(tt.in)
+		got := def.name
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("backend(%s) on %s: error %v, want %q", tt.in, tt.fsys.root, err, tt.wantErr)

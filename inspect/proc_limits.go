@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 )
@@ -90,4 +91,20 @@ func readLimits(path string) (ProcLimits, error) {
 		pe.Path = path
 	}
 	return l, err
+}
+
+// readProcLimits fills a process's fd limits from its PID/limits.
+func (fsys FS) readProcLimits(ps *procScan) {
+	path := fsys.path(strconv.Itoa(ps.p.PID), "limits")
+	lim, err := readLimits(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		ps.err = err // gone
+	case err != nil:
+		// An unreadable limits file must not hide the process and the
+		// sockets it owns: the limits stay 0, "could not be read".
+		ps.warning = fmt.Sprintf("pid %d: fd limits unknown: %v", ps.p.PID, err)
+	default:
+		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
+	}
 }

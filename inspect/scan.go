@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"slices"
 	"time"
 
 	"github.com/sockleak/sockleak/internal/wording"
@@ -49,6 +47,8 @@ type scanner struct {
 	opts    Options
 	snap    *Snapshot
 	backend Backend
+	tables  tableSource
+	owners  ownerSource
 	meta    *metaReader
 	procs   []procScan
 	// nsMembers are the processes in each namespace, to read its tables
@@ -70,7 +70,7 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 		Selected: opts.selected(),
 		Filtered: len(opts.States)+len(opts.Ports)+len(opts.Peers) > 0,
 	}
-	backend, note, err := fsys.backend(opts.Backend)
+	def, note, err := fsys.backend(opts.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -80,63 +80,60 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	if snap.System, err = fsys.readSystem(); err != nil {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("some system counters are missing: %v", err))
 	}
-	return &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: backend}, nil
+	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name}
+	sc.tables, sc.owners = def.open(fsys, opts)
+	return sc, nil
 }
 
-// readBesideWalk is step 2: every namespace's sockets, once, and the fd
-// walk, side by side. The walk needs no table to read descriptors, and the
-// two are the whole cost of a scan. The walk narrows once the tables are
-// in: after a dump the kernel filtered (--state, check's thresholds) it
-// keeps only the inodes that can match, and with none it only counts. The
-// owners are joined to the sockets beside the walk too, each process as
-// soon as both its walk and the tables are in. It returns the sockets that
+// readBesideWalk is step 2: every namespace's sockets, once, from the
+// table source, and the processes' descriptors from the owner source, side
+// by side. The walk needs no table to read descriptors, and the two are
+// the whole cost of a scan. The walk narrows once the tables are in: after
+// a dump the kernel filtered (--state, check's thresholds) it keeps only
+// the inodes that can match, and with none it only counts. The owners are
+// joined to the sockets beside the walk too, each process as soon as both
+// its descriptors and the tables are in. It returns the sockets that
 // passed the filters, owners joined.
 func (sc *scanner) readBesideWalk() ([]Socket, error) {
-	fsys, opts, procs, snap := sc.fsys, sc.opts, sc.procs, sc.snap
-	estimate := int(snap.System.TCPInUse + snap.System.TCPTimeWait)
-	var tables tableSet
-	var wanted map[uint64]int32
-	var socks []Socket
-	walked := make(chan int, len(procs))
-	if fsys.live {
-		// This process first, and alone: the scan's own descriptors (the
-		// dump's socket, the other walkers' directories) come and go
-		// beside the walk, and would make its count flicker.
-		if i := slices.IndexFunc(procs, func(ps procScan) bool { return ps.p.PID == os.Getpid() }); i >= 0 {
-			fsys.walkProcess(newFDWalker(fsys.procfs), &procs[i], nil, false, sc.meta)
-			procs[i].walked = true
-			walked <- i
-		}
-	}
+	opts, snap := sc.opts, sc.snap
+	walked := make(chan int, len(sc.procs))
+	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}),
+		done: func(i int) { sc.processDone(i); walked <- i }}
+	sc.owners.before(w)
+
 	walkCtx, cancelWalk := context.WithCancel(sc.ctx)
 	defer cancelWalk()
-	mode := walkMode{tablesRead: make(chan struct{}), walked: walked}
+	req := tableRequest{fsys: sc.fsys, namespaces: sc.nsMembers, opts: opts,
+		estimate: int(snap.System.TCPInUse + snap.System.TCPTimeWait)}
+	var tables tableSet
+	var socks []Socket
 	errc := make(chan error, 1)
 	joined := make(chan struct{})
 	go func() {
 		defer close(joined)
 		var err error
-		if tables, err = fsys.readAllTables(sc.backend, sc.nsMembers, opts, estimate); err != nil {
+		var wanted map[uint64]int32
+		if tables, err = sc.tables.readTables(req); err != nil {
 			cancelWalk() // the scan has failed: stop walking
 		} else {
 			socks, wanted = snap.filterSockets(tables.sockets, opts)
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
-				mode.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
-				mode.countOnly = len(wanted) == 0 && fsys.procfs
+				w.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
+				w.countOnly = len(wanted) == 0
 			}
 		}
-		close(mode.tablesRead)
+		close(w.tablesRead)
 		errc <- err
 		if err != nil {
 			return
 		}
 		j := newOwnerJoin(socks, wanted)
 		for i := range walked {
-			j.add(&procs[i])
+			j.add(&sc.procs[i])
 		}
 		j.finish()
 	}()
-	werr := fsys.walkAll(walkCtx, procs, &mode, sc.meta)
+	werr := sc.owners.owners(walkCtx, w)
 	close(walked)
 	if err := <-errc; err != nil {
 		return nil, err
@@ -145,10 +142,24 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 	if werr != nil {
 		return nil, werr
 	}
-	snap.Backend, snap.HostNetNS = tables.backend, tables.hostNS
+	snap.Backend, snap.HostNetNS = sc.backend, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
 	return socks, nil
+}
+
+// processDone reads the rest of a process whose descriptors are in: its
+// limits and, unless --name read them already, its name, user and command
+// line. The owner source calls it, from its walkers.
+func (sc *scanner) processDone(i int) {
+	ps := &sc.procs[i]
+	ps.done = true
+	if ps.err == nil && ps.p.FDs > 0 { // kernel threads have no descriptors and no budget to check
+		sc.fsys.readProcLimits(ps)
+	}
+	if ps.err == nil && !ps.named && !sc.meta.fill(&ps.p) {
+		ps.err = fs.ErrNotExist // gone
+	}
 }
 
 // assemble is step 3: the processes that could be read, and the sockets.

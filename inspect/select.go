@@ -64,7 +64,7 @@ type procScan struct {
 	sockets []uint64 // inodes of the wanted sockets it holds
 	warning string
 	err     error
-	walked  bool
+	done    bool // descriptors in, handed on to the join
 }
 
 // selfAndWrappers returns, when the proc root shows this process, its PID

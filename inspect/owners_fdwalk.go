@@ -3,10 +3,7 @@ package inspect
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"path/filepath"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,28 +12,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// walkMode is what a walk keeps. It changes once, when tablesRead is
-// closed: from then on keep (nil keeps every socket inode) and countOnly
-// (count descriptors, no socket can match) apply. The walk sends the index
-// of each process it has walked to walked.
-type walkMode struct {
-	tablesRead chan struct{}
-	keep       func(uint64) bool
-	countOnly  bool
-	walked     chan<- int
-}
+// fdWalkOwners is the owner source that reads every PID/fd directory: the
+// link of each descriptor, socket:[INODE] for a socket.
+type fdWalkOwners struct{}
 
-// now returns what the walk of the next process keeps.
-func (m *walkMode) now() (keep func(uint64) bool, countOnly bool) {
-	select {
-	case <-m.tablesRead:
-		return m.keep, m.countOnly
-	default:
-		return nil, false
+// before walks this process first, and alone, on the live /proc: the
+// scan's own descriptors (the dump's socket, the other walkers'
+// directories) come and go beside the walk, and would make its count
+// flicker.
+func (fdWalkOwners) before(w *ownerWork) {
+	if !w.fsys.live {
+		return
+	}
+	if i := slices.IndexFunc(w.procs, func(ps procScan) bool { return ps.p.PID == os.Getpid() }); i >= 0 {
+		w.fsys.walkFDs(newFDWalker(w.fsys.procfs), &w.procs[i], nil, false)
+		w.done(i)
 	}
 }
 
-// walkAll walks the fd directories of procs in parallel, as mode says.
+func (fdWalkOwners) owners(ctx context.Context, w *ownerWork) error { return walkAll(ctx, w) }
+
+// walkAll walks the fd directories of the processes not yet done, in
+// parallel, as w says.
 //
 // The walk is readlink after readlink on many threads, and the dump beside
 // it is one chain of recvmsg calls, as costly in the kernel as a third of
@@ -44,7 +41,8 @@ func (m *walkMode) now() (keep func(uint64) bool, countOnly bool) {
 // So until the tables are read one core is left to them (on a single core
 // the two take turns), and then the walk takes every core. A few more
 // workers than cores keep them busy.
-func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, meta *metaReader) error {
+func walkAll(ctx context.Context, w *ownerWork) error {
+	fsys, procs := w.fsys, w.procs
 	order := fsys.walkOrder(procs)
 	workers := min(len(order), max(2, 2*runtime.GOMAXPROCS(0)))
 	early := max(1, runtime.GOMAXPROCS(0)-1)
@@ -54,16 +52,16 @@ func (fsys FS) walkAll(ctx context.Context, procs []procScan, mode *walkMode, me
 		wg.Go(func() {
 			if k >= early {
 				select {
-				case <-mode.tablesRead:
+				case <-w.tablesRead:
 				case <-ctx.Done():
 					return
 				}
 			}
-			w := newFDWalker(fsys.procfs)
+			fw := newFDWalker(fsys.procfs)
 			for i := range next {
-				keep, countOnly := mode.now()
-				fsys.walkProcess(w, &procs[i], keep, countOnly, meta)
-				mode.walked <- i
+				keep, countOnly := w.wants()
+				fsys.walkFDs(fw, &procs[i], keep, countOnly)
+				w.done(i)
 			}
 		})
 	}
@@ -89,7 +87,7 @@ func (fsys FS) walkOrder(procs []procScan) []int {
 	order := make([]int, 0, len(procs))
 	sizes := make([]int64, len(procs))
 	for i := range procs {
-		if procs[i].walked {
+		if procs[i].done {
 			continue
 		}
 		order = append(order, i)
@@ -102,42 +100,19 @@ func (fsys FS) walkOrder(procs []procScan) []int {
 	return order
 }
 
-// walkProcess fills a process's descriptors, limits and, unless --name
-// read them already, its name, user and command line.
-func (fsys FS) walkProcess(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool, meta *metaReader) {
-	fsys.walkFDs(w, ps, keep, countOnly)
-	if ps.err == nil && !ps.named && !meta.fill(&ps.p) {
-		ps.err = fs.ErrNotExist // gone
-	}
-}
-
-// walkFDs fills a process's descriptors and limits.
+// walkFDs fills a process's descriptors. With countOnly it only counts
+// them, where the directory's size does (a real procfs).
 func (fsys FS) walkFDs(w *fdWalker, ps *procScan, keep func(uint64) bool, countOnly bool) {
-	dir := fsys.path(strconv.Itoa(ps.p.PID))
-	fdDir := filepath.Join(dir, "fd")
+	fdDir := fsys.path(strconv.Itoa(ps.p.PID), "fd")
 	if ps.err = fsys.fault(fdDir); ps.err != nil {
 		return
 	}
-	if countOnly {
+	if countOnly && fsys.procfs {
 		ps.p.FDs, ps.err = w.countFDs(fdDir)
 		ps.p.SocketFDs = -1
 	} else {
 		t := fdTable{sockets: ps.sockets}
 		ps.err = w.walk(fdDir, keep, &t)
 		ps.p.FDs, ps.p.SocketFDs, ps.sockets = t.open, t.socketFDs, t.sockets
-	}
-	if ps.err != nil || ps.p.FDs == 0 { // kernel threads have no descriptors and no budget to check
-		return
-	}
-	lim, err := readLimits(filepath.Join(dir, "limits"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		ps.err = err // gone
-	case err != nil:
-		// An unreadable limits file must not hide the process and the
-		// sockets it owns: the limits stay 0, "could not be read".
-		ps.warning = fmt.Sprintf("pid %d: fd limits unknown: %v", ps.p.PID, err)
-	default:
-		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
 	}
 }
