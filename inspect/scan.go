@@ -149,8 +149,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 }
 
 // processDone reads the rest of a process whose descriptors are in: its
-// limits and, unless --name read them already, its name, user and command
-// line. The owner source calls it, from its walkers.
+// limits, unless --name read them already its name, user and command
+// line, and its start time. The owner source calls it, from its walkers.
 func (sc *scanner) processDone(i int) {
 	ps := &sc.procs[i]
 	ps.done = true
@@ -159,6 +159,11 @@ func (sc *scanner) processDone(i int) {
 	}
 	if ps.err == nil && !ps.named && !sc.meta.fill(&ps.p) {
 		ps.err = fs.ErrNotExist // gone
+	}
+	if ps.err == nil {
+		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
+			ps.p.StartTime = st.StartTime
+		}
 	}
 }
 

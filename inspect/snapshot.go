@@ -20,6 +20,10 @@ type Process struct {
 	// Unlimited (-1) when unlimited, 0 when they could not be read.
 	FDSoftLimit, FDHardLimit int64
 	NetNS                    uint64 // inode of the process's network namespace
+	// StartTime is when the process started, in clock ticks after boot
+	// (PID/stat field 22; see FS.StartTime): with the PID it names the
+	// process across scans. 0 when it could not be read.
+	StartTime uint64
 }
 
 // Snapshot is everything one scan saw.
