@@ -2,7 +2,8 @@ package inspect
 
 import "slices"
 
-// ownerJoin puts the pids of walked processes into the sockets they hold.
+// ownerJoin puts the pids of processes whose descriptors are in (see
+// ownerSource) into the sockets they hold.
 // Most sockets have one owner, so those share one backing array, and a
 // shared socket's list grows on its own.
 type ownerJoin struct {
@@ -16,7 +17,7 @@ func newOwnerJoin(socks []Socket, wanted map[uint64]int32) *ownerJoin {
 	return &ownerJoin{socks: socks, wanted: wanted, pids: make([]int, 0, len(wanted))}
 }
 
-// add joins one walked process; those that could not be walked own nothing.
+// add joins one process; those that could not be read own nothing.
 func (j *ownerJoin) add(ps *procScan) {
 	if ps.err != nil {
 		return
@@ -45,7 +46,7 @@ func (j *ownerJoin) add(ps *procScan) {
 }
 
 // finish sorts the owners of shared sockets: processes are joined in the
-// order their walks end.
+// order the owner source hands them on.
 func (j *ownerJoin) finish() {
 	for _, i := range j.shared {
 		slices.Sort(j.socks[i].PIDs)

@@ -115,8 +115,7 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 // A dump of AF_UNSPEC is sent as the older TCPDIAG_GETSOCK request (struct
 // inet_diag_req), the only one whose dump is of every family: the kernel
 // walks its hash tables once for both, where SOCK_DIAG_BY_FAMILY walks them
-// once per family (at 100k IPv4 sockets, the IPv6 dump that finds none
-// costs a tenth of the IPv4 one).
+// once per family (an IPv6 dump that finds no socket still walks them).
 func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]netip.AddrPort, fn func(*Socket)) error {
 	var buf [sizeofNlMsghdr + sizeofInetDiagReq]byte
 	req, typ := encodeDiagRequest(&buf, family, mask, withInfo, id)

@@ -242,7 +242,7 @@ func TestScanBackendsAgree(t *testing.T) {
 	}
 }
 
-func TestScanNeedFiltersInTheKernel(t *testing.T) {
+func TestScanDumpStatesFiltersInTheKernel(t *testing.T) {
 	nlLandscape(t)
 	fsys, err := NewFS("/proc")
 	if err != nil {
@@ -258,7 +258,7 @@ func TestScanNeedFiltersInTheKernel(t *testing.T) {
 	}
 	for _, s := range snap.Sockets {
 		if s.State != CloseWait {
-			t.Errorf("Need CLOSE_WAIT let %s through", s.State)
+			t.Errorf("DumpStates CLOSE_WAIT let %s through", s.State)
 		}
 	}
 }

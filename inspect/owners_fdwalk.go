@@ -36,8 +36,8 @@ func (fdWalkOwners) owners(ctx context.Context, w *ownerWork) error { return wal
 // parallel, as w says.
 //
 // The walk is readlink after readlink on many threads, and the dump beside
-// it is one chain of recvmsg calls, as costly in the kernel as a third of
-// the walk: given an equal share of the cores, the dump would finish last.
+// it is one chain of recvmsg calls, a large share of the kernel's work:
+// given an equal share of the cores, the dump would finish last.
 // So until the tables are read one core is left to them (on a single core
 // the two take turns), and then the walk takes every core. A few more
 // workers than cores keep them busy.

@@ -412,18 +412,14 @@ func TestScanErrors(t *testing.T) {
 		wantErr string // after the tree's proc root
 		is      error
 	}{
-		{name: "missing net/tcp", tree: "broken/missing_tcp", wantErr: filepath.Join("net", "tcp") + ": no such file or directory", is: fs.ErrNotExist},
-		{name: "malformed net/tcp", tree: "broken/malformed_tcp", wantErr: filepath.Join("net", "tcp") + `:4: remote address: "3C0200C0C351": missing ':'`},
+		{name: "missing net/tcp", tree: "broken/missing_tcp", ctx: context.Background(), wantErr: filepath.Join("net", "tcp") + ": no such file or directory", is: fs.ErrNotExist},
+		{name: "malformed net/tcp", tree: "broken/malformed_tcp", ctx: context.Background(), wantErr: filepath.Join("net", "tcp") + `:4: remote address: "3C0200C0C351": missing ':'`},
 		{name: "canceled", tree: "healthy", ctx: canceled, is: context.Canceled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := fixtureFS(t, tt.tree)
-			ctx := tt.ctx
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			snap, err := Scan(ctx, fsys, Options{})
+			snap, err := Scan(tt.ctx, fsys, Options{})
 			if err == nil {
 				t.Fatalf("Scan() = %d sockets, nil error; want an error", len(snap.Sockets))
 			}

@@ -103,7 +103,8 @@ func (ix ListenIndex) Inbound(s *Socket) bool {
 
 // CompareSockets orders sockets for output: by namespace, local address,
 // remote address, state and inode. Scan leaves them in the kernel's order:
-// sorting 100k sockets costs a tenth of a scan, and only listings need it.
+// sorting is a noticeable part of a large scan (see docs/performance.md),
+// and only listings need it.
 func CompareSockets(a, b *Socket) int {
 	return cmp.Or(
 		cmp.Compare(a.NetNS, b.NetNS),
