@@ -9,86 +9,97 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// scanFilterTests are TestScanFilters' cases, on the incident/client tree.
+var scanFilterTests = []struct {
+	name      string
+	opts      Options
+	wantProcs []int
+	wantCount int
+	keep      func(Socket) bool // every socket returned must pass
+	selected  bool
+	filtered  bool
+	warnings  []string
+}{
+	{name: "all", wantProcs: []int{1, 812, 4242}, wantCount: 1999},
+	{
+		name: "pid", opts: Options{PIDs: []int{4242}}, wantProcs: []int{4242}, wantCount: 1991, selected: true,
+		keep: func(s Socket) bool { return slices.Equal(s.PIDs, []int{4242}) },
+	},
+	{
+		name: "two pids, repeated and unsorted", opts: Options{PIDs: []int{4242, 812, 4242}}, wantProcs: []int{812, 4242},
+		wantCount: 1994, selected: true, keep: func(s Socket) bool { return len(s.PIDs) == 1 },
+	},
+	{
+		name: "a pid and a missing one", opts: Options{PIDs: []int{812, 99999}}, wantProcs: []int{812}, wantCount: 3,
+		selected: true, warnings: []string{"pid 99999: no such process"},
+	},
+	{name: "pid without TCP", opts: Options{PIDs: []int{1}}, wantProcs: []int{1}, wantCount: 0, selected: true},
+	{name: "name", opts: Options{Name: "openser"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+	{name: "name, other case", opts: Options{Name: "OpenSER"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+	{name: "name matches the command line", opts: Options{Name: "openser.CFG"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
+	{name: "name matches sshd's title", opts: Options{Name: "[listener]"}, wantProcs: []int{812}, wantCount: 3, selected: true},
+	{name: "name matches part of two", opts: Options{Name: "s"}, wantProcs: []int{1, 812, 4242}, wantCount: 1994, selected: true},
+	{
+		name: "state", opts: Options{States: []TCPState{CloseWait}}, wantProcs: []int{1, 812, 4242}, wantCount: 1987, filtered: true,
+		keep: func(s Socket) bool { return s.State == CloseWait },
+	},
+	{
+		name: "two states", opts: Options{States: []TCPState{CloseWait, Established}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 1991, filtered: true, keep: func(s Socket) bool { return s.State == CloseWait || s.State == Established },
+	},
+	{
+		name: "unowned TIME_WAIT", opts: Options{States: []TCPState{TimeWait}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 5, filtered: true, keep: func(s Socket) bool { return len(s.PIDs) == 0 },
+	},
+	{
+		name: "selection hides unowned sockets", opts: Options{Name: "openser", States: []TCPState{TimeWait}},
+		wantProcs: []int{4242}, wantCount: 0, selected: true, filtered: true,
+	},
+	{
+		name: "local port", opts: Options{Ports: []uint16{22}}, wantProcs: []int{1, 812, 4242}, wantCount: 3, filtered: true,
+		keep: func(s Socket) bool { return s.Local.Port() == 22 },
+	},
+	{
+		name: "remote port", opts: Options{Ports: []uint16{7000}}, wantProcs: []int{1, 812, 4242}, wantCount: 1990, filtered: true,
+		keep: func(s Socket) bool { return s.Remote.Port() == 7000 },
+	},
+	{
+		name: "peer with port", opts: Options{Peers: []Peer{peerOf("10.0.0.5:7000")}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 1990, filtered: true,
+	},
+	{
+		name: "peer CIDR", opts: Options{Peers: []Peer{peerOf("192.0.2.0/24")}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 1, filtered: true, keep: func(s Socket) bool { return s.Remote == netip.MustParseAddrPort("192.0.2.10:51234") },
+	},
+	{
+		name: "two peers", opts: Options{Peers: []Peer{peerOf("10.0.0.30"), peerOf("192.0.2.10")}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 6, filtered: true,
+	},
+	{
+		name: "peer on the wrong port", opts: Options{Peers: []Peer{peerOf("10.0.0.5:7001")}}, wantProcs: []int{1, 812, 4242},
+		wantCount: 0, filtered: true,
+	},
+	{
+		name: "everything at once", opts: Options{PIDs: []int{4242}, States: []TCPState{Established}, Ports: []uint16{7000}, Peers: []Peer{peerOf("10.0.0.0/24")}},
+		wantProcs: []int{4242}, wantCount: 3, selected: true, filtered: true,
+		keep: func(s Socket) bool {
+			return s.State == Established && s.Remote == netip.MustParseAddrPort("10.0.0.5:7000")
+		},
+	},
+}
+
+// peerOf is ParsePeer for a table of tests: it panics on a bad peer.
+func peerOf(s string) Peer {
+	p, err := ParsePeer(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 func TestScanFilters(t *testing.T) {
 	fsys := fixtureFS(t, "incident/client")
-	tests := []struct {
-		name      string
-		opts      Options
-		wantProcs []int
-		wantCount int
-		keep      func(Socket) bool // every socket returned must pass
-		selected  bool
-		filtered  bool
-		warnings  []string
-	}{
-		{name: "all", wantProcs: []int{1, 812, 4242}, wantCount: 1999},
-		{
-			name: "pid", opts: Options{PIDs: []int{4242}}, wantProcs: []int{4242}, wantCount: 1991, selected: true,
-			keep: func(s Socket) bool { return slices.Equal(s.PIDs, []int{4242}) },
-		},
-		{
-			name: "two pids, repeated and unsorted", opts: Options{PIDs: []int{4242, 812, 4242}}, wantProcs: []int{812, 4242},
-			wantCount: 1994, selected: true, keep: func(s Socket) bool { return len(s.PIDs) == 1 },
-		},
-		{
-			name: "a pid and a missing one", opts: Options{PIDs: []int{812, 99999}}, wantProcs: []int{812}, wantCount: 3,
-			selected: true, warnings: []string{"pid 99999: no such process"},
-		},
-		{name: "pid without TCP", opts: Options{PIDs: []int{1}}, wantProcs: []int{1}, wantCount: 0, selected: true},
-		{name: "name", opts: Options{Name: "openser"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
-		{name: "name, other case", opts: Options{Name: "OpenSER"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
-		{name: "name matches the command line", opts: Options{Name: "openser.CFG"}, wantProcs: []int{4242}, wantCount: 1991, selected: true},
-		{name: "name matches sshd's title", opts: Options{Name: "[listener]"}, wantProcs: []int{812}, wantCount: 3, selected: true},
-		{name: "name matches part of two", opts: Options{Name: "s"}, wantProcs: []int{1, 812, 4242}, wantCount: 1994, selected: true},
-		{
-			name: "state", opts: Options{States: []TCPState{CloseWait}}, wantProcs: []int{1, 812, 4242}, wantCount: 1987, filtered: true,
-			keep: func(s Socket) bool { return s.State == CloseWait },
-		},
-		{
-			name: "two states", opts: Options{States: []TCPState{CloseWait, Established}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 1991, filtered: true, keep: func(s Socket) bool { return s.State == CloseWait || s.State == Established },
-		},
-		{
-			name: "unowned TIME_WAIT", opts: Options{States: []TCPState{TimeWait}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 5, filtered: true, keep: func(s Socket) bool { return len(s.PIDs) == 0 },
-		},
-		{
-			name: "selection hides unowned sockets", opts: Options{Name: "openser", States: []TCPState{TimeWait}},
-			wantProcs: []int{4242}, wantCount: 0, selected: true, filtered: true,
-		},
-		{
-			name: "local port", opts: Options{Ports: []uint16{22}}, wantProcs: []int{1, 812, 4242}, wantCount: 3, filtered: true,
-			keep: func(s Socket) bool { return s.Local.Port() == 22 },
-		},
-		{
-			name: "remote port", opts: Options{Ports: []uint16{7000}}, wantProcs: []int{1, 812, 4242}, wantCount: 1990, filtered: true,
-			keep: func(s Socket) bool { return s.Remote.Port() == 7000 },
-		},
-		{
-			name: "peer with port", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.5:7000")}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 1990, filtered: true,
-		},
-		{
-			name: "peer CIDR", opts: Options{Peers: []Peer{mustPeer(t, "192.0.2.0/24")}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 1, filtered: true, keep: func(s Socket) bool { return s.Remote == netip.MustParseAddrPort("192.0.2.10:51234") },
-		},
-		{
-			name: "two peers", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.30"), mustPeer(t, "192.0.2.10")}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 6, filtered: true,
-		},
-		{
-			name: "peer on the wrong port", opts: Options{Peers: []Peer{mustPeer(t, "10.0.0.5:7001")}}, wantProcs: []int{1, 812, 4242},
-			wantCount: 0, filtered: true,
-		},
-		{
-			name: "everything at once", opts: Options{PIDs: []int{4242}, States: []TCPState{Established}, Ports: []uint16{7000}, Peers: []Peer{mustPeer(t, "10.0.0.0/24")}},
-			wantProcs: []int{4242}, wantCount: 3, selected: true, filtered: true,
-			keep: func(s Socket) bool {
-				return s.State == Established && s.Remote == netip.MustParseAddrPort("10.0.0.5:7000")
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range scanFilterTests {
 		t.Run(tt.name, func(t *testing.T) {
 			snap := scanFixture(t, fsys, tt.opts)
 			var pids []int
@@ -119,15 +130,6 @@ func TestScanFilters(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustPeer(t *testing.T, s string) Peer {
-	t.Helper()
-	p, err := ParsePeer(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func TestParsePeer(t *testing.T) {
@@ -199,7 +201,7 @@ func TestPeerMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.peer+" "+tt.remote, func(t *testing.T) {
-			if got := mustPeer(t, tt.peer).Match(netip.MustParseAddrPort(tt.remote)); got != tt.want {
+			if got := peerOf(tt.peer).Match(netip.MustParseAddrPort(tt.remote)); got != tt.want {
 				t.Errorf("ParsePeer(%q).Match(%s) = %v, want %v", tt.peer, tt.remote, got, tt.want)
 			}
 		})

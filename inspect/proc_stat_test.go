@@ -169,6 +169,7 @@ func TestProcessTree(t *testing.T) {
 // TestProcessTreeLive starts a shell with a child that has a child of its
 // own, and finds all three from the shell's pid in the real /proc.
 func TestProcessTreeLive(t *testing.T) {
+	skipLive(t)
 	if runtime.GOOS != "linux" {
 		t.Skip("needs the live /proc")
 	}

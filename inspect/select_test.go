@@ -22,11 +22,16 @@ func asUser(t *testing.T, euid int) {
 	t.Cleanup(func() { geteuid = saved })
 }
 
+// The denied tree's warnings, and the faults that make 102 exit mid-scan.
+const (
+	deniedWarning  = "1 process could not be inspected (permission denied); run as root for complete ownership"
+	unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
+)
+
+var deniedGone = map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
+
 func TestScanDenied(t *testing.T) {
 	asUser(t, 1000)
-	const deniedWarning = "1 process could not be inspected (permission denied); run as root for complete ownership"
-	const unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
-	gone := map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
 	tests := []struct {
 		name   string
 		faults map[string]error
@@ -39,7 +44,7 @@ func TestScanDenied(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := fixtureFS(t, "denied")
 			fsys.faults = map[string]error{}
-			for k, v := range gone {
+			for k, v := range deniedGone {
 				fsys.faults[k] = v
 			}
 			for k, v := range tt.faults {
@@ -79,6 +84,12 @@ func TestScanDenied(t *testing.T) {
 		}
 	})
 
+}
+
+// TestScanDeniedSelected: --pid of a process that may not be read, or that
+// is gone.
+func TestScanDeniedSelected(t *testing.T) {
+	asUser(t, 1000)
 	t.Run("--pid of the denied process is ErrDenied, not ErrNoMatch nor a healthy view", func(t *testing.T) {
 		fsys := fixtureFS(t, "denied")
 		fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
@@ -94,25 +105,26 @@ func TestScanDenied(t *testing.T) {
 		}
 	})
 
-	t.Run("as root the hint does not say run as root", func(t *testing.T) {
-		asUser(t, 0)
-		fsys := fixtureFS(t, "denied")
-		fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
-		snap := scanFixture(t, fsys, Options{})
-		const want = "1 process could not be inspected (permission denied); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
-		if !slices.Contains(snap.Warnings, want) {
-			t.Errorf("warnings = %q, want %q", snap.Warnings, want)
-		}
-	})
-
 	t.Run("--pid of the vanished process is ErrNoMatch", func(t *testing.T) {
 		fsys := fixtureFS(t, "denied")
-		fsys.faults = gone
+		fsys.faults = deniedGone
 		_, err := Scan(context.Background(), fsys, Options{PIDs: []int{102}})
 		if !errors.Is(err, ErrNoMatch) {
 			t.Errorf("Scan(--pid 102) error = %v, want ErrNoMatch", err)
 		}
 	})
+}
+
+// TestScanDeniedAsRoot: as root, the hint does not say run as root.
+func TestScanDeniedAsRoot(t *testing.T) {
+	asUser(t, 0)
+	fsys := fixtureFS(t, "denied")
+	fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
+	snap := scanFixture(t, fsys, Options{})
+	const want = "1 process could not be inspected (permission denied); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+	if !slices.Contains(snap.Warnings, want) {
+		t.Errorf("warnings = %q, want %q", snap.Warnings, want)
+	}
 }
 
 func TestScanNoMatch(t *testing.T) {

@@ -49,6 +49,9 @@ func TestScanNetNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(root) != 5 {
+		t.Errorf("the root's net/tcp holds %d sockets, want the host's 5", len(root))
+	}
 	for _, s := range root {
 		if s.Local.Addr() == netip.MustParseAddr("172.17.0.2") {
 			t.Errorf("root net/tcp holds the container's socket %v -> %v", s.Local, s.Remote)
@@ -89,6 +92,9 @@ func TestScanNetNSFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap = scanFixture(t, fsys, Options{})
+	if n := len(snap.Sockets); n != 5 {
+		t.Errorf("without any member's net: %d sockets, want the host's 5", n)
+	}
 	for _, s := range snap.Sockets {
 		if s.NetNS != fixtureHostNS {
 			t.Errorf("socket %v -> %v in namespace %d, want only the host's", s.Local, s.Remote, s.NetNS)
