@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -292,41 +291,6 @@ func TestScanDumpStatesFiltersInTheKernel(t *testing.T) {
 	for _, s := range snap.Sockets {
 		if s.State != CloseWait {
 			t.Errorf("DumpStates CLOSE_WAIT let %s through", s.State)
-		}
-	}
-}
-
-func TestBackendChoice(t *testing.T) {
-	live, err := NewFS("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fixture, err := NewFS("../testdata/healthy/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		fsys    FS
-		in      Backend
-		want    Backend
-		wantErr string
-	}{
-		{live, BackendAuto, BackendNetlink, ""},
-		{live, BackendProc, BackendProc, ""},
-		{live, BackendNetlink, BackendNetlink, ""},
-		{fixture, BackendAuto, BackendProc, ""}, // another proc root implies proc
-		{fixture, BackendNetlink, "", "needs --proc-root /proc"},
-	} {
-		def, _, err := tt.fsys.backend(tt.in)
-		got := def.name
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("backend(%s) on %s: error %v, want %q", tt.in, tt.fsys.root, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("backend(%s) on %s = %s, %v; want %s", tt.in, tt.fsys.root, got, err, tt.want)
 		}
 	}
 }
