@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,34 @@ func copyTree(t *testing.T, tree string) string {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	return dst
+}
+
+// linkTree returns a proc root in t.TempDir() whose entries are links to
+// those of testdata/TREE/proc, but for the ones left out: a tree without
+// them, at the cost of a link per entry rather than a copy of every file.
+func linkTree(t *testing.T, tree string, leaveOut ...string) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("..", "testdata", filepath.FromSlash(tree), "proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "proc")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if slices.Contains(leaveOut, e.Name()) {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dst
 }

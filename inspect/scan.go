@@ -96,13 +96,13 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 // passed the filters, owners joined.
 func (sc *scanner) readBesideWalk() ([]Socket, error) {
 	opts, snap := sc.opts, sc.snap
-	walked := make(chan int, len(sc.procs))
+	ready := make(chan int, len(sc.procs)) // processes whose descriptors are in, for the join
 	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}),
-		done: func(i int) { sc.processDone(i); walked <- i }}
+		done: func(i int) { sc.processDone(i); ready <- i }}
 	sc.owners.before(w)
 
-	walkCtx, cancelWalk := context.WithCancel(sc.ctx)
-	defer cancelWalk()
+	ownersCtx, cancelOwners := context.WithCancel(sc.ctx)
+	defer cancelOwners()
 	req := tableRequest{fsys: sc.fsys, namespaces: sc.nsMembers, opts: opts,
 		estimate: int(snap.System.TCPInUse + snap.System.TCPTimeWait)}
 	var tables tableSet
@@ -114,7 +114,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		var err error
 		var wanted map[uint64]int32
 		if tables, err = sc.tables.readTables(req); err != nil {
-			cancelWalk() // the scan has failed: stop walking
+			cancelOwners() // the scan has failed: stop walking
 		} else {
 			socks, wanted = snap.filterSockets(tables.sockets, opts)
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
@@ -128,13 +128,13 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 			return
 		}
 		j := newOwnerJoin(socks, wanted)
-		for i := range walked {
+		for i := range ready {
 			j.add(&sc.procs[i])
 		}
 		j.finish()
 	}()
-	werr := sc.owners.owners(walkCtx, w)
-	close(walked)
+	werr := sc.owners.owners(ownersCtx, w)
+	close(ready)
 	if err := <-errc; err != nil {
 		return nil, err
 	}

@@ -109,10 +109,7 @@ func TestScanNetNSFallback(t *testing.T) {
 // TestScanWithoutSelf: a proc root with no self (a host's /proc read from a
 // process outside it) is read namespace by namespace through PID/net.
 func TestScanWithoutSelf(t *testing.T) {
-	root := copyTree(t, "incident/client")
-	if err := os.Remove(filepath.Join(root, "self")); err != nil {
-		t.Fatal(err)
-	}
+	root := linkTree(t, "incident/client", "self")
 	fsys, err := NewFS(root)
 	if err != nil {
 		t.Fatal(err)
