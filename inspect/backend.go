@@ -44,6 +44,7 @@ func registerBackend(d backendDef) {
 	slices.SortStableFunc(backends, func(a, b backendDef) int { return a.rank - b.rank })
 }
 
+// lookupBackend returns the registered backend named b.
 func lookupBackend(b Backend) (backendDef, bool) {
 	i := slices.IndexFunc(backends, func(d backendDef) bool { return d.name == b })
 	if i < 0 {

@@ -112,6 +112,8 @@ func (snap *Snapshot) filterSockets(all []Socket, opts Options) ([]Socket, map[u
 	return kept, wanted
 }
 
+// describeSelection names the --pid and --name flags that selected
+// processes, for errors.
 func describeSelection(o Options) string {
 	var parts []string
 	for _, p := range o.PIDs {

@@ -100,6 +100,8 @@ func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
 // 'x'" still contains sockleak check --name x.
 var unquote = strings.NewReplacer(`'`, "", `"`, "")
 
+// matchName reports whether name (--name) is in p's name or command line,
+// case aside.
 func matchName(p *Process, name string) bool {
 	name = strings.ToLower(name)
 	return strings.Contains(strings.ToLower(p.Name), name) || strings.Contains(strings.ToLower(p.Cmdline), name)
