@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 )
 
 // ParseError reports a malformed line in a /proc file.
@@ -30,3 +31,16 @@ var ErrNoMatch = errors.New("no process matches")
 // selects is one it may not read: an empty view would read as healthy. It
 // wraps fs.ErrPermission.
 var ErrDenied = fmt.Errorf("could not be inspected (%w)", fs.ErrPermission)
+
+// geteuid is os.Geteuid; tests stand in for root and for another user.
+var geteuid = os.Geteuid
+
+// deniedHint says what to do about processes whose descriptors may not be
+// read.
+func deniedHint() string {
+	if geteuid() == 0 {
+		// Root reads every /proc/PID/fd unless something stronger says no.
+		return "even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+	}
+	return "run as root for complete ownership"
+}

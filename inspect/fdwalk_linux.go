@@ -40,8 +40,8 @@ const maxHoles = 64
 // Where the directory's size is the number of open descriptors (a real
 // procfs on Linux 6.2+), walk does not list it: it reads the links of
 // descriptors 0, 1, 2... until it has found them all. Descriptor tables
-// are dense, and the getdents64 calls that listing needs cost a sixth of a
-// walk. A run of maxHoles closed numbers (a sparse table, or descriptors
+// are dense, and the getdents64 calls that listing needs are a good part
+// of a walk's cost (see docs/performance.md). A run of maxHoles closed numbers (a sparse table, or descriptors
 // closed during the walk) falls back to listing the numbers not yet read.
 func (w *fdWalker) walk(dir string, keep func(uint64) bool, t *fdTable) error {
 	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -137,10 +137,10 @@ func (w *fdWalker) entry(dirfd int, name *byte, keep func(uint64) bool, t *fdTab
 // On procfs (procfs true) it is a raw syscall, which the Go scheduler does
 // not hear of: a PID/fd link is made from the kernel's own tables, with no
 // I/O and no sleeping lock, and the scheduler's bookkeeping around each
-// call (entersyscall, exitsyscall, handing the P on) cost 8-9% of a scan
-// of 100k sockets, its walkers doing nothing else (medians of 25 runs,
-// interleaved, of inspect and of check). A fixture tree's links are on a
-// disk, which may block: those take the ordinary syscall.
+// call (entersyscall, exitsyscall, handing the P on) is a measurable part
+// of a large scan, its walkers doing nothing else (see
+// docs/performance.md). A fixture tree's links are on a disk, which may
+// block: those take the ordinary syscall.
 func readlinkat(dirfd int, name *byte, buf []byte, procfs bool) (int, unix.Errno) {
 	syscall6 := unix.Syscall6
 	if procfs {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestFDWalkerOwnProcess(t *testing.T) {
+	skipLive(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 // number finds what listing the directory finds, on a dense table and
 // with a run of holes longer than maxHoles in it.
 func TestFDWalkerProbeMatchesListing(t *testing.T) {
+	skipLive(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -499,6 +499,7 @@ func liveViewsSorted(socks []Socket) []liveView {
 // Scan reports them with their state, addresses and owner: the test
 // process for the sockets it holds, nobody for TIME_WAIT and orphans.
 func TestLiveStates(t *testing.T) {
+	skipLive(t)
 	for _, b := range []Backend{BackendNetlink, BackendProc} {
 		t.Run(string(b), func(t *testing.T) { testLiveStates(t, b) })
 	}
@@ -565,17 +566,7 @@ func testLiveStates(t *testing.T, backend Backend) {
 				t.Fatalf("Scan(PIDs: [%d]).Processes = %+v, want just us", me, snap.Processes)
 			}
 			p := snap.Processes[0]
-			var rl unix.Rlimit
-			if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-				t.Fatal(err)
-			}
-			soft, hard := int64(rl.Cur), int64(rl.Max)
-			if rl.Cur == unix.RLIM_INFINITY {
-				soft = Unlimited
-			}
-			if rl.Max == unix.RLIM_INFINITY {
-				hard = Unlimited
-			}
+			soft, hard := liveFDLimits(t)
 			switch {
 			case p.Name == "" || !strings.HasPrefix(p.Cmdline, os.Args[0]):
 				t.Errorf("process Name = %q, Cmdline = %q; want a name and a command line starting with %q", p.Name, p.Cmdline, os.Args[0])
@@ -590,9 +581,28 @@ func testLiveStates(t *testing.T, backend Backend) {
 	}
 }
 
+// liveFDLimits returns this process's open files limits as a scan reports
+// them.
+func liveFDLimits(t *testing.T) (soft, hard int64) {
+	t.Helper()
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	soft, hard = int64(rl.Cur), int64(rl.Max)
+	if rl.Cur == unix.RLIM_INFINITY {
+		soft = Unlimited
+	}
+	if rl.Max == unix.RLIM_INFINITY {
+		hard = Unlimited
+	}
+	return soft, hard
+}
+
 // TestLiveIPv4Mapped: a dual-stack IPv6 socket bound to ::ffff:127.0.0.1
 // is in the tcp6 table with IPv4-mapped addresses, and Scan unmaps them.
 func TestLiveIPv4Mapped(t *testing.T) {
+	skipLive(t)
 	if !liveHasIPv6() {
 		t.Skip("IPv6 loopback ::1 is not available (IPv6 disabled, or no ::1 on lo)")
 	}
@@ -663,6 +673,7 @@ func liveProcess(t *testing.T, snap *Snapshot, pid int) Process {
 // TestLiveChildOwner: a connection held by a child process is the child's,
 // not ours, and the child's name and command line are known.
 func TestLiveChildOwner(t *testing.T) {
+	skipLive(t)
 	me := os.Getpid()
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
@@ -722,6 +733,7 @@ func TestLiveChildOwner(t *testing.T) {
 // TestLiveSharedAfterFork: a listening socket inherited by a child is held
 // by both processes, and Scan lists both, sorted.
 func TestLiveSharedAfterFork(t *testing.T) {
+	skipLive(t)
 	me := os.Getpid()
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
@@ -747,10 +759,22 @@ func TestLiveSharedAfterFork(t *testing.T) {
 	}
 }
 
+// liveNetNSOf returns the network namespace of process pid.
+func liveNetNSOf(t *testing.T, pid int) uint64 {
+	t.Helper()
+	fsys := mustFS(t)
+	ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 // TestLiveNetNS: the sockets of a process in another network namespace
 // are found once, through that process, and marked with its namespace; a
 // host socket it inherited is still its own too.
 func TestLiveNetNS(t *testing.T) {
+	skipLive(t)
 	// The child also inherits a listener of the host's namespace: a
 	// socket's owners do not depend on the namespace they live in.
 	me := os.Getpid()
@@ -779,14 +803,7 @@ func TestLiveNetNS(t *testing.T) {
 	if !lnAP.IsValid() || !cAP.IsValid() {
 		t.Fatalf("child printed %q, want LISTENER CLIENT", child.line)
 	}
-	link, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(child.pid), "ns", "net"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(link, "net:["), "]"), 10, 64)
-	if err != nil {
-		t.Fatalf("child's ns/net links to %q: %v", link, err)
-	}
+	ns := liveNetNSOf(t, child.pid)
 
 	snap := liveScan(t, Options{})
 	if ns == snap.HostNetNS {
@@ -836,6 +853,7 @@ func TestLiveNetNS(t *testing.T) {
 // root's descriptors: the scan succeeds, counts the processes it could not
 // inspect and says so.
 func TestLiveDeniedAsNobody(t *testing.T) {
+	skipLive(t)
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a child as user nobody (uid 65534)")
 	}
@@ -894,6 +912,7 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 // command lines; and that another process with it on its command line is
 // selected.
 func TestLiveNameSkipsSockleak(t *testing.T) {
+	skipLive(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -1067,6 +1086,7 @@ func liveHostCounts(snap *Snapshot, addrs []netip.AddrPort) (map[TCPState]int, m
 // with ss -tan, with sockets of several states open: all of the host
 // namespace's, and exactly for the test's own.
 func TestLiveCountsMatchSS(t *testing.T) {
+	skipLive(t)
 	ss, err := exec.LookPath("ss")
 	if err != nil {
 		t.Skip("ss (iproute2) is not installed")
@@ -1145,6 +1165,7 @@ func liveCompareCounts(ssBefore, scan, ss map[TCPState]int) error {
 // TestLiveWalkOrder: the walk starts with the process that has most
 // descriptors, and leaves out those already walked.
 func TestLiveWalkOrder(t *testing.T) {
+	skipLive(t)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -1163,7 +1184,7 @@ func TestLiveWalkOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs := []procScan{{p: Process{PID: os.Getpid()}, walked: true}}
+	procs := []procScan{{p: Process{PID: os.Getpid()}, done: true}}
 	for _, pid := range pids {
 		procs = append(procs, procScan{p: Process{PID: pid}})
 	}

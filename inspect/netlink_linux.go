@@ -115,10 +115,19 @@ func (c *diagConn) dump(family uint8, mask uint32, withInfo bool, fn func(*Socke
 // A dump of AF_UNSPEC is sent as the older TCPDIAG_GETSOCK request (struct
 // inet_diag_req), the only one whose dump is of every family: the kernel
 // walks its hash tables once for both, where SOCK_DIAG_BY_FAMILY walks them
-// once per family (at 100k IPv4 sockets, the IPv6 dump that finds none
-// costs a tenth of the IPv4 one).
+// once per family (an IPv6 dump that finds no socket still walks them).
 func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]netip.AddrPort, fn func(*Socket)) error {
 	var buf [sizeofNlMsghdr + sizeofInetDiagReq]byte
+	req, typ := encodeDiagRequest(&buf, family, mask, withInfo, id)
+	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return os.NewSyscallError("sendto(NETLINK_SOCK_DIAG)", err)
+	}
+	return c.receive(typ, id != nil, fn)
+}
+
+// encodeDiagRequest writes request's message into buf and returns it, with
+// the message type its answers carry.
+func encodeDiagRequest(buf *[sizeofNlMsghdr + sizeofInetDiagReq]byte, family uint8, mask uint32, withInfo bool, id *[2]netip.AddrPort) ([]byte, uint16) {
 	req := buf[:sizeofNlMsghdr+sizeofInetDiagReqV2]
 	ne := binary.NativeEndian
 	typ := uint16(unix.SOCK_DIAG_BY_FAMILY)
@@ -158,9 +167,13 @@ func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]neti
 		ne.PutUint32(sid[40:], ^uint32(0)) // INET_DIAG_NOCOOKIE
 		ne.PutUint32(sid[44:], ^uint32(0))
 	}
-	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return os.NewSyscallError("sendto(NETLINK_SOCK_DIAG)", err)
-	}
+	return req, typ
+}
+
+// receive reads the answers to a request of type typ until the kernel is
+// done, calling fn for each socket; a lookup answers once.
+func (c *diagConn) receive(typ uint16, lookup bool, fn func(*Socket)) error {
+	ne := binary.NativeEndian
 	var s Socket
 	for {
 		n, err := unix.Read(c.fd, c.buf) // not Recvfrom: it allocates the sender's address each time
@@ -193,7 +206,7 @@ func (c *diagConn) request(family uint8, mask uint32, withInfo bool, id *[2]neti
 					return err
 				}
 				fn(&s)
-				if id != nil { // a lookup answers once, with no NLMSG_DONE
+				if lookup { // a lookup answers once, with no NLMSG_DONE
 					return nil
 				}
 			}
@@ -290,70 +303,4 @@ func LookupSocket(local, remote netip.AddrPort) (s Socket, ok bool, err error) {
 		return Socket{}, false, nil
 	}
 	return s, ok, err
-}
-
-// netlinkAvailable tells whether this process can open a sock_diag socket.
-func netlinkAvailable() error {
-	c, err := newDiagConn()
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// netlinkReader dumps namespaces' sockets for Scan.
-type netlinkReader struct {
-	mask     uint32
-	withInfo bool
-	// byFamily is set once a kernel has refused the dump of both
-	// families in one request: dump each family on its own.
-	byFamily bool
-}
-
-func newNetlinkReader(opts Options) *netlinkReader {
-	mask := StateMask(opts.States) & StateMask(opts.DumpStates)
-	if mask != allStates {
-		// Listeners are always needed: they tell inbound from outbound.
-		mask |= 1 << Listen
-	}
-	return &netlinkReader{mask: mask, withInfo: opts.IdleTimes}
-}
-
-// read appends the sockets of a namespace to dst: the caller's own when
-// nsPath is nil, else the one nsPath (a PID/ns/net file) names.
-func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
-	var c *diagConn
-	var err error
-	if nsPath == nil {
-		c, err = newDiagConn()
-	} else {
-		c, err = newDiagConnIn(*nsPath)
-	}
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	add := func(s *Socket) {
-		s.NetNS = ns
-		*dst = append(*dst, *s)
-	}
-	if !r.byFamily {
-		start := len(*dst)
-		err := c.dump(unix.AF_UNSPEC, r.mask, r.withInfo, add)
-		var errno unix.Errno
-		if !errors.As(err, &errno) || len(*dst) > start {
-			return err
-		}
-		// A kernel without the older request (EOPNOTSUPP, EINVAL) refuses it
-		// before it dumps anything.
-		r.byFamily = true
-	}
-	if err := c.dump(unix.AF_INET, r.mask, r.withInfo, add); err != nil {
-		return err
-	}
-	err = c.dump(unix.AF_INET6, r.mask, r.withInfo, add)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
-		return nil // IPv6 disabled
-	}
-	return err
 }

@@ -25,16 +25,6 @@ func parseSocketLink(target []byte) (uint64, bool) {
 	return ino, err == nil
 }
 
-// readFDs walks dir (a PID/fd directory) and keeps every socket.
-func (fsys FS) readFDs(dir string) (fdTable, error) {
-	if err := fsys.fault(dir); err != nil {
-		return fdTable{}, err
-	}
-	var t fdTable
-	err := newFDWalker(fsys.procfs).walk(dir, nil, &t)
-	return t, err
-}
-
 // readNetNS returns the inode of the namespace a PID/ns/net link names
 // ("net:[4026531840]").
 func (fsys FS) readNetNS(link string) (uint64, error) {

@@ -120,3 +120,14 @@ func TestReadNetNS(t *testing.T) {
 		}
 	}
 }
+
+// readFDs walks dir (a PID/fd directory) and keeps every socket, as a
+// scan does before the tables are in.
+func (fsys FS) readFDs(dir string) (fdTable, error) {
+	if err := fsys.fault(dir); err != nil {
+		return fdTable{}, err
+	}
+	var t fdTable
+	err := newFDWalker(fsys.procfs).walk(dir, nil, &t)
+	return t, err
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 )
 
@@ -74,4 +76,35 @@ func parseLimit(b []byte) (int64, error) {
 	// a sign, or a value past int64, is not its output.
 	v, err := strconv.ParseUint(string(b), 10, 63)
 	return int64(v), err
+}
+
+// readLimits reads a PID/limits file; a malformed one's ParseError names it.
+func readLimits(path string) (ProcLimits, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ProcLimits{}, err
+	}
+	defer f.Close()
+	l, err := ParseLimits(f)
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		pe.Path = path
+	}
+	return l, err
+}
+
+// readProcLimits fills a process's fd limits from its PID/limits.
+func (fsys FS) readProcLimits(ps *procScan) {
+	path := fsys.path(strconv.Itoa(ps.p.PID), "limits")
+	lim, err := readLimits(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		ps.err = err // gone
+	case err != nil:
+		// An unreadable limits file must not hide the process and the
+		// sockets it owns: the limits stay 0, "could not be read".
+		ps.warning = fmt.Sprintf("pid %d: fd limits unknown: %v", ps.p.PID, err)
+	default:
+		ps.p.FDSoftLimit, ps.p.FDHardLimit = lim.OpenFilesSoft, lim.OpenFilesHard
+	}
 }

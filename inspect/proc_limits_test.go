@@ -146,3 +146,51 @@ func TestReadLimits(t *testing.T) {
 		t.Errorf("readLimits(missing) error = %v, want ErrNotExist", err)
 	}
 }
+
+func FuzzParseLimits(f *testing.F) {
+	// Systemd's default.
+	f.Add(limitsText("1024", "524288"))
+	// Unlimited.
+	f.Add(limitsText("unlimited", "unlimited"))
+	// The incident.
+	f.Add(limitsText("2048", "4096"))
+	// Garbage soft limit.
+	f.Add(limitsText("lots", "4096"))
+	// Negative: the kernel prints %lu, so a sign is never its output.
+	f.Add(limitsText("-2", "4096"))
+	// -1 is Unlimited's value, but the kernel prints "unlimited".
+	f.Add(limitsText("-1", "4096"))
+	// Explicit sign.
+	f.Add(limitsText("+5", "4096"))
+	// Over int64.
+	f.Add(limitsText("99999999999999999999", "1"))
+	// Hard column missing.
+	f.Add("Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024\n")
+	// CRLF.
+	f.Add("Limit                     Soft Limit           Hard Limit           Units     \r\nMax open files            1024                 4096                 files     \r\n")
+	// Tabs in place of padding.
+	f.Add("Limit\nMax open files\tx\ty\n")
+	// Empty.
+	f.Add("")
+	// Header only.
+	f.Add("Limit ")
+	for _, name := range []string{"incident/client/proc/4242/limits", "broken/limits/garbage", "broken/limits/no_open_files"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", filepath.FromSlash(name)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		l, err := ParseLimits(strings.NewReader(in))
+		if err != nil {
+			if l != (ProcLimits{}) {
+				t.Errorf("ParseLimits() = %+v with error %v, want zero", l, err)
+			}
+			return
+		}
+		if l.OpenFilesSoft < Unlimited || l.OpenFilesHard < Unlimited {
+			t.Errorf("ParseLimits() = %+v; limits must be >= -1 (Unlimited)", l)
+		}
+	})
+}

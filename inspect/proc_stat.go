@@ -4,47 +4,85 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
 )
 
-// statFields returns the fields of a PID/stat file after the command
-// name, from field 3 (state) on. The format is proc(5)'s "pid (comm) state
-// ppid ...", written by fs/proc/array.c (do_task_stat). comm may hold
-// spaces and parentheses, so the fields are counted from the last ')'.
-func statFields(b []byte) ([][]byte, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil, errors.New("no ')' after the command name")
-	}
-	return bytes.Fields(b[i+1:]), nil
+// procStat is what sockleak uses of a PID/stat file.
+type procStat struct {
+	PPID      int    // field 4: the parent's PID
+	StartTime uint64 // field 22: when the process started, in clock ticks after boot
 }
 
-// parseStatPPID returns the parent PID (field 4) from the contents of a
-// PID/stat file.
-func parseStatPPID(b []byte) (int, error) {
-	f, err := statFields(b)
-	if err != nil {
-		return 0, err
+// errNoStartTime is parseStat's error for a line that ends after the
+// parent PID but before the start time: the parent is still good.
+var errNoStartTime = errors.New("no start time field")
+
+// parseStat parses the contents of a PID/stat file. The format is
+// proc(5)'s "pid (comm) state ppid ...", written by fs/proc/array.c
+// (do_task_stat). comm may hold spaces and parentheses, so the fields are
+// counted from the last ')': the first after it is field 3 (state).
+func parseStat(b []byte) (procStat, error) {
+	var st procStat
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return st, errors.New("no ')' after the command name")
 	}
+	f := bytes.Fields(b[i+1:])
 	if len(f) < 2 {
-		return 0, errors.New("no parent pid field")
+		return st, errors.New("no parent pid field")
 	}
 	ppid, err := strconv.Atoi(string(f[1]))
 	if err != nil || ppid < 0 {
-		return 0, fmt.Errorf("bad parent pid %q", f[1])
+		return st, fmt.Errorf("bad parent pid %q", f[1])
 	}
-	return ppid, nil
+	st.PPID = ppid
+	if len(f) < 20 {
+		return st, errNoStartTime
+	}
+	start, err := strconv.ParseUint(string(f[19]), 10, 64)
+	if err != nil {
+		return st, fmt.Errorf("bad start time %q", f[19])
+	}
+	st.StartTime = start
+	return st, nil
+}
+
+// readStat reads and parses pid's PID/stat. Its errors are os.ReadFile's
+// (fs.ErrNotExist when the process is gone) or parseStat's.
+func (fsys FS) readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(b)
 }
 
 // parentPID reads the parent PID of pid from its PID/stat.
 func (fsys FS) parentPID(pid int) (int, error) {
-	b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
-	if err != nil {
+	st, err := fsys.readStat(pid)
+	if err != nil && !errors.Is(err, errNoStartTime) {
 		return 0, err
 	}
-	return parseStatPPID(b)
+	return st.PPID, nil
+}
+
+// StartTime returns when process pid started, in clock ticks after boot
+// (PID/stat field 22). With the PID it identifies a process: a PID the
+// kernel reuses comes back with a later start time. It fails with an
+// error wrapping fs.ErrNotExist when the process is gone.
+func (fsys FS) StartTime(pid int) (uint64, error) {
+	st, err := fsys.readStat(pid)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return 0, err
+	case err != nil:
+		return 0, fmt.Errorf("%s: %w", fsys.path(strconv.Itoa(pid), "stat"), err)
+	}
+	return st.StartTime, nil
 }
 
 // ProcessTree returns root and every process descended from it (children,

@@ -31,17 +31,83 @@ func TestParseStatPPID(t *testing.T) {
 		{"not a number", "77 (sh) S x 1", 0, `bad parent pid "x"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStatPPID([]byte(tt.in))
+			st, err := parseStat([]byte(tt.in))
+			if errors.Is(err, errNoStartTime) {
+				err = nil // these lines end after the parent pid
+			}
+			got := st.PPID
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("parseStatPPID(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+					t.Fatalf("parseStat(%q) error = %v, want %q", tt.in, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("parseStatPPID(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+				t.Errorf("parseStat(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseStatStartTime(t *testing.T) {
+	// A real line from a 6.x kernel, comm changed to hold spaces and
+	// parentheses: field 22 is 1234567.
+	const real = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 1106 0 0 0 3 1 0 0 20 0 1 0 1234567 5488640 330 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	for _, tt := range []struct {
+		name    string
+		in      string
+		want    uint64
+		wantErr string
+	}{
+		{"real line, odd comm", real, 1234567, ""},
+		{"no paren", "77 sh S 12", 0, "no ')'"},
+		{"truncated", "77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0", 0, "no start time"},
+		{"not a number", "77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 x 1", 0, `bad start time "x"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := parseStat([]byte(tt.in))
+			got := st.StartTime
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("= %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStartTime(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "42"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	line := "42 (sh) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 987 1 1\n"
+	if err := os.WriteFile(filepath.Join(root, "42", "stat"), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fsys.StartTime(42); err != nil || got != 987 {
+		t.Errorf("StartTime(42) = %d, %v; want 987", got, err)
+	}
+	if _, err := fsys.StartTime(43); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("StartTime(43) error = %v, want fs.ErrNotExist", err)
+	}
+	// The live /proc: our own start time is after boot and stable.
+	live, err := NewFS(DefaultRoot)
+	if err != nil {
+		t.Skip(err)
+	}
+	a, errA := live.StartTime(os.Getpid())
+	b, errB := live.StartTime(os.Getpid())
+	if errA != nil || errB != nil || a == 0 || a != b {
+		t.Errorf("own start time = %d, %d (%v, %v); want the same non-zero value twice", a, b, errA, errB)
 	}
 }
 
@@ -103,6 +169,7 @@ func TestProcessTree(t *testing.T) {
 // TestProcessTreeLive starts a shell with a child that has a child of its
 // own, and finds all three from the shell's pid in the real /proc.
 func TestProcessTreeLive(t *testing.T) {
+	skipLive(t)
 	if runtime.GOOS != "linux" {
 		t.Skip("needs the live /proc")
 	}
@@ -161,7 +228,7 @@ func mustFS(t *testing.T) FS {
 	return fsys
 }
 
-func FuzzParseStatPPID(f *testing.F) {
+func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("4242 (openser) S 1 4242 4242 0 -1 4194560 0\n")) // a real line
 	f.Add([]byte("77 (my (odd) name) R 12 77"))                    // parentheses in comm
 	f.Add([]byte("77 (a) b) S 3 1"))                               // a ')' then a space in comm
@@ -169,10 +236,17 @@ func FuzzParseStatPPID(f *testing.F) {
 	f.Add([]byte("77 (x) S -5 1"))                                 // negative parent
 	f.Add([]byte("77 (x) S 99999999999999999999 1"))               // parent overflows int
 	f.Add([]byte(""))
+	// A whole line, a start time that is not a number, one that overflows.
+	f.Add([]byte("4242 (openser) S 1 4242 4242 0 -1 4194560 1106 0 0 0 3 1 0 0 20 0 1 0 1234567 5488640 330\n"))
+	f.Add([]byte("77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -3 1"))
+	f.Add([]byte("77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999999 1"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ppid, err := parseStatPPID(b)
-		if err == nil && ppid < 0 {
-			t.Errorf("parseStatPPID(%q) = %d: a parent pid is never negative", b, ppid)
+		st, err := parseStat(b)
+		if (err == nil || errors.Is(err, errNoStartTime)) && st.PPID < 0 {
+			t.Errorf("parseStat(%q) parent = %d: a parent pid is never negative", b, st.PPID)
+		}
+		if err != nil && st.StartTime != 0 {
+			t.Errorf("parseStat(%q) = start time %d with error %v", b, st.StartTime, err)
 		}
 	})
 }

@@ -100,87 +100,88 @@ func TestReadSystemFixtures(t *testing.T) {
 	}
 }
 
+// systemFiles are the files readSystem reads, well-formed.
+var systemFiles = map[string]string{
+	"sys/fs/file-nr":                   "1536\t0\t1616912\n",
+	"sys/fs/file-max":                  "1616912\n",
+	"net/sockstat":                     "sockets: used 9\nTCP: inuse 3 orphan 1 tw 2 alloc 4 mem 1\n",
+	"sys/net/ipv4/tcp_fin_timeout":     "30\n",
+	"sys/net/ipv4/tcp_max_orphans":     "131072\n",
+	"sys/net/ipv4/tcp_max_tw_buckets":  "262144\n",
+	"sys/net/ipv4/ip_local_port_range": "1024\t65535\n",
+}
+
+// systemComplete is what readSystem makes of systemFiles.
+var systemComplete = System{
+	FilesAllocated: 1536, FileMax: 1616912, TCPInUse: 3, TCPOrphan: 1, TCPTimeWait: 2, TCPAlloc: 4, TCPMem: 1,
+	FinTimeout: 30, MaxOrphans: 131072, MaxTWBuckets: 262144, LocalPortRange: [2]uint16{1024, 65535},
+}
+
+// readSystemPartialTests change systemFiles, and say what readSystem
+// returns then.
+var readSystemPartialTests = []struct {
+	name     string
+	change   map[string]string // "" deletes the file
+	want     System
+	wantErrs []string // paths relative to the root, each with its problem
+	notExist bool     // errors.Is(err, fs.ErrNotExist)
+}{
+	{name: "complete", want: systemComplete},
+	{
+		name:     "missing fin timeout",
+		change:   map[string]string{"sys/net/ipv4/tcp_fin_timeout": ""},
+		want:     func() System { s := systemComplete; s.FinTimeout = 0; return s }(),
+		wantErrs: []string{"sys/net/ipv4/tcp_fin_timeout: no such file"},
+		notExist: true,
+	},
+	{
+		name:     "garbage max orphans",
+		change:   map[string]string{"sys/net/ipv4/tcp_max_orphans": "many\n"},
+		want:     func() System { s := systemComplete; s.MaxOrphans = 0; return s }(),
+		wantErrs: []string{`sys/net/ipv4/tcp_max_orphans:1: strconv.ParseUint: parsing "many": invalid syntax: "many"`},
+	},
+	{
+		name:     "short file-nr",
+		change:   map[string]string{"sys/fs/file-nr": "1536\t0\n"},
+		want:     func() System { s := systemComplete; s.FilesAllocated = 0; return s }(),
+		wantErrs: []string{`sys/fs/file-nr:1: want 3 numbers: "1536\t0"`},
+	},
+	{
+		name:     "port range out of range",
+		change:   map[string]string{"sys/net/ipv4/ip_local_port_range": "1024\t70000\n"},
+		want:     func() System { s := systemComplete; s.LocalPortRange = [2]uint16{}; return s }(),
+		wantErrs: []string{"sys/net/ipv4/ip_local_port_range: port out of range"},
+	},
+	{
+		name:   "no sockstat TCP row and empty tw buckets",
+		change: map[string]string{"net/sockstat": "sockets: used 9\n", "sys/net/ipv4/tcp_max_tw_buckets": "\n"},
+		want: func() System {
+			s := systemComplete
+			s.TCPInUse, s.TCPOrphan, s.TCPTimeWait, s.TCPAlloc, s.TCPMem, s.MaxTWBuckets = 0, 0, 0, 0, 0, 0
+			return s
+		}(),
+		wantErrs: []string{`net/sockstat:1: no "TCP:" row`, "sys/net/ipv4/tcp_max_tw_buckets:1: want 1 numbers"},
+	},
+}
+
 // TestReadSystemPartial: one odd or missing file is reported, naming it,
 // and the rest is still returned.
 func TestReadSystemPartial(t *testing.T) {
-	write := func(t *testing.T, root, rel, content string) {
-		t.Helper()
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	full := map[string]string{
-		"sys/fs/file-nr":                   "1536\t0\t1616912\n",
-		"sys/fs/file-max":                  "1616912\n",
-		"net/sockstat":                     "sockets: used 9\nTCP: inuse 3 orphan 1 tw 2 alloc 4 mem 1\n",
-		"sys/net/ipv4/tcp_fin_timeout":     "30\n",
-		"sys/net/ipv4/tcp_max_orphans":     "131072\n",
-		"sys/net/ipv4/tcp_max_tw_buckets":  "262144\n",
-		"sys/net/ipv4/ip_local_port_range": "1024\t65535\n",
-	}
-	complete := System{
-		FilesAllocated: 1536, FileMax: 1616912, TCPInUse: 3, TCPOrphan: 1, TCPTimeWait: 2, TCPAlloc: 4, TCPMem: 1,
-		FinTimeout: 30, MaxOrphans: 131072, MaxTWBuckets: 262144, LocalPortRange: [2]uint16{1024, 65535},
-	}
-	tests := []struct {
-		name     string
-		change   map[string]string // "" deletes the file
-		want     System
-		wantErrs []string // paths relative to the root, each with its problem
-		notExist bool     // errors.Is(err, fs.ErrNotExist)
-	}{
-		{name: "complete", want: complete},
-		{
-			name:     "missing fin timeout",
-			change:   map[string]string{"sys/net/ipv4/tcp_fin_timeout": ""},
-			want:     func() System { s := complete; s.FinTimeout = 0; return s }(),
-			wantErrs: []string{"sys/net/ipv4/tcp_fin_timeout: no such file"},
-			notExist: true,
-		},
-		{
-			name:     "garbage max orphans",
-			change:   map[string]string{"sys/net/ipv4/tcp_max_orphans": "many\n"},
-			want:     func() System { s := complete; s.MaxOrphans = 0; return s }(),
-			wantErrs: []string{`sys/net/ipv4/tcp_max_orphans:1: strconv.ParseUint: parsing "many": invalid syntax: "many"`},
-		},
-		{
-			name:     "short file-nr",
-			change:   map[string]string{"sys/fs/file-nr": "1536\t0\n"},
-			want:     func() System { s := complete; s.FilesAllocated = 0; return s }(),
-			wantErrs: []string{`sys/fs/file-nr:1: want 3 numbers: "1536\t0"`},
-		},
-		{
-			name:     "port range out of range",
-			change:   map[string]string{"sys/net/ipv4/ip_local_port_range": "1024\t70000\n"},
-			want:     func() System { s := complete; s.LocalPortRange = [2]uint16{}; return s }(),
-			wantErrs: []string{"sys/net/ipv4/ip_local_port_range: port out of range"},
-		},
-		{
-			name:   "no sockstat TCP row and empty tw buckets",
-			change: map[string]string{"net/sockstat": "sockets: used 9\n", "sys/net/ipv4/tcp_max_tw_buckets": "\n"},
-			want: func() System {
-				s := complete
-				s.TCPInUse, s.TCPOrphan, s.TCPTimeWait, s.TCPAlloc, s.TCPMem, s.MaxTWBuckets = 0, 0, 0, 0, 0, 0
-				return s
-			}(),
-			wantErrs: []string{`net/sockstat:1: no "TCP:" row`, "sys/net/ipv4/tcp_max_tw_buckets:1: want 1 numbers"},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range readSystemPartialTests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for rel, c := range full {
+			for rel, c := range systemFiles {
 				if c2, ok := tt.change[rel]; ok {
 					c = c2
 					if c == "" {
 						continue
 					}
 				}
-				write(t, root, rel, c)
+				p := filepath.Join(root, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				writeFixtureFile(t, p, c)
 			}
 			fsys, err := NewFS(root)
 			if err != nil {

@@ -1,0 +1,106 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Backend names where a scan reads socket tables and owners from.
+type Backend string
+
+// BackendAuto picks the first registered backend that can read the proc
+// root, in the order of their rank: netlink on the live /proc, and the proc
+// tables elsewhere or when netlink is unavailable.
+const BackendAuto Backend = "auto"
+
+// backendDef is a backend: a table source and an owner source (see
+// sources.go), and when it serves. Each backend's file registers one.
+type backendDef struct {
+	name Backend
+	// rank orders auto's choice: the lowest that serves wins.
+	rank int
+	// reads names what it reads, for auto's notes ("/proc/net/tcp").
+	reads func(fsys FS) string
+	// check says why the backend cannot read fsys at all, as an error
+	// for a user who asked for it; nil when it can. Auto passes over it
+	// in silence. Optional.
+	check func(fsys FS) error
+	// probe says why the backend cannot serve on this host now; auto
+	// passes over it with a note, and one that is asked for fails in the
+	// scan instead. Optional.
+	probe func() error
+	// open returns the backend's sources for one scan.
+	open func(fsys FS, opts Options) (tableSource, ownerSource)
+}
+
+// backends are the registered backends, by rank.
+var backends []backendDef
+
+// registerBackend adds a backend; its file calls it from init.
+func registerBackend(d backendDef) {
+	backends = append(backends, d)
+	slices.SortStableFunc(backends, func(a, b backendDef) int { return a.rank - b.rank })
+}
+
+// lookupBackend returns the registered backend named b.
+func lookupBackend(b Backend) (backendDef, bool) {
+	i := slices.IndexFunc(backends, func(d backendDef) bool { return d.name == b })
+	if i < 0 {
+		return backendDef{}, false
+	}
+	return backends[i], true
+}
+
+// ParseBackend parses a --backend value.
+func ParseBackend(s string) (Backend, error) {
+	b := Backend(strings.ToLower(s))
+	if _, ok := lookupBackend(b); ok || b == BackendAuto {
+		return b, nil
+	}
+	if b == "" {
+		return BackendAuto, nil
+	}
+	names := []string{string(BackendAuto)}
+	for _, d := range backends {
+		names = append(names, string(d.name))
+	}
+	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return "", fmt.Errorf("unknown backend %q (want %s)", s, list)
+}
+
+// backend resolves the backend to use: the one asked for, or auto's
+// choice with a note for each backend it passed over for a reason the user
+// may want to know (-v).
+func (fsys FS) backend(b Backend) (backendDef, string, error) {
+	if b != BackendAuto && b != "" {
+		d, ok := lookupBackend(b)
+		if !ok {
+			return backendDef{}, "", fmt.Errorf("unknown backend %q", b)
+		}
+		if d.check != nil {
+			if err := d.check(fsys); err != nil {
+				return backendDef{}, "", err
+			}
+		}
+		return d, "", nil
+	}
+	var passed []string
+	for _, d := range backends {
+		if d.check != nil && d.check(fsys) != nil {
+			continue
+		}
+		if d.probe != nil {
+			if err := d.probe(); err != nil {
+				passed = append(passed, err.Error())
+				continue
+			}
+		}
+		if len(passed) == 0 {
+			return d, "", nil
+		}
+		return d, fmt.Sprintf("%v; reading %s instead", strings.Join(passed, "; "), d.reads(fsys)), nil
+	}
+	return backendDef{}, "", errors.New("no backend can read " + fsys.root)
+}

@@ -1,0 +1,18 @@
+// Package inspect collects what sockleak diagnoses, from a proc
+// filesystem (the live /proc, a host's /proc mounted elsewhere, or a
+// fixture tree): the TCP sockets of every network namespace, the processes
+// that own them with their file descriptors and limits, and the system's
+// socket counters.
+//
+// Scan (scan.go) is the collect step: it selects the processes, reads the
+// socket tables beside the walk of their descriptors, and assembles a
+// Snapshot (snapshot.go) as Options (options.go) ask. Where the tables and
+// the owners come from is a backend: a table source and an owner source
+// (sources.go), which each backend's file registers (backend.go,
+// source_netlink_linux.go, source_proc.go, owners_fdwalk.go). The readers
+// are named for the kernel files they read (net_tcp.go, proc_fd.go,
+// proc_limits.go, proc_stat.go, system.go, netlink_linux.go).
+//
+// Beside Scan it serves the other commands: ProcessTree and StartTime for
+// sockleak run and watch, LookupSocket for the reference client.
+package inspect

@@ -1,0 +1,108 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// selectProcesses is step 1 of a scan: the processes to inspect (all, or
+// those --pid and --name select, this one and its wrappers aside) and the
+// network namespace of each, whose tables are read through its members.
+func (sc *scanner) selectProcesses() error {
+	fsys, opts, snap := sc.fsys, sc.opts, sc.snap
+	pids, err := fsys.listPIDs(opts.PIDs, &snap.Warnings)
+	if err != nil {
+		return err
+	}
+	sc.meta = newMetaReader(sc.ctx, fsys)
+	var self map[int]bool
+	if opts.Name != "" {
+		self = fsys.selfAndWrappers(sc.meta)
+	}
+	sc.procs = make([]procScan, 0, len(pids))
+	sc.nsMembers = make(map[uint64][]int)
+	for _, pid := range pids {
+		if err := sc.ctx.Err(); err != nil {
+			return err
+		}
+		p := Process{PID: pid}
+		if opts.Name != "" && (self[pid] || !sc.meta.fill(&p) || !matchName(&p, opts.Name)) {
+			continue
+		}
+		ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
+		var pe *ParseError
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			snap.Denied++
+			continue
+		case errors.As(err, &pe):
+			// Not a namespace we can name: keep the process and the
+			// sockets it owns, but do not read tables through it.
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
+			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+			continue
+		case err != nil:
+			// Gone since we listed it (ENOENT, ESRCH): PIDs can vanish
+			// between getting the list and reading their files.
+			continue
+		}
+		p.NetNS = ns
+		sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+		sc.nsMembers[ns] = append(sc.nsMembers[ns], pid)
+	}
+	return nil
+}
+
+// procScan is one process on its way through the scan.
+type procScan struct {
+	p       Process
+	named   bool     // metadata already read for --name
+	sockets []uint64 // inodes of the wanted sockets it holds
+	warning string
+	err     error
+	done    bool // descriptors in, handed on to the join
+}
+
+// selfAndWrappers returns, when the proc root shows this process, its PID
+// and those of the ancestors whose command line contains its own, quotes
+// aside: the shell (sh -c '...' from cron), sudo or timeout that started
+// it. The text of --name is on all their command lines, and a check for a
+// service that is not running must not find sockleak instead.
+func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
+	pid := os.Getpid()
+	if link, err := os.Readlink(fsys.path("self")); err != nil || link != strconv.Itoa(pid) {
+		return nil // a proc root of another pid namespace, or a fixture tree
+	}
+	me := Process{PID: pid}
+	if !meta.fill(&me) || me.Cmdline == "" {
+		return map[int]bool{pid: true}
+	}
+	skip := map[int]bool{pid: true}
+	for range 64 { // a bound, should the parent links loop in a broken tree
+		var err error
+		if pid, err = fsys.parentPID(pid); err != nil || pid <= 1 {
+			break
+		}
+		p := Process{PID: pid}
+		if !meta.fill(&p) || !strings.Contains(unquote.Replace(p.Cmdline), unquote.Replace(me.Cmdline)) {
+			break
+		}
+		skip[pid] = true
+	}
+	return skip
+}
+
+// unquote drops the shell's quotes, so that sh -c "sockleak check --name
+// 'x'" still contains sockleak check --name x.
+var unquote = strings.NewReplacer(`'`, "", `"`, "")
+
+// matchName reports whether name (--name) is in p's name or command line,
+// case aside.
+func matchName(p *Process, name string) bool {
+	name = strings.ToLower(name)
+	return strings.Contains(strings.ToLower(p.Name), name) || strings.Contains(strings.ToLower(p.Cmdline), name)
+}

@@ -1,0 +1,124 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// BackendNetlink reads the socket tables over netlink sock_diag, filtered
+// in the kernel by state, and owners by walking every PID/fd. It reads
+// this host's kernel, so only the live /proc; a namespace it cannot dump
+// is read from PID/net/tcp instead. Auto prefers it there.
+const BackendNetlink Backend = "netlink"
+
+func init() {
+	registerBackend(backendDef{
+		name:  BackendNetlink,
+		rank:  10,
+		reads: func(FS) string { return "netlink sock_diag" },
+		check: func(fsys FS) error {
+			if !fsys.live {
+				return fmt.Errorf("the netlink backend reads this host's kernel: it needs --proc-root %s, not %s", DefaultRoot, fsys.root)
+			}
+			return nil
+		},
+		probe: func() error {
+			if err := netlinkAvailable(); err != nil {
+				return fmt.Errorf("netlink sock_diag unavailable (%v)", err)
+			}
+			return nil
+		},
+		open: func(fsys FS, opts Options) (tableSource, ownerSource) {
+			return newNetlinkReader(opts), fdWalkOwners{}
+		},
+	})
+}
+
+// readTables dumps the reader's namespace, and each other one from inside
+// it; where that fails (a namespace that cannot be entered), it reads the
+// member's PID/net/tcp instead, with a note.
+func (r *netlinkReader) readTables(req tableRequest) (tableSet, error) {
+	fsys := req.fsys
+	return readEachNamespace(req, func(ts *tableSet, pid int, ns uint64) error {
+		if pid == 0 {
+			return r.read(nil, ns, &ts.sockets)
+		}
+		nsPath := fsys.path(strconv.Itoa(pid), "ns", "net")
+		err := r.read(&nsPath, ns, &ts.sockets)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			ts.notes = append(ts.notes, fmt.Sprintf("network namespace %d: no netlink dump (%v); reading /proc/%d/net/tcp instead", ns, err, pid))
+			err = fsys.readTables(fsys.netDir(pid), ns, &ts.sockets)
+		}
+		return err
+	})
+}
+
+// netlinkAvailable tells whether this process can open a sock_diag socket.
+func netlinkAvailable() error {
+	c, err := newDiagConn()
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// netlinkReader dumps namespaces' sockets for Scan.
+type netlinkReader struct {
+	mask     uint32
+	withInfo bool
+	// byFamily is set once a kernel has refused the dump of both
+	// families in one request: dump each family on its own.
+	byFamily bool
+}
+
+func newNetlinkReader(opts Options) *netlinkReader {
+	mask := StateMask(opts.States) & StateMask(opts.DumpStates)
+	if mask != allStates {
+		// Listeners are always needed: they tell inbound from outbound.
+		mask |= 1 << Listen
+	}
+	return &netlinkReader{mask: mask, withInfo: opts.IdleTimes}
+}
+
+// read appends the sockets of a namespace to dst: the caller's own when
+// nsPath is nil, else the one nsPath (a PID/ns/net file) names.
+func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
+	var c *diagConn
+	var err error
+	if nsPath == nil {
+		c, err = newDiagConn()
+	} else {
+		c, err = newDiagConnIn(*nsPath)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	add := func(s *Socket) {
+		s.NetNS = ns
+		*dst = append(*dst, *s)
+	}
+	if !r.byFamily {
+		start := len(*dst)
+		err := c.dump(unix.AF_UNSPEC, r.mask, r.withInfo, add)
+		var errno unix.Errno
+		if !errors.As(err, &errno) || len(*dst) > start {
+			return err
+		}
+		// A kernel without the older request (EOPNOTSUPP, EINVAL) refuses it
+		// before it dumps anything.
+		r.byFamily = true
+	}
+	if err := c.dump(unix.AF_INET, r.mask, r.withInfo, add); err != nil {
+		return err
+	}
+	err = c.dump(unix.AF_INET6, r.mask, r.withInfo, add)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
+		return nil // IPv6 disabled
+	}
+	return err
+}

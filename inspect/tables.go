@@ -1,0 +1,73 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// nsReader appends the TCP sockets of one network namespace to
+// ts.sockets, each marked with ns: the reader's own namespace when pid is
+// 0, else the namespace of process pid. It may add notes to ts.
+type nsReader func(ts *tableSet, pid int, ns uint64) error
+
+// readEachNamespace reads the TCP sockets of every network namespace once,
+// with read: the reader's own namespace, and each other namespace through
+// one of its processes, so a container's sockets are neither missed nor
+// counted twice. A table source that reads a namespace at a time is this
+// function and its nsReader.
+func readEachNamespace(req tableRequest, read nsReader) (tableSet, error) {
+	fsys := req.fsys
+	// sockstat's counts size the slice: at 100k sockets, growing it by
+	// doubling would copy and hold twice the memory.
+	ts := tableSet{sockets: make([]Socket, 0, req.estimate+req.estimate/8+16)}
+	// /proc/net is /proc/self/net: the reader's namespace. In a proc root
+	// the reader does not live in (a mounted host /proc), self may not
+	// exist: then every namespace is read through its processes.
+	hostNS, nsErr := fsys.readNetNS(fsys.path("self", "ns", "net"))
+	if nsErr != nil {
+		hostNS = 0
+	}
+	ts.hostNS = hostNS
+	if nsErr == nil || len(req.namespaces) == 0 {
+		if err := read(&ts, 0, hostNS); err != nil {
+			return ts, err
+		}
+	}
+	namespaces := make([]uint64, 0, len(req.namespaces))
+	for ns := range req.namespaces {
+		if ns != hostNS || nsErr != nil {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	slices.Sort(namespaces)
+	for _, ns := range namespaces {
+		err := readThroughMembers(&ts, ns, req.namespaces[ns], read)
+		var pe *ParseError
+		switch {
+		case errors.As(err, &pe):
+			return ts, err
+		case err != nil:
+			ts.warnings = append(ts.warnings, fmt.Sprintf("network namespace %d: its sockets could not be read: %v", ns, err))
+		}
+	}
+	return ts, nil
+}
+
+// readThroughMembers reads namespace ns through the first of its members
+// whose tables can be read. It fails with the last member's error when
+// none can, and at once on a malformed table.
+func readThroughMembers(ts *tableSet, ns uint64, members []int, read nsReader) error {
+	var err error
+	for _, pid := range members {
+		if err = read(ts, pid, ns); err == nil {
+			return nil
+		}
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return err
+		}
+		// Exited, or not ours to read: try the next member.
+	}
+	return err
+}
