@@ -173,7 +173,6 @@ func encodeDiagRequest(buf *[sizeofNlMsghdr + sizeofInetDiagReq]byte, family uin
 // receive reads the answers to a request of type typ until the kernel is
 // done, calling fn for each socket; a lookup answers once.
 func (c *diagConn) receive(typ uint16, lookup bool, fn func(*Socket)) error {
-	ne := binary.NativeEndian
 	var s Socket
 	for {
 		n, err := unix.Read(c.fd, c.buf) // not Recvfrom: it allocates the sender's address each time
@@ -183,36 +182,48 @@ func (c *diagConn) receive(typ uint16, lookup bool, fn func(*Socket)) error {
 		if err != nil {
 			return os.NewSyscallError("read(NETLINK_SOCK_DIAG)", err)
 		}
-		b := c.buf[:n]
-		for len(b) >= sizeofNlMsghdr {
-			l := int(ne.Uint32(b[0:]))
-			mtyp := ne.Uint16(b[4:])
-			if l < sizeofNlMsghdr || l > len(b) {
-				return fmt.Errorf("sock_diag: malformed netlink message (length %d of %d)", l, len(b))
-			}
-			msg := b[sizeofNlMsghdr:l]
-			switch mtyp {
-			case unix.NLMSG_DONE:
-				return nil
-			case unix.NLMSG_ERROR:
-				if len(msg) >= 4 {
-					if errno := int32(ne.Uint32(msg)); errno != 0 {
-						return os.NewSyscallError("sock_diag", unix.Errno(-errno))
-					}
-				}
-				return nil
-			case typ: // answers carry the type of the request
-				if err := decodeInetDiagMsg(msg, &s); err != nil {
-					return err
-				}
-				fn(&s)
-				if lookup { // a lookup answers once, with no NLMSG_DONE
-					return nil
-				}
-			}
-			b = b[min(nlmAlign(l), len(b)):]
+		if done, err := decodeBatch(c.buf[:n], typ, lookup, &s, fn); done || err != nil {
+			return err
 		}
 	}
+}
+
+// decodeBatch decodes the netlink messages of one read, calling fn for
+// each socket (s is reused: fn copies it). It reports done when the kernel
+// says the answer is complete (NLMSG_DONE, an error, or a lookup's single
+// answer). The kernel writes these bytes, but they are decoded as if it
+// might not: a length that does not fit is an error, never a panic.
+func decodeBatch(b []byte, typ uint16, lookup bool, s *Socket, fn func(*Socket)) (done bool, err error) {
+	ne := binary.NativeEndian
+	for len(b) >= sizeofNlMsghdr {
+		l := int(ne.Uint32(b[0:]))
+		mtyp := ne.Uint16(b[4:])
+		if l < sizeofNlMsghdr || l > len(b) {
+			return true, fmt.Errorf("sock_diag: malformed netlink message (length %d of %d)", l, len(b))
+		}
+		msg := b[sizeofNlMsghdr:l]
+		switch mtyp {
+		case unix.NLMSG_DONE:
+			return true, nil
+		case unix.NLMSG_ERROR:
+			if len(msg) >= 4 {
+				if errno := int32(ne.Uint32(msg)); errno != 0 {
+					return true, os.NewSyscallError("sock_diag", unix.Errno(-errno))
+				}
+			}
+			return true, nil
+		case typ: // answers carry the type of the request
+			if err := decodeInetDiagMsg(msg, s); err != nil {
+				return true, err
+			}
+			fn(s)
+			if lookup { // a lookup answers once, with no NLMSG_DONE
+				return true, nil
+			}
+		}
+		b = b[min(nlmAlign(l), len(b)):]
+	}
+	return false, nil
 }
 
 func nlmAlign(n int) int { return (n + 3) &^ 3 }

@@ -4,11 +4,13 @@ package inspect
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -343,4 +345,94 @@ func TestLookupSocket(t *testing.T) {
 			t.Errorf("%s: LookupSocket(no such socket) = %+v, %v, %v", network, s, ok, err)
 		}
 	}
+}
+
+// diagMessage builds one netlink message of type typ holding an
+// inet_diag_msg for a socket from local to remote in state st, with a
+// tcp_info attribute when info is set: the shape of a dump's answer.
+func diagMessage(typ uint16, family uint8, st TCPState, local, remote netip.AddrPort, inode uint32, info bool) []byte {
+	ne := binary.NativeEndian
+	body := make([]byte, sizeofInetDiagMsg)
+	body[0], body[1] = family, byte(st)
+	binary.BigEndian.PutUint16(body[4:], local.Port())
+	binary.BigEndian.PutUint16(body[6:], remote.Port())
+	copy(body[8:24], diagAddr(family, local.Addr()))
+	copy(body[24:40], diagAddr(family, remote.Addr()))
+	ne.PutUint32(body[68:], inode)
+	if info {
+		attr := make([]byte, 4+tcpInfoLastDataRecv+4)
+		ne.PutUint16(attr[0:], uint16(len(attr)))
+		ne.PutUint16(attr[2:], inetDiagInfo)
+		ne.PutUint32(attr[4+tcpInfoLastDataSent:], 1500)
+		ne.PutUint32(attr[4+tcpInfoLastDataRecv:], 2500)
+		body = append(body, attr...)
+	}
+	msg := make([]byte, sizeofNlMsghdr, sizeofNlMsghdr+len(body))
+	ne.PutUint32(msg[0:], uint32(sizeofNlMsghdr+len(body)))
+	ne.PutUint16(msg[4:], typ)
+	return append(msg, body...)
+}
+
+func TestDecodeBatch(t *testing.T) {
+	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:7000")
+	done := make([]byte, sizeofNlMsghdr+4)
+	binary.NativeEndian.PutUint32(done[0:], uint32(len(done)))
+	binary.NativeEndian.PutUint16(done[4:], unix.NLMSG_DONE)
+	batch := append(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, CloseWait, local, remote, 4242, true),
+		diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, Established, netip.MustParseAddrPort("[::1]:40001"), netip.MustParseAddrPort("[::1]:7000"), 4243, false)...)
+
+	var got []Socket
+	var s Socket
+	fin, err := decodeBatch(batch, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(s *Socket) { got = append(got, *s) })
+	if err != nil || fin {
+		t.Fatalf("a batch without NLMSG_DONE: done %v, err %v; want more to come", fin, err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("decoded %d sockets, want 2", len(got))
+	}
+	if g := got[0]; g.State != CloseWait || g.Local != local || g.Remote != remote || g.Inode != 4242 || g.Proto != TCP {
+		t.Errorf("first socket = %+v", g)
+	}
+	if g := got[1]; g.State != Established || g.Proto != TCP6 || g.Inode != 4243 {
+		t.Errorf("second socket = %+v", g)
+	}
+	if fin, err := decodeBatch(done, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(*Socket) {}); !fin || err != nil {
+		t.Errorf("NLMSG_DONE: done %v, err %v; want done", fin, err)
+	}
+	bad := slices.Clone(batch)
+	binary.NativeEndian.PutUint32(bad[0:], uint32(len(bad)+1))
+	if _, err := decodeBatch(bad, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(*Socket) {}); err == nil || !strings.Contains(err.Error(), "malformed netlink message") {
+		t.Errorf("a length past the end: err %v, want malformed", err)
+	}
+}
+
+// FuzzDecodeBatch feeds the netlink decoder arbitrary bytes: whatever a
+// read returns, it must not panic, and every socket it decodes must have
+// come from a whole message.
+func FuzzDecodeBatch(f *testing.F) {
+	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:7000")
+	// A CLOSE_WAIT socket with tcp_info.
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, CloseWait, local, remote, 1, true))
+	// An IPv6 socket without attributes.
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, Listen, netip.MustParseAddrPort("[::]:80"), netip.MustParseAddrPort("[::]:0"), 2, false))
+	// The older request's answer type.
+	f.Add(diagMessage(tcpDiagGetSock, unix.AF_INET, TimeWait, local, remote, 0, false))
+	// A truncated message, and a header alone.
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, CloseWait, local, remote, 1, true)[:40])
+	f.Add(make([]byte, sizeofNlMsghdr))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, typ := range []uint16{unix.SOCK_DIAG_BY_FAMILY, tcpDiagGetSock} {
+			var s Socket
+			n := 0
+			_, _ = decodeBatch(b, typ, false, &s, func(s *Socket) {
+				n++
+				if !s.Local.IsValid() || !s.Remote.IsValid() {
+					t.Errorf("decoded a socket with an invalid address: %+v", s)
+				}
+			})
+			if n*(sizeofNlMsghdr+sizeofInetDiagMsg) > len(b) {
+				t.Errorf("%d sockets from %d bytes: more than whole messages hold", n, len(b))
+			}
+		}
+	})
 }

@@ -207,3 +207,31 @@ func TestPeerMatch(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePeer: --peer is typed by people and scripts. Whatever it is,
+// ParsePeer must not panic, and a peer it accepts must print back to text
+// that parses to the same peer.
+func FuzzParsePeer(f *testing.F) {
+	for _, s := range []string{
+		"10.0.0.5", "10.0.0.5:7000", "10.0.0.0/8", "::1", "[::1]:80", // the forms --help names
+		"::ffff:10.0.0.0/104", // an IPv4-mapped prefix, unmapped
+		"fe80::1%eth0",        // a zone
+		"10.0.0.5:99999",      // a port past 65535
+		"", "/", "[::1]",      // nothing, a bare slash, brackets without a port
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePeer(s)
+		if err != nil {
+			return
+		}
+		again, err := ParsePeer(p.String())
+		if err != nil {
+			t.Fatalf("ParsePeer(%q) = %v, whose String %q does not parse: %v", s, p, p.String(), err)
+		}
+		if again != p {
+			t.Errorf("ParsePeer(%q) = %+v; its String %q parses to %+v", s, p, p.String(), again)
+		}
+	})
+}

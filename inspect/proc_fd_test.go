@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -130,4 +131,35 @@ func (fsys FS) readFDs(dir string) (fdTable, error) {
 	var t fdTable
 	err := newFDWalker(fsys.procfs).walk(dir, nil, &t)
 	return t, err
+}
+
+// FuzzParseFDLinks feeds the two link parsers of a process's directory,
+// PID/fd/N ("socket:[INODE]") and PID/ns/net ("net:[INODE]"), arbitrary
+// targets: link targets are the kernel's, but a fixture tree or a mounted
+// proc root can hold anything. Whatever is accepted must be the number
+// between the brackets.
+func FuzzParseFDLinks(f *testing.F) {
+	f.Add("socket:[12345]")                // a socket descriptor
+	f.Add("net:[4026531840]")              // a network namespace
+	f.Add("pipe:[99]")                     // another kind of descriptor
+	f.Add("socket:[]")                     // no inode
+	f.Add("socket:[18446744073709551616]") // one past uint64
+	f.Add("/dev/null")                     // a file
+	f.Add("socket:[12")                    // no closing bracket
+	f.Fuzz(func(t *testing.T, target string) {
+		if ino, ok := parseSocketLink([]byte(target)); ok {
+			inner, found := strings.CutPrefix(target, "socket:[")
+			n, err := strconv.ParseUint(strings.TrimSuffix(inner, "]"), 10, 64)
+			if !found || !strings.HasSuffix(target, "]") || err != nil || n != ino {
+				t.Errorf("parseSocketLink(%q) = %d, accepted: not the number in socket:[...]", target, ino)
+			}
+		}
+		if ns, err := parseNetNSLink(target); err == nil {
+			inner, found := strings.CutPrefix(target, "net:[")
+			n, perr := strconv.ParseUint(strings.TrimSuffix(inner, "]"), 10, 64)
+			if !found || !strings.HasSuffix(target, "]") || perr != nil || n != ns {
+				t.Errorf("parseNetNSLink(%q) = %d, accepted: not the number in net:[...]", target, ns)
+			}
+		}
+	})
 }

@@ -224,3 +224,25 @@ func TestReadHostname(t *testing.T) {
 		t.Errorf("readHostname() without the file = %q, want empty", got)
 	}
 }
+
+// FuzzParseSockstat: whatever net/sockstat holds, the parser returns
+// counters or a ParseError that names a line, and never panics.
+func FuzzParseSockstat(f *testing.F) {
+	f.Add("sockets: used 120\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1\nUDP: inuse 1 mem 0\n") // the kernel's shape
+	f.Add("TCP: inuse 5 orphan\n")                                                             // an odd pair count
+	f.Add("TCP: inuse -1\n")                                                                   // a negative count
+	f.Add("TCP: inuse 99999999999999999999\n")                                                 // past uint64
+	f.Add("")                                                                                  // empty
+	f.Add("UDP: inuse 1\n")                                                                    // no TCP row
+	f.Fuzz(func(t *testing.T, in string) {
+		var s System
+		err := parseSockstat(strings.NewReader(in), &s)
+		var pe *ParseError
+		if err != nil && errors.As(err, &pe) && pe.Line < 0 {
+			t.Errorf("ParseError with line %d for %q", pe.Line, in)
+		}
+		if err == nil && !strings.Contains(in, "TCP:") {
+			t.Errorf("parsed %q without a TCP: row", in)
+		}
+	})
+}
