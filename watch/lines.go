@@ -141,7 +141,7 @@ func TextLines(w io.Writer, st *Status) error {
 		return err
 	}
 	total, parts := stateCounts(st.States)
-	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, round(st.Took), wording.Plural(total, "socket"))
+	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, wording.Round(st.Took), wording.Plural(total, "socket"))
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}

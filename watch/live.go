@@ -126,7 +126,7 @@ func (v *Live) Draw(st *Status) error {
 	} else {
 		total, parts := stateCounts(st.States)
 		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
-			st.Time.Format("15:04:05"), st.Seq, round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
+			st.Time.Format("15:04:05"), st.Seq, wording.Round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
 		if st.Denied > 0 {
 			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
 		}

@@ -1,13 +1,10 @@
 package watch
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,66 +231,6 @@ func TestTrackerPeer(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"127.0.0.1:9000", "127.0.0.1"}, peers); diff != "" {
 		t.Errorf("peers (-want +got):\n%s", diff)
-	}
-}
-
-func TestReport(t *testing.T) {
-	tr := NewTracker([]inspect.TCPState{inspect.CloseWait})
-	procs := []inspect.Process{{PID: 8372, Name: "leaky", Cmdline: "/tmp/leaky -addr 127.0.0.1:7000 -n 2"}}
-	for i, at := range []time.Duration{0, 2 * time.Second} {
-		s := snap(at,
-			sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 8372),
-			sock(inspect.CloseWait, "127.0.0.1:40002", "127.0.0.1:7000", 12, 8372))
-		if i == 1 {
-			s.Sockets = s.Sockets[:1]
-			s.Sockets = append(s.Sockets, sock(inspect.Established, "127.0.0.1:40009", "127.0.0.1:7000", 19, 8372))
-		}
-		s.Processes = procs
-		tr.Observe(s)
-	}
-	tr.Observe(&inspect.Snapshot{Time: t0.Add(2250 * time.Millisecond)}) // the command exited
-	res := &Result{
-		Command: []string{"sh", "-c", "sleep 2 | leaky"}, ExitCode: 0, Duration: 2300 * time.Millisecond,
-		Samples: tr.Samples(), MaxProcesses: tr.MaxProcesses(), Interval: 250 * time.Millisecond, Grace: time.Second,
-		LeakStates: []inspect.TCPState{inspect.CloseWait}, Leaks: tr.Leaks(time.Second), Peak: tr.Peak(),
-	}
-	var b bytes.Buffer
-	if err := Text(&b, res); err != nil {
-		t.Fatal(err)
-	}
-	want := `sockleak run: 1 socket sat in CLOSE_WAIT for 1s or longer (exit status 0, 2.3s, 3 samples of up to 1 process)
-
-PID   PROCESS  STATE       PEER            SOCKETS  HELD
-8372  leaky    CLOSE_WAIT  127.0.0.1:7000  1        longest at least 2s, closed
-
-PROCESSES
-8372  leaky  /tmp/leaky -addr 127.0.0.1:7000 -n 2
-peak: ESTABLISHED 1 · CLOSE_WAIT 2
-`
-	if diff := cmp.Diff(want, b.String()); diff != "" {
-		t.Errorf("Text (-want +got):\n%s", diff)
-	}
-
-	b.Reset()
-	if err := JSON(&b, res); err != nil {
-		t.Fatal(err)
-	}
-	var d Document
-	if err := json.Unmarshal(b.Bytes(), &d); err != nil {
-		t.Fatal(err)
-	}
-	if d.SchemaVersion != 1 || len(d.Leaks) != 1 || d.Leaks[0].PID != 8372 || d.Leaks[0].HeldSeconds != 2 ||
-		d.Leaks[0].Remote != "127.0.0.1:7000" || d.Leaks[0].Open || d.Peak["CLOSE_WAIT"] != 2 || d.GraceSeconds != 1 {
-		t.Errorf("JSON document = %+v", d)
-	}
-
-	b.Reset()
-	res.Leaks = nil
-	if err := Text(&b, res); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(b.String(), "sockleak run: no socket sat in CLOSE_WAIT for 1s or longer (exit status 0,") {
-		t.Errorf("clean Text = %q", b.String())
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,7 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sockleak/sockleak/watch"
+	"github.com/sockleak/sockleak/run"
 )
 
 // leakyScript is a shell pipeline that runs leaky as a child of sh and
@@ -31,7 +33,7 @@ func leakyScript(t *testing.T, hold string, args ...string) string {
 	return fmt.Sprintf("sleep %s | %s %s", hold, buildLeaky(t), strings.Join(args, " "))
 }
 
-func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc watch.Document) {
+func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc run.Document) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "report.json")
 	code, stdout, stderr = runMain(append([]string{"run", "--interval", "50ms", "--grace", "300ms", "-o", "json", "--report-file", file, "--"}, args...)...)
@@ -46,6 +48,9 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 }
 
 func TestRunLeakingClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: runs commands")
+	}
 	peer := slowPeer(t, 150*time.Millisecond)
 	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
 	code, stdout, stderr, d := runReport(t, "sh", "-c", script)
@@ -80,6 +85,9 @@ func TestRunLeakingClient(t *testing.T) {
 }
 
 func TestRunCorrectClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: runs commands")
+	}
 	peer := slowPeer(t, 100*time.Millisecond)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "5", "-timeout", "30ms", "-close"))
 	if code != 0 || len(d.Leaks) != 0 || stdout != "ready\n" {
@@ -91,6 +99,9 @@ func TestRunCorrectClient(t *testing.T) {
 }
 
 func TestRunPassesCommandFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: runs commands")
+	}
 	peer := slowPeer(t, 150*time.Millisecond)
 	// Leaks and fails: the command's status wins.
 	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
@@ -107,49 +118,49 @@ func TestRunPassesCommandFailure(t *testing.T) {
 	}
 }
 
-// TestRunForwardsSignals sends SIGTERM to sockleak (this test process)
-// while the command runs: the command must get it, and its status is run's.
+// TestRunForwardsSignals sends SIGTERM to a sockleak run (a child
+// process) while its command runs: the command must get it, and its
+// status is run's. Package run tests the forwarding itself.
 func TestRunForwardsSignals(t *testing.T) {
-	r, w, err := os.Pipe()
+	if testing.Short() {
+		t.Skip("end to end: runs commands")
+	}
+	cmd := helperSockleak("run", "--interval", "50ms", "--", "sh", "-c",
+		`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	type result struct {
-		code   int
-		stderr string
-	}
-	res := make(chan result, 1)
-	go func() {
-		defer w.Close()
-		var stderr bytes.Buffer
-		code := Main([]string{"run", "--interval", "50ms", "--", "sh", "-c",
-			`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`}, w, &stderr)
-		res <- result{code, stderr.String()}
-	}()
-	br := bufio.NewReader(r)
-	line, err := br.ReadString('\n')
-	if err != nil || line != "ready\n" {
-		t.Fatalf("command did not start: %q %v", line, err)
-	}
-	// run registered for SIGTERM before it started the command.
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case got := <-res:
-		if got.code != 7 {
-			t.Errorf("exit %d, want the command's 7\n%s", got.code, got.stderr)
-		}
-		if rest, _ := br.ReadString('\n'); rest != "got TERM\n" {
-			t.Errorf("command output after the signal: %q", rest)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the command did not get SIGTERM")
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	br := bufio.NewReader(stdout)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("command did not start: %q %v\n%s", line, err, stderr.String())
+	}
+	// run registered for SIGTERM before it started the command.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 {
+		t.Errorf("exit %v, want the command's 7\n%s", err, stderr.String())
+	}
+	if string(rest) != "got TERM\n" {
+		t.Errorf("command output after the signal: %q", rest)
 	}
 }
 
-func TestRunStdinAndUsage(t *testing.T) {
+func TestRunStdin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: runs commands")
+	}
 	c := newRunCmd(nil)
 	var out, errOut bytes.Buffer
 	c.SetIn(strings.NewReader("hello\n"))
@@ -162,20 +173,26 @@ func TestRunStdinAndUsage(t *testing.T) {
 	if out.String() != "got hello\n" {
 		t.Errorf("stdin not passed through: stdout %q", out.String())
 	}
+}
 
+func TestRunUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args   []string
 		code   int
 		stderr string
+		runs   bool // starts a command: end to end
 	}{
-		{[]string{"run"}, 2, "requires at least 1 arg"},
-		{[]string{"run", "--leak-state", "bogus", "--", "true"}, 2, `invalid --leak-state: unknown TCP state "bogus"`},
-		{[]string{"run", "--interval", "0s", "--", "true"}, 2, "invalid --interval 0s"},
-		{[]string{"run", "-o", "yaml", "--", "true"}, 2, `invalid -o "yaml"`},
-		{[]string{"run", "--", "/nonexistent/cmd"}, 2, "could not start /nonexistent/cmd"},
-		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT"},
-		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK"},
+		{[]string{"run"}, 2, "requires at least 1 arg", false},
+		{[]string{"run", "--leak-state", "bogus", "--", "true"}, 2, `invalid --leak-state: unknown TCP state "bogus"`, false},
+		{[]string{"run", "--interval", "0s", "--", "true"}, 2, "invalid --interval 0s", false},
+		{[]string{"run", "-o", "yaml", "--", "true"}, 2, `invalid -o "yaml"`, false},
+		{[]string{"run", "--", "/nonexistent/cmd"}, 2, "could not start /nonexistent/cmd", false},
+		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT", true},
+		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK", true},
 	} {
+		if tt.runs && testing.Short() {
+			continue
+		}
 		code, _, stderr := runMain(tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
@@ -218,6 +235,85 @@ func TestHelperProcess(t *testing.T) {
 	}
 }
 
+// helperSockleak returns a command that runs this test binary as
+// sockleak with args (see TestHelperProcess).
+func helperSockleak(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
+	return cmd
+}
+
+// ptyRun is a command running on a pseudo-terminal of its own, as its
+// session's foreground job, as in a shell.
+type ptyRun struct {
+	t    *testing.T
+	ptmx *os.File
+	out  bytes.Buffer
+	done chan error // gets cmd.Wait's error once
+}
+
+// startOnPTY starts cmd on a new pseudo-terminal of size ws (nil: the
+// default). Cleanup kills it if it still runs.
+func startOnPTY(t *testing.T, cmd *exec.Cmd, ws *unix.Winsize) *ptyRun {
+	t.Helper()
+	ptmx, tty := openPTY(t)
+	if ws != nil {
+		if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// A new session whose controlling terminal is the pty: the command is
+	// its foreground process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	p := &ptyRun{t: t, ptmx: ptmx, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// wait waits up to d for the command to exit, and returns its Wait error.
+func (p *ptyRun) wait(d time.Duration) (exited bool, err error) {
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// read reads the terminal until its output holds until, for up to 10 s,
+// and reports whether it does.
+func (p *ptyRun) read(until string) bool {
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.out.String(), until) && time.Now().Before(deadline) {
+		_ = p.ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := p.ptmx.Read(buf)
+		p.out.Write(buf[:n])
+		if err != nil && !os.IsTimeout(err) {
+			break
+		}
+	}
+	return strings.Contains(p.out.String(), until)
+}
+
+// ctrlC types ^C at the terminal.
+func (p *ptyRun) ctrlC() {
+	p.t.Helper()
+	if _, err := p.ptmx.Write([]byte{3}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 // openPTY opens a pseudo-terminal pair with x/sys/unix alone.
 func openPTY(t *testing.T) (ptmx, tty *os.File) {
 	t.Helper()
@@ -244,47 +340,20 @@ func openPTY(t *testing.T) (ptmx, tty *os.File) {
 // the foreground job: the command must get one SIGINT, the terminal's,
 // not a second one forwarded by sockleak.
 func TestRunInteractiveCtrlC(t *testing.T) {
-	ptmx, tty := openPTY(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	// A new session whose controlling terminal is the pty: sockleak is its
-	// foreground process group, as in a shell.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if testing.Short() {
+		t.Skip("end to end: runs sockleak on a terminal")
 	}
-	tty.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	var out bytes.Buffer
-	buf := make([]byte, 1024)
-	read := func(until string) bool {
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
-			_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			n, err := ptmx.Read(buf)
-			out.Write(buf[:n])
-			if err != nil && !os.IsTimeout(err) {
-				return strings.Contains(out.String(), until)
-			}
-		}
-		return strings.Contains(out.String(), until)
+	cmd := helperSockleak("run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(cmd.Env, "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
+	p := startOnPTY(t, cmd, nil)
+	if !p.read("ready") {
+		t.Fatalf("the command did not start:\n%s", p.out.String())
 	}
-	if !read("ready") {
-		t.Fatalf("the command did not start:\n%s", out.String())
+	p.ctrlC()
+	if !p.read("sockleak run:") {
+		t.Fatalf("no report:\n%s", p.out.String())
 	}
-	if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
-		t.Fatal(err)
-	}
-	if !read("sockleak run:") {
-		t.Fatalf("no report:\n%s", out.String())
-	}
-	if !strings.Contains(out.String(), "SIGINTs: 1\r\n") {
-		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", out.String())
+	if !strings.Contains(p.out.String(), "SIGINTs: 1\r\n") {
+		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", p.out.String())
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -322,62 +321,26 @@ func TestWatchText(t *testing.T) {
 func TestWatchTerminal(t *testing.T) {
 	for _, noColor := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
-			ptmx, tty := openPTY(t)
-			if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 100}); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
-				"--interval", "50ms")
-			cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "NO_COLOR=")
+			cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "50ms")
+			cmd.Env = append(cmd.Env, "NO_COLOR=")
 			if noColor {
 				cmd.Env = append(cmd.Env, "NO_COLOR=1")
 			}
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			p := startOnPTY(t, cmd, &unix.Winsize{Row: 20, Col: 100})
+			if !p.read(" · sample 2 (") {
+				t.Fatalf("no live view:\n%q", p.out.String())
 			}
-			tty.Close()
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-done
-			})
-			var out bytes.Buffer
-			buf := make([]byte, 4096)
-			read := func(until string) bool {
-				deadline := time.Now().Add(10 * time.Second)
-				for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
-					_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-					n, err := ptmx.Read(buf)
-					out.Write(buf[:n])
-					if err != nil && !os.IsTimeout(err) {
-						break
-					}
-				}
-				return strings.Contains(out.String(), until)
+			p.ctrlC()
+			if !p.read("\x1b[?1049l") {
+				t.Fatalf("the screen was not given back after ^C:\n%q", p.out.String())
 			}
-			if !read(" · sample 2 (") {
-				t.Fatalf("no live view:\n%q", out.String())
-			}
-			if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
-				t.Fatal(err)
-			}
-			if !read("\x1b[?1049l") {
-				t.Fatalf("the screen was not given back after ^C:\n%q", out.String())
-			}
-			select {
-			case err := <-done:
-				done <- err // for the cleanup
-				if err != nil {
-					t.Fatalf("watch after ^C: %v", err)
-				}
-			case <-time.After(10 * time.Second):
+			if exited, err := p.wait(10 * time.Second); !exited {
 				t.Fatal("watch did not exit after ^C")
+			} else if err != nil {
+				t.Fatalf("watch after ^C: %v", err)
 			}
-			read("\x00") // drain what is left
-			s := out.String()
+			p.read("\x00") // drain what is left
+			s := p.out.String()
 			if !strings.HasPrefix(s, "\x1b[?1049h\x1b[?25l") || !strings.HasSuffix(s, "\x1b[?25h\x1b[?1049l") {
 				t.Errorf("want the alternate screen entered first and left last, cursor shown:\n%q", s)
 			}
@@ -394,9 +357,7 @@ func TestWatchTerminal(t *testing.T) {
 // TestWatchSIGTERM: as a service, watch ends on SIGTERM with exit status 0,
 // its last line whole.
 func TestWatchSIGTERM(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
-		"--interval", "20ms", "-o", "json")
-	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
+	cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
