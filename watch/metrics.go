@@ -171,7 +171,7 @@ func (e *Exporter) build(st *Status) []prometheus.Metric {
 				otherStates[s] += n
 			}
 			otherFDs += p.FDs
-			otherOldest = max(otherOldest, p.CloseWaitOldest)
+			otherOldest = max(otherOldest, p.CloseWaitOldest())
 			if p.ETA >= 0 && (otherETA < 0 || p.ETA < otherETA) {
 				otherETA = p.ETA
 			}
@@ -188,7 +188,7 @@ func (e *Exporter) build(st *Status) []prometheus.Metric {
 			ms = append(ms, gauge(descMaxFDs, float64(p.FDLimit), pid, p.Name))
 		}
 		if p.States[inspect.CloseWait] > 0 {
-			ms = append(ms, gauge(descCloseWaitOldest, p.CloseWaitOldest.Seconds(), pid, p.Name))
+			ms = append(ms, gauge(descCloseWaitOldest, p.CloseWaitOldest().Seconds(), pid, p.Name))
 		}
 		if p.ETA >= 0 {
 			ms = append(ms, gauge(descSecondsToLimit, p.ETA.Seconds(), pid, p.Name))

@@ -132,3 +132,15 @@ func (t *Tracker) Leaks(grace time.Duration) []Leak {
 	})
 	return out
 }
+
+// forget drops the sockets and processes the latest sample did not hold,
+// so that a long watch keeps no state for what is gone. (Tracker keeps
+// everything for sockleak run's report; watch prunes it each sample.)
+func (t *Tracker) forget() {
+	for k, l := range t.seen {
+		if !l.LastSeen.Equal(t.last) {
+			delete(t.seen, k)
+		}
+	}
+	clear(t.procs)
+}
