@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sockleak/sockleak/internal/metrics"
 )
 
 // exporterStatus is three processes: 42 leaking (6 CLOSE_WAIT, growing),
@@ -42,7 +43,7 @@ func TestExporter(t *testing.T) {
 	}{
 		{
 			name: "every process", max: 50,
-			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
+			metrics: []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name, metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name},
 			expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
@@ -52,7 +53,7 @@ sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
 sockleak_process_fd_limit{pid="7",process="sshd"} 1024
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
@@ -60,7 +61,7 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="9",process="cron",state="close_wait"} 1
 sockleak_process_sockets{pid="9",process="cron",state="established"} 1
@@ -70,7 +71,7 @@ sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
 		},
 		{
 			name: "one process of its own, the rest summed as other", max: 1,
-			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
+			metrics: []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name, metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name},
 			expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
@@ -79,14 +80,14 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="42",process="leaky"} 10
 sockleak_process_open_fds{pid="",process="other"} 10
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
@@ -95,8 +96,8 @@ sockleak_process_sockets{pid="",process="other",state="established"} 5
 		},
 		{
 			name: "host and sample metrics", max: 50,
-			metrics: []string{MetricSockets, MetricSampleDuration, MetricSampleErrors, MetricDenied, MetricInspected,
-				MetricAlertsFiring, MetricProcessesTracked},
+			metrics: []string{metrics.Sockets.Name, metrics.SampleDuration.Name, metrics.SampleErrors.Name, metrics.ProcessesUninspectable.Name, metrics.ProcessesInspected.Name,
+				metrics.WatchAlertsFiring.Name, metrics.WatchProcesses.Name},
 			expected: `
 # HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
 # TYPE sockleak_processes_uninspectable gauge
@@ -166,8 +167,8 @@ func TestMetricNames(t *testing.T) {
 		got = append(got, mf.GetName())
 	}
 	want := slices.Sorted(slices.Values(MetricNames))
-	want = slices.DeleteFunc(want, func(n string) bool { return n == MetricScanTimestamp })
-	got = slices.DeleteFunc(got, func(n string) bool { return n == MetricScanTimestamp })
+	want = slices.DeleteFunc(want, func(n string) bool { return n == metrics.ScanTimestamp.Name })
+	got = slices.DeleteFunc(got, func(n string) bool { return n == metrics.ScanTimestamp.Name })
 	if !slices.Equal(got, want) {
 		t.Errorf("exported %v\nMetricNames %v", got, want)
 	}
@@ -198,12 +199,12 @@ func TestExporterSampleErrors(t *testing.T) {
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 2
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
 sockleak_process_open_fds{pid="7",process="sshd"} 7
-`), MetricSampleErrors, MetricOpenFDs); err != nil {
+`), metrics.SampleErrors.Name, metrics.ProcessOpenFDs.Name); err != nil {
 		t.Error(err)
 	}
 
@@ -254,11 +255,11 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="",process="other"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="7",process="big",state="established"} 20
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 7
-`), MetricCloseWaitOldest, MetricSecondsToLimit, MetricProcessSockets); err != nil {
+`), metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name, metrics.ProcessSockets.Name); err != nil {
 		t.Error(err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
+	"github.com/sockleak/sockleak/internal/metrics"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -229,31 +230,31 @@ func TestWatchExporter(t *testing.T) {
 	}
 
 	mfs := scrape(t, addr)
-	procSockets := series(mfs[watch.MetricProcessSockets])
+	procSockets := series(mfs[metrics.ProcessSockets.Name])
 	want := map[string]float64{
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[2]): 6,
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[1]): 4,
 		`pid="",process="other",state="close_wait"`:                       2,
 	}
 	if fmt.Sprint(procSockets) != fmt.Sprint(want) {
-		t.Errorf("%s = %v\nwant %v", watch.MetricProcessSockets, procSockets, want)
+		t.Errorf("%s = %v\nwant %v", metrics.ProcessSockets.Name, procSockets, want)
 	}
-	if got := series(mfs[watch.MetricSockets])[`state="close_wait"`]; got != 12 {
-		t.Errorf(`%s{state="close_wait"} = %v, want 12`, watch.MetricSockets, got)
+	if got := series(mfs[metrics.Sockets.Name])[`state="close_wait"`]; got != 12 {
+		t.Errorf(`%s{state="close_wait"} = %v, want 12`, metrics.Sockets.Name, got)
 	}
-	fds := series(mfs[watch.MetricOpenFDs])
+	fds := series(mfs[metrics.ProcessOpenFDs.Name])
 	if len(fds) != 3 || fds[`pid="",process="other"`] < 2 || fds[fmt.Sprintf(`pid=%q,process="leaky"`, pids[2])] < 6 {
-		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", watch.MetricOpenFDs, fds)
+		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", metrics.ProcessOpenFDs.Name, fds)
 	}
-	oldest := series(mfs[watch.MetricCloseWaitOldest])
+	oldest := series(mfs[metrics.CloseWaitOldest.Name])
 	if len(oldest) != 3 {
-		t.Errorf("%s = %v, want three series", watch.MetricCloseWaitOldest, oldest)
+		t.Errorf("%s = %v, want three series", metrics.CloseWaitOldest.Name, oldest)
 	}
-	if got := series(mfs[watch.MetricInspected])[""]; got != 3 {
-		t.Errorf("%s = %v, want 3", watch.MetricInspected, got)
+	if got := series(mfs[metrics.ProcessesInspected.Name])[""]; got != 3 {
+		t.Errorf("%s = %v, want 3", metrics.ProcessesInspected.Name, got)
 	}
-	if got := series(mfs[watch.MetricSampleErrors])[""]; got != 0 || mfs[watch.MetricSampleErrors].GetType() != dto.MetricType_COUNTER {
-		t.Errorf("%s = %v (%v), want a counter at 0", watch.MetricSampleErrors, got, mfs[watch.MetricSampleErrors].GetType())
+	if got := series(mfs[metrics.SampleErrors.Name])[""]; got != 0 || mfs[metrics.SampleErrors.Name].GetType() != dto.MetricType_COUNTER {
+		t.Errorf("%s = %v (%v), want a counter at 0", metrics.SampleErrors.Name, got, mfs[metrics.SampleErrors.Name].GetType())
 	}
 	for name := range mfs {
 		if !strings.HasPrefix(name, "sockleak_") {
