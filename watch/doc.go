@@ -10,9 +10,11 @@
 //     into a Status (status.go): each process's trends and time to its fd
 //     limit (trend.go), alerts against the Thresholds, with hysteresis
 //     (thresholds.go), and Run, the sampling loop (loop.go);
-//   - watch's outputs: text and JSON lines (lines.go), the live terminal
-//     view (live.go), and the Prometheus exporter with its /metrics and
-//     /healthz handler (metrics.go).
+//   - sockleak watch itself: its Options and Watch, which runs the Monitor
+//     (options.go), the sampler that feeds it (sampler.go), its outputs,
+//     text and JSON lines (lines.go) or the live terminal view (live.go),
+//     picked in output.go, and the Prometheus exporter (metrics.go) with
+//     the HTTP server of its /metrics and /healthz (serve.go).
 //
 // It takes its samples, ticks and clock from the caller, so tests drive it
 // without sleeping.
