@@ -39,8 +39,6 @@ type RunConfig struct {
 	Sample func(ctx context.Context) (Sample, error)
 	// Tick replaces the interval's ticker: tests send on it. Optional.
 	Tick <-chan time.Time
-	// Now measures how long a sample took. Optional: time.Now.
-	Now func() time.Time
 }
 
 // Run samples at once and then every interval until ctx is done or Count
@@ -54,15 +52,11 @@ func (m *Monitor) Run(ctx context.Context, cfg RunConfig, emit func(*Status) err
 		defer t.Stop()
 		tick = t.C
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
 	done := make(chan struct{})
 	var emitErr error
 	n := 0
 	Loop(ctx, tick, done, func() {
-		start := now()
+		start := time.Now()
 		s, err := cfg.Sample(ctx)
 		if ctx.Err() != nil {
 			close(done) // a sample cut short by the end is no sample
@@ -73,7 +67,7 @@ func (m *Monitor) Run(ctx context.Context, cfg RunConfig, emit func(*Status) err
 			st = m.Failed(start, err)
 		} else {
 			if s.Took == 0 {
-				s.Took = now().Sub(start)
+				s.Took = time.Since(start)
 			}
 			st = m.Observe(s)
 		}

@@ -33,18 +33,22 @@ func exporterStatus(t *testing.T) *Status {
 	return st
 }
 
-func TestExporter(t *testing.T) {
-	st := exporterStatus(t)
-	for _, tt := range []struct {
-		name     string
-		max      int
-		metrics  []string
-		expected string
-	}{
-		{
-			name: "every process", max: 50,
-			metrics: []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name, metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name},
-			expected: `
+// processFamilies are the families of each process's series.
+var processFamilies = []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name,
+	metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name}
+
+// exporterCases are the exposition of exporterStatus's families with
+// series for max processes.
+var exporterCases = []struct {
+	name     string
+	max      int
+	metrics  []string
+	expected string
+}{
+	{
+		name: "every process", max: 50,
+		metrics: processFamilies,
+		expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="9",process="cron"} 30
@@ -68,11 +72,11 @@ sockleak_process_sockets{pid="9",process="cron",state="established"} 1
 sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
 `,
-		},
-		{
-			name: "one process of its own, the rest summed as other", max: 1,
-			metrics: []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name, metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name},
-			expected: `
+	},
+	{
+		name: "one process of its own, the rest summed as other", max: 1,
+		metrics: processFamilies,
+		expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
@@ -93,12 +97,12 @@ sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
 sockleak_process_sockets{pid="",process="other",state="established"} 5
 `,
-		},
-		{
-			name: "host and sample metrics", max: 50,
-			metrics: []string{metrics.Sockets.Name, metrics.SampleDuration.Name, metrics.SampleErrors.Name, metrics.ProcessesUninspectable.Name, metrics.ProcessesInspected.Name,
-				metrics.WatchAlertsFiring.Name, metrics.WatchProcesses.Name},
-			expected: `
+	},
+	{
+		name: "host and sample metrics", max: 50,
+		metrics: []string{metrics.Sockets.Name, metrics.SampleDuration.Name, metrics.SampleErrors.Name, metrics.ProcessesUninspectable.Name, metrics.ProcessesInspected.Name,
+			metrics.WatchAlertsFiring.Name, metrics.WatchProcesses.Name},
+		expected: `
 # HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
 # TYPE sockleak_processes_uninspectable gauge
 sockleak_processes_uninspectable 2
@@ -135,8 +139,12 @@ sockleak_watch_alerts_firing{rule="fd_usage"} 0
 # TYPE sockleak_watch_processes gauge
 sockleak_watch_processes 3
 `,
-		},
-	} {
+	},
+}
+
+func TestExporter(t *testing.T) {
+	st := exporterStatus(t)
+	for _, tt := range exporterCases {
 		t.Run(tt.name, func(t *testing.T) {
 			e := NewExporter(tt.max)
 			e.Update(st)
