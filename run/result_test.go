@@ -14,15 +14,11 @@ import (
 // A tool that hunts leaks checks its own goroutines.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-
-func sock(state inspect.TCPState, local, remote string, inode uint64, pids ...int) inspect.Socket {
-	return inspect.Socket{Proto: inspect.TCP, State: state, Local: netip.MustParseAddrPort(local),
-		Remote: netip.MustParseAddrPort(remote), Inode: inode, NetNS: 1, PIDs: pids}
-}
-
-func snap(at time.Duration, socks ...inspect.Socket) *inspect.Snapshot {
-	return &inspect.Snapshot{Time: t0.Add(at), Sockets: socks}
+// held is a socket of leaky (pid 8372) to 127.0.0.1:7000 from local port
+// 40000+n, inode 10+n.
+func held(state inspect.TCPState, n uint64) inspect.Socket {
+	return inspect.Socket{Proto: inspect.TCP, State: state, Local: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(40000+n)),
+		Remote: netip.MustParseAddrPort("127.0.0.1:7000"), Inode: 10 + n, NetNS: 1, PIDs: []int{8372}}
 }
 
 // leakingResult is what a run of "sleep 2 | leaky" saw: one CLOSE_WAIT
@@ -31,17 +27,11 @@ func leakingResult(t *testing.T) *Result {
 	t.Helper()
 	tr := watch.NewTracker([]inspect.TCPState{inspect.CloseWait})
 	procs := []inspect.Process{{PID: 8372, Name: "leaky", Cmdline: "/tmp/leaky -addr 127.0.0.1:7000 -n 2"}}
-	for i, at := range []time.Duration{0, 2 * time.Second} {
-		s := snap(at,
-			sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 8372),
-			sock(inspect.CloseWait, "127.0.0.1:40002", "127.0.0.1:7000", 12, 8372))
-		if i == 1 {
-			s.Sockets = s.Sockets[:1]
-			s.Sockets = append(s.Sockets, sock(inspect.Established, "127.0.0.1:40009", "127.0.0.1:7000", 19, 8372))
-		}
-		s.Processes = procs
-		tr.Observe(s)
-	}
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tr.Observe(&inspect.Snapshot{Time: t0, Processes: procs,
+		Sockets: []inspect.Socket{held(inspect.CloseWait, 1), held(inspect.CloseWait, 2)}})
+	tr.Observe(&inspect.Snapshot{Time: t0.Add(2 * time.Second), Processes: procs,
+		Sockets: []inspect.Socket{held(inspect.CloseWait, 1), held(inspect.Established, 9)}})
 	tr.Observe(&inspect.Snapshot{Time: t0.Add(2250 * time.Millisecond)}) // the command exited
 	return &Result{
 		Command: []string{"sh", "-c", "sleep 2 | leaky"}, ExitCode: 0, Duration: 2300 * time.Millisecond,
