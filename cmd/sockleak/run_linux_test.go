@@ -125,19 +125,8 @@ func TestRunForwardsSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: runs commands")
 	}
-	cmd := helperSockleak("run", "--interval", "50ms", "--", "sh", "-c",
+	cmd, br, stderr := startSockleak(t, "run", "--interval", "50ms", "--", "sh", "-c",
 		`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	br := bufio.NewReader(stdout)
 	line, err := br.ReadString('\n')
 	if err != nil || line != "ready\n" {
 		t.Fatalf("command did not start: %q %v\n%s", line, err, stderr.String())
@@ -241,6 +230,27 @@ func helperSockleak(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
 	return cmd
+}
+
+// startSockleak starts this test binary as sockleak with args, its stdout
+// on a pipe and its stderr in a buffer. Cleanup kills it if it still runs.
+func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.Reader, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd = helperSockleak(args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // an error when the test waited already
+	})
+	return cmd, bufio.NewReader(out), stderr
 }
 
 // ptyRun is a command running on a pseudo-terminal of its own, as its

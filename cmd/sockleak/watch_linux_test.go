@@ -357,18 +357,7 @@ func TestWatchSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: runs sockleak")
 	}
-	cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	r := bufio.NewReader(stdout)
+	cmd, r, stderr := startSockleak(t, "watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
 	for range 3 {
 		if _, err := r.ReadString('\n'); err != nil {
 			t.Fatalf("reading watch's lines: %v\n%s", err, stderr.String())
