@@ -10,7 +10,10 @@ import (
 )
 
 // Tracker follows the sockets of a set of processes from sample to sample
-// and remembers when each entered a leak state.
+// and remembers when each entered a leak state. sockleak run (package
+// run) keeps everything it saw for its report; the Monitor follows the
+// ages of the HandshakeStates with one and prunes it each sample
+// (forget). It lives in watch, which run imports, so that both use it.
 type Tracker struct {
 	leakStates []inspect.TCPState
 	seen       map[trackKey]*Leak
