@@ -263,6 +263,13 @@ func sortAlerts(alerts []Alert) {
 	})
 }
 
+func exited(a Alert) int {
+	if a.Exited {
+		return 1
+	}
+	return 0
+}
+
 // sortWorstFirst orders processes the worst first: the most alerts, then
 // the soonest to its fd limit, then the most CLOSE_WAIT.
 func sortWorstFirst(procs []ProcStatus) {

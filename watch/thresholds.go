@@ -36,6 +36,8 @@ const (
 
 var ruleOrder = []string{RuleCloseWait, RuleCloseWaitAge, RuleFDUsage, RuleFDLimitETA}
 
+// threshold is a rule's threshold, in the rule's unit: sockets, seconds,
+// percent.
 func (m *Monitor) threshold(rule string) float64 {
 	r := m.cfg.Rules
 	switch rule {
@@ -47,13 +49,6 @@ func (m *Monitor) threshold(rule string) float64 {
 		return r.FDUsage
 	case RuleFDLimitETA:
 		return r.ETA.Seconds()
-	}
-	return 0
-}
-
-func exited(a Alert) int {
-	if a.Exited {
-		return 1
 	}
 	return 0
 }
