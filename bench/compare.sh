@@ -85,9 +85,9 @@ log "building sockleak, loadgen, gopsutil-conns, checktruth in $tmp"
 
 # --- the landscape ----------------------------------------------------------
 mkfifo "$tmp/hold"
-# TIME_WAIT sockets last 60 s and a round of every tool at 100k sockets takes
-# ~20 s: loadgen replaces each one as it expires, so that every round sees
-# the same landscape (RENEW_TIME_WAIT=0: let them expire).
+# TIME_WAIT sockets last 60 s and at 100k sockets the rounds of every tool
+# outlast them (bench/README.md): loadgen replaces each one as it expires, so
+# that every round sees the same landscape (RENEW_TIME_WAIT=0: let them expire).
 lg_args=(-n "$level" -truth "$out/truth.json")
 if ((renew)); then lg_args+=(-renew-time-wait); fi
 "$tmp/loadgen" "${lg_args[@]}" <"$tmp/hold" >/dev/null 2>"$out/loadgen.log" &

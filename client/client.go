@@ -1,13 +1,3 @@
-// Package client is a reference TCP request/response client that closes its
-// socket on every path, a deliberately leaky variant that does not, a
-// loopback Peer to try them against, and the demo that puts the two side by
-// side.
-//
-// The bug it exists to show: a client sends a request, waits for the reply
-// with a receive timeout, and on timeout returns without close(). The peer
-// answers late and closes; the client's socket then sits in CLOSE_WAIT for
-// ever (the kernel never times CLOSE_WAIT out), holding a file descriptor,
-// until the process hits its open-files limit and fails with EMFILE.
 package client
 
 import (
@@ -16,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 
@@ -77,6 +68,10 @@ type Options struct {
 	// Trace, when set, is called after each step with the socket's kernel
 	// state. Optional.
 	Trace func(Step)
+	// LocalAddr is the address to connect from, e.g. one of many loopback
+	// addresses, to open more connections to one peer than a single
+	// address has ephemeral ports. Optional: the kernel chooses.
+	LocalAddr netip.Addr
 }
 
 const (
@@ -113,7 +108,11 @@ func (o Options) withDefaults() Options {
 // variant must not have it: a probe to a peer that closed draws a reset,
 // and the leaked CLOSE_WAIT socket would vanish and hide the bug.
 func dialer(o Options) *net.Dialer {
-	return &net.Dialer{Timeout: o.DialTimeout, KeepAlive: -1}
+	d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: -1}
+	if o.LocalAddr.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(o.LocalAddr, 0))
+	}
+	return d
 }
 
 // Send connects to addr, writes request, reads the reply and closes the

@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -31,14 +29,14 @@ type errorPath struct {
 
 var errorPaths = []errorPath{
 	{name: "connection refused", want: ErrRefused},
-	{name: "read timeout", peer: &PeerOptions{Behaviour: Slow, Delay: 300 * time.Millisecond},
+	{name: "read timeout", peer: &PeerOptions{Behaviour: Slow, Delay: 150 * time.Millisecond},
 		opts: Options{ReadTimeout: 50 * time.Millisecond}, want: ErrTimeout, leak: inspect.CloseWait, leakFD: true},
 	{name: "peer closes before replying", peer: &PeerOptions{Behaviour: ReplyClose, Reply: []byte{}},
 		want: ErrPeerClosed, leak: inspect.CloseWait, leakFD: true},
 	{name: "peer resets", peer: &PeerOptions{Behaviour: Reset}, want: ErrReset, leakFD: true},
 	{name: "reply larger than the limit", peer: &PeerOptions{Behaviour: ReplyClose, Reply: append(bytes.Repeat([]byte("x"), 8192), '\n')},
 		opts: Options{MaxReply: 1024}, want: ErrTooLarge, leak: inspect.CloseWait, leakFD: true},
-	{name: "context cancelled", peer: &PeerOptions{Behaviour: Slow, Delay: 300 * time.Millisecond},
+	{name: "context cancelled", peer: &PeerOptions{Behaviour: Slow, Delay: 150 * time.Millisecond},
 		opts: Options{ReadTimeout: 5 * time.Second}, cancel: 50 * time.Millisecond, want: ErrCanceled, leak: inspect.CloseWait, leakFD: true},
 }
 
@@ -79,6 +77,7 @@ func (p errorPath) checkErr(t *testing.T, err error) {
 }
 
 func TestSendClosesOnEveryErrorPath(t *testing.T) {
+	live(t)
 	for _, p := range errorPaths {
 		for _, mode := range []CloseMode{Graceful, Abort} {
 			t.Run(p.name+"/"+mode.String(), func(t *testing.T) {
@@ -126,47 +125,8 @@ func TestSendClosesOnEveryErrorPath(t *testing.T) {
 	}
 }
 
-func TestLeakyClientLeaksOnErrorPaths(t *testing.T) {
-	for _, p := range errorPaths {
-		t.Run(p.name, func(t *testing.T) {
-			t.Parallel()
-			addr, ctx, arm := p.setUp(t)
-			arm()
-			l := &LeakyClient{}
-			t.Cleanup(l.CloseLeaked)
-			opts := p.opts
-			opts.Delimiter = []byte("\n")
-			_, err := l.Send(ctx, addr.String(), []byte("request\n"), opts)
-			p.checkErr(t, err)
-			leaked := l.Leaked()
-			if want := map[bool]int{false: 0, true: 1}[p.leakFD]; len(leaked) != want {
-				t.Fatalf("leaked %d connections, want %d", len(leaked), want)
-			}
-			if !p.leakFD {
-				return
-			}
-			c := leaked[0]
-			local, remote := addrs(c)
-			if p.leak == 0 {
-				// A reset socket leaves the table at once; the descriptor stays.
-				if st, err := KernelState(c); err != nil || st != inspect.Close {
-					t.Errorf("leaked socket's own state = %v, %v; want CLOSE", st, err)
-				}
-				if own := ownSockets(t, addr); len(own) != 0 {
-					t.Errorf("this process holds %+v in the table, want none", own)
-				}
-				return
-			}
-			waitState(t, local, remote, p.leak.String(), is(p.leak))
-			own := ownSockets(t, addr)
-			if len(own) != 1 || own[0].State != p.leak || own[0].Local != local || !slices.Contains(own[0].PIDs, os.Getpid()) {
-				t.Errorf("inspect sees %+v, want one %v socket from %s owned by pid %d", own, p.leak, local, os.Getpid())
-			}
-		})
-	}
-}
-
 func TestSendExchanges(t *testing.T) {
+	live(t)
 	for _, tt := range []struct {
 		name      string
 		peer      PeerOptions
@@ -218,6 +178,7 @@ func TestSendExchanges(t *testing.T) {
 // panics does not leak the connection, whether it panics before Send's
 // close (at connect) or during it (at shutdown).
 func TestSendClosesWhenTheTracePanics(t *testing.T) {
+	live(t)
 	for _, op := range []string{"connect", "shutdown(SHUT_WR)"} {
 		t.Run(op, func(t *testing.T) {
 			p := startPeer(t, PeerOptions{Behaviour: Echo})
@@ -257,5 +218,20 @@ func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
 	}
 	if len(extra) > 0 {
 		t.Errorf("after a trace that panicked at %s this process holds %v, which it did not before", op, extra)
+	}
+}
+
+func TestSendFromLocalAddr(t *testing.T) {
+	live(t)
+	p := startPeer(t, PeerOptions{Behaviour: Echo})
+	from := netip.MustParseAddr("127.0.0.2")
+	var local localOf
+	reply, err := Send(context.Background(), p.Addr().String(), []byte("hi\n"),
+		Options{Delimiter: []byte("\n"), LocalAddr: from, Close: Abort, Trace: local.trace})
+	if err != nil || string(reply) != "hi\n" {
+		t.Fatalf("Send = %q, %v", reply, err)
+	}
+	if local.ap.Addr() != from {
+		t.Errorf("connected from %v, want %v", local.ap, from)
 	}
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -57,15 +56,4 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-}
-
-func ExampleSend() {
-	p, err := StartPeer(PeerOptions{Behaviour: Echo})
-	if err != nil {
-		panic(err)
-	}
-	defer p.Close()
-	reply, err := Send(context.Background(), p.Addr().String(), []byte("hello\n"), Options{Delimiter: []byte("\n")})
-	fmt.Printf("%q %v\n", reply, err)
-	// Output: "hello\n" <nil>
 }

@@ -38,6 +38,9 @@ func TestPeerAddress(t *testing.T) {
 		{"[::1]:0", ""},
 	} {
 		t.Run(tt.addr, func(t *testing.T) {
+			if tt.wantErr == "" {
+				live(t)
+			}
 			p, err := StartPeer(PeerOptions{Addr: tt.addr})
 			if tt.wantErr == "" {
 				if err != nil {
@@ -55,8 +58,14 @@ func TestPeerAddress(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseBehaviour(t *testing.T) {
 	if _, err := ParseBehaviour("flaky"); err == nil || !strings.Contains(err.Error(), "half-close-hold") {
 		t.Errorf("ParseBehaviour(flaky) = %v, want an error listing the behaviours", err)
+	}
+	if len(Behaviours) == 0 {
+		t.Fatal("no behaviours")
 	}
 	for _, b := range Behaviours {
 		if got, err := ParseBehaviour(string(b)); err != nil || got != b {
@@ -66,6 +75,7 @@ func TestPeerAddress(t *testing.T) {
 }
 
 func TestPeerEchoIPv6(t *testing.T) {
+	live(t)
 	p, err := StartPeer(PeerOptions{Addr: "[::1]:0"})
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
@@ -82,7 +92,8 @@ func TestPeerEchoIPv6(t *testing.T) {
 }
 
 func TestPeerSlow(t *testing.T) {
-	const delay = 200 * time.Millisecond
+	live(t)
+	const delay = 100 * time.Millisecond
 	p := startPeer(t, PeerOptions{Behaviour: Slow, Delay: delay})
 	start := time.Now()
 	reply, err := Send(context.Background(), p.Addr().String(), []byte("late?\n"), Options{Delimiter: []byte("\n")})
@@ -98,6 +109,7 @@ func TestPeerSlow(t *testing.T) {
 }
 
 func TestPeerHalfCloseHold(t *testing.T) {
+	live(t)
 	p := startPeer(t, PeerOptions{Behaviour: HalfCloseHold})
 	c := dialPeer(t, p)
 	local, remote := addrs(c)
@@ -122,6 +134,7 @@ func TestPeerHalfCloseHold(t *testing.T) {
 }
 
 func TestPeerNeverClose(t *testing.T) {
+	live(t)
 	p := startPeer(t, PeerOptions{Behaviour: NeverClose})
 	c := dialPeer(t, p)
 	local, remote := addrs(c)

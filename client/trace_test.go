@@ -57,6 +57,7 @@ func opsOf(steps []Step) []string {
 }
 
 func TestTraceClientClosesFirst(t *testing.T) {
+	live(t)
 	addr, release := gatedEcho(t)
 	var once sync.Once
 	releasePeer := func() { once.Do(func() { close(release) }) }
@@ -105,6 +106,7 @@ func TestTraceClientClosesFirst(t *testing.T) {
 }
 
 func TestTracePeerClosesFirst(t *testing.T) {
+	live(t)
 	p := startPeer(t, PeerOptions{Behaviour: ReplyClose, Reply: []byte("bye")})
 	var steps []Step
 	// No delimiter: the reply ends at the peer's FIN.
@@ -141,6 +143,7 @@ func TestTracePeerClosesFirst(t *testing.T) {
 }
 
 func TestTraceAbort(t *testing.T) {
+	live(t)
 	p := startPeer(t, PeerOptions{Behaviour: Echo})
 	var steps []Step
 	_, err := Send(context.Background(), p.Addr().String(), []byte("hello\n"),
@@ -157,4 +160,26 @@ func TestTraceAbort(t *testing.T) {
 	}
 	// The peer got the RST: no TIME_WAIT on its side either.
 	waitState(t, p.Addr(), last.Local, "gone", is(0))
+}
+
+func TestStepString(t *testing.T) {
+	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:7000")
+	for _, tt := range []struct {
+		step Step
+		want string
+	}{
+		{Step{Op: "read", Detail: "6 bytes", At: 1234567 * time.Nanosecond, Took: 98765 * time.Nanosecond,
+			Local: local, Remote: remote, State: inspect.CloseWait},
+			"   +1.2ms    (99µs)  read               CLOSE_WAIT           6 bytes"},
+		{Step{Op: "connect", At: 2 * time.Second, Took: 1500 * time.Millisecond, Err: ErrRefused},
+			"      +2s    (1.5s)  connect            -                    error: connection refused"},
+		{Step{Op: "close", At: 3 * time.Millisecond, Local: local, Remote: remote, State: inspect.TimeWait, FromTable: true},
+			"     +3ms      (0s)  close              TIME_WAIT (kernel)"},
+		{Step{Op: "close", Detail: "RST", At: 500 * time.Nanosecond, FromTable: true},
+			"     +1µs      (0s)  close              gone                 RST"},
+	} {
+		if got := tt.step.String(); got != tt.want {
+			t.Errorf("String() =\n%q, want\n%q", got, tt.want)
+		}
+	}
 }

@@ -1,6 +1,3 @@
-// Package report turns an inspect.Snapshot into groups and findings (the
-// diagnosis: what is wrong and whose bug it is) and renders them as a
-// table, as JSON, or in the alerting formats.
 package report
 
 import (
@@ -22,34 +19,38 @@ const (
 	UnknownPID = -1
 )
 
-// Thresholds tune when a finding is raised and how severe it is.
+// Thresholds tune when a finding is raised and how severe it is. Fd
+// usage, and the use of a kernel table, are percentages (0-100), as
+// everywhere in sockleak.
 type Thresholds struct {
-	// FDCritical is the share of its soft fd limit at which a process
-	// with CLOSE_WAIT sockets is critical.
+	// FDCritical is the fd usage (percent of its soft fd limit) at which
+	// a process with CLOSE_WAIT sockets is critical.
 	FDCritical float64
-	// CloseWaitCritical is the share of the soft fd limit that CLOSE_WAIT
-	// sockets alone must reach to be critical.
+	// CloseWaitCritical is the percentage of the soft fd limit that
+	// CLOSE_WAIT sockets alone must reach to be critical.
 	CloseWaitCritical float64
-	// FDPressure and FDPressureCritical are the shares of the soft limit
-	// at which any process gets a warning, then a critical fd_pressure.
+	// FDPressure and FDPressureCritical are the fd usages (percent of the
+	// soft limit) at which any process gets a warning, then a critical
+	// fd_pressure.
 	FDPressure, FDPressureCritical float64
 	// OrphanFinWait2Warning is the number of orphaned FIN_WAIT2 sockets to
 	// one peer from which they are a warning, not churn.
 	OrphanFinWait2Warning int
-	// SystemWarning and SystemCritical are the shares of a kernel table
-	// (TIME_WAIT buckets, orphans, file handles) for warning and critical.
+	// SystemWarning and SystemCritical are the percentages of a kernel
+	// table (TIME_WAIT buckets, orphans, file handles) used for warning
+	// and critical.
 	SystemWarning, SystemCritical float64
 }
 
 // DefaultThresholds are the thresholds sockleak inspect uses.
 var DefaultThresholds = Thresholds{
-	FDCritical:            0.80,
-	CloseWaitCritical:     0.50,
-	FDPressure:            0.80,
-	FDPressureCritical:    0.95,
+	FDCritical:            80,
+	CloseWaitCritical:     50,
+	FDPressure:            80,
+	FDPressureCritical:    DefaultCritFDUsage,
 	OrphanFinWait2Warning: 10,
-	SystemWarning:         0.50,
-	SystemCritical:        0.90,
+	SystemWarning:         50,
+	SystemCritical:        90,
 }
 
 // Report is a snapshot analysed: who holds what, and what is wrong.
@@ -75,15 +76,18 @@ type ProcessRow struct {
 	Sockets int // TCP sockets it holds in the snapshot
 }
 
-// FDShare is the share of its soft fd limit the process uses, 0 when the
-// limit is unknown or unlimited.
-func (p ProcessRow) FDShare() float64 { return fdShare(p.FDs, p.FDSoftLimit) }
+// FDUsage is the percentage of its soft fd limit the process uses, 0
+// when the limit is unknown or unlimited.
+func (p ProcessRow) FDUsage() float64 { return usagePercent(p.FDs, p.FDSoftLimit) }
 
-func fdShare(n int, limit int64) float64 {
+// usagePercent is n as a percentage of limit, 0 when the limit is unknown
+// or unlimited. The share is taken before the hundredfold, as the
+// percentages shown have always been rounded from it.
+func usagePercent(n int, limit int64) float64 {
 	if limit <= 0 {
 		return 0
 	}
-	return float64(n) / float64(limit)
+	return float64(n) / float64(limit) * 100
 }
 
 // Group counts the sockets an owner holds in one state to one peer.
@@ -148,55 +152,22 @@ type Finding struct {
 	Hint        string
 }
 
-// Analyze groups a snapshot's sockets and diagnoses them.
+// Analyze groups a snapshot's sockets and diagnoses them. Every owner in
+// a socket's PIDs is one of the snapshot's processes, as Scan gives them:
+// a socket no process of the snapshot holds has no PIDs, and is the
+// kernel's (inode 0) or an unknown owner's.
 func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	r := &Report{
 		Snapshot: snap,
 		Kernel:   map[inspect.TCPState]int{},
 		Unknown:  map[inspect.TCPState]int{},
 	}
-	listening := snap.ListenIndex()
-	rows := make(map[int]*ProcessRow)
+	rows := make(map[int]*ProcessRow, len(snap.Processes))
 	for i := range snap.Processes {
 		p := snap.Processes[i]
 		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}}
 	}
-	// Peers are keyed by address, not by string: at 100k sockets,
-	// formatting each one would cost an allocation per socket.
-	type groupKey struct {
-		pid   int
-		state inspect.TCPState
-		peer  peerKey
-	}
-	groups := make(map[groupKey]int)
-	for i := range snap.Sockets {
-		s := &snap.Sockets[i]
-		peer := peerOf(s, listening)
-		owners := s.PIDs
-		switch {
-		case len(owners) > 0:
-			for _, pid := range owners {
-				if row := rows[pid]; row != nil {
-					row.States[s.State]++
-					row.Sockets++
-				}
-				groups[groupKey{pid, s.State, peer}]++
-			}
-			continue
-		case s.Inode == 0:
-			r.Kernel[s.State]++
-			groups[groupKey{KernelPID, s.State, peer}]++
-		default:
-			r.Unknown[s.State]++
-			groups[groupKey{UnknownPID, s.State, peer}]++
-		}
-	}
-	for k, n := range groups {
-		r.Groups = append(r.Groups, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
-	}
-	slices.SortFunc(r.Groups, func(a, b Group) int {
-		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
-	})
+	r.Groups = r.group(rows)
 	r.Findings = diagnose(r, rows, th)
 	worst := make(map[int]Severity)
 	for _, f := range r.Findings {
@@ -212,8 +183,55 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 	slices.SortFunc(r.Processes, func(a, b ProcessRow) int {
 		return cmp.Or(cmp.Compare(worst[b.PID], worst[a.PID]), cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(a.PID, b.PID))
 	})
-	// Groups follow the processes' order, worst first, so the top peers
-	// read in the same order as the table above them.
+	r.orderGroups()
+	return r
+}
+
+// group counts the sockets into their owners' rows, the kernel's and
+// unknown owners' states, and groups by owner, state and peer, sorted by
+// owner and state, biggest first.
+func (r *Report) group(rows map[int]*ProcessRow) []Group {
+	listening := r.Snapshot.ListenIndex()
+	// Peers are keyed by address, not by string: formatting each one
+	// would cost an allocation per socket.
+	type groupKey struct {
+		pid   int
+		state inspect.TCPState
+		peer  peerKey
+	}
+	groups := make(map[groupKey]int)
+	for i := range r.Snapshot.Sockets {
+		s := &r.Snapshot.Sockets[i]
+		peer := peerOf(s, listening)
+		switch {
+		case len(s.PIDs) > 0:
+			for _, pid := range s.PIDs {
+				row := rows[pid]
+				row.States[s.State]++
+				row.Sockets++
+				groups[groupKey{pid, s.State, peer}]++
+			}
+		case s.Inode == 0:
+			r.Kernel[s.State]++
+			groups[groupKey{KernelPID, s.State, peer}]++
+		default:
+			r.Unknown[s.State]++
+			groups[groupKey{UnknownPID, s.State, peer}]++
+		}
+	}
+	var out []Group
+	for k, n := range groups {
+		out = append(out, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
+	}
+	slices.SortFunc(out, func(a, b Group) int {
+		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
+	})
+	return out
+}
+
+// orderGroups puts the groups in the processes' order, worst first, so
+// the top peers read in the same order as the table above them.
+func (r *Report) orderGroups() {
 	rank := make(map[int]int, len(r.Processes))
 	for i, p := range r.Processes {
 		rank[p.PID] = i
@@ -232,7 +250,6 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		}
 		return 0
 	})
-	return r
 }
 
 // ownerOrder sorts processes by PID, then the kernel, then unknown owners.
@@ -283,7 +300,8 @@ func PeerName(s *inspect.Socket, listening inspect.ListenIndex) string {
 	return peerOf(s, listening).String()
 }
 
-// String renders a finding's owner for messages: "pid 42 (nginx)".
+// ownerName names an owner for messages: "pid 42 (nginx)", "the
+// kernel".
 func ownerName(pid int, name string) string {
 	switch pid {
 	case KernelPID:

@@ -362,3 +362,18 @@ func TestTableFindingsFitAScreen(t *testing.T) {
 		t.Errorf("no line for the findings left out:\n%s", out)
 	}
 }
+
+// TestUsagePercent: fd usage is a percentage, rounded as it always was,
+// from the share: 23 of 40 is 57.5%, shown as 57% (the share 0.575 is a
+// hair below in binary).
+func TestUsagePercent(t *testing.T) {
+	for _, tt := range []struct {
+		n     int
+		limit int64
+		want  int
+	}{{1997, 2048, 98}, {820, 1024, 80}, {23, 40, 57}, {7, 200, 4}, {5, 0, 0}, {5, inspect.Unlimited, 0}} {
+		if got := percent(usagePercent(tt.n, tt.limit)); got != tt.want {
+			t.Errorf("%d of %d: %d%%, want %d%%", tt.n, tt.limit, got, tt.want)
+		}
+	}
+}

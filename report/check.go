@@ -13,27 +13,7 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
-// Level is a pair of thresholds: a value above Warn is a warning, above
-// Crit critical. sockleak check fails on either; Nagios tells them apart.
-type Level struct {
-	Warn, Crit int
-}
-
-// CheckThresholds are the thresholds of sockleak check.
-type CheckThresholds struct {
-	// States caps the sockets in each state. States not in the map are
-	// not checked.
-	States map[inspect.TCPState]Level
-	// FDUsage caps the share of its soft fd limit a process uses, in
-	// percent. Nil: not checked. Always per process: a limit is.
-	FDUsage *Level
-	// Total checks the state caps against the host's totals instead of
-	// each owner's: every process, the kernel's sockets (TIME_WAIT,
-	// orphans) and unknown owners.
-	Total bool
-}
-
-// HostPID is the owner of a violation of a host-wide (--total) limit.
+// HostPID is the owner of a violation of a host-wide (--total) threshold.
 const HostPID = -2
 
 // Metric names, as in perfdata and metric labels.
@@ -101,7 +81,7 @@ func (v Violation) Message() string {
 	return s
 }
 
-// Measurement is the worst value of one limited metric: the highest
+// Measurement is the worst value of one metric with a threshold: the highest
 // owner's (or the host's with Total), whether or not it crossed a
 // threshold. Nagios performance data is made of them.
 type Measurement struct {
@@ -111,13 +91,13 @@ type Measurement struct {
 	Level  Level
 }
 
-// owner is one holder of sockets in the check.
+// checkOwner is one holder of sockets in the check.
 type checkOwner struct {
 	row    ProcessRow
 	states map[inspect.TCPState]int
 }
 
-// owners lists who the state limits apply to: each process, the kernel
+// owners lists who the state thresholds apply to: each process, the kernel
 // and unknown owners; or the host as one owner with Total.
 func (l CheckThresholds) owners(r *Report) []checkOwner {
 	if l.Total {
@@ -135,10 +115,6 @@ func (l CheckThresholds) owners(r *Report) []checkOwner {
 		checkOwner{row: ProcessRow{Process: inspect.Process{PID: KernelPID, Name: "kernel"}}, states: r.Kernel},
 		checkOwner{row: ProcessRow{Process: inspect.Process{PID: UnknownPID}}, states: r.Unknown})
 	return out
-}
-
-func (l CheckThresholds) states() []inspect.TCPState {
-	return slices.Sorted(maps.Keys(l.States))
 }
 
 // topPeerOf is topPeer for an owner of a check: for the host, the peers
@@ -162,17 +138,7 @@ func topPeerOf(r *Report, pid int, state inspect.TCPState) (string, int) {
 	return peers[0], len(peers) - 1
 }
 
-func (lv Level) judge(value int) (Severity, int, bool) {
-	switch {
-	case value > lv.Crit:
-		return Critical, lv.Crit, true
-	case value > lv.Warn:
-		return Warning, lv.Warn, true
-	}
-	return Info, 0, false
-}
-
-// Check weighs a report against limits and returns the thresholds
+// Check weighs a report against thresholds and returns those
 // crossed, worst first. It is pure: the report holds everything.
 func Check(r *Report, l CheckThresholds) []Violation {
 	var out []Violation
@@ -198,7 +164,7 @@ func Check(r *Report, l CheckThresholds) []Violation {
 			if p.FDSoftLimit <= 0 {
 				continue // unknown or unlimited: nothing to be near
 			}
-			pct := percent(fdShare(p.FDs, p.FDSoftLimit))
+			pct := percent(usagePercent(p.FDs, p.FDSoftLimit))
 			sev, limit, bad := l.FDUsage.judge(pct)
 			if !bad {
 				continue
@@ -224,7 +190,7 @@ func isFD(v Violation) int {
 	return 0
 }
 
-// Measure returns the worst value of every limited metric, states in
+// Measure returns the worst value of every metric with a threshold, states in
 // kernel order and fd usage last.
 func Measure(r *Report, l CheckThresholds) []Measurement {
 	var out []Measurement
@@ -240,7 +206,7 @@ func Measure(r *Report, l CheckThresholds) []Measurement {
 		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
 		for _, p := range r.Snapshot.Processes {
 			if p.FDSoftLimit > 0 {
-				m.Value = max(m.Value, percent(fdShare(p.FDs, p.FDSoftLimit)))
+				m.Value = max(m.Value, percent(usagePercent(p.FDs, p.FDSoftLimit)))
 			}
 		}
 		out = append(out, m)
@@ -256,26 +222,6 @@ func Status(vs []Violation) Severity {
 		s = max(s, v.Severity)
 	}
 	return s
-}
-
-// describe renders the limits as flags would: "close_wait > 0,
-// fd_usage > 80%".
-func (l CheckThresholds) describe() string {
-	var parts []string
-	where := ""
-	if l.Total {
-		where = " on the host" // fd usage is always per process
-	}
-	for _, st := range l.states() {
-		parts = append(parts, fmt.Sprintf("%s %d%s", st, l.States[st].Warn, where))
-	}
-	if l.FDUsage != nil {
-		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
-	}
-	if len(parts) == 0 {
-		return "no thresholds"
-	}
-	return "max " + strings.Join(parts, ", ")
 }
 
 // CheckText renders the result of a check for a person and for cron's
@@ -305,17 +251,18 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 }
 
 // CheckDocument is the JSON form of a check: the inspect document with the
-// check's status, limits and violations added.
+// check's status, thresholds and violations added.
 type CheckDocument struct {
 	Document
 	Status     string         `json:"status"` // "ok", "warning" or "critical"
-	Total      bool           `json:"total"`  // the state limits applied to the host's totals
-	Limits     []LimitDoc     `json:"limits"`
+	Total      bool           `json:"total"`  // the state thresholds applied to the host's totals
+	Thresholds []ThresholdDoc `json:"limits"`
 	Violations []ViolationDoc `json:"violations"`
 }
 
-// LimitDoc is one threshold of the check and the worst value measured.
-type LimitDoc struct {
+// ThresholdDoc is one threshold of the check and the worst value
+// measured.
+type ThresholdDoc struct {
 	Metric string `json:"metric"` // a state's label, e.g. "close_wait", or "fd_usage"
 	Warn   int    `json:"warn"`
 	Crit   int    `json:"crit"`
@@ -343,11 +290,11 @@ func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		Document:   NewDocument(r),
 		Status:     statusWord(Status(vs)),
 		Total:      l.Total,
-		Limits:     []LimitDoc{},
+		Thresholds: []ThresholdDoc{},
 		Violations: make([]ViolationDoc, 0, len(vs)),
 	}
 	for _, m := range Measure(r, l) {
-		d.Limits = append(d.Limits, LimitDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
+		d.Thresholds = append(d.Thresholds, ThresholdDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
 	}
 	for _, v := range vs {
 		state := ""

@@ -32,139 +32,143 @@ func cwLimit(warn, crit int) map[inspect.TCPState]Level {
 	return map[inspect.TCPState]Level{inspect.CloseWait: {warn, crit}}
 }
 
-func TestCheck(t *testing.T) {
-	cw := func(n int, remote string, pids ...int) []inspect.Socket {
-		return many(n, inspect.CloseWait, ephemeral("10.0.0.7"), fixed(remote), pids...)
+// cwTo is n CLOSE_WAIT sockets from 10.0.0.7 to remote, held by pids.
+func cwTo(n int, remote string, pids ...int) []inspect.Socket {
+	return many(n, inspect.CloseWait, ephemeral("10.0.0.7"), fixed(remote), pids...)
+}
+
+// shiftInodes moves the inodes of ss by by: those of many() start at 1000
+// for every call, and sockets of different calls are different sockets.
+func shiftInodes(ss []inspect.Socket, by uint64) []inspect.Socket {
+	for i := range ss {
+		ss[i].Inode += by
 	}
-	// Inodes of many() start at 1000 for every call: shift them so that
-	// sockets of different calls are different sockets.
-	shift := func(ss []inspect.Socket, by uint64) []inspect.Socket {
-		for i := range ss {
-			ss[i].Inode += by
-		}
-		return ss
-	}
-	fd80 := &Level{80, 95}
-	for _, tt := range []struct {
-		name   string
-		snap   *inspect.Snapshot
-		limits CheckThresholds
-		want   []violationKey
-	}{
-		{
-			name:   "healthy: nothing in CLOSE_WAIT",
-			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
-			limits: CheckThresholds{States: cwLimit(0, 0), FDUsage: fd80},
-			want:   []violationKey{},
+	return ss
+}
+
+var checkTests = []struct {
+	name   string
+	snap   *inspect.Snapshot
+	limits CheckThresholds
+	want   []violationKey
+}{
+	{
+		name:   "healthy: nothing in CLOSE_WAIT",
+		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
+		limits: CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 95}},
+		want:   []violationKey{},
+	},
+	{
+		name:   "default: one CLOSE_WAIT fails, critical",
+		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(1, "10.0.0.5:7000", 42)),
+		limits: CheckThresholds{States: cwLimit(0, 0)},
+		want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
+	},
+	{
+		name:   "at the maximum is not over it",
+		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(3, "10.0.0.5:7000", 42)),
+		limits: CheckThresholds{States: cwLimit(3, 10)},
+		want:   []violationKey{},
+	},
+	{
+		name:   "over warn, under crit: warning with the warn limit",
+		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(4, "10.0.0.5:7000", 42)),
+		limits: CheckThresholds{States: cwLimit(3, 10)},
+		want:   []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
+	},
+	{
+		name:   "over crit: critical with the crit limit",
+		snap:   snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cwTo(11, "10.0.0.5:7000", 42)),
+		limits: CheckThresholds{States: cwLimit(3, 10)},
+		want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
+	},
+	{
+		name: "per process: two under the limit pass",
+		snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
+			cwTo(3, "10.0.0.5:7000", 42), shiftInodes(cwTo(3, "10.0.0.6:80", 43), 100)),
+		limits: CheckThresholds{States: cwLimit(4, 4)},
+		want:   []violationKey{},
+	},
+	{
+		name: "total: the same two over the host's limit",
+		snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
+			cwTo(3, "10.0.0.5:7000", 42), shiftInodes(cwTo(2, "10.0.0.6:80", 43), 100)),
+		limits: CheckThresholds{States: cwLimit(4, 4), Total: true},
+		want:   []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
+	},
+	{
+		name: "a socket shared after fork counts for each process, once in the total",
+		snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
+			cwTo(2, "10.0.0.5:7000", 42, 43)),
+		limits: CheckThresholds{States: cwLimit(1, 1)},
+		want: []violationKey{
+			{Critical, "close_wait", 42, "10.0.0.5:7000", 2, 1},
+			{Critical, "close_wait", 43, "10.0.0.5:7000", 2, 1},
 		},
-		{
-			name:   "default: one CLOSE_WAIT fails, critical",
-			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(1, "10.0.0.5:7000", 42)),
-			limits: CheckThresholds{States: cwLimit(0, 0)},
-			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
-		},
-		{
-			name:   "at the maximum is not over it",
-			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(3, "10.0.0.5:7000", 42)),
-			limits: CheckThresholds{States: cwLimit(3, 10)},
-			want:   []violationKey{},
-		},
-		{
-			name:   "over warn, under crit: warning with the warn limit",
-			snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cw(4, "10.0.0.5:7000", 42)),
-			limits: CheckThresholds{States: cwLimit(3, 10)},
-			want:   []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
-		},
-		{
-			name:   "over crit: critical with the crit limit",
-			snap:   snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cw(11, "10.0.0.5:7000", 42)),
-			limits: CheckThresholds{States: cwLimit(3, 10)},
-			want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
-		},
-		{
-			name: "per process: two under the limit pass",
-			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
-				cw(3, "10.0.0.5:7000", 42), shift(cw(3, "10.0.0.6:80", 43), 100)),
-			limits: CheckThresholds{States: cwLimit(4, 4)},
-			want:   []violationKey{},
-		},
-		{
-			name: "total: the same two over the host's limit",
-			snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
-				cw(3, "10.0.0.5:7000", 42), shift(cw(2, "10.0.0.6:80", 43), 100)),
-			limits: CheckThresholds{States: cwLimit(4, 4), Total: true},
-			want:   []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
-		},
-		{
-			name: "a socket shared after fork counts for each process, once in the total",
-			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
-				cw(2, "10.0.0.5:7000", 42, 43)),
-			limits: CheckThresholds{States: cwLimit(1, 1)},
-			want: []violationKey{
-				{Critical, "close_wait", 42, "10.0.0.5:7000", 2, 1},
-				{Critical, "close_wait", 43, "10.0.0.5:7000", 2, 1},
-			},
-		},
-		{
-			name: "total of the shared sockets",
-			snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
-				cw(2, "10.0.0.5:7000", 42, 43)),
-			limits: CheckThresholds{States: cwLimit(2, 2), Total: true},
-			want:   []violationKey{},
-		},
-		{
-			name: "FIN_WAIT2: orphans are the kernel's, owned ones the process's",
-			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
-				many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
-				shift(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
-			limits: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
-			want:   []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
-		},
-		{
-			name: "an unknown owner's sockets are checked too",
-			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
-				[]inspect.Socket{ // an inode, and no owner sockleak could read
-					sock(inspect.CloseWait, "10.0.0.7:40001", "10.0.0.5:7000", 2001),
-					sock(inspect.CloseWait, "10.0.0.7:40002", "10.0.0.5:7000", 2002),
-					sock(inspect.CloseWait, "10.0.0.7:40003", "10.0.0.5:7000", 2003),
-				}),
-			limits: CheckThresholds{States: cwLimit(0, 0)},
-			want:   []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
-		},
-		{
-			name: "only limited states are checked",
-			snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
-				many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"))),
-			limits: CheckThresholds{States: cwLimit(0, 0)},
-			want:   []violationKey{},
-		},
-		{
-			name: "fd usage: over 80% warns, over 95% is critical, unknown and unlimited are skipped",
-			snap: snapshot([]inspect.Process{
-				proc(40, "fine", 80, 100), // exactly 80%: not over
-				proc(41, "warm", 85, 100),
-				proc(42, "hot", 97, 100),
-				proc(43, "nolimit", 5000, inspect.Unlimited),
-				proc(44, "unknown", 5000, 0),
+	},
+	{
+		name: "total of the shared sockets",
+		snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
+			cwTo(2, "10.0.0.5:7000", 42, 43)),
+		limits: CheckThresholds{States: cwLimit(2, 2), Total: true},
+		want:   []violationKey{},
+	},
+	{
+		name: "FIN_WAIT2: orphans are the kernel's, owned ones the process's",
+		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+			many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
+			shiftInodes(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
+		limits: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
+		want:   []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
+	},
+	{
+		name: "an unknown owner's sockets are checked too",
+		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+			[]inspect.Socket{ // an inode, and no owner sockleak could read
+				sock(inspect.CloseWait, "10.0.0.7:40001", "10.0.0.5:7000", 2001),
+				sock(inspect.CloseWait, "10.0.0.7:40002", "10.0.0.5:7000", 2002),
+				sock(inspect.CloseWait, "10.0.0.7:40003", "10.0.0.5:7000", 2003),
 			}),
-			limits: CheckThresholds{FDUsage: fd80},
-			want: []violationKey{
-				{Critical, MetricFDUsage, 42, "", 97, 95},
-				{Warning, MetricFDUsage, 41, "", 85, 80},
-			},
+		limits: CheckThresholds{States: cwLimit(0, 0)},
+		want:   []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
+	},
+	{
+		name: "only limited states are checked",
+		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
+			many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"))),
+		limits: CheckThresholds{States: cwLimit(0, 0)},
+		want:   []violationKey{},
+	},
+	{
+		name: "fd usage: over 80% warns, over 95% is critical, unknown and unlimited are skipped",
+		snap: snapshot([]inspect.Process{
+			proc(40, "fine", 80, 100), // exactly 80%: not over
+			proc(41, "warm", 85, 100),
+			proc(42, "hot", 97, 100),
+			proc(43, "nolimit", 5000, inspect.Unlimited),
+			proc(44, "unknown", 5000, 0),
+		}),
+		limits: CheckThresholds{FDUsage: &Level{80, 95}},
+		want: []violationKey{
+			{Critical, MetricFDUsage, 42, "", 97, 95},
+			{Warning, MetricFDUsage, 41, "", 85, 80},
 		},
-		{
-			name: "worst first: critical before warning, states before fd usage, bigger first",
-			snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
-				cw(2, "10.0.0.5:7000", 41), shift(cw(9, "10.0.0.6:80", 42), 100)),
-			limits: CheckThresholds{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
-			want: []violationKey{
-				{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
-				{Critical, MetricFDUsage, 41, "", 90, 80},
-				{Warning, "close_wait", 41, "10.0.0.5:7000", 2, 1},
-			},
+	},
+	{
+		name: "worst first: critical before warning, states before fd usage, bigger first",
+		snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
+			cwTo(2, "10.0.0.5:7000", 41), shiftInodes(cwTo(9, "10.0.0.6:80", 42), 100)),
+		limits: CheckThresholds{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
+		want: []violationKey{
+			{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
+			{Critical, MetricFDUsage, 41, "", 90, 80},
+			{Warning, "close_wait", 41, "10.0.0.5:7000", 2, 1},
 		},
-	} {
+	},
+}
+
+func TestCheck(t *testing.T) {
+	for _, tt := range checkTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Analyze(tt.snap, DefaultThresholds)
 			got := violationKeys(Check(r, tt.limits))
@@ -274,8 +278,8 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 			t.Errorf("violation doc (-want +got):\n%s", diff)
 		}
 	}
-	wantL := []LimitDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
-	if diff := cmp.Diff(wantL, d.Limits); diff != "" {
+	wantL := []ThresholdDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
+	if diff := cmp.Diff(wantL, d.Thresholds); diff != "" {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
 	// The inspect document's fields are at the top level, not nested.

@@ -81,10 +81,11 @@ func fdUsage(fds int, soft int64) string {
 	case soft <= 0:
 		return fmt.Sprintf("%d fds", fds)
 	}
-	return fmt.Sprintf("%d/%d fds (%d%%)", fds, soft, percent(fdShare(fds, soft)))
+	return fmt.Sprintf("%d/%d fds (%d%%)", fds, soft, percent(usagePercent(fds, soft)))
 }
 
-func percent(share float64) int { return int(share*100 + 0.5) }
+// percent rounds a percentage to a whole one.
+func percent(pct float64) int { return int(pct + 0.5) }
 
 func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
 	n := p.States[inspect.CloseWait]
@@ -107,7 +108,7 @@ func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
 	}
 	f.Message = fmt.Sprintf("%s is not closing sockets its peer closed: %d in CLOSE_WAIT to %s; %s",
 		ownerName(p.PID, p.Name), n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
-	if p.FDShare() >= th.FDCritical || fdShare(n, p.FDSoftLimit) >= th.CloseWaitCritical {
+	if p.FDUsage() >= th.FDCritical || usagePercent(n, p.FDSoftLimit) >= th.CloseWaitCritical {
 		f.Severity = Critical
 		f.Message += fmt.Sprintf(": it will fail with EMFILE (too many open files) at %d", p.FDSoftLimit)
 	}
@@ -170,15 +171,15 @@ func peerHost(peer string) string {
 }
 
 func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
-	share := p.FDShare()
-	if p.PID <= 0 || share < th.FDPressure {
+	usage := p.FDUsage()
+	if p.PID <= 0 || usage < th.FDPressure {
 		return Finding{}, false
 	}
 	sev := Warning
-	if share >= th.FDPressureCritical {
+	if usage >= th.FDPressureCritical {
 		sev = Critical
 	}
-	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(share))
+	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(usage))
 	if p.SocketFDs >= 0 { // -1: only counted, not walked
 		msg += "; " + wording.Count(p.SocketFDs, "is a socket", "are sockets")
 	}
@@ -199,11 +200,11 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 		if limit == 0 {
 			return Info
 		}
-		share := float64(n) / float64(limit)
+		pct := float64(n) / float64(limit) * 100
 		switch {
-		case share >= th.SystemCritical:
+		case pct >= th.SystemCritical:
 			return Critical
-		case share >= th.SystemWarning:
+		case pct >= th.SystemWarning:
 			return Warning
 		}
 		return Info
@@ -255,7 +256,7 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 				"LAST_ACK, CLOSING). Over the limit the kernel resets connections and logs \"too many orphaned sockets\".",
 		})
 	}
-	if sys.FileMax > 0 && float64(sys.FilesAllocated)/float64(sys.FileMax) >= th.SystemWarning {
+	if sys.FileMax > 0 && float64(sys.FilesAllocated)/float64(sys.FileMax)*100 >= th.SystemWarning {
 		out = append(out, Finding{
 			Severity: severity(sys.FilesAllocated, sys.FileMax), Kind: KindFileNr, Count: int(sys.FilesAllocated),
 			Message: fmt.Sprintf("%d file handles allocated system-wide%s", sys.FilesAllocated, of(sys.FilesAllocated, sys.FileMax, "file-max")),
@@ -266,12 +267,12 @@ func systemFindings(r *Report, th Thresholds) []Finding {
 }
 
 func percentString(n, limit uint64) string {
-	share := float64(n) / float64(limit) * 100
+	pct := float64(n) / float64(limit) * 100
 	switch {
-	case share > 0 && share < 0.1:
+	case pct > 0 && pct < 0.1:
 		return "<0.1%"
-	case share < 1:
-		return fmt.Sprintf("%.1f%%", share)
+	case pct < 1:
+		return fmt.Sprintf("%.1f%%", pct)
 	}
-	return fmt.Sprintf("%d%%", int(share+0.5))
+	return fmt.Sprintf("%d%%", percent(pct))
 }

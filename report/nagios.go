@@ -23,10 +23,10 @@ var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCr
 // and returns the plugin's exit code. The first line is the status and
 // the worst violation, then performance data after a '|':
 //
-//	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=97%;80;90;0;100
+//	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100
 //
 // Each further line is one violation (the plugin's long output). The
-// performance data holds, for every limited metric, the worst owner's
+// performance data holds, for every metric with a threshold, the worst owner's
 // value with the warning and critical thresholds: a plain number N in the
 // plugin range syntax means "alert above N", as sockleak's maximums do.
 func Nagios(w io.Writer, r *Report, l CheckThresholds, vs []Violation) (int, error) {

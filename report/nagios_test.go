@@ -54,60 +54,59 @@ func parseNagios(t *testing.T, out string) nagiosOut {
 	return o
 }
 
+var nagiosTests = []struct {
+	name     string
+	snap     *inspect.Snapshot
+	code     int
+	word     string
+	text     string
+	perf     map[string][]string
+	longRows int
+}{
+	{
+		name: "ok",
+		snap: snapshot([]inspect.Process{proc(42, "app", 10, 100), proc(43, "db", 40, 100)}),
+		code: NagiosOK, word: "OK", text: "no threshold exceeded; 2 processes inspected",
+		perf: map[string][]string{
+			"close_wait": {"0", "", "0", "100", "0", ""},
+			"fd_usage":   {"40", "%", "80", "90", "0", "100"},
+		},
+	},
+	{
+		name: "warning: over warn, under crit",
+		snap: snapshot([]inspect.Process{proc(42, "app", 10, 100)}, cwTo(3, "10.0.0.5:7000", 42)),
+		code: NagiosWarning, word: "WARNING", text: "pid 42 (app) 3 CLOSE_WAIT to 10.0.0.5:7000",
+		perf: map[string][]string{
+			"close_wait": {"3", "", "0", "100", "0", ""},
+			"fd_usage":   {"10", "%", "80", "90", "0", "100"},
+		},
+		longRows: 1,
+	},
+	{
+		name: "critical, the worst first and a count of the rest",
+		snap: snapshot([]inspect.Process{proc(4242, "openser", 1987, 2048), proc(42, "app", 10, 100)}, cwTo(1980, "10.0.0.5:7000", 4242), cwTo(3, "10.0.0.5:7000", 42)),
+		code: NagiosCritical, word: "CRITICAL", text: "pid 4242 (openser) 1980 CLOSE_WAIT to 10.0.0.5:7000 (and 2 more)",
+		perf: map[string][]string{
+			"close_wait": {"1980", "", "0", "100", "0", ""},
+			"fd_usage":   {"97", "%", "80", "90", "0", "100"},
+		},
+		longRows: 3, // close_wait 4242 critical, fd 4242 critical, close_wait 42 warning
+	},
+	{
+		name: "a '|' in a process name does not start the perfdata",
+		snap: snapshot([]inspect.Process{proc(42, "a|b", 10, 100)}, cwTo(1, "10.0.0.5:7000", 42)),
+		code: NagiosWarning, word: "WARNING", text: "pid 42 (a/b) 1 CLOSE_WAIT to 10.0.0.5:7000",
+		perf: map[string][]string{
+			"close_wait": {"1", "", "0", "100", "0", ""},
+			"fd_usage":   {"10", "%", "80", "90", "0", "100"},
+		},
+		longRows: 1,
+	},
+}
+
 func TestNagios(t *testing.T) {
-	cw := func(n int, pid int) []inspect.Socket {
-		return many(n, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), pid)
-	}
 	limits := CheckThresholds{States: cwLimit(0, 100), FDUsage: &Level{80, 90}}
-	for _, tt := range []struct {
-		name     string
-		snap     *inspect.Snapshot
-		code     int
-		word     string
-		text     string
-		perf     map[string][]string
-		longRows int
-	}{
-		{
-			name: "ok",
-			snap: snapshot([]inspect.Process{proc(42, "app", 10, 100), proc(43, "db", 40, 100)}),
-			code: NagiosOK, word: "OK", text: "no threshold exceeded; 2 processes inspected",
-			perf: map[string][]string{
-				"close_wait": {"0", "", "0", "100", "0", ""},
-				"fd_usage":   {"40", "%", "80", "90", "0", "100"},
-			},
-		},
-		{
-			name: "warning: over warn, under crit",
-			snap: snapshot([]inspect.Process{proc(42, "app", 10, 100)}, cw(3, 42)),
-			code: NagiosWarning, word: "WARNING", text: "pid 42 (app) 3 CLOSE_WAIT to 10.0.0.5:7000",
-			perf: map[string][]string{
-				"close_wait": {"3", "", "0", "100", "0", ""},
-				"fd_usage":   {"10", "%", "80", "90", "0", "100"},
-			},
-			longRows: 1,
-		},
-		{
-			name: "critical, the worst first and a count of the rest",
-			snap: snapshot([]inspect.Process{proc(4242, "openser", 1987, 2048), proc(42, "app", 10, 100)}, cw(1980, 4242), cw(3, 42)),
-			code: NagiosCritical, word: "CRITICAL", text: "pid 4242 (openser) 1980 CLOSE_WAIT to 10.0.0.5:7000 (and 2 more)",
-			perf: map[string][]string{
-				"close_wait": {"1980", "", "0", "100", "0", ""},
-				"fd_usage":   {"97", "%", "80", "90", "0", "100"},
-			},
-			longRows: 3, // close_wait 4242 critical, fd 4242 critical, close_wait 42 warning
-		},
-		{
-			name: "a '|' in a process name does not start the perfdata",
-			snap: snapshot([]inspect.Process{proc(42, "a|b", 10, 100)}, cw(1, 42)),
-			code: NagiosWarning, word: "WARNING", text: "pid 42 (a/b) 1 CLOSE_WAIT to 10.0.0.5:7000",
-			perf: map[string][]string{
-				"close_wait": {"1", "", "0", "100", "0", ""},
-				"fd_usage":   {"10", "%", "80", "90", "0", "100"},
-			},
-			longRows: 1,
-		},
-	} {
+	for _, tt := range nagiosTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Analyze(tt.snap, DefaultThresholds)
 			var b bytes.Buffer

@@ -11,6 +11,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"slices"
@@ -57,7 +58,9 @@ func main() {
 	fmt.Println("PASS")
 }
 
-func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
+// check prints the comparison of doc with the truth to w and reports
+// whether they agree.
+func check(w io.Writer, t *truth.Truth, doc *inspectDoc) bool {
 	ok := true
 	bad := func(format string, a ...any) {
 		ok = false
@@ -66,7 +69,18 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 	if doc.SchemaVersion != 1 {
 		bad("schema_version %d, want 1", doc.SchemaVersion)
 	}
+	states, byPid := countOurs(t, doc, bad)
+	if !checkStates(w, t, states) {
+		ok = false
+	}
+	if checkPids(t, doc, byPid, bad) {
+		fmt.Fprintf(w, "  per pid: all %d workers match, in sockets[] and processes[]\n", len(t.Pids))
+	}
+	return ok
+}
 
+// countOurs counts loadgen's sockets in doc by state, and by pid and state.
+func countOurs(t *truth.Truth, doc *inspectDoc, bad func(string, ...any)) (map[string]int, map[int]map[string]int) {
 	states := map[string]int{}
 	byPid := map[int]map[string]int{}
 	for _, s := range doc.Sockets {
@@ -87,7 +101,13 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 			byPid[p][s.State]++
 		}
 	}
+	return states, byPid
+}
 
+// checkStates prints the table of counts by state, truth against
+// sockleak, and reports whether they agree.
+func checkStates(w io.Writer, t *truth.Truth, states map[string]int) bool {
+	ok := true
 	fmt.Fprintf(w, "loadgen's sockets (one end on %s, ports %v):\n", t.ListenAddr, t.ListenPorts)
 	fmt.Fprintf(w, "  %-12s %8s %8s  %s\n", "STATE", "TRUTH", "SOCKLEAK", "")
 	for _, st := range truth.StateNames(t.States, states) {
@@ -110,7 +130,13 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 		}
 		fmt.Fprintf(w, "  %-12s %8d %8d  %s\n", st, want, got, verdict)
 	}
+	return ok
+}
 
+// checkPids compares each worker's states with its sockets in sockets[]
+// (byPid) and with its processes[] entry, calling bad for each difference,
+// and reports whether all agree and no other pid holds loadgen's sockets.
+func checkPids(t *truth.Truth, doc *inspectDoc, byPid map[int]map[string]int, bad func(string, ...any)) bool {
 	procStates := map[int]map[string]int{}
 	for _, p := range doc.Processes {
 		procStates[p.Pid] = p.States
@@ -137,8 +163,5 @@ func check(w *os.File, t *truth.Truth, doc *inspectDoc) bool {
 		bad("pid %d is not a loadgen worker but holds loadgen sockets: %v", pid, m)
 		pidsOK = false
 	}
-	if pidsOK {
-		fmt.Fprintf(w, "  per pid: all %d workers match, in sockets[] and processes[]\n", len(t.Pids))
-	}
-	return ok
+	return pidsOK
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,10 +24,6 @@ type exitStatus struct{ code int }
 
 func (e *exitStatus) Error() string { return "exit status " + strconv.Itoa(e.code) }
 
-// defaultCritFDUsage is the critical fd usage unless --crit says: where
-// inspect's fd_pressure finding turns critical.
-const defaultCritFDUsage = 95
-
 // CheckOptions are the flags of sockleak check.
 type CheckOptions struct {
 	Scan ScanFlags
@@ -47,7 +41,7 @@ type CheckOptions struct {
 	// same as the --max flags; Crit is the critical level (Nagios).
 	// Optional.
 	Warn, Crit []string
-	Total      bool          // the state limits apply to the host's totals
+	Total      bool          // the state thresholds apply to the host's totals
 	MinAge     time.Duration // count only sockets in their state this long. Optional.
 	// AllowMissing makes a --pid or --name that matches nothing a pass.
 	AllowMissing bool
@@ -120,7 +114,8 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
 	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", 80, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
 	f.StringArrayVar(&opts.Warn, "warn", nil, "warning threshold METRIC=N, METRIC a state or fd-usage; the same as the --max flags (repeatable)")
-	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and 95 for fd-usage)")
+	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
+		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
 	f.DurationVar(&opts.MinAge, "min-age", 0, "count only sockets still in their state after this long (two samples)")
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
@@ -130,145 +125,16 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	return c
 }
 
-// metricOf parses the left side of METRIC=N: fd-usage, or a state.
-func metricOf(s string) (state inspect.TCPState, fd bool, err error) {
-	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(strings.TrimSpace(s))) {
-	case "fdusage", "fd", "fds":
-		return 0, true, nil
-	}
-	st, err := inspect.ParseState(s)
-	return st, false, err
-}
-
-// parseThreshold parses METRIC=N.
-func parseThreshold(flag, s string, allowFD bool) (inspect.TCPState, bool, int, error) {
-	name, val, ok := strings.Cut(s, "=")
-	if !ok {
-		return 0, false, 0, flagErrorf("invalid %s %q: want STATE=N", flag, s)
-	}
-	st, fd, err := metricOf(name)
-	if err != nil || (fd && !allowFD) {
-		if fd {
-			err = fmt.Errorf("fd usage has its own flag, --max-fd-usage")
-		}
-		return 0, false, 0, flagErrorf("invalid %s %q: %v", flag, s, err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(val))
-	if err != nil || n < 0 {
-		return 0, false, 0, flagErrorf("invalid %s %q: want a count of 0 or more", flag, s)
-	}
-	if fd && n > 100 {
-		return 0, false, 0, flagErrorf("invalid %s %q: fd usage is a percentage, 0-100", flag, s)
-	}
-	return st, fd, n, nil
-}
-
-// limits turns the threshold flags into report.CheckThresholds. Mistakes are flag
-// errors.
-func (o *CheckOptions) limits() (report.CheckThresholds, error) {
-	l := report.CheckThresholds{States: map[inspect.TCPState]report.Level{}, Total: o.Total}
-	type source struct {
-		flag string
-		n    int
-	}
-	warn := map[inspect.TCPState]source{}
-	var fdWarn *source
-	// set records a warning threshold. A default (flag "") gives way to
-	// any flag; two flags that disagree are a mistake.
-	set := func(st inspect.TCPState, fd bool, src source) error {
-		if fd {
-			if fdWarn != nil && fdWarn.flag != "" && src.flag != "" && fdWarn.n != src.n {
-				return flagErrorf("fd usage given twice: %d%% (%s) and %d%% (%s)", fdWarn.n, fdWarn.flag, src.n, src.flag)
-			}
-			fdWarn = &src
-			return nil
-		}
-		if prev, ok := warn[st]; ok && prev.flag != "" && src.flag != "" && prev.n != src.n {
-			return flagErrorf("%s given twice: %d (%s) and %d (%s)", st, prev.n, prev.flag, src.n, src.flag)
-		}
-		warn[st] = src
-		return nil
-	}
-	flagSource := func(name string, n int) source {
-		if o.set[name] {
-			return source{"--" + name, n}
-		}
-		return source{"", n} // a default: any other flag overrides it
-	}
-	switch {
-	case o.MaxCloseWait >= 0:
-		_ = set(inspect.CloseWait, false, flagSource("max-close-wait", o.MaxCloseWait))
-	case o.MaxCloseWait < -1:
-		return l, flagErrorf("invalid --max-close-wait %d: want a count, or -1 for no limit", o.MaxCloseWait)
-	}
-	switch {
-	case o.MaxFinWait2 >= 0:
-		_ = set(inspect.FinWait2, false, flagSource("max-fin-wait2", o.MaxFinWait2))
-	case o.MaxFinWait2 < -1:
-		return l, flagErrorf("invalid --max-fin-wait2 %d: want a count, or -1 for no limit", o.MaxFinWait2)
-	}
-	switch {
-	case o.MaxFDUsage >= 0 && o.MaxFDUsage <= 100:
-		_ = set(0, true, flagSource("max-fd-usage", o.MaxFDUsage))
-	case o.MaxFDUsage != -1:
-		return l, flagErrorf("invalid --max-fd-usage %d: want a percentage, 0-100, or -1 for no limit", o.MaxFDUsage)
-	}
-	for _, flag := range []struct {
-		name    string
-		vals    []string
-		allowFD bool
-	}{{"--max-state", o.MaxStates, false}, {"--warn", o.Warn, true}} {
-		for _, s := range flag.vals {
-			st, fd, n, err := parseThreshold(flag.name, s, flag.allowFD)
-			if err != nil {
-				return l, err
-			}
-			if err := set(st, fd, source{flag.name + " " + s, n}); err != nil {
-				return l, err
-			}
-		}
-	}
-	crit := map[inspect.TCPState]int{}
-	fdCrit := -1
-	for _, s := range o.Crit {
-		st, fd, n, err := parseThreshold("--crit", s, true)
-		if err != nil {
-			return l, err
-		}
-		if fd {
-			fdCrit = n
-			if fdWarn == nil { // critical only: warn at the same level
-				fdWarn = &source{"--crit", n}
-			}
-			continue
-		}
-		crit[st] = n
-		if _, ok := warn[st]; !ok {
-			warn[st] = source{"--crit", n}
-		}
-	}
-	for st, w := range warn {
-		c, ok := crit[st]
-		if !ok {
-			c = w.n
-		}
-		if c < w.n {
-			return l, flagErrorf("--crit %s=%d is below its warning threshold %d", st, c, w.n)
-		}
-		l.States[st] = report.Level{Warn: w.n, Crit: c}
-	}
-	if fdWarn != nil {
-		c := fdCrit
-		if c < 0 {
-			c = max(fdWarn.n, defaultCritFDUsage)
-		}
-		if c < fdWarn.n {
-			return l, flagErrorf("--crit fd-usage=%d is below its warning threshold %d", c, fdWarn.n)
-		}
-		l.FDUsage = &report.Level{Warn: fdWarn.n, Crit: c}
-	}
-	if len(l.States) == 0 && l.FDUsage == nil {
-		return l, flagErrorf("no thresholds to check: every limit is off")
+// thresholds turns the threshold flags into report.CheckThresholds.
+// Mistakes are flag errors.
+func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
+	l, err := report.CheckSettings{
+		MaxCloseWait: o.MaxCloseWait, MaxFinWait2: o.MaxFinWait2, MaxFDUsage: o.MaxFDUsage,
+		CloseWaitGiven: o.set["max-close-wait"], FinWait2Given: o.set["max-fin-wait2"], FDUsageGiven: o.set["max-fd-usage"],
+		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total,
+	}.Thresholds()
+	if err != nil {
+		return l, &flagError{err}
 	}
 	if o.MinAge < 0 {
 		return l, flagErrorf("invalid --min-age %v: want a duration of 0 or more", o.MinAge)
@@ -277,7 +143,7 @@ func (o *CheckOptions) limits() (report.CheckThresholds, error) {
 }
 
 func runCheck(ctx context.Context, opts *CheckOptions) error {
-	limits, err := opts.limits()
+	th, err := opts.thresholds()
 	if err != nil {
 		return err
 	}
@@ -285,35 +151,20 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if err != nil {
 		return err // a flag mistake, before any sampling
 	}
-	if hidden := hiddenStates(so.States, limits); len(hidden) > 0 {
-		whose := "its threshold"
-		if len(hidden) > 1 {
-			whose = "their thresholds"
-		}
-		fmt.Fprintf(opts.ErrOut, "sockleak: warning: --state hides every socket in %s, so %s cannot be crossed\n",
-			strings.Join(hidden, " and "), whose)
-	}
-	if ctx == nil {
-		ctx = context.Background()
+	if warning := th.Hidden(so.States); warning != "" {
+		fmt.Fprintf(opts.ErrOut, "sockleak: warning: %s\n", warning)
 	}
 	after := opts.after
 	if after == nil {
 		after = time.After
 	}
-	// For a verdict (text, nagios) only the states with a threshold
-	// matter: with netlink the kernel leaves the rest out, and with none to
-	// match the fd walk only counts. JSON and the metrics show every state
-	// and finding, so they need the whole landscape.
+	// A verdict (text, nagios) needs only the states with a threshold.
+	// JSON and the metrics show every state and finding, so they need the
+	// whole landscape.
 	var tune func(*inspect.Options)
 	if (opts.Output == "text" || opts.Output == "nagios") && opts.Textfile == "" {
-		need := make([]inspect.TCPState, 0, len(limits.States))
-		for st := range limits.States {
-			need = append(need, st)
-		}
-		if len(need) == 0 {
-			need = []inspect.TCPState{inspect.Listen} // fd usage alone: no socket state is needed
-		}
-		tune = func(o *inspect.Options) { o.DumpStates = need }
+		dump := th.DumpStates()
+		tune = func(o *inspect.Options) { o.DumpStates = dump }
 	}
 	sample := func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, opts.ErrOut, tune)
@@ -322,38 +173,14 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if errors.Is(err, inspect.ErrNoMatch) && opts.AllowMissing {
 		// Nothing to check is a pass: say so, and still write the
 		// metrics so a textfile does not go stale.
-		snap = &inspect.Snapshot{Time: time.Now(), ProcRoot: opts.Scan.ProcRoot, Selected: true,
-			Warnings: []string{err.Error() + " (--allow-missing)"}}
+		snap = report.NoMatch(time.Now(), opts.Scan.ProcRoot, err.Error()+" (--allow-missing)")
 	} else if err != nil {
 		return err
 	}
 	r := report.Analyze(snap, report.DefaultThresholds)
-	vs := report.Check(r, limits)
-	// The verdict first: a textfile that cannot be written must not hide
-	// what the check found. A Nagios plugin has one status line, so there
-	// the write comes first and its failure is the status: UNKNOWN.
-	writeTextfile := func() error {
-		if opts.Textfile == "" {
-			return nil
-		}
-		if err := report.WriteTextfile(opts.Textfile, r, limits, vs); err != nil {
-			return fmt.Errorf("could not write --textfile: %w", err)
-		}
-		return nil
-	}
-	if opts.Output == "nagios" {
-		if err := writeTextfile(); err != nil {
-			return err
-		}
-	}
-	code, err := checkOutput(opts, r, limits, vs)
+	code, err := writeCheck(opts, r, th, report.Check(r, th))
 	if err != nil {
 		return err
-	}
-	if opts.Output != "nagios" {
-		if err := writeTextfile(); err != nil {
-			return fmt.Errorf("%w (the check ran: its result is above)", err)
-		}
 	}
 	if code == exitOK {
 		return nil
@@ -361,36 +188,52 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
 }
 
-// hiddenStates returns the states with a threshold that a --state filter
-// leaves out of the view.
-func hiddenStates(filter []inspect.TCPState, l report.CheckThresholds) []string {
-	if len(filter) == 0 {
+// writeCheck prints the check's result and writes --textfile, and returns
+// the exit code the result calls for. The verdict comes first: a textfile
+// that cannot be written must not hide what the check found. A Nagios
+// plugin has one status line, so there the write comes first and its
+// failure is the status: UNKNOWN.
+func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds, vs []report.Violation) (int, error) {
+	writeTextfile := func() error {
+		if opts.Textfile == "" {
+			return nil
+		}
+		if err := report.WriteTextfile(opts.Textfile, r, th, vs); err != nil {
+			return fmt.Errorf("could not write --textfile: %w", err)
+		}
 		return nil
 	}
-	var hidden []string
-	for st := range l.States {
-		if !slices.Contains(filter, st) {
-			hidden = append(hidden, st.String())
+	if opts.Output == "nagios" {
+		if err := writeTextfile(); err != nil {
+			return exitError, err
 		}
 	}
-	slices.Sort(hidden)
-	return hidden
+	code, err := checkOutput(opts, r, th, vs)
+	if err != nil {
+		return code, err
+	}
+	if opts.Output != "nagios" {
+		if err := writeTextfile(); err != nil {
+			return exitError, fmt.Errorf("%w (the check ran: its result is above)", err)
+		}
+	}
+	return code, nil
 }
 
 // checkOutput prints the check's result in the format -o asks for and
 // returns the exit code it calls for.
-func checkOutput(opts *CheckOptions, r *report.Report, limits report.CheckThresholds, vs []report.Violation) (int, error) {
+func checkOutput(opts *CheckOptions, r *report.Report, th report.CheckThresholds, vs []report.Violation) (int, error) {
 	var err error
 	switch opts.Output {
 	case "nagios":
-		return report.Nagios(opts.Out, r, limits, vs)
+		return report.Nagios(opts.Out, r, th, vs)
 	case "json":
-		err = report.CheckJSON(opts.Out, r, limits, vs)
+		err = report.CheckJSON(opts.Out, r, th, vs)
 	case "prometheus":
-		err = report.Prometheus(opts.Out, r, limits, vs)
+		err = report.Prometheus(opts.Out, r, th, vs)
 	default:
 		if len(vs) > 0 || !opts.Quiet {
-			err = report.CheckText(opts.Out, r, limits, vs)
+			err = report.CheckText(opts.Out, r, th, vs)
 		}
 	}
 	if err != nil || len(vs) == 0 {

@@ -16,8 +16,9 @@ import (
 )
 
 func TestCheckLeakingClient(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 150*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "30ms")
+	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "10ms")
 	waitCloseWait(t, pid, 3)
 	p := strconv.Itoa(pid)
 
@@ -58,8 +59,9 @@ func TestCheckLeakingClient(t *testing.T) {
 }
 
 func TestCheckCorrectClient(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 100*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "30ms", "-close")
+	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "10ms", "-close")
 	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid))
 	if code != 0 || !strings.HasPrefix(stdout, "OK: no threshold exceeded") {
 		t.Errorf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -69,8 +71,9 @@ func TestCheckCorrectClient(t *testing.T) {
 // TestCheckMinAgeKeepsPersistentLeaks: sockets still in CLOSE_WAIT at the
 // second sample count.
 func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 150*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "30ms")
+	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)
 	start := time.Now()
 	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid), "--min-age", "400ms")
@@ -87,8 +90,9 @@ func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
 // sample that the application closes before the second do not count. The
 // test drives check's clock: the wait ends once the client has closed.
 func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 150*time.Millisecond)
-	pid, stop := stoppableLeaky(t, "-addr", peer, "-n", "2", "-timeout", "30ms")
+	pid, stop := stoppableLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)
 
 	// By peer, not pid: the client exits when it closes. (Not by port: a

@@ -20,8 +20,9 @@ import (
 	"github.com/sockleak/sockleak/report"
 )
 
-// checkLimits parses check's flags and returns the limits they make.
-func checkLimits(t *testing.T, args ...string) (report.CheckThresholds, *CheckOptions, error) {
+// checkThresholds parses check's flags and returns the thresholds they
+// make.
+func checkThresholds(t *testing.T, args ...string) (report.CheckThresholds, *CheckOptions, error) {
 	t.Helper()
 	var got *CheckOptions
 	c := newCheckCmd(func(_ context.Context, o *CheckOptions) error { got = o; return nil })
@@ -31,12 +32,12 @@ func checkLimits(t *testing.T, args ...string) (report.CheckThresholds, *CheckOp
 	if err := c.Execute(); err != nil {
 		return report.CheckThresholds{}, nil, err
 	}
-	l, err := got.limits()
+	l, err := got.thresholds()
 	return l, got, err
 }
 
 func TestCheckFlags(t *testing.T) {
-	l, o, err := checkLimits(t)
+	l, o, err := checkThresholds(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestCheckFlags(t *testing.T) {
 		t.Errorf("defaults = %+v", o)
 	}
 
-	_, o, err = checkLimits(t, "--pid", "42", "--name", "java", "--state", "close-wait", "--port", "7000", "--peer", "10.0.0.5",
+	_, o, err = checkThresholds(t, "--pid", "42", "--name", "java", "--state", "close-wait", "--port", "7000", "--peer", "10.0.0.5",
 		"--proc-root", "/host/proc", "--min-age", "2s", "--allow-missing", "--total", "-o", "json", "--textfile", "/tmp/x.prom", "-q")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,10 @@ func lv(warn, crit int) report.Level { return report.Level{Warn: warn, Crit: cri
 
 func lvp(warn, crit int) *report.Level { l := lv(warn, crit); return &l }
 
-func TestCheckLimits(t *testing.T) {
+// TestCheckThresholds: the flags reach report.CheckSettings, which has
+// the full table; flags cobra parses, which were given, and --min-age are
+// cmd's.
+func TestCheckThresholds(t *testing.T) {
 	cw := inspect.CloseWait
 	for _, tt := range []struct {
 		name    string
@@ -82,12 +86,6 @@ func TestCheckLimits(t *testing.T) {
 			fd:     lvp(70, 95),
 		},
 		{
-			name:   "any spelling of a state",
-			args:   []string{"--max-state", "fin-wait-2=3", "--max-state", "time_wait=10000"},
-			states: map[inspect.TCPState]report.Level{cw: lv(0, 0), inspect.FinWait2: lv(3, 3), inspect.TimeWait: lv(10000, 10000)},
-			fd:     lvp(80, 95),
-		},
-		{
 			name:   "--max-state overrides a default",
 			args:   []string{"--max-state", "close-wait=9"},
 			states: map[inspect.TCPState]report.Level{cw: lv(9, 9)},
@@ -100,31 +98,20 @@ func TestCheckLimits(t *testing.T) {
 			fd:     lvp(70, 90),
 		},
 		{
-			name:   "a critical level alone also warns there",
-			args:   []string{"--crit", "fin-wait2=50"},
-			states: map[inspect.TCPState]report.Level{cw: lv(0, 0), inspect.FinWait2: lv(50, 50)},
-			fd:     lvp(80, 95),
-		},
-		{
 			name:   "limits off",
 			args:   []string{"--max-close-wait", "-1", "--max-fd-usage", "-1", "--max-state", "last-ack=1"},
 			states: map[inspect.TCPState]report.Level{inspect.LastAck: lv(1, 1)},
 		},
 		{name: "unknown state", args: []string{"--max-state", "half-open=3"}, wantErr: `invalid --max-state "half-open=3": unknown TCP state "half-open"`},
-		{name: "no count", args: []string{"--max-state", "close-wait"}, wantErr: `invalid --max-state "close-wait": want STATE=N`},
-		{name: "bad count", args: []string{"--max-state", "close-wait=many"}, wantErr: `want a count of 0 or more`},
-		{name: "negative count", args: []string{"--warn", "close-wait=-3"}, wantErr: `want a count of 0 or more`},
-		{name: "negative max", args: []string{"--max-close-wait", "-5"}, wantErr: "invalid --max-close-wait -5"},
 		{name: "not a number", args: []string{"--max-close-wait", "lots"}, wantErr: `invalid argument "lots" for "--max-close-wait"`},
-		{name: "fd over 100", args: []string{"--max-fd-usage", "150"}, wantErr: "invalid --max-fd-usage 150: want a percentage"},
-		{name: "fd in --max-state", args: []string{"--max-state", "fd-usage=50"}, wantErr: "fd usage has its own flag"},
-		{name: "crit below warn", args: []string{"--max-close-wait", "10", "--crit", "close-wait=5"}, wantErr: "--crit CLOSE_WAIT=5 is below its warning threshold 10"},
 		{name: "conflict", args: []string{"--max-close-wait", "1", "--max-state", "closewait=2"}, wantErr: "CLOSE_WAIT given twice: 1 (--max-close-wait) and 2 (--max-state closewait=2)"},
+		{name: "fd conflict", args: []string{"--max-fd-usage", "70", "--warn", "fd=60"}, wantErr: "fd usage given twice: 70% (--max-fd-usage) and 60% (--warn fd=60)"},
+		{name: "max-fin-wait2 given", args: []string{"--max-fin-wait2", "3", "--max-state", "fin-wait-2=4"}, wantErr: "FIN_WAIT2 given twice"},
 		{name: "everything off", args: []string{"--max-close-wait", "-1", "--max-fd-usage", "-1"}, wantErr: "no thresholds to check"},
 		{name: "negative min age", args: []string{"--min-age", "-1s"}, wantErr: "invalid --min-age"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l, _, err := checkLimits(t, tt.args...)
+			l, _, err := checkThresholds(t, tt.args...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -156,130 +143,134 @@ const (
 	healthyRoot    = "../../testdata/healthy/proc"
 )
 
+// checkExitTests run check through Main on the fixture trees: exit code,
+// output and usage hint.
+var checkExitTests = []struct {
+	name      string
+	args      []string
+	code      int
+	stdout    []string // substrings, in order
+	stderr    string
+	wantUsage bool
+}{
+	{
+		name: "incident: the client fails", args: []string{"check", "--proc-root", incidentClient}, code: 1,
+		stdout: []string{
+			"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)\n",
+			"CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 1991 are sockets\n",
+			"FAIL: 2 thresholds exceeded by 1 owner",
+		},
+	},
+	{
+		name: "a loose enough limit passes", args: []string{"check", "--proc-root", incidentClient, "--max-close-wait", "2000", "--max-fd-usage", "99"}, code: 0,
+		stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 2000, fd usage 99%); 3 processes inspected\n"},
+	},
+	{
+		name: "total: the host as a whole", args: []string{"check", "--proc-root", incidentClient, "--total", "--max-close-wait", "1000", "--max-fd-usage", "-1"}, code: 1,
+		stdout: []string{"CRITICAL  the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 1000\n", "(max CLOSE_WAIT 1000 on the host)"},
+	},
+	{
+		name: "incident: the peer passes by default", args: []string{"check", "--proc-root", incidentPeer}, code: 0,
+		stdout: []string{"OK: no threshold exceeded"},
+	},
+	{
+		name: "incident: the peer's orphaned FIN_WAIT2 fail --max-fin-wait2", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "10"}, code: 1,
+		stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
+	},
+	{
+		name: "healthy", args: []string{"check", "--proc-root", healthyRoot}, code: 0,
+		stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 5 processes inspected\n"},
+	},
+	{name: "quiet when healthy prints nothing", args: []string{"check", "-q", "--proc-root", healthyRoot}, code: 0},
+	{
+		name: "quiet still prints a failure", args: []string{"check", "-q", "--proc-root", incidentClient}, code: 1,
+		stdout: []string{"pid 4242 (openser) 1987 CLOSE_WAIT"},
+	},
+	{
+		name: "missing pid", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242"}, code: 2,
+		stderr: "sockleak: no process matches --pid 4242\n",
+	},
+	{
+		name: "missing pid allowed", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
+		stdout: []string{"OK: no threshold exceeded", "warning: no process matches --pid 4242 (--allow-missing)"},
+	},
+	{
+		name: "missing pid allowed, quietly", args: []string{"check", "-q", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
+	},
+	{
+		name: "textfile not writable: the result is still printed", code: 2,
+		args:   []string{"check", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
+		stderr: "sockleak: could not write --textfile: ",
+	},
+	{
+		name: "nagios: textfile not writable is unknown", code: 3,
+		args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile: "},
+	},
+	{
+		name: "nagios: unknown for a flag cobra rejects", args: []string{"check", "--max-close-wait", "abc", "-o", "nagios"}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - invalid argument "abc" for "--max-close-wait" flag`},
+	},
+	{
+		name: "nagios: unknown for an unknown flag", args: []string{"check", "--output=nagios", "--bogus"}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - unknown flag: --bogus`},
+	},
+	{
+		name: "a --state that hides the checked state: a warning", code: 0,
+		args:   []string{"check", "--proc-root", healthyRoot, "--state", "established"},
+		stdout: []string{"OK: no threshold exceeded"},
+		stderr: "sockleak: warning: --state hides every socket in CLOSE_WAIT, so its threshold cannot be crossed\n",
+	},
+	{
+		name: "an empty --state is a mistake, not every state", args: []string{"check", "--state", ""}, code: 2,
+		stderr: `invalid --state ""`, wantUsage: true,
+	},
+	{
+		name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,
+		stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%)"},
+	},
+	{
+		name: "missing name", args: []string{"check", "--proc-root", healthyRoot, "--name", "openser"}, code: 2,
+		stderr: `no process matches --name "openser"`,
+	},
+	{
+		name: "bad threshold", args: []string{"check", "--max-state", "close-wiat=3"}, code: 2,
+		stderr: `sockleak: invalid --max-state "close-wiat=3": unknown TCP state "close-wiat"`, wantUsage: true,
+	},
+	{
+		name: "unreadable proc root", args: []string{"check", "--proc-root", "/nonexistent/proc"}, code: 2,
+		stderr: `sockleak: could not read proc root "/nonexistent/proc"`,
+	},
+	{
+		name: "malformed socket table", args: []string{"check", "--proc-root", "../../testdata/broken/malformed_tcp/proc"}, code: 2,
+		stderr: "net/tcp",
+	},
+	{name: "bad output", args: []string{"check", "-o", "yaml"}, code: 2, stderr: `invalid -o "yaml"`, wantUsage: true},
+	{
+		name: "nagios: critical", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--crit", "fd-usage=90"}, code: 2,
+		stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100\n"},
+	},
+	{
+		name: "nagios: warning", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--warn", "close-wait=100", "--crit", "close-wait=5000", "--max-fd-usage", "99"}, code: 1,
+		stdout: []string{"SOCKLEAK WARNING - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;100;5000;0; fd_usage=98%;99;99;0;100\n"},
+	},
+	{
+		name: "nagios: ok", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot}, code: 0,
+		stdout: []string{"SOCKLEAK OK - no threshold exceeded; 5 processes inspected | close_wait=0;0;0;0; fd_usage="},
+	},
+	{
+		name: "nagios: unknown when the proc root is unreadable", args: []string{"check", "-o", "nagios", "--proc-root", "/nonexistent/proc"}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - could not read proc root "/nonexistent/proc"`},
+	},
+	{
+		name: "nagios: unknown for a bad threshold", args: []string{"check", "-o", "nagios", "--crit", "close-wait=x"}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - invalid --crit "close-wait=x"`},
+	},
+}
+
 func TestCheckExitCodes(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		args      []string
-		code      int
-		stdout    []string // substrings, in order
-		stderr    string
-		wantUsage bool
-	}{
-		{
-			name: "incident: the client fails", args: []string{"check", "--proc-root", incidentClient}, code: 1,
-			stdout: []string{
-				"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)\n",
-				"CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 1991 are sockets\n",
-				"FAIL: 2 thresholds exceeded by 1 owner",
-			},
-		},
-		{
-			name: "a loose enough limit passes", args: []string{"check", "--proc-root", incidentClient, "--max-close-wait", "2000", "--max-fd-usage", "99"}, code: 0,
-			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 2000, fd usage 99%); 3 processes inspected\n"},
-		},
-		{
-			name: "total: the host as a whole", args: []string{"check", "--proc-root", incidentClient, "--total", "--max-close-wait", "1000", "--max-fd-usage", "-1"}, code: 1,
-			stdout: []string{"CRITICAL  the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 1000\n", "(max CLOSE_WAIT 1000 on the host)"},
-		},
-		{
-			name: "incident: the peer passes by default", args: []string{"check", "--proc-root", incidentPeer}, code: 0,
-			stdout: []string{"OK: no threshold exceeded"},
-		},
-		{
-			name: "incident: the peer's orphaned FIN_WAIT2 fail --max-fin-wait2", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "10"}, code: 1,
-			stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
-		},
-		{
-			name: "healthy", args: []string{"check", "--proc-root", healthyRoot}, code: 0,
-			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 5 processes inspected\n"},
-		},
-		{name: "quiet when healthy prints nothing", args: []string{"check", "-q", "--proc-root", healthyRoot}, code: 0},
-		{
-			name: "quiet still prints a failure", args: []string{"check", "-q", "--proc-root", incidentClient}, code: 1,
-			stdout: []string{"pid 4242 (openser) 1987 CLOSE_WAIT"},
-		},
-		{
-			name: "missing pid", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242"}, code: 2,
-			stderr: "sockleak: no process matches --pid 4242\n",
-		},
-		{
-			name: "missing pid allowed", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
-			stdout: []string{"OK: no threshold exceeded", "warning: no process matches --pid 4242 (--allow-missing)"},
-		},
-		{
-			name: "missing pid allowed, quietly", args: []string{"check", "-q", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
-		},
-		{
-			name: "textfile not writable: the result is still printed", code: 2,
-			args:   []string{"check", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
-			stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
-			stderr: "sockleak: could not write --textfile: ",
-		},
-		{
-			name: "nagios: textfile not writable is unknown", code: 3,
-			args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
-			stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile: "},
-		},
-		{
-			name: "nagios: unknown for a flag cobra rejects", args: []string{"check", "--max-close-wait", "abc", "-o", "nagios"}, code: 3,
-			stdout: []string{`SOCKLEAK UNKNOWN - invalid argument "abc" for "--max-close-wait" flag`},
-		},
-		{
-			name: "nagios: unknown for an unknown flag", args: []string{"check", "--output=nagios", "--bogus"}, code: 3,
-			stdout: []string{`SOCKLEAK UNKNOWN - unknown flag: --bogus`},
-		},
-		{
-			name: "a --state that hides the checked state: a warning", code: 0,
-			args:   []string{"check", "--proc-root", healthyRoot, "--state", "established"},
-			stdout: []string{"OK: no threshold exceeded"},
-			stderr: "sockleak: warning: --state hides every socket in CLOSE_WAIT, so its threshold cannot be crossed\n",
-		},
-		{
-			name: "an empty --state is a mistake, not every state", args: []string{"check", "--state", ""}, code: 2,
-			stderr: `invalid --state ""`, wantUsage: true,
-		},
-		{
-			name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,
-			stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%)"},
-		},
-		{
-			name: "missing name", args: []string{"check", "--proc-root", healthyRoot, "--name", "openser"}, code: 2,
-			stderr: `no process matches --name "openser"`,
-		},
-		{
-			name: "bad threshold", args: []string{"check", "--max-state", "close-wiat=3"}, code: 2,
-			stderr: `sockleak: invalid --max-state "close-wiat=3": unknown TCP state "close-wiat"`, wantUsage: true,
-		},
-		{
-			name: "unreadable proc root", args: []string{"check", "--proc-root", "/nonexistent/proc"}, code: 2,
-			stderr: `sockleak: could not read proc root "/nonexistent/proc"`,
-		},
-		{
-			name: "malformed socket table", args: []string{"check", "--proc-root", "../../testdata/broken/malformed_tcp/proc"}, code: 2,
-			stderr: "net/tcp",
-		},
-		{name: "bad output", args: []string{"check", "-o", "yaml"}, code: 2, stderr: `invalid -o "yaml"`, wantUsage: true},
-		{
-			name: "nagios: critical", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--crit", "fd-usage=90"}, code: 2,
-			stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100\n"},
-		},
-		{
-			name: "nagios: warning", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--warn", "close-wait=100", "--crit", "close-wait=5000", "--max-fd-usage", "99"}, code: 1,
-			stdout: []string{"SOCKLEAK WARNING - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;100;5000;0; fd_usage=98%;99;99;0;100\n"},
-		},
-		{
-			name: "nagios: ok", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot}, code: 0,
-			stdout: []string{"SOCKLEAK OK - no threshold exceeded; 5 processes inspected | close_wait=0;0;0;0; fd_usage="},
-		},
-		{
-			name: "nagios: unknown when the proc root is unreadable", args: []string{"check", "-o", "nagios", "--proc-root", "/nonexistent/proc"}, code: 3,
-			stdout: []string{`SOCKLEAK UNKNOWN - could not read proc root "/nonexistent/proc"`},
-		},
-		{
-			name: "nagios: unknown for a bad threshold", args: []string{"check", "-o", "nagios", "--crit", "close-wait=x"}, code: 3,
-			stdout: []string{`SOCKLEAK UNKNOWN - invalid --crit "close-wait=x"`},
-		},
-	} {
+	for _, tt := range checkExitTests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := runMain(tt.args...)
 			if code != tt.code {
@@ -310,7 +301,7 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 }
 
-func TestCheckJSONAndPrometheus(t *testing.T) {
+func TestCheckJSON(t *testing.T) {
 	code, stdout, stderr := runMain("check", "-o", "json", "--proc-root", incidentClient)
 	if code != 1 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -335,10 +326,11 @@ func TestCheckJSONAndPrometheus(t *testing.T) {
 	if !slices.ContainsFunc(d.Findings, func(f report.FindingDoc) bool { return f.Kind == "time_wait" }) {
 		t.Errorf("check -o json findings lack the time_wait one inspect has: %+v", d.Findings)
 	}
+}
 
-	dir := t.TempDir()
-	textfile := filepath.Join(dir, "sockleak.prom")
-	code, stdout, stderr = runMain("check", "-o", "prometheus", "--proc-root", incidentClient, "--textfile", textfile)
+func TestCheckPrometheus(t *testing.T) {
+	textfile := filepath.Join(t.TempDir(), "sockleak.prom")
+	code, stdout, stderr := runMain("check", "-o", "prometheus", "--proc-root", incidentClient, "--textfile", textfile)
 	if code != 1 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -381,15 +373,20 @@ func TestCheckJSONAndPrometheus(t *testing.T) {
 	if got := mfs["sockleak_check_status"].GetMetric()[0].GetGauge().GetValue(); got != 2 {
 		t.Errorf("sockleak_check_status = %v, want 2", got)
 	}
+}
 
-	// A text check with --textfile prints text and writes the metrics.
-	code, stdout, _ = runMain("check", "--proc-root", healthyRoot, "--textfile", textfile)
+// TestCheckTextfile: a text check with --textfile prints text and writes
+// the metrics.
+func TestCheckTextfile(t *testing.T) {
+	dir := t.TempDir()
+	textfile := filepath.Join(dir, "sockleak.prom")
+	code, stdout, _ := runMain("check", "--proc-root", healthyRoot, "--textfile", textfile)
 	b, err := os.ReadFile(textfile)
 	if code != 0 || err != nil || !strings.HasPrefix(stdout, "OK:") || !strings.Contains(string(b), "sockleak_check_status 0\n") {
 		t.Errorf("text + textfile: exit %d, stdout %q, file error %v", code, stdout, err)
 	}
 
-	code, _, stderr = runMain("check", "--proc-root", healthyRoot, "--textfile", filepath.Join(dir, "no", "such", "dir.prom"))
+	code, _, stderr := runMain("check", "--proc-root", healthyRoot, "--textfile", filepath.Join(dir, "no", "such", "dir.prom"))
 	if code != 2 || !strings.Contains(stderr, "could not write --textfile") {
 		t.Errorf("unwritable textfile: exit %d, %q", code, stderr)
 	}

@@ -6,13 +6,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockleak/sockleak/client"
+	"github.com/sockleak/sockleak/demo"
 )
 
 // DemoOptions are the flags of sockleak demo.
@@ -21,10 +19,7 @@ type DemoOptions struct {
 	FDLimit      int           // --fd-limit: the clients' soft open-files limit
 	Timeout      time.Duration // --timeout: the clients' receive timeout
 	Delay        time.Duration // --delay: how late the peer answers
-	// Exe is the program to run as the demo's client, with the hidden
-	// subcommand demoClientCmd. Optional: this program. Tests set it.
-	Exe string
-	Out io.Writer
+	Out          io.Writer
 }
 
 // demoClientCmd is the hidden subcommand the demo runs its clients with.
@@ -54,7 +49,7 @@ and why, and stops everything it started.`,
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(c.Context())
 			defer stop()
 			return runDemo(ctx, opts)
 		},
@@ -67,15 +62,14 @@ and why, and stops everything it started.`,
 	return c
 }
 
+// runDemo runs the demo, with this program, under the hidden subcommand
+// demoClientCmd, as its clients.
 func runDemo(ctx context.Context, opts *DemoOptions) error {
-	exe := opts.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("demo: find this program to run its clients: %w", err)
-		}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo: find this program to run its clients: %w", err)
 	}
-	_, err := client.RunDemo(ctx, client.DemoOptions{
+	_, err = demo.Run(ctx, demo.Options{
 		Transactions: opts.Transactions, FDLimit: opts.FDLimit, Timeout: opts.Timeout, Delay: opts.Delay,
 		Command: func(ctx context.Context, args []string) *exec.Cmd {
 			return exec.CommandContext(ctx, exe, append([]string{demoClientCmd}, args...)...)
@@ -93,7 +87,7 @@ func newDemoClientCmd() *cobra.Command {
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			return client.DemoChild(c.Context(), args, c.InOrStdin(), c.OutOrStdout())
+			return demo.Child(c.Context(), args, c.InOrStdin(), c.OutOrStdout())
 		},
 	}
 }

@@ -5,51 +5,42 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-var (
-	buildSockleakOnce sync.Once
-	sockleakBin       string
-	buildSockleakErr  error
-)
+// demoChildEnv makes this test binary run as sockleak itself: the demo
+// runs its clients by re-executing the program it runs in, which in a
+// test is the test binary, with the hidden subcommand demoClientCmd. No
+// sockleak to build. init runs before TestMain, so the child does nothing
+// of the tests'.
+const demoChildEnv = "SOCKLEAK_TEST_DEMO_CHILD"
 
-// buildSockleak builds this command once per test binary: the demo runs
-// its clients by re-executing it.
-func buildSockleak(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go toolchain not in PATH: cannot build sockleak for the demo's clients")
+func init() {
+	if os.Getenv(demoChildEnv) == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	buildSockleakOnce.Do(func() {
-		out := filepath.Join(binDir, "sockleak")
-		if b, err := exec.Command(goBin, "build", "-o", out, ".").CombinedOutput(); err != nil {
-			buildSockleakErr = err
-			t.Logf("%s", b)
-			return
-		}
-		sockleakBin = out
-	})
-	if buildSockleakErr != nil {
-		t.Fatalf("go build: %v", buildSockleakErr)
-	}
-	return sockleakBin
 }
 
 func TestDemoShortMode(t *testing.T) {
-	exe := buildSockleak(t)
+	live(t)
+	// For the demo's children, not this process; under -race, a child
+	// that exits would sleep a second first.
+	t.Setenv(demoChildEnv, "1")
+	t.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
-	err := runDemo(ctx, &DemoOptions{Transactions: 24, FDLimit: 16, Timeout: 30 * time.Millisecond, Delay: 100 * time.Millisecond,
-		Exe: exe, Out: &out})
+	err = runDemo(ctx, &DemoOptions{Transactions: 24, FDLimit: 16, Timeout: 30 * time.Millisecond, Delay: 100 * time.Millisecond,
+		Out: &out})
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}

@@ -72,9 +72,6 @@ func scan(ctx context.Context, f *ScanFlags, errOut io.Writer, tune func(*inspec
 	if err != nil {
 		return nil, err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// What a scan allocates stays live until it ends (the socket table,
 	// the owners), so a collection during it frees nothing, and it costs:
 	// marking the new socket table maps its untouched pages to the zero

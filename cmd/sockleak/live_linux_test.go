@@ -5,11 +5,9 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,75 +16,79 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockleak/sockleak/client"
 	"github.com/sockleak/sockleak/report"
 )
 
-// slowPeer is the incident's peer: it answers each request later than the
-// client waits, then closes. It returns its address.
+// live skips a test that needs the host (real sockets, child processes,
+// a go build) under -short, which covers the fixture tests alone.
+func live(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("live test: skipped under -short")
+	}
+}
+
+// slowPeer is the incident's peer, client.Slow: it answers each request
+// later than the client waits, then closes. It returns its address.
 func slowPeer(t *testing.T, delay time.Duration) string {
 	t.Helper()
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	live(t)
+	p, err := client.StartPeer(client.PeerOptions{Behaviour: client.Slow, Delay: delay, Reply: []byte("late reply\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
-					return
-				}
-				time.Sleep(delay)
-				_, _ = io.WriteString(c, "late reply\n")
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	t.Cleanup(func() { p.Close() })
+	return p.Addr().String()
 }
 
-var (
-	buildOnce sync.Once
-	leakyBin  string
-	buildErr  error
-)
+// built is one program buildOnce built, or the error that stopped it.
+type built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
 
-// buildLeaky builds testdata/leaky once per test binary.
-func buildLeaky(t *testing.T) string {
+var builds sync.Map // package directory -> *built
+
+// buildOnce builds the main package in the directory pkg (relative to
+// this package's) into binDir, once per test binary, and returns the
+// program. A test that calls it is live: it skips under -short.
+func buildOnce(t *testing.T, pkg string) string {
 	t.Helper()
+	live(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("go toolchain not in PATH: cannot build the leaking client")
+		t.Skipf("go toolchain not in PATH: cannot build %s", pkg)
 	}
-	buildOnce.Do(func() {
-		dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "leaky"))
+	v, _ := builds.LoadOrStore(pkg, &built{})
+	b := v.(*built)
+	b.once.Do(func() {
+		dir, err := filepath.Abs(pkg)
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		out := filepath.Join(binDir, "leaky")
+		out := filepath.Join(binDir, filepath.Base(dir))
 		cmd := exec.Command(goBin, "build", "-o", out, ".")
 		cmd.Dir = dir
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build testdata/leaky: %v\n%s", err, b)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
 			return
 		}
-		leakyBin = out
+		b.bin = out
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return leakyBin
+	return b.bin
+}
+
+// buildLeaky builds testdata/leaky, the leaking client, once per test
+// binary.
+func buildLeaky(t *testing.T) string {
+	t.Helper()
+	return buildOnce(t, filepath.Join("..", "..", "testdata", "leaky"))
 }
 
 // startLeaky runs the leaking (or, with -close, the correct) client until
@@ -208,6 +210,7 @@ func waitCloseWait(t *testing.T, pid, want int) report.Document {
 }
 
 func TestInspectNamesLeakingProcess(t *testing.T) {
+	live(t)
 	for _, tc := range []struct {
 		name     string
 		n        int
@@ -218,7 +221,7 @@ func TestInspectNamesLeakingProcess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			peer := slowPeer(t, 150*time.Millisecond)
-			pid := startLeaky(t, "-addr", peer, "-n", strconv.Itoa(tc.n), "-timeout", "30ms", "-fd-limit", "64")
+			pid := startLeaky(t, "-addr", peer, "-n", strconv.Itoa(tc.n), "-timeout", "10ms", "-fd-limit", "64")
 			d := waitCloseWait(t, pid, tc.n)
 
 			p := d.Processes[0]
@@ -263,8 +266,9 @@ func TestInspectNamesLeakingProcess(t *testing.T) {
 }
 
 func TestInspectCorrectClientLeavesNothing(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 100*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "30ms", "-close")
+	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "10ms", "-close")
 	d := inspectJSON(t, "--pid", strconv.Itoa(pid))
 	if len(d.Processes) != 1 || d.Processes[0].States["CLOSE_WAIT"] != 0 || len(d.Processes[0].States) != 0 {
 		t.Errorf("processes = %+v, want the client with no TCP sockets", d.Processes)

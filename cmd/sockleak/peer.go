@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sockleak/sockleak/client"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // PeerOptions are the flags of sockleak peer.
@@ -69,7 +67,7 @@ It logs each connection's events and runs until interrupted.`,
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
-			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(c.Context())
 			defer stop()
 			return runPeer(ctx, opts)
 		},
@@ -106,10 +104,6 @@ func runPeer(ctx context.Context, opts *PeerOptions) error {
 	fmt.Fprintf(opts.Out, "sockleak peer: listening on %s, behaviour %s; interrupt to stop\n", p.Addr(), what)
 	<-ctx.Done()
 	err = p.Close()
-	n, noun := p.Accepted(), "connections"
-	if n == 1 {
-		noun = "connection"
-	}
-	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %d %s\n", n, noun)
+	fmt.Fprintf(opts.Out, "sockleak peer: stopped after %s\n", wording.Plural(p.Accepted(), "connection"))
 	return err
 }

@@ -62,6 +62,7 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 }
 
 func TestClientTraceAgainstPeer(t *testing.T) {
+	live(t)
 	for _, tt := range []struct {
 		behaviour string
 		args      []string
@@ -104,6 +105,7 @@ func TestClientTraceAgainstPeer(t *testing.T) {
 }
 
 func TestClientErrorsAgainstPeer(t *testing.T) {
+	live(t)
 	addr, _ := startPeerCmd(t, "slow") // answers after 1 s
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"client", "--addr", addr, "--send", "x", "--timeout", "50ms", "--count", "2"}, &stdout, &stderr)

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +39,16 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// interruptible returns ctx, cancelled by Ctrl-C (SIGINT) or SIGTERM, for
+// a command that runs until it is stopped and then ends cleanly: it
+// closes its listeners and connections and says what it saw. stop
+// restores the signals' default. Not the root context: sockleak run
+// forwards the signals to its child instead, and the other commands end
+// on their own.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";

@@ -1,43 +1,35 @@
 // Command leaky reproduces the incident sockleak exists for, on purpose:
-// a request/response client whose receive-timeout path returns without
-// close(). Each transaction with a slow peer leaves one socket in
-// CLOSE_WAIT. With -close it closes on every path instead, as it should.
+// it makes -n requests with client.LeakyClient, whose receive-timeout path
+// returns without close(), so that each transaction with a slow peer
+// leaves one socket in CLOSE_WAIT. With -close it makes them with
+// client.Send, which closes on every path, as it should.
 //
 // Tests build and run it; it is not part of sockleak. It prints "ready"
 // once every transaction is done and then holds its sockets until stdin
 // closes. A line "close" on stdin is the fix arriving: it stops making
-// requests, closes what it leaked and stays alive.
+// requests, closes what it leaked and stays alive. A request that cannot
+// be sent (the dial or the write fails) ends it with status 1.
+//
+// LeakyClient keeps the conns it leaked referenced (a net.Conn that becomes
+// garbage is closed by its finalizer, which would hide the leak) and dials
+// with KeepAlive -1 (a keepalive probe to a peer that closed would draw a
+// reset and make a leaked CLOSE_WAIT socket vanish).
 package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// leaked holds every leaked conn: a net.Conn that becomes garbage is closed
-// by its finalizer, which would hide the leak.
-var (
-	mu     sync.Mutex
-	leaked []net.Conn
-	fixed  bool // "close" was read: no more requests, nothing leaks
+	"github.com/sockleak/sockleak/client"
 )
-
-// closeLeaked closes every leaked conn.
-func closeLeaked() {
-	mu.Lock()
-	defer mu.Unlock()
-	for _, c := range leaked {
-		c.Close()
-	}
-	leaked = nil
-}
 
 func main() {
 	addr := flag.String("addr", "", "peer address")
@@ -47,61 +39,53 @@ func main() {
 	closeAll := flag.Bool("close", false, "close the socket on every path (the fix)")
 	flag.Parse()
 	if *fdLimit > 0 {
-		var lim unix.Rlimit
-		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-			fail(err)
-		}
-		lim.Cur = *fdLimit
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		if err := lowerFDLimit(*fdLimit); err != nil {
 			fail(err)
 		}
 	}
-	// KeepAlive -1: a keepalive probe to a peer that closed would draw a
-	// reset and make a leaked CLOSE_WAIT socket vanish.
-	d := net.Dialer{Timeout: 2 * time.Second, KeepAlive: -1}
+	leaky := &client.LeakyClient{}
+	var fixed atomic.Bool // "close" was read: no more requests, nothing leaks
 	eof := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(os.Stdin)
 		for sc.Scan() {
 			if sc.Text() == "close" {
-				mu.Lock()
-				fixed = true
-				mu.Unlock()
-				closeLeaked()
+				fixed.Store(true)
+				leaky.CloseLeaked()
 			}
 		}
 		close(eof)
 	}()
-	for i := 0; i < *n; i++ {
-		mu.Lock()
-		stop := fixed
-		mu.Unlock()
-		if stop {
-			break
+	ctx := context.Background()
+	opts := client.Options{ReadTimeout: *timeout, Delimiter: []byte("\n")}
+	for i := 0; i < *n && !fixed.Load(); i++ {
+		req := fmt.Appendf(nil, "request %d\n", i)
+		var err error
+		if *closeAll {
+			_, err = client.Send(ctx, *addr, req, opts)
+		} else if _, err = leaky.Send(ctx, *addr, req, opts); fixed.Load() {
+			leaky.CloseLeaked() // the fix arrived while it waited for the reply
 		}
-		c, err := d.Dial("tcp", *addr)
-		if err != nil {
+		// A reply that fails is the point (the leaky client leaks its
+		// socket); a request that cannot be sent is not.
+		var ce *client.Error
+		if err != nil && !(errors.As(err, &ce) && ce.Op == "read") {
 			fail(err)
 		}
-		if _, err := fmt.Fprintf(c, "request %d\n", i); err != nil {
-			fail(err)
-		}
-		_ = c.SetReadDeadline(time.Now().Add(*timeout))
-		_, err = bufio.NewReader(c).ReadString('\n')
-		if err != nil && !*closeAll {
-			mu.Lock()
-			if !fixed {
-				leaked = append(leaked, c) // the bug: return without close()
-				mu.Unlock()
-				continue
-			}
-			mu.Unlock()
-		}
-		c.Close()
 	}
 	fmt.Println("ready")
 	<-eof
-	closeLeaked()
+	leaky.CloseLeaked()
+}
+
+// lowerFDLimit sets the soft open-files limit to n.
+func lowerFDLimit(n uint64) error {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	lim.Cur = n
+	return unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 }
 
 func fail(err error) {

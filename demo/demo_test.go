@@ -1,6 +1,6 @@
 //go:build linux
 
-package client
+package demo
 
 import (
 	"bytes"
@@ -16,11 +16,14 @@ import (
 	"github.com/sockleak/sockleak/report"
 )
 
-func TestDemoShort(t *testing.T) {
+func TestRunShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live test: child processes and sockets on loopback; skipped with -short")
+	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := RunDemo(ctx, DemoOptions{
+	res, err := Run(ctx, Options{
 		Transactions: 24, FDLimit: 16, Timeout: 30 * time.Millisecond, Delay: 100 * time.Millisecond,
 		Command: testChild, Out: &out,
 	})

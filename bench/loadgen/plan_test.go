@@ -2,10 +2,7 @@
 
 package main
 
-import (
-	"net/netip"
-	"testing"
-)
+import "testing"
 
 func TestPlanAddsUpToN(t *testing.T) {
 	for _, n := range []int{8, 9, 1000, 10001, 100000, 250000} {
@@ -29,12 +26,5 @@ func TestPlanAddsUpToN(t *testing.T) {
 	}
 	if _, err := plan(7, 2, 0, 0.25, 0.10, 4, 5000, 16, false); err == nil {
 		t.Error("fewer sockets than LISTEN sockets: want an error")
-	}
-}
-
-func TestParseHexAddr(t *testing.T) {
-	got, err := parseHexAddr("0100007F:1F90")
-	if want := netip.MustParseAddrPort("127.0.0.1:8080"); err != nil || got != want {
-		t.Errorf("got %v, %v; want %v", got, err, want)
 	}
 }
