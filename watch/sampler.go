@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 )
 
 // NewSampler returns a Monitor's sampler: a scan, and the start time of
@@ -17,8 +18,7 @@ func NewSampler(fsys inspect.FS, scan Sampler) func(context.Context) (Sample, er
 	return func(ctx context.Context) (Sample, error) {
 		snap, err := scan(ctx)
 		if errors.Is(err, inspect.ErrNoMatch) {
-			snap, err = &inspect.Snapshot{Time: time.Now(), ProcRoot: fsys.Root(), Selected: true,
-				Warnings: []string{err.Error()}}, nil
+			snap, err = report.NoMatch(time.Now(), fsys.Root(), err.Error()), nil
 		}
 		if err != nil {
 			return Sample{}, err
