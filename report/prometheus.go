@@ -8,16 +8,14 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/metrics"
 )
 
-// namespace prefixes every metric, as node_exporter's "node".
-const namespace = "sockleak"
-
 // Gatherer returns a check's metrics on a fresh registry of their own,
-// modelled on node_exporter: one family per quantity, states as a
-// lower-case "state" label ("close_wait"). Processes are labelled by pid
-// and name; command lines never go into labels (unbounded, and they can
-// hold secrets).
+// modelled on node_exporter: one family per quantity (internal/metrics
+// defines them, for watch too), states as a lower-case "state" label
+// ("close_wait"). Processes are labelled by pid and name; command lines
+// never go into labels (unbounded, and they can hold secrets).
 func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer, error) {
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg, r, l, vs); err != nil {
@@ -26,59 +24,57 @@ func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer
 	return reg, nil
 }
 
+// checkMetrics are the collectors of a check's metrics.
+type checkMetrics struct {
+	sockets, procSockets, openFDs, maxFDs, kernel *prometheus.GaugeVec
+	violations, warnLimit, critLimit              *prometheus.GaugeVec
+	status, inspected, denied, scanTime           prometheus.Gauge
+}
+
 func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs []Violation) error {
-	gauge := func(subsystem, name, help string, labels ...string) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Subsystem: subsystem, Name: name, Help: help,
-		}, labels)
+	m := checkMetrics{
+		sockets: metrics.Sockets.GaugeVec(), procSockets: metrics.ProcessSockets.GaugeVec(),
+		openFDs: metrics.ProcessOpenFDs.GaugeVec(), maxFDs: metrics.ProcessFDLimit.GaugeVec(),
+		kernel: metrics.KernelTCPSockets.GaugeVec(), violations: metrics.CheckViolations.GaugeVec(),
+		warnLimit: metrics.CheckWarningThreshold.GaugeVec(), critLimit: metrics.CheckCriticalThreshold.GaugeVec(),
+		status: metrics.CheckStatus.Gauge(), inspected: metrics.ProcessesInspected.Gauge(),
+		denied: metrics.ProcessesUninspectable.Gauge(), scanTime: metrics.ScanTimestamp.Gauge(),
 	}
-	var (
-		sockets = gauge("", "sockets",
-			"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.", "state")
-		procSockets = gauge("process", "sockets",
-			"TCP sockets a process holds, by state (a socket shared after fork counts for each holder).", "pid", "process", "state")
-		openFDs = gauge("process", "open_fds", "File descriptors a process has open.", "pid", "process")
-		maxFDs  = gauge("process", "fd_limit", "A process's soft limit on open files (absent when unlimited or unknown).", "pid", "process")
-		kernel  = gauge("kernel", "tcp_sockets",
-			"TCP sockets no process holds (TIME_WAIT, orphans), by state.", "state")
-		violations = gauge("check", "violations",
-			"Thresholds of sockleak check exceeded, by metric (a state's label or fd_usage) and severity.", "metric", "severity")
-		warnLimit = gauge("check", "warning_threshold",
-			"The warning threshold of each checked metric: above it is a warning.", "metric")
-		critLimit = gauge("check", "critical_threshold",
-			"The critical threshold of each checked metric: above it is critical.", "metric")
-		status = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Subsystem: "check", Name: "status",
-			Help: "Outcome of the check: 0 ok, 1 warning, 2 critical."})
-		inspected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "processes_inspected",
-			Help: "Processes whose descriptors sockleak read."})
-		denied = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "processes_uninspectable",
-			Help: "Processes sockleak could not inspect (permission denied): run as root for complete ownership."})
-		scanTime = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "scan_timestamp_seconds",
-			Help: "When the scan was taken, in seconds since the Unix epoch."})
-	)
-	for _, c := range []prometheus.Collector{sockets, procSockets, openFDs, maxFDs, kernel, violations,
-		warnLimit, critLimit, status, inspected, denied, scanTime} {
+	for _, c := range []prometheus.Collector{m.sockets, m.procSockets, m.openFDs, m.maxFDs, m.kernel, m.violations,
+		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
-
 	snap := r.Snapshot
+	m.setSockets(r)
+	m.setProcesses(r, vs)
+	m.setThresholds(r, l, vs)
+	m.inspected.Set(float64(len(snap.Processes)))
+	m.denied.Set(float64(snap.Denied))
+	m.scanTime.Set(float64(snap.Time.UnixMilli()) / 1000)
+	return nil
+}
+
+// setSockets counts the view's sockets by state, and the kernel's.
+func (m *checkMetrics) setSockets(r *Report) {
 	byState := map[string]float64{}
-	for _, s := range snap.Sockets {
+	for _, s := range r.Snapshot.Sockets {
 		byState[s.State.Label()]++
 	}
 	for _, st := range stateOrder() { // every known state, so a series never just disappears
-		sockets.WithLabelValues(st).Set(byState[st])
+		m.sockets.WithLabelValues(st).Set(byState[st])
 	}
 	for st, n := range r.Kernel {
 		if n > 0 {
-			kernel.WithLabelValues(st.Label()).Set(float64(n))
+			m.kernel.WithLabelValues(st.Label()).Set(float64(n))
 		}
 	}
+}
 
-	// Processes: those the report shows (holding a socket, or with a
-	// finding) and those with a violation.
+// setProcesses sets the series of the processes the report shows
+// (holding a socket, or with a finding) and of those with a violation.
+func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 	shown := map[int]bool{}
 	for _, p := range r.Processes {
 		shown[p.PID] = true
@@ -92,37 +88,37 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 	for _, p := range r.Processes {
 		rows[p.PID] = p
 	}
-	for _, p := range snap.Processes {
+	for _, p := range r.Snapshot.Processes {
 		if !shown[p.PID] {
 			continue
 		}
 		pid := strconv.Itoa(p.PID)
-		openFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDs))
+		m.openFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDs))
 		if p.FDSoftLimit > 0 {
-			maxFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDSoftLimit))
+			m.maxFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDSoftLimit))
 		}
 		for st, n := range rows[p.PID].States {
 			if n > 0 {
-				procSockets.WithLabelValues(pid, p.Name, st.Label()).Set(float64(n))
+				m.procSockets.WithLabelValues(pid, p.Name, st.Label()).Set(float64(n))
 			}
 		}
 	}
+}
 
-	for _, m := range Measure(r, l) {
-		warnLimit.WithLabelValues(m.Metric).Set(float64(m.Level.Warn))
-		critLimit.WithLabelValues(m.Metric).Set(float64(m.Level.Crit))
+// setThresholds sets the checked thresholds, the violations and the
+// check's status.
+func (m *checkMetrics) setThresholds(r *Report, l CheckThresholds, vs []Violation) {
+	for _, ms := range Measure(r, l) {
+		m.warnLimit.WithLabelValues(ms.Metric).Set(float64(ms.Level.Warn))
+		m.critLimit.WithLabelValues(ms.Metric).Set(float64(ms.Level.Crit))
 		// Zero series for every checked metric, so "> 0" alerts resolve.
-		violations.WithLabelValues(m.Metric, Warning.String())
-		violations.WithLabelValues(m.Metric, Critical.String())
+		m.violations.WithLabelValues(ms.Metric, Warning.String())
+		m.violations.WithLabelValues(ms.Metric, Critical.String())
 	}
 	for _, v := range vs {
-		violations.WithLabelValues(v.Metric, v.Severity.String()).Inc()
+		m.violations.WithLabelValues(v.Metric, v.Severity.String()).Inc()
 	}
-	status.Set(float64(Status(vs)))
-	inspected.Set(float64(len(snap.Processes)))
-	denied.Set(float64(snap.Denied))
-	scanTime.Set(float64(snap.Time.UnixMilli()) / 1000)
-	return nil
+	m.status.Set(float64(Status(vs)))
 }
 
 func stateOrder() []string {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -134,6 +135,45 @@ func TestPrometheusPedantic(t *testing.T) {
 	}
 }
 
+// readWhole reads path over and over until stop is set, and counts the
+// reads that saw a whole file: the old one, or a textfile that parses. It
+// keeps the first bad read's reason.
+func readWhole(path string, stop *atomic.Bool, reads, bad *atomic.Int64, firstBad *atomic.Value) {
+	// A file byte for byte the same as one that parsed parses again: parse
+	// each content once, not each read.
+	parsed := map[string]bool{}
+	for ; !stop.Load(); runtime.Gosched() { // leave the writer its share of the cores
+		b, err := os.ReadFile(path)
+		if err != nil {
+			bad.Add(1)
+			firstBad.CompareAndSwap(nil, "read: "+err.Error())
+			continue
+		}
+		reads.Add(1)
+		s := string(b)
+		// A whole file ends with the last series of the last family
+		// (families and series are sorted); a partial one is cut short,
+		// or fails to parse.
+		if s != "# an old file\nold_metric 1\n" &&
+			!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 0\n") &&
+			!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 50\n") {
+			bad.Add(1)
+			firstBad.CompareAndSwap(nil, "partial: "+s[max(0, len(s)-80):])
+			continue
+		}
+		if parsed[s] {
+			continue
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := p.TextToMetricFamilies(strings.NewReader(s)); err != nil {
+			bad.Add(1)
+			firstBad.CompareAndSwap(nil, "parse: "+err.Error())
+			continue
+		}
+		parsed[s] = true
+	}
+}
+
 // TestWriteTextfileAtomic writes the textfile over and over while readers
 // read it as fast as they can: every read must be a whole file that
 // parses, and the old file must be replaced each time.
@@ -152,35 +192,7 @@ func TestWriteTextfileAtomic(t *testing.T) {
 	var firstBad atomic.Value
 	var wg sync.WaitGroup
 	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				b, err := os.ReadFile(path)
-				if err != nil {
-					bad.Add(1)
-					firstBad.CompareAndSwap(nil, "read: "+err.Error())
-					continue
-				}
-				reads.Add(1)
-				s := string(b)
-				// A whole file ends with the last series of the last
-				// family (families and series are sorted); a partial one
-				// is cut short, or fails to parse.
-				if s != "# an old file\nold_metric 1\n" &&
-					!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 0\n") &&
-					!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 50\n") {
-					bad.Add(1)
-					firstBad.CompareAndSwap(nil, "partial: "+s[max(0, len(s)-80):])
-					continue
-				}
-				p := expfmt.NewTextParser(model.UTF8Validation)
-				if _, err := p.TextToMetricFamilies(strings.NewReader(s)); err != nil {
-					bad.Add(1)
-					firstBad.CompareAndSwap(nil, "parse: "+err.Error())
-				}
-			}
-		}()
+		wg.Go(func() { readWhole(path, &stop, &reads, &bad, &firstBad) })
 	}
 	const writes = 100
 	for i := range writes {
@@ -203,8 +215,13 @@ func TestWriteTextfileAtomic(t *testing.T) {
 	if reads.Load() < writes/10 {
 		t.Logf("only %d reads during %d writes", reads.Load(), writes)
 	}
+	checkLastTextfile(t, dir, path)
+}
 
-	// The last write (healthy) replaced the old file entirely.
+// checkLastTextfile checks that the last write (healthy) replaced the old
+// file entirely, readable by all, and left no temporary file behind.
+func checkLastTextfile(t *testing.T, dir, path string) {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -67,8 +67,8 @@ func (p *ProcStatus) Headline() string {
 	if r, ok := p.Rates[inspect.CloseWait]; ok {
 		b.WriteString(" " + formatRate(r))
 	}
-	if p.CloseWaitOldest > 0 {
-		b.WriteString(", oldest " + formatAge(p.CloseWaitOldest))
+	if p.CloseWaitOldest() > 0 {
+		b.WriteString(", oldest " + formatAge(p.CloseWaitOldest()))
 	}
 	b.WriteString(", " + formatFDs(p.FDs, p.FDLimit))
 	if p.ETA >= 0 {
@@ -141,7 +141,7 @@ func TextLines(w io.Writer, st *Status) error {
 		return err
 	}
 	total, parts := stateCounts(st.States)
-	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, round(st.Took), wording.Plural(total, "socket"))
+	fmt.Fprintf(&b, "%s sample %d (%s): %s", ts, st.Seq, wording.Round(st.Took), wording.Plural(total, "socket"))
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
@@ -259,7 +259,7 @@ func JSONLines(w io.Writer, st *Status) error {
 		pl := ProcessLine{
 			PID: p.PID, StartTime: p.Start, Name: p.Name, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
 			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
-			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest.Seconds(), CloseWaitPeer: p.CloseWaitPeer,
+			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest().Seconds(), CloseWaitPeer: p.CloseWaitPeer,
 			Firing: append([]string{}, p.Firing...),
 		}
 		pl.OldestSeconds = map[string]float64{}

@@ -110,61 +110,13 @@ func (v *Live) Draw(st *Status) error {
 	if rows <= 0 {
 		rows = 40
 	}
-	for i := range st.Alerts {
-		a := &st.Alerts[i]
-		line := fmt.Sprintf("%s %s %s: %s", a.Time.Format("15:04:05"), a.verb(), a.Rule, a.Message())
-		v.recent = append(v.recent, line)
-	}
-	if n := len(v.recent) - maxRecentAlerts; n > 0 {
-		v.recent = append(v.recent[:0], v.recent[n:]...)
-	}
-
+	v.remember(st.Alerts)
 	var lines []string
 	if st.Err != nil {
 		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)),
 			v.paint(red, fmt.Sprintf("sample failed: %v", st.Err)))
 	} else {
-		total, parts := stateCounts(st.States)
-		head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
-			st.Time.Format("15:04:05"), st.Seq, round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
-		if st.Denied > 0 {
-			head += fmt.Sprintf(" · %d not inspectable", st.Denied)
-		}
-		if st.Errors > 0 {
-			head += fmt.Sprintf(" · %s", wording.Plural(st.Errors, "failed sample"))
-		}
-		lines = append(lines, v.paint(bold, head), strings.Join(parts, " · "), "")
-		// As many columns as fit, most important first; the sparkline
-		// takes what they leave, up to 30.
-		ncols, width := 0, 0
-		for _, c := range liveColumns {
-			if width+c.width > cols {
-				break
-			}
-			ncols, width = ncols+1, width+c.width
-		}
-		spark := min(30, cols-width-2)
-		if spark < len("CW TREND") {
-			spark = 0
-		}
-		var header strings.Builder
-		for _, c := range liveColumns[:ncols] {
-			header.WriteString(c.cell(c.title))
-		}
-		if spark > 0 {
-			header.WriteString("  CW TREND")
-		}
-		lines = append(lines, v.paint(bold, strings.TrimRight(header.String(), " ")))
-		// Room for the rows: the screen less the header, the alerts and
-		// their title.
-		room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
-		for i := range st.Processes {
-			if i >= max(room, 1) {
-				lines = append(lines, "… "+wording.Count(len(st.Processes)-i, "more process", "more processes"))
-				break
-			}
-			lines = append(lines, v.row(&st.Processes[i], ncols, spark))
-		}
+		lines = v.processes(st, cols, rows)
 	}
 	lines = append(lines, "", v.paint(bold, "ALERTS"))
 	if len(v.recent) == 0 {
@@ -193,6 +145,65 @@ func (v *Live) Draw(st *Status) error {
 	b.WriteString(eraseBelow)
 	_, err := io.WriteString(v.w, b.String())
 	return err
+}
+
+// remember keeps the latest maxRecentAlerts alert lines.
+func (v *Live) remember(alerts []Alert) {
+	for i := range alerts {
+		a := &alerts[i]
+		line := fmt.Sprintf("%s %s %s: %s", a.Time.Format("15:04:05"), a.verb(), a.Rule, a.Message())
+		v.recent = append(v.recent, line)
+	}
+	if n := len(v.recent) - maxRecentAlerts; n > 0 {
+		v.recent = append(v.recent[:0], v.recent[n:]...)
+	}
+}
+
+// processes returns the lines above the alerts: the headline, the counts
+// by state, and the process table, as much of it as fits in cols and rows.
+func (v *Live) processes(st *Status, cols, rows int) []string {
+	total, parts := stateCounts(st.States)
+	head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
+		st.Time.Format("15:04:05"), st.Seq, wording.Round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
+	if st.Denied > 0 {
+		head += fmt.Sprintf(" · %d not inspectable", st.Denied)
+	}
+	if st.Errors > 0 {
+		head += fmt.Sprintf(" · %s", wording.Plural(st.Errors, "failed sample"))
+	}
+	lines := []string{v.paint(bold, head), strings.Join(parts, " · "), ""}
+	// As many columns as fit, most important first; the sparkline
+	// takes what they leave, up to 30.
+	ncols, width := 0, 0
+	for _, c := range liveColumns {
+		if width+c.width > cols {
+			break
+		}
+		ncols, width = ncols+1, width+c.width
+	}
+	spark := min(30, cols-width-2)
+	if spark < len("CW TREND") {
+		spark = 0
+	}
+	var header strings.Builder
+	for _, c := range liveColumns[:ncols] {
+		header.WriteString(c.cell(c.title))
+	}
+	if spark > 0 {
+		header.WriteString("  CW TREND")
+	}
+	lines = append(lines, v.paint(bold, strings.TrimRight(header.String(), " ")))
+	// Room for the rows: the screen less the header, the alerts and
+	// their title.
+	room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
+	for i := range st.Processes {
+		if i >= max(room, 1) {
+			lines = append(lines, "… "+wording.Count(len(st.Processes)-i, "more process", "more processes"))
+			break
+		}
+		lines = append(lines, v.row(&st.Processes[i], ncols, spark))
+	}
+	return lines
 }
 
 // liveColumn is a column of the live view: its title, its width with the
@@ -238,8 +249,8 @@ var liveColumns = []liveColumn{
 		return "-"
 	}},
 	{"OLDEST", 8, false, func(p *ProcStatus) string {
-		if p.CloseWaitOldest > 0 {
-			return formatAge(p.CloseWaitOldest)
+		if p.CloseWaitOldest() > 0 {
+			return formatAge(p.CloseWaitOldest())
 		}
 		return "-"
 	}},

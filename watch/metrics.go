@@ -15,33 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/metrics"
 )
-
-// The metric names sockleak watch exports. Those it shares with sockleak
-// check -o prometheus (report/prometheus.go) have the same names, labels
-// and meaning, so one set of alert rules serves both.
-const (
-	MetricSockets          = "sockleak_sockets"
-	MetricProcessSockets   = "sockleak_process_sockets"
-	MetricOpenFDs          = "sockleak_process_open_fds"
-	MetricMaxFDs           = "sockleak_process_fd_limit"
-	MetricCloseWaitOldest  = "sockleak_close_wait_oldest_seconds"
-	MetricSecondsToLimit   = "sockleak_process_seconds_to_fd_limit"
-	MetricSampleDuration   = "sockleak_sample_duration_seconds"
-	MetricSampleErrors     = "sockleak_sample_errors_total"
-	MetricDenied           = "sockleak_processes_uninspectable"
-	MetricInspected        = "sockleak_processes_inspected"
-	MetricScanTimestamp    = "sockleak_scan_timestamp_seconds"
-	MetricAlertsFiring     = "sockleak_watch_alerts_firing"
-	MetricProcessesTracked = "sockleak_watch_processes"
-)
-
-// MetricNames lists every metric the exporter can export.
-var MetricNames = []string{
-	MetricSockets, MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest,
-	MetricSecondsToLimit, MetricSampleDuration, MetricSampleErrors, MetricDenied, MetricInspected,
-	MetricScanTimestamp, MetricAlertsFiring, MetricProcessesTracked,
-}
 
 // OtherProcess is the process label of the processes beyond the exporter's
 // limit, summed.
@@ -51,36 +26,39 @@ const OtherProcess = "other"
 // unless told otherwise.
 const DefaultMaxProcesses = 50
 
+// families are the metric families the exporter exports, as
+// internal/metrics defines them: those it shares with sockleak check
+// -o prometheus have the same names, labels and meaning, so one set of
+// alert rules serves both.
+var families = []metrics.Family{
+	metrics.Sockets, metrics.ProcessSockets, metrics.ProcessOpenFDs, metrics.ProcessFDLimit, metrics.CloseWaitOldest,
+	metrics.ProcessSecondsToFDLimit, metrics.SampleDuration, metrics.SampleErrors, metrics.ProcessesUninspectable,
+	metrics.ProcessesInspected, metrics.ScanTimestamp, metrics.WatchAlertsFiring, metrics.WatchProcesses,
+}
+
+// MetricNames lists every metric the exporter can export.
+var MetricNames = func() []string {
+	out := make([]string, len(families))
+	for i, f := range families {
+		out[i] = f.Name
+	}
+	return out
+}()
+
 var (
-	descSockets = prometheus.NewDesc(MetricSockets,
-		"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.", []string{"state"}, nil)
-	descProcessSockets = prometheus.NewDesc(MetricProcessSockets,
-		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.`,
-		[]string{"pid", "process", "state"}, nil)
-	descOpenFDs = prometheus.NewDesc(MetricOpenFDs,
-		`File descriptors a process has open; process="other" sums the processes beyond --max-processes.`, []string{"pid", "process"}, nil)
-	descMaxFDs = prometheus.NewDesc(MetricMaxFDs,
-		"A process's soft limit on open files (absent when unlimited or unknown).", []string{"pid", "process"}, nil)
-	descCloseWaitOldest = prometheus.NewDesc(MetricCloseWaitOldest,
-		`How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.`,
-		[]string{"pid", "process"}, nil)
-	descSecondsToLimit = prometheus.NewDesc(MetricSecondsToLimit,
-		`Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.`,
-		[]string{"pid", "process"}, nil)
-	descSampleDuration = prometheus.NewDesc(MetricSampleDuration,
-		"How long the latest sample took.", nil, nil)
-	descSampleErrors = prometheus.NewDesc(MetricSampleErrors,
-		"Samples that failed since sockleak watch started.", nil, nil)
-	descDenied = prometheus.NewDesc(MetricDenied,
-		"Processes sockleak could not inspect (permission denied): run as root for complete ownership.", nil, nil)
-	descInspected = prometheus.NewDesc(MetricInspected,
-		"Processes whose descriptors sockleak read.", nil, nil)
-	descScanTimestamp = prometheus.NewDesc(MetricScanTimestamp,
-		"When the latest successful sample was taken, in seconds since the Unix epoch.", nil, nil)
-	descAlertsFiring = prometheus.NewDesc(MetricAlertsFiring,
-		"Processes for which each of sockleak watch's own alert rules is firing.", []string{"rule"}, nil)
-	descProcessesTracked = prometheus.NewDesc(MetricProcessesTracked,
-		"Processes holding a socket of the view (or with a firing alert) at the latest sample, before the --max-processes roll-up.", nil, nil)
+	descSockets          = metrics.Sockets.Desc()
+	descProcessSockets   = metrics.ProcessSockets.Desc()
+	descOpenFDs          = metrics.ProcessOpenFDs.Desc()
+	descMaxFDs           = metrics.ProcessFDLimit.Desc()
+	descCloseWaitOldest  = metrics.CloseWaitOldest.Desc()
+	descSecondsToLimit   = metrics.ProcessSecondsToFDLimit.Desc()
+	descSampleDuration   = metrics.SampleDuration.Desc()
+	descSampleErrors     = metrics.SampleErrors.Desc()
+	descDenied           = metrics.ProcessesUninspectable.Desc()
+	descInspected        = metrics.ProcessesInspected.Desc()
+	descScanTimestamp    = metrics.ScanTimestamp.Desc()
+	descAlertsFiring     = metrics.WatchAlertsFiring.Desc()
+	descProcessesTracked = metrics.WatchProcesses.Desc()
 )
 
 // Exporter serves the metrics of the latest sample to Prometheus. Update
@@ -109,10 +87,8 @@ func NewExporter(maxProcesses int) *Exporter {
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSockets, descProcessSockets, descOpenFDs, descMaxFDs, descCloseWaitOldest,
-		descSecondsToLimit, descSampleDuration, descSampleErrors, descDenied, descInspected, descScanTimestamp,
-		descAlertsFiring, descProcessesTracked} {
-		ch <- d
+	for _, f := range families {
+		ch <- f.Desc()
 	}
 }
 
@@ -144,70 +120,16 @@ func (e *Exporter) Update(st *Status) {
 	e.mu.Unlock()
 }
 
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
 func (e *Exporter) build(st *Status) []prometheus.Metric {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-		return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
 	var ms []prometheus.Metric
 	for _, s := range inspect.States { // every state, so a series never just disappears
 		ms = append(ms, gauge(descSockets, float64(st.States[s]), s.Label()))
 	}
-	procs := slices.Clone(st.Processes)
-	slices.SortStableFunc(procs, func(a, b ProcStatus) int {
-		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(len(b.Firing), len(a.Firing)), cmp.Compare(a.PID, b.PID))
-	})
-	var (
-		other       bool
-		otherStates = map[inspect.TCPState]int{}
-		otherFDs    int
-		otherOldest time.Duration
-		otherETA    time.Duration = -1
-	)
-	for i := range procs {
-		p := &procs[i]
-		if i >= e.maxProcs {
-			other = true
-			for s, n := range p.States {
-				otherStates[s] += n
-			}
-			otherFDs += p.FDs
-			otherOldest = max(otherOldest, p.CloseWaitOldest)
-			if p.ETA >= 0 && (otherETA < 0 || p.ETA < otherETA) {
-				otherETA = p.ETA
-			}
-			continue
-		}
-		pid := strconv.Itoa(p.PID)
-		for _, s := range inspect.States {
-			if n := p.States[s]; n > 0 {
-				ms = append(ms, gauge(descProcessSockets, float64(n), pid, p.Name, s.Label()))
-			}
-		}
-		ms = append(ms, gauge(descOpenFDs, float64(p.FDs), pid, p.Name))
-		if p.FDLimit > 0 {
-			ms = append(ms, gauge(descMaxFDs, float64(p.FDLimit), pid, p.Name))
-		}
-		if p.States[inspect.CloseWait] > 0 {
-			ms = append(ms, gauge(descCloseWaitOldest, p.CloseWaitOldest.Seconds(), pid, p.Name))
-		}
-		if p.ETA >= 0 {
-			ms = append(ms, gauge(descSecondsToLimit, p.ETA.Seconds(), pid, p.Name))
-		}
-	}
-	if other {
-		for _, s := range inspect.States {
-			if n := otherStates[s]; n > 0 {
-				ms = append(ms, gauge(descProcessSockets, float64(n), "", OtherProcess, s.Label()))
-			}
-		}
-		ms = append(ms, gauge(descOpenFDs, float64(otherFDs), "", OtherProcess))
-		if otherStates[inspect.CloseWait] > 0 {
-			ms = append(ms, gauge(descCloseWaitOldest, otherOldest.Seconds(), "", OtherProcess))
-		}
-		if otherETA >= 0 {
-			ms = append(ms, gauge(descSecondsToLimit, otherETA.Seconds(), "", OtherProcess))
-		}
-	}
+	ms = append(ms, e.processes(st.Processes)...)
 	firing := map[string]int{}
 	for i := range st.Processes {
 		for _, r := range st.Processes[i].Firing {
@@ -217,13 +139,70 @@ func (e *Exporter) build(st *Status) []prometheus.Metric {
 	for _, r := range ruleOrder {
 		ms = append(ms, gauge(descAlertsFiring, float64(firing[r]), r))
 	}
-	ms = append(ms,
+	return append(ms,
 		gauge(descSampleDuration, st.Took.Seconds()),
 		gauge(descDenied, float64(st.Denied)),
 		gauge(descInspected, float64(st.Inspected)),
 		gauge(descScanTimestamp, float64(st.Time.UnixMilli())/1000),
 		gauge(descProcessesTracked, float64(len(st.Processes))),
 	)
+}
+
+// processes returns the series of the maxProcs processes with the most
+// sockets, and those of the rest summed under process="other".
+func (e *Exporter) processes(all []ProcStatus) []prometheus.Metric {
+	procs := slices.Clone(all)
+	slices.SortStableFunc(procs, func(a, b ProcStatus) int {
+		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(len(b.Firing), len(a.Firing)), cmp.Compare(a.PID, b.PID))
+	})
+	var ms []prometheus.Metric
+	for i := range procs[:min(len(procs), e.maxProcs)] {
+		p := &procs[i]
+		ms = append(ms, processSeries(strconv.Itoa(p.PID), p.Name, p.States, p.FDs, p.CloseWaitOldest(), p.ETA)...)
+		if p.FDLimit > 0 {
+			ms = append(ms, gauge(descMaxFDs, float64(p.FDLimit), strconv.Itoa(p.PID), p.Name))
+		}
+	}
+	if len(procs) <= e.maxProcs {
+		return ms
+	}
+	var (
+		otherStates = map[inspect.TCPState]int{}
+		otherFDs    int
+		otherOldest time.Duration
+		otherETA    time.Duration = -1
+	)
+	for _, p := range procs[e.maxProcs:] {
+		for s, n := range p.States {
+			otherStates[s] += n
+		}
+		otherFDs += p.FDs
+		otherOldest = max(otherOldest, p.CloseWaitOldest())
+		if p.ETA >= 0 && (otherETA < 0 || p.ETA < otherETA) {
+			otherETA = p.ETA
+		}
+	}
+	return append(ms, processSeries("", OtherProcess, otherStates, otherFDs, otherOldest, otherETA)...)
+}
+
+// processSeries returns a process's series (or the roll-up's): its
+// sockets by state, its descriptors, the age of its oldest CLOSE_WAIT
+// socket while it holds one, and its time to the fd limit while its
+// descriptors grow.
+func processSeries(pid, name string, states map[inspect.TCPState]int, fds int, oldest, eta time.Duration) []prometheus.Metric {
+	var ms []prometheus.Metric
+	for _, s := range inspect.States {
+		if n := states[s]; n > 0 {
+			ms = append(ms, gauge(descProcessSockets, float64(n), pid, name, s.Label()))
+		}
+	}
+	ms = append(ms, gauge(descOpenFDs, float64(fds), pid, name))
+	if states[inspect.CloseWait] > 0 {
+		ms = append(ms, gauge(descCloseWaitOldest, oldest.Seconds(), pid, name))
+	}
+	if eta >= 0 {
+		ms = append(ms, gauge(descSecondsToLimit, eta.Seconds(), pid, name))
+	}
 	return ms
 }
 

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sockleak/sockleak/internal/metrics"
 )
 
 // exporterStatus is three processes: 42 leaking (6 CLOSE_WAIT, growing),
@@ -33,18 +33,22 @@ func exporterStatus(t *testing.T) *Status {
 	return st
 }
 
-func TestExporter(t *testing.T) {
-	st := exporterStatus(t)
-	for _, tt := range []struct {
-		name     string
-		max      int
-		metrics  []string
-		expected string
-	}{
-		{
-			name: "every process", max: 50,
-			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
-			expected: `
+// processFamilies are the families of each process's series.
+var processFamilies = []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name,
+	metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name}
+
+// exporterCases are the exposition of exporterStatus's families with
+// series for max processes.
+var exporterCases = []struct {
+	name     string
+	max      int
+	metrics  []string
+	expected string
+}{
+	{
+		name: "every process", max: 50,
+		metrics: processFamilies,
+		expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="9",process="cron"} 30
@@ -53,7 +57,7 @@ sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
 sockleak_process_fd_limit{pid="7",process="sshd"} 1024
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
@@ -61,18 +65,18 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="9",process="cron",state="close_wait"} 1
 sockleak_process_sockets{pid="9",process="cron",state="established"} 1
 sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
 `,
-		},
-		{
-			name: "one process of its own, the rest summed as other", max: 1,
-			metrics: []string{MetricProcessSockets, MetricOpenFDs, MetricMaxFDs, MetricCloseWaitOldest, MetricSecondsToLimit},
-			expected: `
+	},
+	{
+		name: "one process of its own, the rest summed as other", max: 1,
+		metrics: processFamilies,
+		expected: `
 # HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
@@ -80,25 +84,25 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="42",process="leaky"} 10
 sockleak_process_open_fds{pid="",process="other"} 10
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
 sockleak_process_sockets{pid="",process="other",state="established"} 5
 `,
-		},
-		{
-			name: "host and sample metrics", max: 50,
-			metrics: []string{MetricSockets, MetricSampleDuration, MetricSampleErrors, MetricDenied, MetricInspected,
-				MetricAlertsFiring, MetricProcessesTracked},
-			expected: `
+	},
+	{
+		name: "host and sample metrics", max: 50,
+		metrics: []string{metrics.Sockets.Name, metrics.SampleDuration.Name, metrics.SampleErrors.Name, metrics.ProcessesUninspectable.Name, metrics.ProcessesInspected.Name,
+			metrics.WatchAlertsFiring.Name, metrics.WatchProcesses.Name},
+		expected: `
 # HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
 # TYPE sockleak_processes_uninspectable gauge
 sockleak_processes_uninspectable 2
@@ -135,8 +139,12 @@ sockleak_watch_alerts_firing{rule="fd_usage"} 0
 # TYPE sockleak_watch_processes gauge
 sockleak_watch_processes 3
 `,
-		},
-	} {
+	},
+}
+
+func TestExporter(t *testing.T) {
+	st := exporterStatus(t)
+	for _, tt := range exporterCases {
 		t.Run(tt.name, func(t *testing.T) {
 			e := NewExporter(tt.max)
 			e.Update(st)
@@ -167,8 +175,8 @@ func TestMetricNames(t *testing.T) {
 		got = append(got, mf.GetName())
 	}
 	want := slices.Sorted(slices.Values(MetricNames))
-	want = slices.DeleteFunc(want, func(n string) bool { return n == MetricScanTimestamp })
-	got = slices.DeleteFunc(got, func(n string) bool { return n == MetricScanTimestamp })
+	want = slices.DeleteFunc(want, func(n string) bool { return n == metrics.ScanTimestamp.Name })
+	got = slices.DeleteFunc(got, func(n string) bool { return n == metrics.ScanTimestamp.Name })
 	if !slices.Equal(got, want) {
 		t.Errorf("exported %v\nMetricNames %v", got, want)
 	}
@@ -199,12 +207,12 @@ func TestExporterSampleErrors(t *testing.T) {
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 2
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
 sockleak_process_open_fds{pid="7",process="sshd"} 7
-`), MetricSampleErrors, MetricOpenFDs); err != nil {
+`), metrics.SampleErrors.Name, metrics.ProcessOpenFDs.Name); err != nil {
 		t.Error(err)
 	}
 
@@ -232,80 +240,6 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 	srv.Client().CloseIdleConnections()
 }
 
-func TestLive(t *testing.T) {
-	st := exporterStatus(t)
-	for _, tc := range []struct {
-		color bool
-		cols  int
-	}{{false, 100}, {true, 100}, {false, 80}, {false, 140}} {
-		color, cols := tc.color, tc.cols
-		var b bytes.Buffer
-		v := NewLive(&b, color, func() (int, int) { return cols, 12 })
-		if err := v.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := v.Draw(st); err != nil {
-			t.Fatal(err)
-		}
-		if err := v.Stop(); err != nil {
-			t.Fatal(err)
-		}
-		out := b.String()
-		if !strings.HasPrefix(out, enterScreen) || !strings.HasSuffix(out, leaveScreen) {
-			t.Errorf("the screen is not taken and given back: %q", out)
-		}
-		if got := strings.Contains(out, red); got != color {
-			t.Errorf("color %v: red in the output = %v:\n%s", color, got, out)
-		}
-		screen := strings.TrimSuffix(strings.TrimPrefix(out, enterScreen+home), eraseBelow+leaveScreen)
-		lines := strings.Split(screen, "\n")
-		if len(lines) > 12 {
-			t.Errorf("%d lines on a 12-row terminal", len(lines))
-		}
-		for _, l := range lines {
-			plain := strings.NewReplacer(eraseLine, "", red, "", green, "", bold, "", reset, "").Replace(l)
-			if n := len([]rune(plain)); n > cols {
-				t.Errorf("line of %d columns on a %d-column terminal: %q", n, cols, plain)
-			}
-		}
-		t.Logf("%d columns:\n%s", cols, screen)
-		// The leaking process is on top, with its fds, rate and time to
-		// limit, even on 80 columns.
-		if len(lines) < 5 || !strings.Contains(lines[3], "CW RATE") || !strings.Contains(lines[3], "LIMIT IN") ||
-			!strings.Contains(lines[4], "42 leaky") || !strings.Contains(lines[4], "10/64 16%") ||
-			!strings.Contains(lines[4], "+12/min") || !strings.Contains(lines[4], "~5m") {
-			t.Errorf("%d columns: header %q, first row %q; want pid 42 with 10/64 16%%, +12/min and ~5m",
-				cols, lines[min(3, len(lines)-1)], lines[min(4, len(lines)-1)])
-		}
-		if wide := strings.Contains(lines[3], "CW TREND"); wide != (cols >= 120) {
-			t.Errorf("%d columns: sparkline shown %v", cols, wide)
-		}
-		if !strings.Contains(screen, "FIRING close_wait: pid 42 (leaky)") {
-			t.Errorf("no alert on screen:\n%s", screen)
-		}
-	}
-}
-
-func TestSparkline(t *testing.T) {
-	for _, tt := range []struct {
-		in    []int
-		width int
-		want  string
-	}{
-		{nil, 5, ""},
-		{[]int{0, 0, 0}, 5, "▁▁▁"},
-		{[]int{5, 5}, 5, "▄▄"},
-		{[]int{0, 1, 2, 3, 4, 5, 6, 7}, 8, "▁▂▃▄▅▆▇█"},
-		{[]int{0, 10, 20, 30, 40}, 5, "▁▃▅▆█"},
-		// 12 values in 4 columns: the highest of each three, 10 to 40.
-		{[]int{10, 0, 0, 5, 20, 0, 30, 0, 0, 40, 40, 1}, 4, "▁▃▆█"},
-	} {
-		if got := Sparkline(tt.in, tt.width); got != tt.want {
-			t.Errorf("Sparkline(%v, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
-		}
-	}
-}
-
 // TestExporterOtherETA: the roll-up keeps the soonest limit and the
 // oldest CLOSE_WAIT of the processes it sums.
 func TestExporterOtherETA(t *testing.T) {
@@ -329,11 +263,11 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="",process="other"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="7",process="big",state="established"} 20
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 7
-`), MetricCloseWaitOldest, MetricSecondsToLimit, MetricProcessSockets); err != nil {
+`), metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name, metrics.ProcessSockets.Name); err != nil {
 		t.Error(err)
 	}
 }

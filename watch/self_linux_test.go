@@ -24,6 +24,9 @@ import (
 // descriptor count (as inspect reads it) and goroutine count must not
 // creep up.
 func TestWatchLeaksNothingItself(t *testing.T) {
+	if testing.Short() {
+		t.Skip("live: scans this process and serves HTTP on loopback")
+	}
 	fsys, err := inspect.NewFS(inspect.DefaultRoot)
 	if err != nil {
 		t.Skip(err)
@@ -36,46 +39,15 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	defer ln.Close()
 	self := os.Getpid()
 	opts := inspect.Options{PIDs: []int{self}, States: []inspect.TCPState{inspect.Listen}}
-	sampler := func(ctx context.Context) (Sample, error) {
-		snap, err := inspect.Scan(ctx, fsys, opts)
-		if err != nil {
-			return Sample{}, err
-		}
-		start := map[int]uint64{}
-		for _, p := range snap.Processes {
-			if st, err := fsys.StartTime(p.PID); err == nil {
-				start[p.PID] = st
-			}
-		}
-		return Sample{Snap: snap, Start: start}, nil
-	}
+	sampler := NewSampler(fsys, func(ctx context.Context) (*inspect.Snapshot, error) { return inspect.Scan(ctx, fsys, opts) })
 
 	const n, warmup = 400, 20
 	tick := make(chan time.Time, n)
 	for range n {
 		tick <- time.Now()
 	}
-	// The exporter as watch --listen runs it, scraped by a client that
-	// keeps its connection alive, as Prometheus does.
 	e := NewExporter(DefaultMaxProcesses)
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(e)
-	srv := httptest.NewServer(Handler(reg, func() error { return nil }))
-	defer srv.Close()
-	client := srv.Client()
-	defer client.CloseIdleConnections()
-	scrape := func() {
-		resp, err := client.Get(srv.URL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /metrics: %s", resp.Status)
-		}
-	}
-
+	scrape := keepAliveScraper(t, e)
 	scrape() // the keep-alive connection, open from the first sample on
 
 	var fds, goroutines []int
@@ -108,6 +80,30 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 		t.Errorf("own goroutines vary after %d samples: %d..%d (first sample %d)", warmup, lo, hi, goroutines[0])
 	}
 	t.Logf("%d samples: fds %d, goroutines %d, constant after %d samples", n, fds[n-1], goroutines[n-1], warmup)
+}
+
+// keepAliveScraper serves e as watch --listen does, and returns a scrape
+// of its /metrics by a client that keeps its connection alive, as
+// Prometheus does. Cleanup closes both.
+func keepAliveScraper(t *testing.T, e *Exporter) (scrape func()) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	srv := httptest.NewServer(Handler(reg, func() error { return nil }))
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	t.Cleanup(client.CloseIdleConnections)
+	return func() {
+		resp, err := client.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %s", resp.Status)
+		}
+	}
 }
 
 // settledGoroutines counts goroutines once the scan's workers have

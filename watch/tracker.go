@@ -10,7 +10,10 @@ import (
 )
 
 // Tracker follows the sockets of a set of processes from sample to sample
-// and remembers when each entered a leak state.
+// and remembers when each entered a leak state. sockleak run (package
+// run) keeps everything it saw for its report; the Monitor follows the
+// ages of the HandshakeStates with one and prunes it each sample
+// (forget). It lives in watch, which run imports, so that both use it.
 type Tracker struct {
 	leakStates []inspect.TCPState
 	seen       map[trackKey]*Leak
@@ -131,4 +134,16 @@ func (t *Tracker) Leaks(grace time.Duration) []Leak {
 			cmp.Compare(b.Held(), a.Held()), cmp.Compare(a.Inode, b.Inode), a.Local.Compare(b.Local))
 	})
 	return out
+}
+
+// forget drops the sockets and processes the latest sample did not hold,
+// so that a long watch keeps no state for what is gone. (Tracker keeps
+// everything for sockleak run's report; watch prunes it each sample.)
+func (t *Tracker) forget() {
+	for k, l := range t.seen {
+		if !l.LastSeen.Equal(t.last) {
+			delete(t.seen, k)
+		}
+	}
+	clear(t.procs)
 }

@@ -1,8 +1,3 @@
-// Package watch samples sockets over time: which sockets stay in a state
-// from one sample to a later one (sockleak check --min-age), and how long
-// each socket of a process tree sits in a leak state (sockleak run). It
-// takes its samples and its clock from the caller, so tests drive it
-// without sleeping.
 package watch
 
 import (
@@ -72,27 +67,4 @@ func Stable(ctx context.Context, sample Sampler, minAge time.Duration, after fun
 		return nil, err
 	}
 	return Persisting(first, last), nil
-}
-
-// Loop calls sample at once, then on every tick, until done is closed or
-// ctx is cancelled. tick is a time.Ticker's channel in production.
-func Loop(ctx context.Context, tick <-chan time.Time, done <-chan struct{}, sample func()) {
-	for {
-		// Stop without one more sample when done is already closed.
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
-		sample()
-		select {
-		case <-tick:
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
 }

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
-	"github.com/sockleak/sockleak/watch"
+	"github.com/sockleak/sockleak/run"
 )
 
 // RunOptions are the flags and arguments of sockleak run.
@@ -107,9 +109,6 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	var report io.Writer = opts.ErrOut
 	if opts.ReportFile != "" {
 		f, err := os.Create(opts.ReportFile)
@@ -120,8 +119,14 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		report = f
 	}
 
+	// Registered before the command starts, so that a CI runner that
+	// stops the job at once still reaches it.
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+
 	scanFlags := ScanFlags{ProcRoot: opts.ProcRoot}
-	res, err := watch.RunCommand(ctx, watch.CommandConfig{
+	res, err := run.Command(ctx, run.Config{
 		Command: opts.Command,
 		Stdin:   opts.In, Stdout: opts.Out, Stderr: opts.ErrOut,
 		Interval: opts.Interval, Grace: opts.Grace, LeakStates: states,
@@ -131,6 +136,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		Sample: func(ctx context.Context, pids []int) (*inspect.Snapshot, error) {
 			return scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs, o.States = pids, states })
 		},
+		Signals:       sigc,
 		ForwardSIGINT: !inTerminalForeground(),
 	})
 	if err != nil {
@@ -138,9 +144,9 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	code := res.ExitCode
 	if opts.Output == "json" {
-		err = watch.JSON(report, res)
+		err = run.WriteJSON(report, res)
 	} else {
-		err = watch.Text(report, res)
+		err = run.WriteText(report, res)
 	}
 	if err != nil {
 		return err

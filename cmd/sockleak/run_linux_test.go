@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,7 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sockleak/sockleak/watch"
+	"github.com/sockleak/sockleak/run"
 )
 
 // leakyScript is a shell pipeline that runs leaky as a child of sh and
@@ -31,7 +33,7 @@ func leakyScript(t *testing.T, hold string, args ...string) string {
 	return fmt.Sprintf("sleep %s | %s %s", hold, buildLeaky(t), strings.Join(args, " "))
 }
 
-func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc watch.Document) {
+func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc run.Document) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "report.json")
 	code, stdout, stderr = runMain(append([]string{"run", "--interval", "50ms", "--grace", "300ms", "-o", "json", "--report-file", file, "--"}, args...)...)
@@ -46,8 +48,10 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 }
 
 func TestRunLeakingClient(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
+	textCmd, textOut, textErr := startSockleak(t, "run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", script)
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (leaks)\nstderr:\n%s", code, stderr)
@@ -71,8 +75,16 @@ func TestRunLeakingClient(t *testing.T) {
 			d.Peak, d.ExitCode, d.Samples, d.MaxProcesses)
 	}
 
-	// The text report, on stderr.
-	code, _, stderr = runMain("run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
+	// The text report, on stderr, of the sockleak run started beside this
+	// one (in a process of its own: two scans at once in one process would
+	// race on the collector's setting).
+	_, _ = io.ReadAll(textOut)
+	err := textCmd.Wait()
+	code, stderr = 0, textErr.String()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	}
 	if code != 1 || !strings.Contains(stderr, "sockleak run: 3 sockets sat in CLOSE_WAIT for 300ms or longer (exit status 0,") ||
 		!regexp.MustCompile(`\n\d+ +leaky +CLOSE_WAIT +`+regexp.QuoteMeta(peer)+` +3 +longest at least [0-9.]+m?s, (open at exit|closed)\n`).MatchString(stderr) {
 		t.Errorf("text report: exit %d\n%s", code, stderr)
@@ -80,6 +92,7 @@ func TestRunLeakingClient(t *testing.T) {
 }
 
 func TestRunCorrectClient(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "5", "-timeout", "30ms", "-close"))
 	if code != 0 || len(d.Leaks) != 0 || stdout != "ready\n" {
@@ -91,6 +104,7 @@ func TestRunCorrectClient(t *testing.T) {
 }
 
 func TestRunPassesCommandFailure(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	// Leaks and fails: the command's status wins.
 	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
@@ -107,49 +121,34 @@ func TestRunPassesCommandFailure(t *testing.T) {
 	}
 }
 
-// TestRunForwardsSignals sends SIGTERM to sockleak (this test process)
-// while the command runs: the command must get it, and its status is run's.
+// TestRunForwardsSignals sends SIGTERM to a sockleak run (a child
+// process) while its command runs: the command must get it, and its
+// status is run's. Package run tests the forwarding itself.
 func TestRunForwardsSignals(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	type result struct {
-		code   int
-		stderr string
-	}
-	res := make(chan result, 1)
-	go func() {
-		defer w.Close()
-		var stderr bytes.Buffer
-		code := Main([]string{"run", "--interval", "50ms", "--", "sh", "-c",
-			`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`}, w, &stderr)
-		res <- result{code, stderr.String()}
-	}()
-	br := bufio.NewReader(r)
+	live(t)
+	cmd, br, stderr := startSockleak(t, "run", "--interval", "50ms", "--", "sh", "-c",
+		`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
 	line, err := br.ReadString('\n')
 	if err != nil || line != "ready\n" {
-		t.Fatalf("command did not start: %q %v", line, err)
+		t.Fatalf("command did not start: %q %v\n%s", line, err, stderr.String())
 	}
 	// run registered for SIGTERM before it started the command.
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case got := <-res:
-		if got.code != 7 {
-			t.Errorf("exit %d, want the command's 7\n%s", got.code, got.stderr)
-		}
-		if rest, _ := br.ReadString('\n'); rest != "got TERM\n" {
-			t.Errorf("command output after the signal: %q", rest)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the command did not get SIGTERM")
+	rest, _ := io.ReadAll(br)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 {
+		t.Errorf("exit %v, want the command's 7\n%s", err, stderr.String())
+	}
+	if string(rest) != "got TERM\n" {
+		t.Errorf("command output after the signal: %q", rest)
 	}
 }
 
-func TestRunStdinAndUsage(t *testing.T) {
+func TestRunStdin(t *testing.T) {
+	live(t)
 	c := newRunCmd(nil)
 	var out, errOut bytes.Buffer
 	c.SetIn(strings.NewReader("hello\n"))
@@ -162,20 +161,26 @@ func TestRunStdinAndUsage(t *testing.T) {
 	if out.String() != "got hello\n" {
 		t.Errorf("stdin not passed through: stdout %q", out.String())
 	}
+}
 
+func TestRunUsage(t *testing.T) {
 	for _, tt := range []struct {
 		args   []string
 		code   int
 		stderr string
+		runs   bool // starts a command: end to end
 	}{
-		{[]string{"run"}, 2, "requires at least 1 arg"},
-		{[]string{"run", "--leak-state", "bogus", "--", "true"}, 2, `invalid --leak-state: unknown TCP state "bogus"`},
-		{[]string{"run", "--interval", "0s", "--", "true"}, 2, "invalid --interval 0s"},
-		{[]string{"run", "-o", "yaml", "--", "true"}, 2, `invalid -o "yaml"`},
-		{[]string{"run", "--", "/nonexistent/cmd"}, 2, "could not start /nonexistent/cmd"},
-		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT"},
-		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK"},
+		{[]string{"run"}, 2, "requires at least 1 arg", false},
+		{[]string{"run", "--leak-state", "bogus", "--", "true"}, 2, `invalid --leak-state: unknown TCP state "bogus"`, false},
+		{[]string{"run", "--interval", "0s", "--", "true"}, 2, "invalid --interval 0s", false},
+		{[]string{"run", "-o", "yaml", "--", "true"}, 2, `invalid -o "yaml"`, false},
+		{[]string{"run", "--", "/nonexistent/cmd"}, 2, "could not start /nonexistent/cmd", false},
+		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT", true},
+		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK", true},
 	} {
+		if tt.runs && testing.Short() {
+			continue
+		}
 		code, _, stderr := runMain(tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
 			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
@@ -204,17 +209,122 @@ func TestHelperProcess(t *testing.T) {
 		c := make(chan os.Signal, 10)
 		signal.Notify(c, syscall.SIGINT)
 		fmt.Println("ready")
+		// A second SIGINT, forwarded, comes right after the terminal's:
+		// count for a moment after the first.
 		n := 0
-		deadline := time.After(time.Second)
+		deadline := time.After(10 * time.Second)
 		for {
 			select {
 			case <-c:
 				n++
+				if n == 1 {
+					deadline = time.After(200 * time.Millisecond)
+				}
 			case <-deadline:
 				fmt.Printf("SIGINTs: %d\n", n)
 				os.Exit(0)
 			}
 		}
+	}
+}
+
+// helperSockleak returns a command that runs this test binary as
+// sockleak with args (see TestHelperProcess).
+func helperSockleak(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
+	return cmd
+}
+
+// startSockleak starts this test binary as sockleak with args, its stdout
+// on a pipe and its stderr in a buffer. Cleanup kills it if it still runs.
+func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.Reader, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd = helperSockleak(args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // an error when the test waited already
+	})
+	return cmd, bufio.NewReader(out), stderr
+}
+
+// ptyRun is a command running on a pseudo-terminal of its own, as its
+// session's foreground job, as in a shell.
+type ptyRun struct {
+	t    *testing.T
+	ptmx *os.File
+	out  bytes.Buffer
+	done chan error // gets cmd.Wait's error once
+}
+
+// startOnPTY starts cmd on a new pseudo-terminal of size ws (nil: the
+// default). Cleanup kills it if it still runs.
+func startOnPTY(t *testing.T, cmd *exec.Cmd, ws *unix.Winsize) *ptyRun {
+	t.Helper()
+	ptmx, tty := openPTY(t)
+	if ws != nil {
+		if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// A new session whose controlling terminal is the pty: the command is
+	// its foreground process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	p := &ptyRun{t: t, ptmx: ptmx, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// wait waits up to d for the command to exit, and returns its Wait error.
+func (p *ptyRun) wait(d time.Duration) (exited bool, err error) {
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// read reads the terminal until its output holds until, for up to 10 s,
+// and reports whether it does.
+func (p *ptyRun) read(until string) bool {
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.out.String(), until) && time.Now().Before(deadline) {
+		_ = p.ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := p.ptmx.Read(buf)
+		p.out.Write(buf[:n])
+		if err != nil && !os.IsTimeout(err) {
+			break
+		}
+	}
+	return strings.Contains(p.out.String(), until)
+}
+
+// ctrlC types ^C at the terminal.
+func (p *ptyRun) ctrlC() {
+	p.t.Helper()
+	if _, err := p.ptmx.Write([]byte{3}); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
@@ -244,47 +354,18 @@ func openPTY(t *testing.T) (ptmx, tty *os.File) {
 // the foreground job: the command must get one SIGINT, the terminal's,
 // not a second one forwarded by sockleak.
 func TestRunInteractiveCtrlC(t *testing.T) {
-	ptmx, tty := openPTY(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	// A new session whose controlling terminal is the pty: sockleak is its
-	// foreground process group, as in a shell.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	live(t)
+	cmd := helperSockleak("run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd.Env = append(cmd.Env, "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
+	p := startOnPTY(t, cmd, nil)
+	if !p.read("ready") {
+		t.Fatalf("the command did not start:\n%s", p.out.String())
 	}
-	tty.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	var out bytes.Buffer
-	buf := make([]byte, 1024)
-	read := func(until string) bool {
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
-			_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			n, err := ptmx.Read(buf)
-			out.Write(buf[:n])
-			if err != nil && !os.IsTimeout(err) {
-				return strings.Contains(out.String(), until)
-			}
-		}
-		return strings.Contains(out.String(), until)
+	p.ctrlC()
+	if !p.read("sockleak run:") {
+		t.Fatalf("no report:\n%s", p.out.String())
 	}
-	if !read("ready") {
-		t.Fatalf("the command did not start:\n%s", out.String())
-	}
-	if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
-		t.Fatal(err)
-	}
-	if !read("sockleak run:") {
-		t.Fatalf("no report:\n%s", out.String())
-	}
-	if !strings.Contains(out.String(), "SIGINTs: 1\r\n") {
-		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", out.String())
+	if !strings.Contains(p.out.String(), "SIGINTs: 1\r\n") {
+		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", p.out.String())
 	}
 }

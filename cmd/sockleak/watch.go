@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -120,19 +117,12 @@ func terminalSize(w io.Writer) (cols, rows int, ok bool) {
 }
 
 func runWatch(ctx context.Context, opts *WatchOptions) error {
-	switch {
-	case opts.Interval <= 0:
-		return flagErrorf("invalid --interval %v: want a positive duration", opts.Interval)
-	case opts.Count < 0:
-		return flagErrorf("invalid --count %d: want 0 (no end) or more", opts.Count)
-	case opts.Window < opts.Interval:
-		return flagErrorf("invalid --window %v: want at least the --interval (%v)", opts.Window, opts.Interval)
-	case opts.FDUsage < 0 || opts.FDUsage > 100:
-		return flagErrorf("invalid --fd-usage %v: want a percentage (0: off)", opts.FDUsage)
-	case opts.MaxAge < 0 || opts.ETA < 0:
-		return flagErrorf("invalid --max-age or --eta: want a duration of 0 (off) or more")
-	case opts.MaxProcesses <= 0:
-		return flagErrorf("invalid --max-processes %d: want 1 or more", opts.MaxProcesses)
+	wo := watch.Options{
+		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxProcesses: opts.MaxProcesses,
+		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA},
+	}
+	if err := wo.Validate(); err != nil {
+		return &flagError{err}
 	}
 	if _, err := opts.Scan.options(); err != nil {
 		return err
@@ -141,109 +131,45 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	mon := watch.NewMonitor(watch.Config{Window: opts.Window, Rules: watch.Thresholds{
-		CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA,
-	}})
+	cols, rows, tty := terminalSize(opts.Out)
+	output := watch.ResolveOutput(opts.Output, tty)
 	// -v's notes go to stderr, except under the live view, which they
 	// would scribble over.
 	notes := opts.ErrOut
-	sampler := func(ctx context.Context) (watch.Sample, error) {
-		snap, err := scan(ctx, &opts.Scan, notes, nil)
-		if errors.Is(err, inspect.ErrNoMatch) {
-			// The selected processes are gone (for now): in a watch that is
-			// an observation, not a failure. Their alerts resolve.
-			snap, err = &inspect.Snapshot{Time: time.Now(), ProcRoot: fsys.Root(), Selected: true,
-				Warnings: []string{err.Error()}}, nil
-		}
-		if err != nil {
-			return watch.Sample{}, err
-		}
-		start := make(map[int]uint64, len(snap.Processes))
-		for _, p := range snap.Processes {
-			if t, err := fsys.StartTime(p.PID); err == nil {
-				start[p.PID] = t
-			}
-		}
-		return watch.Sample{Snap: snap, Start: start}, nil
+	if output == "live" {
+		notes = io.Discard
 	}
+	sample := watch.NewSampler(fsys, func(ctx context.Context) (*inspect.Snapshot, error) {
+		return scan(ctx, &opts.Scan, notes, nil)
+	})
 
 	var exp *watch.Exporter
 	if opts.Listen != "" {
 		exp = watch.NewExporter(opts.MaxProcesses)
-		reg := prometheus.NewRegistry()
-		if err := reg.Register(exp); err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", opts.Listen)
+		srv, err := watch.Serve(opts.Listen, exp, opts.Interval)
 		if err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
-		maxAge := 3*opts.Interval + 10*time.Second
-		srv := &http.Server{
-			Handler:           watch.Handler(reg, func() error { return exp.Health(time.Now(), maxAge) }),
-			ReadHeaderTimeout: 10 * time.Second,
-		}
-		served := make(chan struct{})
-		go func() {
-			defer close(served)
-			_ = srv.Serve(ln) // ends with ErrServerClosed at Shutdown
-		}()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-			<-served
-		}()
-		fmt.Fprintf(opts.ErrOut, "sockleak: serving metrics on http://%s/metrics\n", ln.Addr())
+		defer srv.Close() //nolint:errcheck // scrapes cut short at exit are the scraper's to retry
+		fmt.Fprintf(opts.ErrOut, "sockleak: serving metrics on http://%s/metrics\n", srv.Addr())
 		if opts.listening != nil {
-			opts.listening(ln.Addr())
+			opts.listening(srv.Addr())
 		}
 	}
 
-	output := opts.Output
-	cols, rows, tty := terminalSize(opts.Out)
-	if output == "" {
-		output = "text"
-		if tty {
-			output = "live"
+	size := func() (int, int) {
+		if c, r, ok := terminalSize(opts.Out); ok {
+			return c, r
 		}
+		return cols, rows
 	}
-	var render func(*watch.Status) error
-	switch output {
-	case "json":
-		render = func(st *watch.Status) error { return watch.JSONLines(opts.Out, st) }
-	case "text":
-		render = func(st *watch.Status) error { return watch.TextLines(opts.Out, st) }
-	case "live":
-		size := func() (int, int) {
-			if c, r, ok := terminalSize(opts.Out); ok {
-				return c, r
-			}
-			return cols, rows
-		}
-		notes = io.Discard
-		v := watch.NewLive(opts.Out, os.Getenv("NO_COLOR") == "", size)
-		if err := v.Start(); err != nil {
-			return err
-		}
-		defer v.Stop() //nolint:errcheck // the terminal is going away with us
-		render = v.Draw
+	render, done, err := watch.NewRender(output, opts.Out, os.Getenv("NO_COLOR") == "", size)
+	if err != nil {
+		return err
 	}
-
-	return mon.Run(ctx, watch.RunConfig{Interval: opts.Interval, Count: opts.Count, Sample: sampler},
-		func(st *watch.Status) error {
-			if exp != nil {
-				exp.Update(st)
-			}
-			if st.Err != nil && st.Seq == 1 {
-				return st.Err // it cannot work at all: say so and stop
-			}
-			return render(st)
-		})
+	defer done() //nolint:errcheck // the terminal is going away with us
+	return watch.Watch(ctx, wo, sample, exp, render)
 }

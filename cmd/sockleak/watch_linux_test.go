@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,77 +23,70 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
+	"github.com/sockleak/sockleak/internal/metrics"
 	"github.com/sockleak/sockleak/watch"
 )
 
+// TestWatchLeakingChild watches a real leaking process end to end: the
+// scan names it with its start time and soft limit, and the close_wait
+// alert fires on its sockets and resolves once it closes them. Package
+// watch tests the trends and alerts over many samples
+// (TestRunLeakingProcess).
 func TestWatchLeakingChild(t *testing.T) {
-	peer := slowPeer(t, 200*time.Millisecond)
-	// 60 transactions of 60 ms each: the leak grows for about 4 s.
-	l := startLeakyChild(t, "-addr", peer, "-n", "60", "-timeout", "60ms", "-fd-limit", "128")
-	pid := strconv.Itoa(l.pid)
+	live(t)
+	peer := slowPeer(t, 100*time.Millisecond)
+	l := startLeakyChild(t, "-addr", peer, "-n", "8", "-timeout", "30ms", "-fd-limit", "128")
+	<-l.ready
+	waitCloseWait(t, l.pid, 8)
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(30*time.Second, cancel) // the scan below ends with watch
 	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
-	code := make(chan int, 1)
+	c := newWatchCmd(nil)
+	// --state close-wait: the kernel leaves the rest of a busy host's
+	// sockets out of the dump, so samples stay quick.
+	c.SetArgs([]string{"--pid", strconv.Itoa(l.pid), "--state", "close-wait", "--interval", "50ms",
+		"--close-wait", "5", "-o", "json"})
+	c.SetOut(pw)
+	c.SetErr(&stderr)
+	done := make(chan error, 1)
 	go func() {
-		// --state close-wait: the kernel leaves the rest of a busy host's
-		// sockets out of the dump, so samples stay quick.
-		code <- Main([]string{"watch", "--pid", pid, "--state", "close-wait", "--interval", "100ms", "--count", "80",
-			"--window", "30s", "--close-wait", "5", "--eta", "10m", "-o", "json"}, pw, &stderr)
+		done <- c.ExecuteContext(ctx)
 		pw.Close()
 	}()
 
-	var (
-		maxRate    float64
-		eta        *float64
-		fired      bool
-		resolved   bool
-		samples    int
-		alertLines []string
-	)
+	var fired, resolved, named bool
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var head struct{ Type string }
-		if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
+	for !resolved && sc.Scan() {
+		var s watch.SampleLine
+		var a watch.AlertLine
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
 		}
-		switch head.Type {
+		switch s.Type {
 		case "sample":
-			samples++
-			var s watch.SampleLine
-			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-				t.Fatal(err)
-			}
 			for _, p := range s.Processes {
-				if p.PID != l.pid {
-					continue
-				}
-				if p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime == 0 {
+				if p.PID == l.pid && (p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime == 0) {
 					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time", p)
 				}
-				maxRate = max(maxRate, p.RatesPerMinute["CLOSE_WAIT"])
-				if p.SecondsToFDLimit != nil && eta == nil {
-					eta = p.SecondsToFDLimit
-				}
+				named = named || p.PID == l.pid
 			}
 		case "alert":
-			var a watch.AlertLine
 			if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
 				t.Fatal(err)
 			}
-			alertLines = append(alertLines, sc.Text())
-			if a.PID != l.pid || a.Rule != watch.RuleCloseWait {
-				continue
-			}
-			switch a.Status {
-			case "firing":
-				if a.Count <= 5 || a.Peer != peer || a.Name != "leaky" {
-					t.Errorf("firing alert = %s, want more than 5 sockets to %s", sc.Text(), peer)
+			switch {
+			case a.PID != l.pid || a.Rule != watch.RuleCloseWait:
+			case a.Status == "firing":
+				if a.Count != 8 || a.Peer != peer || a.Name != "leaky" {
+					t.Errorf("firing alert = %s, want 8 sockets to %s", sc.Text(), peer)
 				}
 				fired = true
 				l.fix() // the leak stops: it closes its sockets and lives on
-			case "resolved":
+			case a.Status == "resolved":
 				if !fired || a.Exited || a.Count != 0 {
 					t.Errorf("resolved = %s; want it after it fired, with the process alive and 0 CLOSE_WAIT", sc.Text())
 				}
@@ -104,26 +96,13 @@ func TestWatchLeakingChild(t *testing.T) {
 			t.Errorf("a sample failed: %s", sc.Text())
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	cancel()
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // the last line, if any
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v\n%s", err, stderr.String())
 	}
-	if c := <-code; c != 0 {
-		t.Fatalf("watch exited %d: %s", c, stderr.String())
-	}
-	if eta != nil {
-		t.Logf("%d samples; CLOSE_WAIT rate up to %+.0f/min; first time-to-limit estimate %.1f s", samples, maxRate, *eta)
-	}
-	if samples != 80 {
-		t.Errorf("%d samples, want --count 80", samples)
-	}
-	if maxRate <= 0 {
-		t.Errorf("CLOSE_WAIT rate never positive (max %v/min)", maxRate)
-	}
-	if eta == nil || *eta <= 0 || *eta > 600 {
-		t.Errorf("time to the fd limit = %v, want a finite estimate while it leaked", eta)
-	}
-	if !fired || !resolved {
-		t.Errorf("close_wait alert fired %v, resolved %v; alerts:\n%s", fired, resolved, strings.Join(alertLines, "\n"))
+	if !named || !fired || !resolved {
+		t.Errorf("leaky in a sample %v; close_wait alert fired %v, resolved %v\n%s", named, fired, resolved, stderr.String())
 	}
 }
 
@@ -168,6 +147,7 @@ func series(mf *dto.MetricFamily) map[string]float64 {
 }
 
 func TestWatchExporter(t *testing.T) {
+	live(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	// Three leaking processes, 2, 4 and 6 sockets in CLOSE_WAIT; two get
 	// series of their own.
@@ -229,32 +209,38 @@ func TestWatchExporter(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	mfs := scrape(t, addr)
-	procSockets := series(mfs[watch.MetricProcessSockets])
+	checkExporterMetrics(t, scrape(t, addr), pids)
+}
+
+// checkExporterMetrics checks the metrics of three leaking processes,
+// 2, 4 and 6 sockets in CLOSE_WAIT, with --max-processes 2.
+func checkExporterMetrics(t *testing.T, mfs map[string]*dto.MetricFamily, pids []string) {
+	t.Helper()
+	procSockets := series(mfs[metrics.ProcessSockets.Name])
 	want := map[string]float64{
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[2]): 6,
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[1]): 4,
 		`pid="",process="other",state="close_wait"`:                       2,
 	}
 	if fmt.Sprint(procSockets) != fmt.Sprint(want) {
-		t.Errorf("%s = %v\nwant %v", watch.MetricProcessSockets, procSockets, want)
+		t.Errorf("%s = %v\nwant %v", metrics.ProcessSockets.Name, procSockets, want)
 	}
-	if got := series(mfs[watch.MetricSockets])[`state="close_wait"`]; got != 12 {
-		t.Errorf(`%s{state="close_wait"} = %v, want 12`, watch.MetricSockets, got)
+	if got := series(mfs[metrics.Sockets.Name])[`state="close_wait"`]; got != 12 {
+		t.Errorf(`%s{state="close_wait"} = %v, want 12`, metrics.Sockets.Name, got)
 	}
-	fds := series(mfs[watch.MetricOpenFDs])
+	fds := series(mfs[metrics.ProcessOpenFDs.Name])
 	if len(fds) != 3 || fds[`pid="",process="other"`] < 2 || fds[fmt.Sprintf(`pid=%q,process="leaky"`, pids[2])] < 6 {
-		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", watch.MetricOpenFDs, fds)
+		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", metrics.ProcessOpenFDs.Name, fds)
 	}
-	oldest := series(mfs[watch.MetricCloseWaitOldest])
+	oldest := series(mfs[metrics.CloseWaitOldest.Name])
 	if len(oldest) != 3 {
-		t.Errorf("%s = %v, want three series", watch.MetricCloseWaitOldest, oldest)
+		t.Errorf("%s = %v, want three series", metrics.CloseWaitOldest.Name, oldest)
 	}
-	if got := series(mfs[watch.MetricInspected])[""]; got != 3 {
-		t.Errorf("%s = %v, want 3", watch.MetricInspected, got)
+	if got := series(mfs[metrics.ProcessesInspected.Name])[""]; got != 3 {
+		t.Errorf("%s = %v, want 3", metrics.ProcessesInspected.Name, got)
 	}
-	if got := series(mfs[watch.MetricSampleErrors])[""]; got != 0 || mfs[watch.MetricSampleErrors].GetType() != dto.MetricType_COUNTER {
-		t.Errorf("%s = %v (%v), want a counter at 0", watch.MetricSampleErrors, got, mfs[watch.MetricSampleErrors].GetType())
+	if got := series(mfs[metrics.SampleErrors.Name])[""]; got != 0 || mfs[metrics.SampleErrors.Name].GetType() != dto.MetricType_COUNTER {
+		t.Errorf("%s = %v (%v), want a counter at 0", metrics.SampleErrors.Name, got, mfs[metrics.SampleErrors.Name].GetType())
 	}
 	for name := range mfs {
 		if !strings.HasPrefix(name, "sockleak_") {
@@ -300,6 +286,7 @@ func TestWatchFlags(t *testing.T) {
 // TestWatchText runs watch twice on this process as a script would: a
 // summary line per sample, and nothing on a pipe to redraw.
 func TestWatchText(t *testing.T) {
+	live(t)
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "10ms", "--count", "3"}, &stdout, &stderr)
 	if code != 0 {
@@ -320,64 +307,29 @@ func TestWatchText(t *testing.T) {
 // live view on the alternate screen, and ^C ends it with the screen given
 // back and exit status 0.
 func TestWatchTerminal(t *testing.T) {
+	live(t)
 	for _, noColor := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
-			ptmx, tty := openPTY(t)
-			if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 100}); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
-				"--interval", "50ms")
-			cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak", "NO_COLOR=")
+			cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "50ms")
+			cmd.Env = append(cmd.Env, "NO_COLOR=")
 			if noColor {
 				cmd.Env = append(cmd.Env, "NO_COLOR=1")
 			}
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			p := startOnPTY(t, cmd, &unix.Winsize{Row: 20, Col: 100})
+			if !p.read(" · sample 2 (") {
+				t.Fatalf("no live view:\n%q", p.out.String())
 			}
-			tty.Close()
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-done
-			})
-			var out bytes.Buffer
-			buf := make([]byte, 4096)
-			read := func(until string) bool {
-				deadline := time.Now().Add(10 * time.Second)
-				for !strings.Contains(out.String(), until) && time.Now().Before(deadline) {
-					_ = ptmx.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-					n, err := ptmx.Read(buf)
-					out.Write(buf[:n])
-					if err != nil && !os.IsTimeout(err) {
-						break
-					}
-				}
-				return strings.Contains(out.String(), until)
+			p.ctrlC()
+			if !p.read("\x1b[?1049l") {
+				t.Fatalf("the screen was not given back after ^C:\n%q", p.out.String())
 			}
-			if !read(" · sample 2 (") {
-				t.Fatalf("no live view:\n%q", out.String())
-			}
-			if _, err := ptmx.Write([]byte{3}); err != nil { // ^C
-				t.Fatal(err)
-			}
-			if !read("\x1b[?1049l") {
-				t.Fatalf("the screen was not given back after ^C:\n%q", out.String())
-			}
-			select {
-			case err := <-done:
-				done <- err // for the cleanup
-				if err != nil {
-					t.Fatalf("watch after ^C: %v", err)
-				}
-			case <-time.After(10 * time.Second):
+			if exited, err := p.wait(10 * time.Second); !exited {
 				t.Fatal("watch did not exit after ^C")
+			} else if err != nil {
+				t.Fatalf("watch after ^C: %v", err)
 			}
-			read("\x00") // drain what is left
-			s := out.String()
+			p.read("\x00") // drain what is left
+			s := p.out.String()
 			if !strings.HasPrefix(s, "\x1b[?1049h\x1b[?25l") || !strings.HasSuffix(s, "\x1b[?25h\x1b[?1049l") {
 				t.Errorf("want the alternate screen entered first and left last, cursor shown:\n%q", s)
 			}
@@ -394,20 +346,8 @@ func TestWatchTerminal(t *testing.T) {
 // TestWatchSIGTERM: as a service, watch ends on SIGTERM with exit status 0,
 // its last line whole.
 func TestWatchSIGTERM(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "--", "watch", "--pid", strconv.Itoa(os.Getpid()),
-		"--interval", "20ms", "-o", "json")
-	cmd.Env = append(os.Environ(), "SOCKLEAK_TEST_HELPER=sockleak")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	r := bufio.NewReader(stdout)
+	live(t)
+	cmd, r, stderr := startSockleak(t, "watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
 	for range 3 {
 		if _, err := r.ReadString('\n'); err != nil {
 			t.Fatalf("reading watch's lines: %v\n%s", err, stderr.String())

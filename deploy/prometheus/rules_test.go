@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sockleak/sockleak/internal/metrics"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -138,8 +139,8 @@ func TestRules(t *testing.T) {
 		}
 	}
 	// The metrics an operator most needs are covered.
-	for _, m := range []string{watch.MetricProcessSockets, watch.MetricCloseWaitOldest, watch.MetricSecondsToLimit,
-		watch.MetricOpenFDs, watch.MetricMaxFDs, watch.MetricSampleErrors} {
+	for _, m := range []string{metrics.ProcessSockets.Name, metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name,
+		metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name, metrics.SampleErrors.Name} {
 		if !used[m] {
 			t.Errorf("no alert uses %s", m)
 		}

@@ -1,0 +1,61 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Options are the settings of a sockleak watch, as its flags give them.
+type Options struct {
+	Interval time.Duration // --interval: between samples
+	// Count stops after this many samples (--count). Optional: 0 runs
+	// until ctx is done.
+	Count  int
+	Window time.Duration // --window: how far back trends look
+	// Thresholds are the alerts' (--close-wait, --max-age, --fd-usage,
+	// --eta).
+	Thresholds Thresholds
+	// MaxProcesses is how many processes get metrics of their own
+	// (--max-processes); the exporter sums the rest.
+	MaxProcesses int
+}
+
+// Validate returns an error naming the first setting out of range by its
+// flag, or nil.
+func (o *Options) Validate() error {
+	switch {
+	case o.Interval <= 0:
+		return fmt.Errorf("invalid --interval %v: want a positive duration", o.Interval)
+	case o.Count < 0:
+		return fmt.Errorf("invalid --count %d: want 0 (no end) or more", o.Count)
+	case o.Window < o.Interval:
+		return fmt.Errorf("invalid --window %v: want at least the --interval (%v)", o.Window, o.Interval)
+	case o.Thresholds.FDUsage < 0 || o.Thresholds.FDUsage > 100:
+		return fmt.Errorf("invalid --fd-usage %v: want a percentage (0: off)", o.Thresholds.FDUsage)
+	case o.Thresholds.MaxAge < 0 || o.Thresholds.ETA < 0:
+		return errors.New("invalid --max-age or --eta: want a duration of 0 (off) or more")
+	case o.MaxProcesses <= 0:
+		return fmt.Errorf("invalid --max-processes %d: want 1 or more", o.MaxProcesses)
+	}
+	return nil
+}
+
+// Watch runs a Monitor with the options over sample's samples until ctx
+// is done or Count samples were taken. Each status goes to the exporter
+// (optional: nil) and to render. A first sample that fails ends it with
+// that sample's error: a watch that cannot sample at all says so and
+// stops; later failures are statuses like any other.
+func Watch(ctx context.Context, o Options, sample func(context.Context) (Sample, error), exp *Exporter, render func(*Status) error) error {
+	mon := NewMonitor(Config{Window: o.Window, Rules: o.Thresholds})
+	return mon.Run(ctx, RunConfig{Interval: o.Interval, Count: o.Count, Sample: sample}, func(st *Status) error {
+		if exp != nil {
+			exp.Update(st)
+		}
+		if st.Err != nil && st.Seq == 1 {
+			return st.Err
+		}
+		return render(st)
+	})
+}
