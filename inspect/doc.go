@@ -13,6 +13,6 @@
 // are named for the kernel files they read (net_tcp.go, proc_fd.go,
 // proc_limits.go, proc_stat.go, system.go, netlink_linux.go).
 //
-// Beside Scan it serves the other commands: ProcessTree and StartTime for
-// sockleak run and watch, LookupSocket for the reference client.
+// Beside Scan it serves the other commands: ProcessTree for sockleak run,
+// LookupSocket for the reference client.
 package inspect

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -67,22 +66,6 @@ func (fsys FS) parentPID(pid int) (int, error) {
 		return 0, err
 	}
 	return st.PPID, nil
-}
-
-// StartTime returns when process pid started, in clock ticks after boot
-// (PID/stat field 22). With the PID it identifies a process: a PID the
-// kernel reuses comes back with a later start time. It fails with an
-// error wrapping fs.ErrNotExist when the process is gone.
-func (fsys FS) StartTime(pid int) (uint64, error) {
-	st, err := fsys.readStat(pid)
-	var pe *fs.PathError
-	switch {
-	case errors.As(err, &pe):
-		return 0, err
-	case err != nil:
-		return 0, fmt.Errorf("%s: %w", fsys.path(strconv.Itoa(pid), "stat"), err)
-	}
-	return st.StartTime, nil
 }
 
 // ProcessTree returns root and every process descended from it (children,

@@ -93,20 +93,20 @@ func TestStartTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := fsys.StartTime(42); err != nil || got != 987 {
-		t.Errorf("StartTime(42) = %d, %v; want 987", got, err)
+	if got, err := fsys.readStat(42); err != nil || got.StartTime != 987 || got.PPID != 1 {
+		t.Errorf("readStat(42) = %+v, %v; want start time 987, parent 1", got, err)
 	}
-	if _, err := fsys.StartTime(43); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("StartTime(43) error = %v, want fs.ErrNotExist", err)
+	if _, err := fsys.readStat(43); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("readStat(43) error = %v, want fs.ErrNotExist", err)
 	}
 	// The live /proc: our own start time is after boot and stable.
 	live, err := NewFS(DefaultRoot)
 	if err != nil {
 		t.Skip(err)
 	}
-	a, errA := live.StartTime(os.Getpid())
-	b, errB := live.StartTime(os.Getpid())
-	if errA != nil || errB != nil || a == 0 || a != b {
+	sa, errA := live.readStat(os.Getpid())
+	sb, errB := live.readStat(os.Getpid())
+	if a, b := sa.StartTime, sb.StartTime; errA != nil || errB != nil || a == 0 || a != b {
 		t.Errorf("own start time = %d, %d (%v, %v); want the same non-zero value twice", a, b, errA, errB)
 	}
 }

@@ -21,8 +21,9 @@ type Process struct {
 	FDSoftLimit, FDHardLimit int64
 	NetNS                    uint64 // inode of the process's network namespace
 	// StartTime is when the process started, in clock ticks after boot
-	// (PID/stat field 22; see FS.StartTime): with the PID it names the
-	// process across scans. 0 when it could not be read.
+	// (PID/stat field 22): with the PID it names the process across scans,
+	// as a reused PID comes back with a later start time. 0 when it could
+	// not be read.
 	StartTime uint64
 }
 

@@ -12,10 +12,9 @@ import (
 // Sample is one observation for a Monitor: a snapshot, and the start time
 // of its processes so that a reused PID reads as a new process.
 type Sample struct {
+	// Snap is the scan. Its processes' start times (Process.StartTime,
+	// 0 when unknown) tell a reused PID from the process that had it.
 	Snap *inspect.Snapshot
-	// Start maps a PID to its start time (inspect.FS.StartTime). A PID
-	// missing from it has start time 0. Optional.
-	Start map[int]uint64
 	// Took is how long the sample took. Optional.
 	Took time.Duration
 }
@@ -101,7 +100,7 @@ func (m *Monitor) Observe(s Sample) *Status {
 	known := m.knownPIDs()
 	for i := range snap.Processes {
 		p := &snap.Processes[i]
-		key := procKey(p.PID, s.Start, known)
+		key := procKey(p.PID, p.StartTime, known)
 		seen[key] = true
 		tr := m.track(key, p, now, counts[p.PID])
 		ps := m.status(tr, p)
@@ -201,14 +200,13 @@ func (m *Monitor) knownPIDs() map[int]ProcKey {
 }
 
 // procKey is a process's key at this sample. A start time that could not
-// be read this time (the stat file raced with something) must not make a
-// known process look new.
-func procKey(pid int, start map[int]uint64, known map[int]ProcKey) ProcKey {
-	t, ok := start[pid]
-	if k, isKnown := known[pid]; !ok && isKnown {
+// be read this time (0: the stat file raced with something) must not make
+// a known process look new.
+func procKey(pid int, start uint64, known map[int]ProcKey) ProcKey {
+	if k, isKnown := known[pid]; start == 0 && isKnown {
 		return k
 	}
-	return ProcKey{PID: pid, Start: t}
+	return ProcKey{PID: pid, Start: start}
 }
 
 // track adds the sample's point to the process's track, drops the points

@@ -25,14 +25,13 @@ type procSpec struct {
 }
 
 func sample(at time.Duration, procs ...procSpec) Sample {
-	s := Sample{Snap: snap(at), Start: map[int]uint64{}}
+	s := Sample{Snap: snap(at)}
 	for _, p := range procs {
 		fds := p.fds
 		if fds == 0 {
 			fds = p.cw + p.est + p.extraFDs
 		}
-		s.Snap.Processes = append(s.Snap.Processes, inspect.Process{PID: p.pid, Name: p.name, FDs: fds, FDSoftLimit: p.limit})
-		s.Start[p.pid] = p.start
+		s.Snap.Processes = append(s.Snap.Processes, inspect.Process{PID: p.pid, Name: p.name, FDs: fds, FDSoftLimit: p.limit, StartTime: p.start})
 		base := p.cwBase
 		if base == 0 {
 			base = uint64(p.pid) * 100000
@@ -85,8 +84,8 @@ func TestMonitorForgets(t *testing.T) {
 func TestMonitorHandshakeAges(t *testing.T) {
 	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
 	at := func(d time.Duration, socks ...inspect.Socket) Sample {
-		s := Sample{Snap: snap(d, socks...), Start: map[int]uint64{42: 1}}
-		s.Snap.Processes = []inspect.Process{{PID: 42, Name: "svc", FDs: 10, FDSoftLimit: 100}}
+		s := Sample{Snap: snap(d, socks...)}
+		s.Snap.Processes = []inspect.Process{{PID: 42, Name: "svc", FDs: 10, FDSoftLimit: 100, StartTime: 1}}
 		return s
 	}
 	fw2 := sock(inspect.FinWait2, "10.0.0.7:40000", "10.0.0.9:80", 1, 42) // half-closed, held

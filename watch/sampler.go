@@ -9,11 +9,11 @@ import (
 	"github.com/sockleak/sockleak/report"
 )
 
-// NewSampler returns a Monitor's sampler: a scan, and the start time of
-// each process it holds (read from fsys), so that a reused PID reads as a
-// new process. A scan whose selected processes are all gone (for now,
-// inspect.ErrNoMatch) is an observation in a watch, not a failure: it
-// samples an empty view, and their alerts resolve.
+// NewSampler returns a Monitor's sampler: a scan (whose processes carry
+// their start times, so that a reused PID reads as a new process). A scan
+// whose selected processes are all gone (for now, inspect.ErrNoMatch) is
+// an observation in a watch, not a failure: it samples an empty view of
+// fsys's root, and their alerts resolve.
 func NewSampler(fsys inspect.FS, scan Sampler) func(context.Context) (Sample, error) {
 	return func(ctx context.Context) (Sample, error) {
 		snap, err := scan(ctx)
@@ -23,12 +23,6 @@ func NewSampler(fsys inspect.FS, scan Sampler) func(context.Context) (Sample, er
 		if err != nil {
 			return Sample{}, err
 		}
-		start := make(map[int]uint64, len(snap.Processes))
-		for _, p := range snap.Processes {
-			if t, err := fsys.StartTime(p.PID); err == nil {
-				start[p.PID] = t
-			}
-		}
-		return Sample{Snap: snap, Start: start}, nil
+		return Sample{Snap: snap}, nil
 	}
 }

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -128,7 +129,14 @@ func TestMonitorAlerts(t *testing.T) {
 	}
 }
 
+// noStart is s with its start times unknown, as when a stat file raced.
 func noStart(s Sample) Sample {
-	s.Start = nil
+	procs := slices.Clone(s.Snap.Processes)
+	for i := range procs {
+		procs[i].StartTime = 0
+	}
+	snap := *s.Snap
+	snap.Processes = procs
+	s.Snap = &snap
 	return s
 }
