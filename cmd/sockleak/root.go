@@ -48,8 +48,14 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 // forwards the signals to its child instead, and the other commands end
 // on their own.
 func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	return signal.NotifyContext(ctx, stopSignals...)
 }
+
+// stopSignals are the signals that stop a command: Ctrl-C, and SIGTERM
+// from systemd, Kubernetes or a CI runner. cmd is the one place that
+// registers for them: packages take a context (watch, peer, demo) or a
+// channel of them (run, which forwards them to its command).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
 // otherwise the module version go install recorded is used.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,7 +121,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	// Registered before the command starts, so that a CI runner that
 	// stops the job at once still reaches it.
 	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigc, stopSignals...)
 	defer signal.Stop(sigc)
 
 	scanFlags := ScanFlags{ProcRoot: opts.ProcRoot}
