@@ -103,14 +103,6 @@ func parseTree(root string) (*tree, error) {
 	return t, err
 }
 
-// importPath is the import path of the package in dir.
-func (t *tree) importPath(dir string) string {
-	if dir == "." {
-		return t.module
-	}
-	return t.module + "/" + dir
-}
-
 // TestFileAndFunctionSize: no non-test file over maxFileLines, and no
 // non-test function over maxFuncLines.
 func TestFileAndFunctionSize(t *testing.T) {
