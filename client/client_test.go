@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // errorPath is one way an exchange fails.
@@ -77,7 +78,7 @@ func (p errorPath) checkErr(t *testing.T, err error) {
 }
 
 func TestSendClosesOnEveryErrorPath(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, p := range errorPaths {
 		for _, mode := range []CloseMode{Graceful, Abort} {
 			t.Run(p.name+"/"+mode.String(), func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestSendClosesOnEveryErrorPath(t *testing.T) {
 }
 
 func TestSendExchanges(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, tt := range []struct {
 		name      string
 		peer      PeerOptions
@@ -178,7 +179,7 @@ func TestSendExchanges(t *testing.T) {
 // panics does not leak the connection, whether it panics before Send's
 // close (at connect) or during it (at shutdown).
 func TestSendClosesWhenTheTracePanics(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, op := range []string{"connect", "shutdown(SHUT_WR)"} {
 		t.Run(op, func(t *testing.T) {
 			p := startPeer(t, PeerOptions{Behaviour: Echo})
@@ -222,7 +223,7 @@ func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
 }
 
 func TestSendFromLocalAddr(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	p := startPeer(t, PeerOptions{Behaviour: Echo})
 	from := netip.MustParseAddr("127.0.0.2")
 	var local localOf

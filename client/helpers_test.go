@@ -15,15 +15,6 @@ import (
 	"github.com/sockleak/sockleak/inspect"
 )
 
-// live skips a test that opens real sockets on loopback under -short:
-// the pure tests (errors, Step's rendering, behaviour names) still run.
-func live(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("live test: real sockets on loopback; skipped with -short")
-	}
-}
-
 // startPeer starts a Peer and stops it at cleanup.
 func startPeer(t *testing.T, o PeerOptions) *Peer {
 	t.Helper()

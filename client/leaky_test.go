@@ -12,10 +12,11 @@ import (
 	"testing"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 func TestLeakyClientLeaksOnErrorPaths(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, p := range errorPaths {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
@@ -60,7 +61,7 @@ func TestLeakyClientLeaksOnErrorPaths(t *testing.T) {
 // and a client that keeps the socket in CLOSE_WAIT, from an address of its
 // choosing.
 func TestLeakyClientHoldsWhatThePeerClosed(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // dialPeer connects to p without keepalive, as the leaky client does.
@@ -39,7 +40,7 @@ func TestPeerAddress(t *testing.T) {
 	} {
 		t.Run(tt.addr, func(t *testing.T) {
 			if tt.wantErr == "" {
-				live(t)
+				livetest.Skip(t)
 			}
 			p, err := StartPeer(PeerOptions{Addr: tt.addr})
 			if tt.wantErr == "" {
@@ -75,7 +76,7 @@ func TestParseBehaviour(t *testing.T) {
 }
 
 func TestPeerEchoIPv6(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	p, err := StartPeer(PeerOptions{Addr: "[::1]:0"})
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
@@ -92,7 +93,7 @@ func TestPeerEchoIPv6(t *testing.T) {
 }
 
 func TestPeerSlow(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	const delay = 100 * time.Millisecond
 	p := startPeer(t, PeerOptions{Behaviour: Slow, Delay: delay})
 	start := time.Now()
@@ -109,7 +110,7 @@ func TestPeerSlow(t *testing.T) {
 }
 
 func TestPeerHalfCloseHold(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	p := startPeer(t, PeerOptions{Behaviour: HalfCloseHold})
 	c := dialPeer(t, p)
 	local, remote := addrs(c)
@@ -134,7 +135,7 @@ func TestPeerHalfCloseHold(t *testing.T) {
 }
 
 func TestPeerNeverClose(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	p := startPeer(t, PeerOptions{Behaviour: NeverClose})
 	c := dialPeer(t, p)
 	local, remote := addrs(c)

@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
 )
 
 func TestRunShort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live test: child processes and sockets on loopback; skipped with -short")
-	}
+	livetest.Skip(t)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 func TestFDWalkerOwnProcess(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +64,7 @@ func TestFDWalkerOwnProcess(t *testing.T) {
 // number finds what listing the directory finds, on a dense table and
 // with a run of holes longer than maxHoles in it.
 func TestFDWalkerProbeMatchesListing(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

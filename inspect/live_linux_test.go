@@ -29,6 +29,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 const (
@@ -499,7 +501,7 @@ func liveViewsSorted(socks []Socket) []liveView {
 // Scan reports them with their state, addresses and owner: the test
 // process for the sockets it holds, nobody for TIME_WAIT and orphans.
 func TestLiveStates(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	for _, b := range []Backend{BackendNetlink, BackendProc} {
 		t.Run(string(b), func(t *testing.T) { testLiveStates(t, b) })
 	}
@@ -602,7 +604,7 @@ func liveFDLimits(t *testing.T) (soft, hard int64) {
 // TestLiveIPv4Mapped: a dual-stack IPv6 socket bound to ::ffff:127.0.0.1
 // is in the tcp6 table with IPv4-mapped addresses, and Scan unmaps them.
 func TestLiveIPv4Mapped(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	if !liveHasIPv6() {
 		t.Skip("IPv6 loopback ::1 is not available (IPv6 disabled, or no ::1 on lo)")
 	}
@@ -673,7 +675,7 @@ func liveProcess(t *testing.T, snap *Snapshot, pid int) Process {
 // TestLiveChildOwner: a connection held by a child process is the child's,
 // not ours, and the child's name and command line are known.
 func TestLiveChildOwner(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	me := os.Getpid()
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
@@ -733,7 +735,7 @@ func TestLiveChildOwner(t *testing.T) {
 // TestLiveSharedAfterFork: a listening socket inherited by a child is held
 // by both processes, and Scan lists both, sorted.
 func TestLiveSharedAfterFork(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	me := os.Getpid()
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
@@ -774,7 +776,7 @@ func liveNetNSOf(t *testing.T, pid int) uint64 {
 // are found once, through that process, and marked with its namespace; a
 // host socket it inherited is still its own too.
 func TestLiveNetNS(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	// The child also inherits a listener of the host's namespace: a
 	// socket's owners do not depend on the namespace they live in.
 	me := os.Getpid()
@@ -853,7 +855,7 @@ func TestLiveNetNS(t *testing.T) {
 // root's descriptors: the scan succeeds, counts the processes it could not
 // inspect and says so.
 func TestLiveDeniedAsNobody(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a child as user nobody (uid 65534)")
 	}
@@ -912,7 +914,7 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 // command lines; and that another process with it on its command line is
 // selected.
 func TestLiveNameSkipsSockleak(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -1086,7 +1088,7 @@ func liveHostCounts(snap *Snapshot, addrs []netip.AddrPort) (map[TCPState]int, m
 // with ss -tan, with sockets of several states open: all of the host
 // namespace's, and exactly for the test's own.
 func TestLiveCountsMatchSS(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	ss, err := exec.LookPath("ss")
 	if err != nil {
 		t.Skip("ss (iproute2) is not installed")
@@ -1165,7 +1167,7 @@ func liveCompareCounts(ssBefore, scan, ss map[TCPState]int) error {
 // TestLiveWalkOrder: the walk starts with the process that has most
 // descriptors, and leaves out those already walked.
 func TestLiveWalkOrder(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)

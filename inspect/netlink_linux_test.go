@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // nlParityKey is what both backends must agree on for a socket.
@@ -150,7 +152,7 @@ func nlSettle(t *testing.T, port uint16) {
 // sockets, a sock_diag dump and /proc/net/tcp{,6} list the same sockets,
 // with both requests a dump can be made of.
 func TestNetlinkMatchesProc(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	port := nlLandscape(t)
 	for _, byFamily := range []bool{false, true} {
 		t.Run(fmt.Sprintf("byFamily=%v", byFamily), func(t *testing.T) { testNetlinkMatchesProc(t, port, byFamily) })
@@ -208,7 +210,7 @@ func testNetlinkMatchesProc(t *testing.T, port uint16, byFamily bool) {
 }
 
 func TestNetlinkStateMask(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	nlLandscape(t)
 	c, err := newDiagConn()
 	if err != nil {
@@ -236,7 +238,7 @@ func TestNetlinkStateMask(t *testing.T) {
 // TestScanBackendsAgree runs Scan with each backend on the same loopback
 // sockets: same sockets, same owners.
 func TestScanBackendsAgree(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	nlLandscape(t)
 	fsys, err := NewFS("/proc")
 	if err != nil {
@@ -276,7 +278,7 @@ func TestScanBackendsAgree(t *testing.T) {
 }
 
 func TestScanDumpStatesFiltersInTheKernel(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	nlLandscape(t)
 	fsys, err := NewFS("/proc")
 	if err != nil {
@@ -298,7 +300,7 @@ func TestScanDumpStatesFiltersInTheKernel(t *testing.T) {
 }
 
 func TestLookupSocket(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	lc := net.ListenConfig{KeepAlive: -1}
 	for _, network := range []string{"tcp4", "tcp6"} {
 		addr := map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network]

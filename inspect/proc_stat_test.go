@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 func TestParseStatPPID(t *testing.T) {
@@ -169,7 +171,7 @@ func TestProcessTree(t *testing.T) {
 // TestProcessTreeLive starts a shell with a child that has a child of its
 // own, and finds all three from the shell's pid in the real /proc.
 func TestProcessTreeLive(t *testing.T) {
-	skipLive(t)
+	livetest.Skip(t)
 	if runtime.GOOS != "linux" {
 		t.Skip("needs the live /proc")
 	}

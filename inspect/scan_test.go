@@ -23,16 +23,6 @@ const (
 
 var fixtureNow = time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 
-// skipLive skips a live test (real sockets, child processes, network
-// namespaces) under -short; the fixture, parser and fuzz-seed tests cover
-// every parser without them.
-func skipLive(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("live test: skipped with -short")
-	}
-}
-
 // fixtureFS opens testdata/TREE/proc.
 func fixtureFS(t *testing.T, tree string) FS {
 	t.Helper()

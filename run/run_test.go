@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // emptyTree is a Config whose samples find no socket.
@@ -26,9 +27,7 @@ func emptyTree(cmd ...string) Config {
 }
 
 func TestCommandStatus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs commands")
-	}
+	livetest.Skip(t)
 	for _, tt := range []struct {
 		name   string
 		cmd    []string
@@ -69,9 +68,7 @@ func TestCommandStatus(t *testing.T) {
 // signal channel while the command runs: with ForwardSIGINT off the
 // command gets only the SIGTERM, and its status is the Result's.
 func TestCommandForwardsSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a command")
-	}
+	livetest.Skip(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

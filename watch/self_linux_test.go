@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // TestWatchLeaksNothingItself samples this very process hundreds of times
@@ -24,9 +25,7 @@ import (
 // descriptor count (as inspect reads it) and goroutine count must not
 // creep up.
 func TestWatchLeaksNothingItself(t *testing.T) {
-	if testing.Short() {
-		t.Skip("live: scans this process and serves HTTP on loopback")
-	}
+	livetest.Skip(t)
 	fsys, err := inspect.NewFS(inspect.DefaultRoot)
 	if err != nil {
 		t.Skip(err)

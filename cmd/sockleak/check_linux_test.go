@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
 )
 
 func TestCheckLeakingClient(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "10ms")
 	waitCloseWait(t, pid, 3)
@@ -59,7 +60,7 @@ func TestCheckLeakingClient(t *testing.T) {
 }
 
 func TestCheckCorrectClient(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "10ms", "-close")
 	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid))
@@ -71,7 +72,7 @@ func TestCheckCorrectClient(t *testing.T) {
 // TestCheckMinAgeKeepsPersistentLeaks: sockets still in CLOSE_WAIT at the
 // second sample count.
 func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)
@@ -90,7 +91,7 @@ func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
 // sample that the application closes before the second do not count. The
 // test drives check's clock: the wait ends once the client has closed.
 func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid, stop := stoppableLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // demoChildEnv makes this test binary run as sockleak itself: the demo
@@ -26,7 +28,7 @@ func init() {
 }
 
 func TestDemoShortMode(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	// For the demo's children, not this process; under -race, a child
 	// that exits would sleep a second first.
 	t.Setenv(demoChildEnv, "1")

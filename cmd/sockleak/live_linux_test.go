@@ -17,23 +17,15 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/client"
+	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
 )
-
-// live skips a test that needs the host (real sockets, child processes,
-// a go build) under -short, which covers the fixture tests alone.
-func live(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("live test: skipped under -short")
-	}
-}
 
 // slowPeer is the incident's peer, client.Slow: it answers each request
 // later than the client waits, then closes. It returns its address.
 func slowPeer(t *testing.T, delay time.Duration) string {
 	t.Helper()
-	live(t)
+	livetest.Skip(t)
 	p, err := client.StartPeer(client.PeerOptions{Behaviour: client.Slow, Delay: delay, Reply: []byte("late reply\n")})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +48,7 @@ var builds sync.Map // package directory -> *built
 // program. A test that calls it is live: it skips under -short.
 func buildOnce(t *testing.T, pkg string) string {
 	t.Helper()
-	live(t)
+	livetest.Skip(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("go toolchain not in PATH: cannot build %s", pkg)
@@ -210,7 +202,7 @@ func waitCloseWait(t *testing.T, pid, want int) report.Document {
 }
 
 func TestInspectNamesLeakingProcess(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, tc := range []struct {
 		name     string
 		n        int
@@ -266,7 +258,7 @@ func TestInspectNamesLeakingProcess(t *testing.T) {
 }
 
 func TestInspectCorrectClientLeavesNothing(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "10", "-timeout", "10ms", "-close")
 	d := inspectJSON(t, "--pid", strconv.Itoa(pid))

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // syncBuffer is a bytes.Buffer the peer's goroutines may write to while
@@ -62,7 +64,7 @@ func startPeerCmd(t *testing.T, behaviour string) (string, *syncBuffer) {
 }
 
 func TestClientTraceAgainstPeer(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, tt := range []struct {
 		behaviour string
 		args      []string
@@ -105,7 +107,7 @@ func TestClientTraceAgainstPeer(t *testing.T) {
 }
 
 func TestClientErrorsAgainstPeer(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	addr, _ := startPeerCmd(t, "slow") // answers after 1 s
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"client", "--addr", addr, "--send", "x", "--timeout", "50ms", "--count", "2"}, &stdout, &stderr)

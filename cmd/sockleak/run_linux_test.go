@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/run"
 )
 
@@ -48,7 +49,7 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 }
 
 func TestRunLeakingClient(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
 	textCmd, textOut, textErr := startSockleak(t, "run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
@@ -92,7 +93,7 @@ func TestRunLeakingClient(t *testing.T) {
 }
 
 func TestRunCorrectClient(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "5", "-timeout", "30ms", "-close"))
 	if code != 0 || len(d.Leaks) != 0 || stdout != "ready\n" {
@@ -104,7 +105,7 @@ func TestRunCorrectClient(t *testing.T) {
 }
 
 func TestRunPassesCommandFailure(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	// Leaks and fails: the command's status wins.
 	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
@@ -125,7 +126,7 @@ func TestRunPassesCommandFailure(t *testing.T) {
 // process) while its command runs: the command must get it, and its
 // status is run's. Package run tests the forwarding itself.
 func TestRunForwardsSignals(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	cmd, br, stderr := startSockleak(t, "run", "--interval", "50ms", "--", "sh", "-c",
 		`trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
 	line, err := br.ReadString('\n')
@@ -148,7 +149,7 @@ func TestRunForwardsSignals(t *testing.T) {
 }
 
 func TestRunStdin(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	c := newRunCmd(nil)
 	var out, errOut bytes.Buffer
 	c.SetIn(strings.NewReader("hello\n"))
@@ -354,7 +355,7 @@ func openPTY(t *testing.T) (ptmx, tty *os.File) {
 // the foreground job: the command must get one SIGINT, the terminal's,
 // not a second one forwarded by sockleak.
 func TestRunInteractiveCtrlC(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	cmd := helperSockleak("run", "--interval", "50ms", "--", os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(cmd.Env, "SOCKLEAK_TEST_HELPER_CHILD=sigcount")
 	p := startOnPTY(t, cmd, nil)

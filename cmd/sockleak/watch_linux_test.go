@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
+	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/internal/metrics"
 	"github.com/sockleak/sockleak/watch"
 )
@@ -33,7 +34,7 @@ import (
 // watch tests the trends and alerts over many samples
 // (TestRunLeakingProcess).
 func TestWatchLeakingChild(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	l := startLeakyChild(t, "-addr", peer, "-n", "8", "-timeout", "30ms", "-fd-limit", "128")
 	<-l.ready
@@ -147,7 +148,7 @@ func series(mf *dto.MetricFamily) map[string]float64 {
 }
 
 func TestWatchExporter(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	peer := slowPeer(t, 100*time.Millisecond)
 	// Three leaking processes, 2, 4 and 6 sockets in CLOSE_WAIT; two get
 	// series of their own.
@@ -286,7 +287,7 @@ func TestWatchFlags(t *testing.T) {
 // TestWatchText runs watch twice on this process as a script would: a
 // summary line per sample, and nothing on a pipe to redraw.
 func TestWatchText(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "10ms", "--count", "3"}, &stdout, &stderr)
 	if code != 0 {
@@ -307,7 +308,7 @@ func TestWatchText(t *testing.T) {
 // live view on the alternate screen, and ^C ends it with the screen given
 // back and exit status 0.
 func TestWatchTerminal(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	for _, noColor := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
 			cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "50ms")
@@ -346,7 +347,7 @@ func TestWatchTerminal(t *testing.T) {
 // TestWatchSIGTERM: as a service, watch ends on SIGTERM with exit status 0,
 // its last line whole.
 func TestWatchSIGTERM(t *testing.T) {
-	live(t)
+	livetest.Skip(t)
 	cmd, r, stderr := startSockleak(t, "watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
 	for range 3 {
 		if _, err := r.ReadString('\n'); err != nil {
