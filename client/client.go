@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 
@@ -68,10 +67,6 @@ type Options struct {
 	// Trace, when set, is called after each step with the socket's kernel
 	// state. Optional.
 	Trace func(Step)
-	// LocalAddr is the address to connect from, e.g. one of many loopback
-	// addresses, to open more connections to one peer than a single
-	// address has ephemeral ports. Optional: the kernel chooses.
-	LocalAddr netip.Addr
 }
 
 const (
@@ -108,11 +103,7 @@ func (o Options) withDefaults() Options {
 // variant must not have it: a probe to a peer that closed draws a reset,
 // and the leaked CLOSE_WAIT socket would vanish and hide the bug.
 func dialer(o Options) *net.Dialer {
-	d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: -1}
-	if o.LocalAddr.IsValid() {
-		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(o.LocalAddr, 0))
-	}
-	return d
+	return &net.Dialer{Timeout: o.DialTimeout, KeepAlive: -1}
 }
 
 // Send connects to addr, writes request, reads the reply and closes the

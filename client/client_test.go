@@ -221,18 +221,3 @@ func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
 		t.Errorf("after a trace that panicked at %s this process holds %v, which it did not before", op, extra)
 	}
 }
-
-func TestSendFromLocalAddr(t *testing.T) {
-	livetest.Skip(t)
-	p := startPeer(t, PeerOptions{Behaviour: Echo})
-	from := netip.MustParseAddr("127.0.0.2")
-	var local localOf
-	reply, err := Send(context.Background(), p.Addr().String(), []byte("hi\n"),
-		Options{Delimiter: []byte("\n"), LocalAddr: from, Close: Abort, Trace: local.trace})
-	if err != nil || string(reply) != "hi\n" {
-		t.Fatalf("Send = %q, %v", reply, err)
-	}
-	if local.ap.Addr() != from {
-		t.Errorf("connected from %v, want %v", local.ap, from)
-	}
-}

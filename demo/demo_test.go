@@ -17,7 +17,7 @@ import (
 	"github.com/sockleak/sockleak/report"
 )
 
-func TestRunShort(t *testing.T) {
+func TestRunSmall(t *testing.T) {
 	livetest.Skip(t)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -12,7 +12,7 @@ import (
 	"github.com/sockleak/sockleak/report"
 )
 
-// summaryResult is a demo run as TestRunShort's ends: the leaky client
+// summaryResult is a demo run as TestRunSmall's ends: the leaky client
 // stopped by EMFILE, the reference client done with nothing left.
 var summaryResult = &Result{
 	Leaky: ClientRun{Client: "leaky", PID: 101, Done: 8, FailedAt: 9, EMFILE: true,

@@ -46,7 +46,7 @@ type Thresholds struct {
 var DefaultThresholds = Thresholds{
 	FDCritical:            80,
 	CloseWaitCritical:     50,
-	FDPressure:            80,
+	FDPressure:            DefaultWarnFDUsage,
 	FDPressureCritical:    DefaultCritFDUsage,
 	OrphanFinWait2Warning: 10,
 	SystemWarning:         50,
@@ -206,9 +206,13 @@ func (r *Report) group(rows map[int]*ProcessRow) []Group {
 		switch {
 		case len(s.PIDs) > 0:
 			for _, pid := range s.PIDs {
-				row := rows[pid]
-				row.States[s.State]++
-				row.Sockets++
+				// Scan lists only the processes it could read as owners;
+				// a snapshot built by hand may name others: they are
+				// grouped, not counted in a row they do not have.
+				if row := rows[pid]; row != nil {
+					row.States[s.State]++
+					row.Sockets++
+				}
 				groups[groupKey{pid, s.State, peer}]++
 			}
 		case s.Inode == 0:

@@ -377,3 +377,20 @@ func TestUsagePercent(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeOwnerWithoutRow: Scan lists only processes it could read as
+// owners, but Analyze is exported, and a snapshot built by hand may name
+// an owner it does not list: that owner gets no row and nothing panics.
+func TestAnalyzeOwnerWithoutRow(t *testing.T) {
+	snap := &inspect.Snapshot{
+		Processes: []inspect.Process{{PID: 7, Name: "svc", FDs: 3, FDSoftLimit: 1024}},
+		Sockets: []inspect.Socket{
+			sock(inspect.CloseWait, "127.0.0.1:40000", "127.0.0.1:7000", 11, 7),
+			sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 12, 99), // pid 99 is not listed
+		},
+	}
+	r := Analyze(snap, DefaultThresholds)
+	if len(r.Processes) != 1 || r.Processes[0].PID != 7 || r.Processes[0].Sockets != 1 {
+		t.Fatalf("rows = %+v, want pid 7 alone with its 1 socket", r.Processes)
+	}
+}

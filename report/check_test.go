@@ -28,7 +28,7 @@ func violationKeys(vs []Violation) []violationKey {
 	return out
 }
 
-func cwLimit(warn, crit int) map[inspect.TCPState]Level {
+func cwThreshold(warn, crit int) map[inspect.TCPState]Level {
 	return map[inspect.TCPState]Level{inspect.CloseWait: {warn, crit}}
 }
 
@@ -47,60 +47,60 @@ func shiftInodes(ss []inspect.Socket, by uint64) []inspect.Socket {
 }
 
 var checkTests = []struct {
-	name   string
-	snap   *inspect.Snapshot
-	limits CheckThresholds
-	want   []violationKey
+	name       string
+	snap       *inspect.Snapshot
+	thresholds CheckThresholds
+	want       []violationKey
 }{
 	{
-		name:   "healthy: nothing in CLOSE_WAIT",
-		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
-		limits: CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 95}},
-		want:   []violationKey{},
+		name:       "healthy: nothing in CLOSE_WAIT",
+		snap:       snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
+		thresholds: CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 95}},
+		want:       []violationKey{},
 	},
 	{
-		name:   "default: one CLOSE_WAIT fails, critical",
-		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(1, "10.0.0.5:7000", 42)),
-		limits: CheckThresholds{States: cwLimit(0, 0)},
-		want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
+		name:       "default: one CLOSE_WAIT fails, critical",
+		snap:       snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(1, "10.0.0.5:7000", 42)),
+		thresholds: CheckThresholds{States: cwThreshold(0, 0)},
+		want:       []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 1, 0}},
 	},
 	{
-		name:   "at the maximum is not over it",
-		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(3, "10.0.0.5:7000", 42)),
-		limits: CheckThresholds{States: cwLimit(3, 10)},
-		want:   []violationKey{},
+		name:       "at the maximum is not over it",
+		snap:       snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(3, "10.0.0.5:7000", 42)),
+		thresholds: CheckThresholds{States: cwThreshold(3, 10)},
+		want:       []violationKey{},
 	},
 	{
-		name:   "over warn, under crit: warning with the warn limit",
-		snap:   snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(4, "10.0.0.5:7000", 42)),
-		limits: CheckThresholds{States: cwLimit(3, 10)},
-		want:   []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
+		name:       "over warn, under crit: warning with the warning threshold",
+		snap:       snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, cwTo(4, "10.0.0.5:7000", 42)),
+		thresholds: CheckThresholds{States: cwThreshold(3, 10)},
+		want:       []violationKey{{Warning, "close_wait", 42, "10.0.0.5:7000", 4, 3}},
 	},
 	{
-		name:   "over crit: critical with the crit limit",
-		snap:   snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cwTo(11, "10.0.0.5:7000", 42)),
-		limits: CheckThresholds{States: cwLimit(3, 10)},
-		want:   []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
+		name:       "over crit: critical with the critical threshold",
+		snap:       snapshot([]inspect.Process{proc(42, "app", 20, 1024)}, cwTo(11, "10.0.0.5:7000", 42)),
+		thresholds: CheckThresholds{States: cwThreshold(3, 10)},
+		want:       []violationKey{{Critical, "close_wait", 42, "10.0.0.5:7000", 11, 10}},
 	},
 	{
-		name: "per process: two under the limit pass",
+		name: "per process: two under the threshold pass",
 		snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
 			cwTo(3, "10.0.0.5:7000", 42), shiftInodes(cwTo(3, "10.0.0.6:80", 43), 100)),
-		limits: CheckThresholds{States: cwLimit(4, 4)},
-		want:   []violationKey{},
+		thresholds: CheckThresholds{States: cwThreshold(4, 4)},
+		want:       []violationKey{},
 	},
 	{
-		name: "total: the same two over the host's limit",
+		name: "total: the same two over the threshold on the host",
 		snap: snapshot([]inspect.Process{proc(42, "a", 10, 1024), proc(43, "b", 10, 1024)},
 			cwTo(3, "10.0.0.5:7000", 42), shiftInodes(cwTo(2, "10.0.0.6:80", 43), 100)),
-		limits: CheckThresholds{States: cwLimit(4, 4), Total: true},
-		want:   []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
+		thresholds: CheckThresholds{States: cwThreshold(4, 4), Total: true},
+		want:       []violationKey{{Critical, "close_wait", HostPID, "10.0.0.5:7000", 5, 4}},
 	},
 	{
 		name: "a socket shared after fork counts for each process, once in the total",
 		snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
 			cwTo(2, "10.0.0.5:7000", 42, 43)),
-		limits: CheckThresholds{States: cwLimit(1, 1)},
+		thresholds: CheckThresholds{States: cwThreshold(1, 1)},
 		want: []violationKey{
 			{Critical, "close_wait", 42, "10.0.0.5:7000", 2, 1},
 			{Critical, "close_wait", 43, "10.0.0.5:7000", 2, 1},
@@ -110,16 +110,16 @@ var checkTests = []struct {
 		name: "total of the shared sockets",
 		snap: snapshot([]inspect.Process{proc(42, "parent", 10, 1024), proc(43, "child", 10, 1024)},
 			cwTo(2, "10.0.0.5:7000", 42, 43)),
-		limits: CheckThresholds{States: cwLimit(2, 2), Total: true},
-		want:   []violationKey{},
+		thresholds: CheckThresholds{States: cwThreshold(2, 2), Total: true},
+		want:       []violationKey{},
 	},
 	{
 		name: "FIN_WAIT2: orphans are the kernel's, owned ones the process's",
 		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
 			many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
 			shiftInodes(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
-		limits: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
-		want:   []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
+		thresholds: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
+		want:       []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
 	},
 	{
 		name: "an unknown owner's sockets are checked too",
@@ -129,15 +129,15 @@ var checkTests = []struct {
 				sock(inspect.CloseWait, "10.0.0.7:40002", "10.0.0.5:7000", 2002),
 				sock(inspect.CloseWait, "10.0.0.7:40003", "10.0.0.5:7000", 2003),
 			}),
-		limits: CheckThresholds{States: cwLimit(0, 0)},
-		want:   []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
+		thresholds: CheckThresholds{States: cwThreshold(0, 0)},
+		want:       []violationKey{{Critical, "close_wait", UnknownPID, "10.0.0.5:7000", 3, 0}},
 	},
 	{
-		name: "only limited states are checked",
+		name: "only states with a threshold are checked",
 		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
 			many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"))),
-		limits: CheckThresholds{States: cwLimit(0, 0)},
-		want:   []violationKey{},
+		thresholds: CheckThresholds{States: cwThreshold(0, 0)},
+		want:       []violationKey{},
 	},
 	{
 		name: "fd usage: over 80% warns, over 95% is critical, unknown and unlimited are skipped",
@@ -148,7 +148,7 @@ var checkTests = []struct {
 			proc(43, "nolimit", 5000, inspect.Unlimited),
 			proc(44, "unknown", 5000, 0),
 		}),
-		limits: CheckThresholds{FDUsage: &Level{80, 95}},
+		thresholds: CheckThresholds{FDUsage: &Level{80, 95}},
 		want: []violationKey{
 			{Critical, MetricFDUsage, 42, "", 97, 95},
 			{Warning, MetricFDUsage, 41, "", 85, 80},
@@ -158,7 +158,7 @@ var checkTests = []struct {
 		name: "worst first: critical before warning, states before fd usage, bigger first",
 		snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
 			cwTo(2, "10.0.0.5:7000", 41), shiftInodes(cwTo(9, "10.0.0.6:80", 42), 100)),
-		limits: CheckThresholds{States: cwLimit(1, 5), FDUsage: &Level{80, 80}},
+		thresholds: CheckThresholds{States: cwThreshold(1, 5), FDUsage: &Level{80, 80}},
 		want: []violationKey{
 			{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
 			{Critical, MetricFDUsage, 41, "", 90, 80},
@@ -171,7 +171,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range checkTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Analyze(tt.snap, DefaultThresholds)
-			got := violationKeys(Check(r, tt.limits))
+			got := violationKeys(Check(r, tt.thresholds))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Check (-want +got):\n%s", diff)
 			}
@@ -184,9 +184,9 @@ func TestViolationMessages(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242),
 		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	r := Analyze(snap, DefaultThresholds)
-	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
+	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
 	var got []string
-	for _, v := range Check(r, limits) {
+	for _, v := range Check(r, th) {
 		got = append(got, v.Summary(), v.Message())
 	}
 	want := []string{
@@ -208,7 +208,7 @@ func TestViolationMessages(t *testing.T) {
 		t.Errorf("counted-only fds: %+v", vs)
 	}
 
-	total := Check(r, CheckThresholds{States: cwLimit(100, 100), Total: true})
+	total := Check(r, CheckThresholds{States: cwThreshold(100, 100), Total: true})
 	if len(total) != 1 || total[0].Message() != "the host 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 100" {
 		t.Errorf("total violations = %+v", total)
 	}
@@ -219,13 +219,13 @@ func TestMeasure(t *testing.T) {
 		many(2, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 41),
 		many(3, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
 	r := Analyze(snap, DefaultThresholds)
-	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
+	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
 	want := []Measurement{
 		{"fin_wait2", inspect.FinWait2, 0, Level{5, 9}},
 		{"close_wait", inspect.CloseWait, 2, Level{0, 0}},
 		{MetricFDUsage, 0, 50, Level{80, 90}},
 	}
-	if diff := cmp.Diff(want, Measure(r, limits)); diff != "" {
+	if diff := cmp.Diff(want, Measure(r, th)); diff != "" {
 		t.Errorf("Measure (-want +got):\n%s", diff)
 	}
 }
@@ -235,11 +235,11 @@ func TestCheckTextAndJSON(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	snap.Warnings = []string{"1 process could not be inspected (permission denied); run as root for complete ownership"}
 	r := Analyze(snap, DefaultThresholds)
-	limits := CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 95}}
-	vs := Check(r, limits)
+	th := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 95}}
+	vs := Check(r, th)
 
 	var text bytes.Buffer
-	if err := CheckText(&text, r, limits, vs); err != nil {
+	if err := CheckText(&text, r, th, vs); err != nil {
 		t.Fatal(err)
 	}
 	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
@@ -253,7 +253,7 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 
 	text.Reset()
 	healthy := Analyze(snapshot([]inspect.Process{proc(7, "sshd", 5, 1024)}), DefaultThresholds)
-	if err := CheckText(&text, healthy, limits, nil); err != nil {
+	if err := CheckText(&text, healthy, th, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := text.String(); got != "OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 1 process inspected\n" {
@@ -261,7 +261,7 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 	}
 
 	var js bytes.Buffer
-	if err := CheckJSON(&js, r, limits, vs); err != nil {
+	if err := CheckJSON(&js, r, th, vs); err != nil {
 		t.Fatal(err)
 	}
 	var d CheckDocument
@@ -280,7 +280,7 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 	}
 	wantL := []ThresholdDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
 	if diff := cmp.Diff(wantL, d.Thresholds); diff != "" {
-		t.Errorf("limits (-want +got):\n%s", diff)
+		t.Errorf("thresholds (-want +got):\n%s", diff)
 	}
 	// The inspect document's fields are at the top level, not nested.
 	if !strings.Contains(js.String(), "\n  \"schema_version\": 1,") || !strings.Contains(js.String(), "\n  \"violations\": [") {

@@ -56,10 +56,10 @@ func (l CheckThresholds) DumpStates() []inspect.TCPState {
 	return l.states()
 }
 
-// Hidden returns a warning when a --state filter leaves out of the view
+// HiddenWarning returns a warning when a --state filter leaves out of the view
 // every socket in a state with a threshold, so that it cannot be crossed;
 // "" when it does not.
-func (l CheckThresholds) Hidden(filter []inspect.TCPState) string {
+func (l CheckThresholds) HiddenWarning(filter []inspect.TCPState) string {
 	if len(filter) == 0 {
 		return ""
 	}
@@ -100,10 +100,19 @@ func (l CheckThresholds) describe() string {
 	return "max " + strings.Join(parts, ", ")
 }
 
-// DefaultCritFDUsage is the critical fd usage, in percent, unless --crit
-// says: where the fd_pressure finding turns critical too
-// (DefaultThresholds.FDPressureCritical), one definition for both.
-const DefaultCritFDUsage = 95
+// DefaultWarnFDUsage and DefaultCritFDUsage are the warning and critical
+// fd usage, in percent, of check (--max-fd-usage, and --crit's default)
+// and of the fd_pressure finding (DefaultThresholds.FDPressure and
+// FDPressureCritical): one definition for both.
+const (
+	DefaultWarnFDUsage = 80
+	DefaultCritFDUsage = 95
+)
+
+// DefaultCheckSettings are check's settings when no flag says otherwise:
+// any CLOSE_WAIT socket fails, FIN_WAIT2 is not checked, and fd usage
+// warns at DefaultWarnFDUsage.
+var DefaultCheckSettings = CheckSettings{MaxCloseWait: 0, MaxFinWait2: -1, MaxFDUsage: DefaultWarnFDUsage}
 
 // CheckSettings are the threshold settings of sockleak check as its flags
 // give them. Errors name the flags.

@@ -12,7 +12,7 @@ import (
 // checkDefaults are check's settings with no flag given, changed by
 // change.
 func checkDefaults(change func(*CheckSettings)) CheckSettings {
-	s := CheckSettings{MaxCloseWait: 0, MaxFinWait2: -1, MaxFDUsage: 80}
+	s := DefaultCheckSettings
 	if change != nil {
 		change(&s)
 	}
@@ -31,7 +31,7 @@ var thresholdsTests = []struct {
 	{
 		name:     "defaults",
 		settings: checkDefaults(nil),
-		states:   cwLimit(0, 0),
+		states:   cwThreshold(0, 0),
 		fd:       lvp(80, 95),
 	},
 	{
@@ -53,7 +53,7 @@ var thresholdsTests = []struct {
 	{
 		name:     "--max-state overrides a default",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"close-wait=9"} }),
-		states:   cwLimit(9, 9),
+		states:   cwThreshold(9, 9),
 		fd:       lvp(80, 95),
 	},
 	{
@@ -62,7 +62,7 @@ var thresholdsTests = []struct {
 			s.Warn = []string{"close-wait=10", "fd-usage=70"}
 			s.Crit = []string{"close-wait=100", "fd_usage=90"}
 		}),
-		states: cwLimit(10, 100),
+		states: cwThreshold(10, 100),
 		fd:     lvp(70, 90),
 	},
 	{
@@ -74,13 +74,13 @@ var thresholdsTests = []struct {
 	{
 		name:     "a critical fd usage alone also warns there",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxFDUsage, s.FDUsageGiven, s.Crit = -1, true, []string{"fd-usage=90"} }),
-		states:   cwLimit(0, 0),
+		states:   cwThreshold(0, 0),
 		fd:       lvp(90, 90),
 	},
 	{
 		name:     "a warning above the default critical fd usage raises it",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxFDUsage, s.FDUsageGiven = 99, true }),
-		states:   cwLimit(0, 0),
+		states:   cwThreshold(0, 0),
 		fd:       lvp(99, 99),
 	},
 	{
@@ -93,7 +93,7 @@ var thresholdsTests = []struct {
 	{
 		name:     "a default and a flag that differ: the flag",
 		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"fd-usage=60"} }),
-		states:   cwLimit(0, 0),
+		states:   cwThreshold(0, 0),
 		fd:       lvp(60, 95),
 	},
 	{
@@ -223,7 +223,7 @@ func TestDumpStates(t *testing.T) {
 	}
 }
 
-func TestHidden(t *testing.T) {
+func TestHiddenWarning(t *testing.T) {
 	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {}, inspect.FinWait2: {}}}
 	for _, tt := range []struct {
 		name   string
@@ -236,8 +236,8 @@ func TestHidden(t *testing.T) {
 		{"both hidden", []inspect.TCPState{inspect.Established}, "--state hides every socket in CLOSE_WAIT and FIN_WAIT2, so their thresholds cannot be crossed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := l.Hidden(tt.filter); got != tt.want {
-				t.Errorf("Hidden(%v) = %q, want %q", tt.filter, got, tt.want)
+			if got := l.HiddenWarning(tt.filter); got != tt.want {
+				t.Errorf("HiddenWarning(%v) = %q, want %q", tt.filter, got, tt.want)
 			}
 		})
 	}

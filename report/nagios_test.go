@@ -105,7 +105,7 @@ var nagiosTests = []struct {
 }
 
 func TestNagios(t *testing.T) {
-	limits := CheckThresholds{States: cwLimit(0, 100), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwThreshold(0, 100), FDUsage: &Level{80, 90}}
 	for _, tt := range nagiosTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Analyze(tt.snap, DefaultThresholds)
@@ -141,7 +141,7 @@ func TestNagiosIssueExample(t *testing.T) {
 	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048)},
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	r := Analyze(snap, DefaultThresholds)
-	limits := CheckThresholds{States: cwLimit(0, 0), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 90}}
 	var b bytes.Buffer
 	code, err := Nagios(&b, r, limits, Check(r, limits))
 	if err != nil {

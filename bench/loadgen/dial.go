@@ -53,8 +53,8 @@ func dial(s spec, k int, lns []net.Listener) error {
 		// where this is a 1-byte read, 12,500 times in a 100k landscape;
 		// (3) its CloseLeaked closes with a FIN, which would send every
 		// held FIN_WAIT2 peer to TIME_WAIT: loadgen would still reset them
-		// itself (resetAll). (Its Options.LocalAddr now binds a source
-		// address, as loadgen's 127.x.y.z sources need.)
+		// itself (resetAll); (4) it dials from whatever address the
+		// kernel picks, where loadgen binds its 127.x.y.z sources.
 		var b [1]byte
 		if _, err := c.Read(b[:]); !errors.Is(err, io.EOF) {
 			return fmt.Errorf("close-wait conn: want EOF, got %v", err)

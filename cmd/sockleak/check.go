@@ -109,10 +109,11 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	}
 	f := c.Flags()
 	opts.Scan.register(f)
-	f.IntVar(&opts.MaxCloseWait, "max-close-wait", 0, "most sockets in CLOSE_WAIT allowed (-1: no limit)")
-	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", -1, "most sockets in FIN_WAIT2 allowed (-1, the default: not checked)")
+	def := report.DefaultCheckSettings
+	f.IntVar(&opts.MaxCloseWait, "max-close-wait", def.MaxCloseWait, "most sockets in CLOSE_WAIT allowed (-1: no limit)")
+	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", def.MaxFinWait2, "most sockets in FIN_WAIT2 allowed (-1, the default: not checked)")
 	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
-	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", 80, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
+	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", def.MaxFDUsage, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
 	f.StringArrayVar(&opts.Warn, "warn", nil, "warning threshold METRIC=N, METRIC a state or fd-usage; the same as the --max flags (repeatable)")
 	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
 		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
@@ -151,7 +152,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if err != nil {
 		return err // a flag mistake, before any sampling
 	}
-	if warning := th.Hidden(so.States); warning != "" {
+	if warning := th.HiddenWarning(so.States); warning != "" {
 		fmt.Fprintf(opts.ErrOut, "sockleak: warning: %s\n", warning)
 	}
 	after := opts.after

@@ -14,24 +14,24 @@ import (
 	"github.com/sockleak/sockleak/internal/livetest"
 )
 
-// demoChildEnv makes this test binary run as sockleak itself: the demo
+// asSockleakEnv makes this test binary run as sockleak itself: the demo
 // runs its clients by re-executing the program it runs in, which in a
 // test is the test binary, with the hidden subcommand demoClientCmd. No
 // sockleak to build. init runs before TestMain, so the child does nothing
 // of the tests'.
-const demoChildEnv = "SOCKLEAK_TEST_DEMO_CHILD"
+const asSockleakEnv = "SOCKLEAK_TEST_AS_SOCKLEAK"
 
 func init() {
-	if os.Getenv(demoChildEnv) == "1" {
+	if os.Getenv(asSockleakEnv) == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 }
 
-func TestDemoShortMode(t *testing.T) {
+func TestDemoSmall(t *testing.T) {
 	livetest.Skip(t)
 	// For the demo's children, not this process; under -race, a child
 	// that exits would sleep a second first.
-	t.Setenv(demoChildEnv, "1")
+	t.Setenv(asSockleakEnv, "1")
 	t.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	exe, err := os.Executable()
 	if err != nil {

@@ -179,13 +179,15 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"run", "true"}, 0, "no socket sat in CLOSE_WAIT", true},
 		{[]string{"run", "--leak-state", "fin-wait-2,last-ack", "sh", "-c", "exit 0"}, 0, "no socket sat in FIN_WAIT2 or LAST_ACK", true},
 	} {
-		if tt.runs && testing.Short() {
-			continue
-		}
-		code, _, stderr := runMain(tt.args...)
-		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
-			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
-		}
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			if tt.runs {
+				livetest.Skip(t)
+			}
+			code, _, stderr := runMain(tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.args, code, stderr, tt.code, tt.stderr)
+			}
+		})
 	}
 }
 

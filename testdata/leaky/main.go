@@ -10,6 +10,10 @@
 // requests, closes what it leaked and stays alive. A request that cannot
 // be sent (the dial or the write fails) ends it with status 1.
 //
+// The clients are the library's, so where an exchange succeeds (or with
+// -close) the socket is closed gracefully, as client.Send does: our FIN,
+// then up to 500 ms for the peer's, not an immediate close(2).
+//
 // LeakyClient keeps the conns it leaked referenced (a net.Conn that becomes
 // garbage is closed by its finalizer, which would hide the leak) and dials
 // with KeepAlive -1 (a keepalive probe to a peer that closed would draw a
