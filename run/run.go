@@ -99,7 +99,11 @@ func Command(ctx context.Context, cfg Config) (*Result, error) {
 func forward(p *os.Process, sigc <-chan os.Signal, forwardSIGINT bool, done <-chan struct{}) {
 	for {
 		select {
-		case s := <-sigc:
+		case s, ok := <-sigc:
+			if !ok {
+				sigc = nil // closed: nothing more to forward; wait for done
+				continue
+			}
 			if s == syscall.SIGINT && !forwardSIGINT {
 				continue
 			}

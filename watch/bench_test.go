@@ -13,7 +13,7 @@ func BenchmarkMonitorObserve(b *testing.B) {
 	for i := range 200 {
 		procs = append(procs, procSpec{pid: 1000 + i, start: 1, name: "svc", cw: 100, est: 400, extraFDs: 10, limit: 65536})
 	}
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 50, MaxAge: time.Minute, FDUsage: 80, ETA: time.Minute}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: 50, MaxAge: time.Minute, FDUsage: 80, ETA: time.Minute}})
 	samples := make([]Sample, 30)
 	for i := range samples {
 		samples[i] = sample(time.Duration(i)*2*time.Second, procs...)

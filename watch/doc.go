@@ -16,6 +16,6 @@
 //     picked in output.go, and the Prometheus exporter (metrics.go) with
 //     the HTTP server of its /metrics and /healthz (serve.go).
 //
-// It takes its samples, ticks and clock from the caller, so tests drive it
-// without sleeping.
+// It takes its samples and ticks from the caller, and the Monitor's clock
+// is each snapshot's Time, so tests drive it without sleeping.
 package watch

@@ -12,7 +12,7 @@ import (
 )
 
 func TestMonitorAlertNamesEverything(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 4}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: 4}})
 	var st *Status
 	for i := range 4 {
 		st = m.Observe(sample(time.Duration(i)*10*time.Second, procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64}))

@@ -36,7 +36,7 @@ type RunConfig struct {
 	// done.
 	Count int
 	// Sample takes one sample.
-	Sample func(ctx context.Context) (Sample, error)
+	Sample SampleFunc
 	// Tick replaces the interval's ticker: tests send on it. Optional.
 	Tick <-chan time.Time
 }

@@ -133,7 +133,7 @@ func TestRunLeakingProcess(t *testing.T) {
 			procSpec{pid: pid, start: 9, name: "leaky", cw: cw, fds: 10 + min(calls, 60), limit: 128}), nil
 	}
 	var b bytes.Buffer
-	m := NewMonitor(Config{Window: 30 * time.Second, Rules: Thresholds{CloseWait: 5, ETA: 10 * time.Minute}})
+	m := NewMonitor(Config{Window: 30 * time.Second, Thresholds: Thresholds{CloseWait: 5, ETA: 10 * time.Minute}})
 	err := m.Run(context.Background(), RunConfig{Count: count, Sample: sampler, Tick: tick}, func(st *Status) error {
 		for _, a := range st.Alerts {
 			fixed = fixed || (a.Rule == RuleCloseWait && a.Firing)

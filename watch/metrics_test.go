@@ -19,7 +19,7 @@ import (
 // 7 with 4 ESTABLISHED, 9 with 1 CLOSE_WAIT and 1 ESTABLISHED.
 func exporterStatus(t *testing.T) *Status {
 	t.Helper()
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 4}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: 4}})
 	var st *Status
 	for i := range 4 {
 		st = m.Observe(sample(time.Duration(i)*10*time.Second,

@@ -9,8 +9,7 @@ import (
 	"github.com/sockleak/sockleak/inspect"
 )
 
-// Sample is one observation for a Monitor: a snapshot, and the start time
-// of its processes so that a reused PID reads as a new process.
+// Sample is one observation for a Monitor: a scan and how long it took.
 type Sample struct {
 	// Snap is the scan. Its processes' start times (Process.StartTime,
 	// 0 when unknown) tell a reused PID from the process that had it.
@@ -23,7 +22,7 @@ type Sample struct {
 type Config struct {
 	// Window is how far back trends look. Optional: 5 minutes.
 	Window time.Duration
-	Rules  Thresholds
+	Thresholds  Thresholds
 }
 
 // DefaultWindow is the trend window unless Config says.

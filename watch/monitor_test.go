@@ -51,7 +51,7 @@ func sample(at time.Duration, procs ...procSpec) Sample {
 // TestMonitorForgets churns sockets and processes: the Monitor's state
 // follows the latest sample, not the run's length.
 func TestMonitorForgets(t *testing.T) {
-	m := NewMonitor(Config{Window: 10 * time.Second, Rules: Thresholds{CloseWait: 5, MaxAge: time.Second}})
+	m := NewMonitor(Config{Window: 10 * time.Second, Thresholds: Thresholds{CloseWait: 5, MaxAge: time.Second}})
 	for i := range 1000 {
 		// Every sample: 3 processes with new pids, each with 20 new sockets.
 		var ps []procSpec
@@ -82,7 +82,7 @@ func TestMonitorForgets(t *testing.T) {
 // TestMonitorHandshakeAges checks the age of each close-handshake state a
 // process holds, and that only CLOSE_WAIT sockets name its CLOSE_WAIT peer.
 func TestMonitorHandshakeAges(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: -1}})
 	at := func(d time.Duration, socks ...inspect.Socket) Sample {
 		s := Sample{Snap: snap(d, socks...)}
 		s.Snap.Processes = []inspect.Process{{PID: 42, Name: "svc", FDs: 10, FDSoftLimit: 100, StartTime: 1}}
@@ -108,7 +108,7 @@ func TestMonitorHandshakeAges(t *testing.T) {
 // fd limit ranks above one that holds more CLOSE_WAIT sockets but does
 // not grow.
 func TestMonitorOrderSoonestFirst(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: -1}})
 	var st *Status
 	for i := range 4 {
 		st = m.Observe(sample(time.Duration(i)*10*time.Second,

@@ -47,8 +47,8 @@ func (o *Options) Validate() error {
 // (optional: nil) and to render. A first sample that fails ends it with
 // that sample's error: a watch that cannot sample at all says so and
 // stops; later failures are statuses like any other.
-func Watch(ctx context.Context, o Options, sample func(context.Context) (Sample, error), exp *Exporter, render func(*Status) error) error {
-	mon := NewMonitor(Config{Window: o.Window, Rules: o.Thresholds})
+func Watch(ctx context.Context, o Options, sample SampleFunc, exp *Exporter, render func(*Status) error) error {
+	mon := NewMonitor(Config{Window: o.Window, Thresholds: o.Thresholds})
 	return mon.Run(ctx, RunConfig{Interval: o.Interval, Count: o.Count, Sample: sample}, func(st *Status) error {
 		if exp != nil {
 			exp.Update(st)

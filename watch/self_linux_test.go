@@ -38,7 +38,7 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	defer ln.Close()
 	self := os.Getpid()
 	opts := inspect.Options{PIDs: []int{self}, States: []inspect.TCPState{inspect.Listen}}
-	sampler := NewSampler(fsys, func(ctx context.Context) (*inspect.Snapshot, error) { return inspect.Scan(ctx, fsys, opts) })
+	sampler := NewSampler(fsys.Root(), func(ctx context.Context) (*inspect.Snapshot, error) { return inspect.Scan(ctx, fsys, opts) })
 
 	const n, warmup = 400, 20
 	tick := make(chan time.Time, n)
@@ -50,7 +50,7 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	scrape() // the keep-alive connection, open from the first sample on
 
 	var fds, goroutines []int
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: 0, MaxAge: time.Second, FDUsage: 80, ETA: time.Minute}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: 0, MaxAge: time.Second, FDUsage: 80, ETA: time.Minute}})
 	err = m.Run(context.Background(), RunConfig{Count: n, Sample: sampler, Tick: tick}, func(st *Status) error {
 		if st.Err != nil {
 			t.Fatalf("sample %d: %v", st.Seq, st.Err)

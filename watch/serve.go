@@ -48,9 +48,9 @@ func Serve(addr string, exp *Exporter, interval time.Duration) (*Server, error) 
 // Addr is the address the server listens on (the port chosen for port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops listening, lets the scrapes in flight finish for up to 5 s,
+// Shutdown stops listening, lets the scrapes in flight finish for up to 5 s,
 // and returns once the server is done.
-func (s *Server) Close() error {
+func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

@@ -48,7 +48,7 @@ func TestServe(t *testing.T) {
 	if code, body := get(t, s, "/metrics"); code != http.StatusOK || !strings.Contains(body, "\nsockleak_sockets{state=\"close_wait\"} 7\n") {
 		t.Errorf("/metrics = %d\n%s", code, body)
 	}
-	if err := s.Close(); err != nil {
+	if err := s.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	if conn, err := net.Dial("tcp", s.Addr().String()); err == nil {

@@ -39,7 +39,7 @@ var ruleOrder = []string{RuleCloseWait, RuleCloseWaitAge, RuleFDUsage, RuleFDLim
 // threshold is a rule's threshold, in the rule's unit: sockets, seconds,
 // percent.
 func (m *Monitor) threshold(rule string) float64 {
-	r := m.cfg.Rules
+	r := m.cfg.Thresholds
 	switch rule {
 	case RuleCloseWait:
 		return float64(r.CloseWait)
@@ -55,7 +55,7 @@ func (m *Monitor) threshold(rule string) float64 {
 
 // evaluate applies the rules to a process and returns the transitions.
 func (m *Monitor) evaluate(tr *procTrack, ps *ProcStatus, now time.Time) []Alert {
-	r := m.cfg.Rules
+	r := m.cfg.Thresholds
 	cwN := ps.States[inspect.CloseWait]
 	usage := ps.FDUsage()
 	type verdict struct{ fire, clear bool }

@@ -121,7 +121,7 @@ var alertCases = []struct {
 func TestMonitorAlerts(t *testing.T) {
 	for _, tt := range alertCases {
 		t.Run(tt.name, func(t *testing.T) {
-			got := transitions(NewMonitor(Config{Window: time.Minute, Rules: tt.rules}), tt.samples)
+			got := transitions(NewMonitor(Config{Window: time.Minute, Thresholds: tt.rules}), tt.samples)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("transitions (-want +got):\n%s", diff)
 			}

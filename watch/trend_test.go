@@ -10,7 +10,7 @@ import (
 )
 
 func TestMonitorTrend(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: -1}})
 	var st *Status
 	// +2 CLOSE_WAIT every 10 s: 12/min, and the fds with them.
 	for i := range 6 {
@@ -58,7 +58,7 @@ func TestMonitorTrend(t *testing.T) {
 // the window is not projected to the limit: the line through it is steep,
 // but it is not a leak.
 func TestMonitorNoETAForABlip(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute, Rules: Thresholds{CloseWait: -1, ETA: time.Hour}})
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: -1, ETA: time.Hour}})
 	var st *Status
 	for i, extra := range []int{10, 10, 11, 12, 12} { // two fds in 40 s: a line reaching 100 in about half an hour
 		st = m.Observe(sample(time.Duration(i)*10*time.Second, procSpec{pid: 42, start: 7, name: "openser", est: 3, extraFDs: extra, limit: 100}))

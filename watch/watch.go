@@ -45,14 +45,14 @@ func Persisting(first, last *inspect.Snapshot) *inspect.Snapshot {
 	return &out
 }
 
-// Sampler takes one snapshot.
-type Sampler func(ctx context.Context) (*inspect.Snapshot, error)
+// ScanFunc takes one snapshot.
+type ScanFunc func(ctx context.Context) (*inspect.Snapshot, error)
 
 // Stable samples, waits minAge on after (time.After in production),
 // samples again and returns the second snapshot with only the sockets
 // that were in the same state in both (see Persisting). With minAge <= 0
 // it takes one sample.
-func Stable(ctx context.Context, sample Sampler, minAge time.Duration, after func(time.Duration) <-chan time.Time) (*inspect.Snapshot, error) {
+func Stable(ctx context.Context, sample ScanFunc, minAge time.Duration, after func(time.Duration) <-chan time.Time) (*inspect.Snapshot, error) {
 	first, err := sample(ctx)
 	if err != nil || minAge <= 0 {
 		return first, err

@@ -137,6 +137,10 @@ func TestRunForwardsSignals(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// Should forwarding break, the command would loop for ever: end the
+	// group after a while, and the assertions below fail.
+	stop := time.AfterFunc(10*time.Second, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	defer stop.Stop()
 	rest, _ := io.ReadAll(br)
 	err = cmd.Wait()
 	var exit *exec.ExitError
@@ -239,11 +243,14 @@ func helperSockleak(args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startSockleak starts this test binary as sockleak with args, its stdout
-// on a pipe and its stderr in a buffer. Cleanup kills it if it still runs.
+// startSockleak starts this test binary as sockleak with args, in a
+// process group of its own, its stdout on a pipe and its stderr in a
+// buffer. Cleanup kills the group (sockleak and what it started) if it
+// still runs.
 func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.Reader, stderr *bytes.Buffer) {
 	t.Helper()
 	cmd = helperSockleak(args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +261,7 @@ func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.R
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait() // an error when the test waited already
 	})
 	return cmd, bufio.NewReader(out), stderr

@@ -140,18 +140,18 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if output == "live" {
 		notes = io.Discard
 	}
-	sample := watch.NewSampler(fsys, func(ctx context.Context) (*inspect.Snapshot, error) {
+	sample := watch.NewSampler(fsys.Root(), func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, notes, nil)
 	})
 
 	var exp *watch.Exporter
 	if opts.Listen != "" {
-		exp = watch.NewExporter(opts.MaxProcesses)
+		exp = watch.NewExporter(wo.MaxProcesses)
 		srv, err := watch.Serve(opts.Listen, exp, opts.Interval)
 		if err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
-		defer srv.Close() //nolint:errcheck // scrapes cut short at exit are the scraper's to retry
+		defer srv.Shutdown() //nolint:errcheck // scrapes cut short at exit are the scraper's to retry
 		fmt.Fprintf(opts.ErrOut, "sockleak: serving metrics on http://%s/metrics\n", srv.Addr())
 		if opts.listening != nil {
 			opts.listening(srv.Addr())

@@ -59,6 +59,7 @@ func TestWatchLeakingChild(t *testing.T) {
 	}()
 
 	var fired, resolved, named bool
+	var last time.Time // the scans' own times, which the trends are computed over
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(nil, 1<<20)
 	for !resolved && sc.Scan() {
@@ -69,6 +70,11 @@ func TestWatchLeakingChild(t *testing.T) {
 		}
 		switch s.Type {
 		case "sample":
+			at, err := time.Parse(time.RFC3339Nano, s.Time)
+			if err != nil || !at.After(last) {
+				t.Errorf("sample %d at %q (%v): not after the one before, %v", s.Seq, s.Time, err, last)
+			}
+			last = at
 			for _, p := range s.Processes {
 				if p.PID == l.pid && (p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime == 0) {
 					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time", p)
