@@ -21,8 +21,8 @@ type Sample struct {
 // Config configures a Monitor.
 type Config struct {
 	// Window is how far back trends look. Optional: 5 minutes.
-	Window time.Duration
-	Thresholds  Thresholds
+	Window     time.Duration
+	Thresholds Thresholds
 }
 
 // DefaultWindow is the trend window unless Config says.
