@@ -119,7 +119,7 @@ func TestScanAcceptQueue(t *testing.T) {
 	}{
 		{"everything", Options{}, map[queuedView]int{
 			queuedEstab: hungQueuedEstab, queuedClosed: hungQueuedClosed, accepted: hungAccepted,
-			{false, Listen, server}: 2,
+			{false, Listen, server}:      2,
 			{false, Established, client}: 12, {false, FinWait2, client}: 2, {false, FinWait2, ""}: 30,
 			{false, Listen, cmp.Diff([]int(nil), []int{700})}: 2,
 		}},
