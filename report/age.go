@@ -22,12 +22,6 @@ func tooYoung(s *inspect.Socket, minAge time.Duration) bool {
 	return minAge > 0 && s.HasAge && leakState(s.State) && time.Duration(s.AgeMs)*time.Millisecond < minAge
 }
 
-// counted returns an owner's sockets in st that count as leaked: all but
-// the young ones.
-func (r *Report) counted(pid int, st inspect.TCPState, all int) int {
-	return all - r.Young[pid][st]
-}
-
 // youngNotes says, once per state, how many sockets the findings and the
 // check left out for being younger than MinAge.
 func (r *Report) youngNotes() []string {
