@@ -29,9 +29,9 @@ type leak struct {
 	peers   map[peerKey]int // n less queued, by peer
 	// linked counts, by holder (a process, KernelPID or UnknownPID), the
 	// FIN_WAIT2 sockets whose other end is a CLOSE_WAIT socket on this
-	// host; linkedQueued the holders whose ends wait in its accept queue.
-	linked       map[int]int
-	linkedQueued map[int]bool
+	// host; linkedQueued those of them whose end waits in the holder's
+	// accept queue.
+	linked, linkedQueued map[int]int
 	// ports counts the local ports of inbound FIN_WAIT2 sockets: the
 	// services this host closed the connections of.
 	ports map[uint16]int
@@ -74,7 +74,7 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 		}
 		l := out[o][s.State]
 		if l == nil {
-			l = &leak{peers: map[peerKey]int{}, linked: map[int]int{}, linkedQueued: map[int]bool{}, ports: map[uint16]int{}}
+			l = &leak{peers: map[peerKey]int{}, linked: map[int]int{}, linkedQueued: map[int]int{}, ports: map[uint16]int{}}
 			out[o][s.State] = l
 		}
 		l.n++
@@ -92,7 +92,9 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 			if other := closeWait[endKey{s.NetNS, s.Remote, s.Local}]; other != nil {
 				holder := socketOwner(other)
 				l.linked[holder]++
-				l.linkedQueued[holder] = l.linkedQueued[holder] || other.Queued
+				if other.Queued {
+					l.linkedQueued[holder]++
+				}
 			}
 			if listening.Inbound(s) {
 				l.ports[s.Local.Port()]++
