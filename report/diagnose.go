@@ -32,7 +32,7 @@ func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
 		}
 	}
 	for _, o := range slices.SortedFunc(maps.Keys(leaks), func(a, b ownerNS) int {
-		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.ns, b.ns))
+		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.ns, b.ns), cmp.Compare(a.holder, b.holder))
 	}) {
 		switch o.pid {
 		case UnknownPID:
@@ -237,10 +237,10 @@ func ownedFinWait2Finding(r *Report, p *ProcessRow, l *leak) (Finding, bool) {
 	}, true
 }
 
-// orphanFinWait2Findings judges the orphaned FIN_WAIT2 sockets of one
-// network namespace, naming the local ports of inbound ones (the
-// services) and, when their other ends are CLOSE_WAIT sockets on this
-// host, the holder.
+// orphanFinWait2Findings judges orphaned FIN_WAIT2 sockets of one
+// network namespace: those whose other ends one process holds in
+// CLOSE_WAIT on this host (naming it), or the rest (naming the local
+// ports of inbound ones: the services).
 func orphanFinWait2Findings(r *Report, ns uint64, l *leak, th Thresholds) []Finding {
 	if l == nil || l.n == 0 {
 		return nil

@@ -10,10 +10,14 @@ import (
 )
 
 // ownerNS is an owner of sockets as the findings see it: a process by its
-// PID alone; the kernel and unknown owners once per network namespace.
+// PID alone; the kernel and unknown owners once per network namespace,
+// and the kernel's orphans once more per holder of their other ends on
+// this host (linked), so that each holder has its own finding.
 type ownerNS struct {
-	pid int
-	ns  uint64
+	pid    int
+	ns     uint64
+	linked bool
+	holder int
 }
 
 // leak is what the findings know of an owner's sockets in one leak state
@@ -108,7 +112,11 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 		}
 		peer := peerOf(s, listening)
 		if len(s.PIDs) == 0 {
-			add(ownerNS{socketOwner(s), s.NetNS}, s, peer)
+			o := ownerNS{pid: socketOwner(s), ns: s.NetNS}
+			if other := closeWait[endKey{s.NetNS, s.Remote, s.Local}]; other != nil && s.State == inspect.FinWait2 {
+				o.linked, o.holder = true, socketOwner(other)
+			}
+			add(o, s, peer)
 			continue
 		}
 		for _, pid := range s.PIDs {
