@@ -68,10 +68,13 @@ func TestNamespacesNamed(t *testing.T) {
 	for i := range inContainer {
 		inContainer[i].NetNS = container
 	}
-	web := proc(5001, "nginx", 10, 1024)
+	web := proc(5001, "nginx", 1000, 1024)
 	web.NetNS = container
 	snap := snapshot([]inspect.Process{proc(1, "systemd", 10, 1024), web},
 		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:5432")), inContainer)
+	if f := findingOf(t, Analyze(snap, DefaultThresholds), KindFDPressure); !strings.HasPrefix(f.Message, "pid 5001 (nginx) in network namespace 4026532500 uses") {
+		t.Errorf("a process's finding in another namespace: %q", f.Message)
+	}
 	r := Analyze(snap, DefaultThresholds)
 	var orphans []Finding
 	for _, f := range r.Findings {
