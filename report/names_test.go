@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,11 @@ func TestProcessesToldApart(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), "python3 leak_b.py") {
 		t.Errorf("table does not tell the python3s apart or lets an escape through:\n%s", b.String())
+	}
+	vs := Check(r, CheckThresholds{States: cwLimit(0, 0)})
+	if i := slices.IndexFunc(vs, func(v Violation) bool { return v.PID == 12 }); i < 0 ||
+		!strings.HasPrefix(vs[i].Message(), "pid 12 (python3 leak_b.py) 3 CLOSE_WAIT") {
+		t.Errorf("violations %+v: want pid 12's, told apart", vs)
 	}
 	// Alone, a python3 is a python3.
 	r = Analyze(snapshot(procs[:1], shiftInodes(cwTo(2, "10.0.0.5:80", 11), 100)), DefaultThresholds)
