@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"time"
 
@@ -199,7 +201,7 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 			return nil
 		}
 		if err := report.WriteTextfile(opts.Textfile, r, th, vs); err != nil {
-			return fmt.Errorf("could not write --textfile: %w", err)
+			return textfileError(opts.Textfile, err)
 		}
 		return nil
 	}
@@ -218,6 +220,22 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 		}
 	}
 	return code, nil
+}
+
+// textfileError names the file --textfile asked for. The write goes
+// through a temporary file beside it (then renamed over it), and the
+// error names that temporary file, which the user never gave and which
+// is gone by now: keep only the reason.
+func textfileError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("could not write --textfile %s: %w", path, err)
 }
 
 // checkOutput prints the check's result in the format -o asks for and

@@ -201,12 +201,13 @@ var checkExitTests = []struct {
 		name: "textfile not writable: the result is still printed", code: 2,
 		args:   []string{"check", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
 		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
-		stderr: "sockleak: could not write --textfile: ",
+		// The target, not the temporary file beside it.
+		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran",
 	},
 	{
 		name: "nagios: textfile not writable is unknown", code: 3,
 		args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
-		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile: "},
+		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory\n"},
 	},
 	{
 		name: "nagios: unknown for a flag cobra rejects", args: []string{"check", "--max-close-wait", "abc", "-o", "nagios"}, code: 3,
@@ -294,7 +295,7 @@ func TestCheckExitCodes(t *testing.T) {
 			if !strings.Contains(stderr, tt.stderr) {
 				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
 			}
-			if usage := strings.Contains(stderr, "sockleak --help"); usage != tt.wantUsage {
+			if usage := strings.Contains(stderr, "Run 'sockleak check --help' for usage."); usage != tt.wantUsage {
 				t.Errorf("usage hint shown = %v, want %v: %q", usage, tt.wantUsage, stderr)
 			}
 		})
@@ -389,5 +390,20 @@ func TestCheckTextfile(t *testing.T) {
 	code, _, stderr := runMain("check", "--proc-root", healthyRoot, "--textfile", filepath.Join(dir, "no", "such", "dir.prom"))
 	if code != 2 || !strings.Contains(stderr, "could not write --textfile") {
 		t.Errorf("unwritable textfile: exit %d, %q", code, stderr)
+	}
+
+	// The rename over the target fails (it is a directory): the message
+	// names the target, not the temporary file beside it.
+	target := filepath.Join(dir, "taken.prom")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runMain("check", "--proc-root", healthyRoot, "--textfile", target)
+	want := "sockleak: could not write --textfile " + target + ": "
+	if code != 2 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "taken.prom") != 1 {
+		t.Errorf("textfile over a directory: exit %d, stderr %q; want it to start %q and name no other file", code, stderr, want)
 	}
 }
