@@ -54,6 +54,7 @@ func inetDiagMsg() []byte {
 	ne.PutUint16(a[2:], inetDiagInfo)
 	ne.PutUint32(a[4+tcpInfoLastDataSent:], 5000)
 	ne.PutUint32(a[4+tcpInfoLastDataRecv:], 3000)
+	ne.PutUint32(a[4+tcpInfoLastAckRecv:], 2000)
 	return msg
 }
 
@@ -63,7 +64,7 @@ func TestDecodeInetDiagMsg(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Local.String() != "127.0.0.1:40000" || s.Remote.String() != "10.0.0.5:7000" || s.State != CloseWait ||
-		s.RxQueue != 10 || s.Inode != 123456 || !s.HasIdle || s.IdleMs != 3000 {
+		s.RxQueue != 10 || s.Inode != 123456 || !s.HasIdle || s.IdleMs != 3000 || !s.HasAge || s.AgeMs != 2000 {
 		t.Errorf("decoded %+v", s)
 	}
 	if err := decodeInetDiagMsg(inetDiagMsg()[:40], &s); err == nil {

@@ -362,11 +362,12 @@ func diagMessage(typ uint16, family uint8, st TCPState, local, remote netip.Addr
 	copy(body[24:40], diagAddr(family, remote.Addr()))
 	ne.PutUint32(body[68:], inode)
 	if info {
-		attr := make([]byte, 4+tcpInfoLastDataRecv+4)
+		attr := make([]byte, 4+tcpInfoLastAckRecv+4)
 		ne.PutUint16(attr[0:], uint16(len(attr)))
 		ne.PutUint16(attr[2:], inetDiagInfo)
 		ne.PutUint32(attr[4+tcpInfoLastDataSent:], 1500)
 		ne.PutUint32(attr[4+tcpInfoLastDataRecv:], 2500)
+		ne.PutUint32(attr[4+tcpInfoLastAckRecv:], 3500)
 		body = append(body, attr...)
 	}
 	msg := make([]byte, sizeofNlMsghdr, sizeofNlMsghdr+len(body))
@@ -392,10 +393,11 @@ func TestDecodeBatch(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("decoded %d sockets, want 2", len(got))
 	}
-	if g := got[0]; g.State != CloseWait || g.Local != local || g.Remote != remote || g.Inode != 4242 || g.Proto != TCP {
+	if g := got[0]; g.State != CloseWait || g.Local != local || g.Remote != remote || g.Inode != 4242 || g.Proto != TCP ||
+		!g.HasIdle || g.IdleMs != 1500 || !g.HasAge || g.AgeMs != 3500 {
 		t.Errorf("first socket = %+v", g)
 	}
-	if g := got[1]; g.State != Established || g.Proto != TCP6 || g.Inode != 4243 {
+	if g := got[1]; g.State != Established || g.Proto != TCP6 || g.Inode != 4243 || g.HasIdle || g.HasAge {
 		t.Errorf("second socket = %+v", g)
 	}
 	if fin, err := decodeBatch(done, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(*Socket) {}); !fin || err != nil {
@@ -415,6 +417,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:7000")
 	// A CLOSE_WAIT socket with tcp_info.
 	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, CloseWait, local, remote, 1, true))
+	// A FIN_WAIT2 and an ESTABLISHED socket with tcp_info: only the
+	// first has an age.
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, FinWait2, local, remote, 1, true))
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, Established, local, remote, 1, true))
 	// An IPv6 socket without attributes.
 	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, Listen, netip.MustParseAddrPort("[::]:80"), netip.MustParseAddrPort("[::]:0"), 2, false))
 	// The older request's answer type.
@@ -430,6 +436,12 @@ func FuzzDecodeBatch(f *testing.F) {
 				n++
 				if !s.Local.IsValid() || !s.Remote.IsValid() {
 					t.Errorf("decoded a socket with an invalid address: %+v", s)
+				}
+				if s.HasAge && (s.State != CloseWait && s.State != FinWait2 || !s.HasIdle) {
+					t.Errorf("an age bound for a %s socket, or without tcp_info's idle time: %+v", s.State, s)
+				}
+				if !s.HasAge && s.AgeMs != 0 {
+					t.Errorf("an age without HasAge: %+v", s)
 				}
 			})
 			if n*(sizeofNlMsghdr+sizeofInetDiagMsg) > len(b) {

@@ -150,7 +150,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 
 // processDone reads the rest of a process whose descriptors are in: its
 // limits, unless --name read them already its name, user and command
-// line, and its start time. The owner source calls it, from its walkers.
+// line, and its start time and state. The owner source calls it, from
+// its walkers.
 func (sc *scanner) processDone(i int) {
 	ps := &sc.procs[i]
 	ps.done = true
@@ -162,7 +163,7 @@ func (sc *scanner) processDone(i int) {
 	}
 	if ps.err == nil {
 		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
-			ps.p.StartTime = st.StartTime
+			ps.p.StartTime, ps.p.State = st.StartTime, st.State
 		}
 	}
 }
