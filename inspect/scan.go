@@ -54,6 +54,9 @@ type scanner struct {
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
 	nsMembers map[uint64][]int
+	// hidden counts the listeners at the end of the sockets that no
+	// filter kept, read only for the owners of their accept queues.
+	hidden int
 }
 
 // newScanner stamps the snapshot, resolves the backend and reads the
@@ -116,7 +119,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		if tables, err = sc.tables.readTables(req); err != nil {
 			cancelOwners() // the scan has failed: stop walking
 		} else {
-			socks, wanted = snap.filterSockets(tables.sockets, opts)
+			socks, wanted, sc.hidden = snap.filterSockets(tables.sockets, opts)
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
 				w.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
 				w.countOnly = len(wanted) == 0
@@ -169,10 +172,13 @@ func (sc *scanner) processDone(i int) {
 }
 
 // assemble is step 3: the processes that could be read, and the sockets.
-// Without --pid or --name, every socket stays, owned or not; with them,
-// only the selected processes' sockets.
+// Connections in an accept queue are their listener's owners'. Without
+// --pid or --name, every socket stays, owned or not; with them, only the
+// selected processes' sockets.
 func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 	snap := sc.snap
+	attributeQueued(socks)
+	socks = socks[:len(socks)-sc.hidden]
 	for i := range sc.procs {
 		ps := &sc.procs[i]
 		switch {

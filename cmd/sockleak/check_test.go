@@ -42,8 +42,9 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := report.CheckThresholds{
-		States:  map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
-		FDUsage: &report.Level{Warn: 80, Crit: 95},
+		States:      map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
+		FDUsage:     &report.Level{Warn: 80, Crit: 95},
+		AcceptQueue: true,
 	}
 	if diff := cmp.Diff(want, l); diff != "" {
 		t.Errorf("default limits (-want +got):\n%s", diff)
