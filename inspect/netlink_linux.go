@@ -255,10 +255,11 @@ func decodeInetDiagMsg(b []byte, s *Socket) error {
 	s.Remote = netip.AddrPortFrom(dst, dport)
 	expires := ne.Uint32(b[52:]) // ms
 	s.TimerTicks = uint64(expires) / 10
+	// For a listener, idiag_rqueue is the accept queue's length and
+	// idiag_wqueue its backlog (tcp_diag_get_info), as ss shows them;
+	// /proc/net/tcp prints 0 for the backlog.
 	s.RxQueue = uint64(ne.Uint32(b[56:]))
-	if s.State != Listen { // for listeners the kernel puts the backlog limit here; /proc/net/tcp prints 0
-		s.TxQueue = uint64(ne.Uint32(b[60:]))
-	}
+	s.TxQueue = uint64(ne.Uint32(b[60:]))
 	s.UID = ne.Uint32(b[64:])
 	s.Inode = uint64(ne.Uint32(b[68:]))
 	for a := b[sizeofInetDiagMsg:]; len(a) >= 4; {

@@ -21,15 +21,22 @@ import (
 
 // nlParityKey is what both backends must agree on for a socket.
 type nlParityKey struct {
-	Proto         Proto
-	Local, Remote string
-	State         TCPState
-	Inode         uint64
-	UID           uint32
+	Proto            Proto
+	Local, Remote    string
+	State            TCPState
+	Inode            uint64
+	UID              uint32
+	TxQueue, RxQueue uint64
 }
 
 func nlParityKeyOf(s *Socket) nlParityKey {
-	return nlParityKey{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.Inode, s.UID}
+	k := nlParityKey{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.Inode, s.UID, s.TxQueue, s.RxQueue}
+	if s.State == Listen {
+		// A listener's TxQueue is its backlog over netlink
+		// (idiag_wqueue); /proc/net/tcp prints 0 there.
+		k.TxQueue = 0
+	}
+	return k
 }
 
 // nlDumpAll dumps every TCP socket of this namespace as Scan does: in one
@@ -407,6 +414,31 @@ func TestDecodeBatch(t *testing.T) {
 	binary.NativeEndian.PutUint32(bad[0:], uint32(len(bad)+1))
 	if _, err := decodeBatch(bad, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(*Socket) {}); err == nil || !strings.Contains(err.Error(), "malformed netlink message") {
 		t.Errorf("a length past the end: err %v, want malformed", err)
+	}
+}
+
+// TestDecodeQueues checks idiag_rqueue and idiag_wqueue: a connection's
+// receive and send queues, a listener's accept queue and backlog.
+func TestDecodeQueues(t *testing.T) {
+	any4 := netip.MustParseAddrPort("0.0.0.0:0")
+	for _, tt := range []struct {
+		state  TCPState
+		rq, wq uint32
+	}{
+		{Listen, 55, 511},        // 55 waiting to be accepted, of at most 511
+		{CloseWait, 15, 0},       // an unread request and the FIN
+		{Established, 0, 0x1000}, // unacknowledged data
+	} {
+		msg := diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, tt.state, netip.MustParseAddrPort("127.0.0.1:6379"), any4, 1, false)
+		binary.NativeEndian.PutUint32(msg[sizeofNlMsghdr+56:], tt.rq)
+		binary.NativeEndian.PutUint32(msg[sizeofNlMsghdr+60:], tt.wq)
+		var s Socket
+		if err := decodeInetDiagMsg(msg[sizeofNlMsghdr:], &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.RxQueue != uint64(tt.rq) || s.TxQueue != uint64(tt.wq) {
+			t.Errorf("%s: RxQueue, TxQueue = %d, %d; want %d, %d", tt.state, s.RxQueue, s.TxQueue, tt.rq, tt.wq)
+		}
 	}
 }
 

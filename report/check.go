@@ -232,7 +232,7 @@ func Check(r *Report, l CheckThresholds) []Violation {
 		}
 	}
 	slices.SortFunc(out, func(a, b Violation) int {
-		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(isFD(a), isFD(b)),
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(metricRank(a), metricRank(b)),
 			cmp.Compare(b.Value, a.Value), cmp.Compare(a.State, b.State), ownerOrder(a.PID, b.PID))
 	})
 	return out
@@ -270,12 +270,17 @@ func acceptQueueViolations(r *Report) []Violation {
 	return out
 }
 
-// isFD puts socket counts before fd usage, whose values are percentages.
-func isFD(v Violation) int {
-	if v.State == 0 {
-		return 1
+// metricRank puts a server that is not accepting first (its queue
+// explains the counts), then socket counts, then fd usage, whose values
+// are percentages.
+func metricRank(v Violation) int {
+	switch {
+	case v.Metric == MetricAcceptQueue:
+		return 0
+	case v.State == 0:
+		return 2
 	}
-	return 0
+	return 1
 }
 
 // Measure returns the worst value of every metric with a threshold, states in

@@ -32,7 +32,7 @@ func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
 		}
 	}
 	for _, o := range slices.SortedFunc(maps.Keys(leaks), func(a, b ownerNS) int {
-		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.ns, b.ns))
+		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.ns, b.ns), cmp.Compare(a.holder, b.holder))
 	}) {
 		switch o.pid {
 		case UnknownPID:
@@ -186,13 +186,18 @@ func (r *Report) linkedPhrase(l *leak) string {
 		return cmp.Or(cmp.Compare(l.linked[b], l.linked[a]), cmp.Compare(a, b))
 	})
 	h := holders[0]
-	who := r.holderName(h)
-	where := "in CLOSE_WAIT"
-	if l.linkedQueued[h] {
-		where = "in CLOSE_WAIT, in its accept queue"
+	n, queued := l.linked[h], l.linkedQueued[h]
+	var s string
+	switch queued {
+	case 0:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT: it is not closing", r.holderName(h))
+	case n:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT in its accept queue: it is not accepting", r.holderName(h))
+	default:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT: it is not closing (%d of them wait in its accept queue: "+
+			"it is not accepting either)", r.holderName(h), queued)
 	}
-	s := fmt.Sprintf("the other end is %s %s: it is not closing", who, where)
-	if n := l.linked[h]; n < l.n-l.queued || len(holders) > 1 {
+	if n < l.n-l.queued || len(holders) > 1 {
 		s = fmt.Sprintf("for %d of them %s", n, s)
 	}
 	return s
@@ -232,10 +237,10 @@ func ownedFinWait2Finding(r *Report, p *ProcessRow, l *leak) (Finding, bool) {
 	}, true
 }
 
-// orphanFinWait2Findings judges the orphaned FIN_WAIT2 sockets of one
-// network namespace, naming the local ports of inbound ones (the
-// services) and, when their other ends are CLOSE_WAIT sockets on this
-// host, the holder.
+// orphanFinWait2Findings judges orphaned FIN_WAIT2 sockets of one
+// network namespace: those whose other ends one process holds in
+// CLOSE_WAIT on this host (naming it), or the rest (naming the local
+// ports of inbound ones: the services).
 func orphanFinWait2Findings(r *Report, ns uint64, l *leak, th Thresholds) []Finding {
 	if l == nil || l.n == 0 {
 		return nil
@@ -271,7 +276,7 @@ func orphanFinWait2Findings(r *Report, ns uint64, l *leak, th Thresholds) []Find
 	}
 	if link := r.linkedPhrase(l); link != "" {
 		f.Message += "; " + link
-		f.Hint = "The peer is on this host and is not closing its sockets: see its close_wait finding. " +
+		f.Hint = "The peer is on this host and is not closing its sockets: see its findings. " +
 			fmt.Sprintf("Orphans expire after %s, so the count shows only the most recent leaks.", timeout)
 	}
 	return []Finding{f}

@@ -91,9 +91,9 @@ func acceptQueueFinding(r *Report, rows map[int]*ProcessRow, l *inspect.Socket, 
 	}
 	who := r.holderName(f.PID)
 	if n := len(l.PIDs); n > 1 {
-		who += fmt.Sprintf(" (and %s)", wording.Count(n-1, "1 other holder", fmt.Sprintf("%d other holders", n-1)))
+		who += fmt.Sprintf(" (and %s)", wording.Plural(n-1, "other holder"))
 	}
-	queue := fmt.Sprintf("%s in its accept queue", wording.Count(waiting, "1 connection waits", fmt.Sprintf("%d connections wait", waiting)))
+	queue := wording.Count(waiting, "connection waits", "connections wait") + " in its accept queue"
 	switch {
 	case backlog == 0:
 		queue += " (backlog unknown)"

@@ -10,10 +10,14 @@ import (
 )
 
 // ownerNS is an owner of sockets as the findings see it: a process by its
-// PID alone; the kernel and unknown owners once per network namespace.
+// PID alone; the kernel and unknown owners once per network namespace,
+// and the kernel's orphans once more per holder of their other ends on
+// this host (linked), so that each holder has its own finding.
 type ownerNS struct {
-	pid int
-	ns  uint64
+	pid    int
+	ns     uint64
+	linked bool
+	holder int
 }
 
 // leak is what the findings know of an owner's sockets in one leak state
@@ -29,9 +33,9 @@ type leak struct {
 	peers   map[peerKey]int // n less queued, by peer
 	// linked counts, by holder (a process, KernelPID or UnknownPID), the
 	// FIN_WAIT2 sockets whose other end is a CLOSE_WAIT socket on this
-	// host; linkedQueued the holders whose ends wait in its accept queue.
-	linked       map[int]int
-	linkedQueued map[int]bool
+	// host; linkedQueued those of them whose end waits in the holder's
+	// accept queue.
+	linked, linkedQueued map[int]int
 	// ports counts the local ports of inbound FIN_WAIT2 sockets: the
 	// services this host closed the connections of.
 	ports map[uint16]int
@@ -74,7 +78,7 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 		}
 		l := out[o][s.State]
 		if l == nil {
-			l = &leak{peers: map[peerKey]int{}, linked: map[int]int{}, linkedQueued: map[int]bool{}, ports: map[uint16]int{}}
+			l = &leak{peers: map[peerKey]int{}, linked: map[int]int{}, linkedQueued: map[int]int{}, ports: map[uint16]int{}}
 			out[o][s.State] = l
 		}
 		l.n++
@@ -92,7 +96,9 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 			if other := closeWait[endKey{s.NetNS, s.Remote, s.Local}]; other != nil {
 				holder := socketOwner(other)
 				l.linked[holder]++
-				l.linkedQueued[holder] = l.linkedQueued[holder] || other.Queued
+				if other.Queued {
+					l.linkedQueued[holder]++
+				}
 			}
 			if listening.Inbound(s) {
 				l.ports[s.Local.Port()]++
@@ -106,7 +112,11 @@ func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 		}
 		peer := peerOf(s, listening)
 		if len(s.PIDs) == 0 {
-			add(ownerNS{socketOwner(s), s.NetNS}, s, peer)
+			o := ownerNS{pid: socketOwner(s), ns: s.NetNS}
+			if other := closeWait[endKey{s.NetNS, s.Remote, s.Local}]; other != nil && s.State == inspect.FinWait2 {
+				o.linked, o.holder = true, socketOwner(other)
+			}
+			add(o, s, peer)
 			continue
 		}
 		for _, pid := range s.PIDs {
