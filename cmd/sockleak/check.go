@@ -44,6 +44,9 @@ type CheckOptions struct {
 	// Optional.
 	Warn, Crit []string
 	Total      bool // the state thresholds apply to the host's totals
+	// NoAcceptQueue does not fail for a listener that is not accepting
+	// (the accept_queue finding). Optional.
+	NoAcceptQueue bool
 	// MinAge: count only sockets in their state this long; 0 counts
 	// every socket. report.DefaultMinAge unless --min-age says.
 	MinAge time.Duration
@@ -69,9 +72,11 @@ func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command
 		Long: `Check the host (or the processes --pid and --name select) against thresholds
 and exit 0 if all pass, 1 if one is exceeded, 2 if sockleak could not check.
 By default any socket in CLOSE_WAIT fails, and so does a process using more
-than 80% of its soft open-files limit. Thresholds apply to each process (and to
-the kernel's orphans, and to unknown owners) unless --total applies them to the
-host as a whole.
+than 80% of its soft open-files limit, and a listener that is not accepting:
+its accept queue near its backlog or holding connections in CLOSE_WAIT, whose
+clients gave up (a hung or stopped server; --no-accept-queue: not checked).
+Thresholds apply to each process (and to the kernel's orphans, and to unknown
+owners) unless --total applies them to the host as a whole.
 
 A socket in CLOSE_WAIT or FIN_WAIT2 counts only once it has been in the state
 for --min-age, by default 3s (a few seconds at most: a leak still fails at
@@ -127,6 +132,7 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
 		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
+	f.BoolVar(&opts.NoAcceptQueue, "no-accept-queue", false, "do not fail for a listener that is not accepting (its accept queue near full, or holding CLOSE_WAIT)")
 	f.DurationVar(&opts.MinAge, "min-age", report.DefaultMinAge, minAgeUsage+
 		"; without the bound, a value given takes two samples that far apart")
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
@@ -142,7 +148,7 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	l, err := report.CheckSettings{
 		MaxCloseWait: o.MaxCloseWait, MaxFinWait2: o.MaxFinWait2, MaxFDUsage: o.MaxFDUsage,
 		CloseWaitGiven: o.set["max-close-wait"], FinWait2Given: o.set["max-fin-wait2"], FDUsageGiven: o.set["max-fd-usage"],
-		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total,
+		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total, NoAcceptQueue: o.NoAcceptQueue,
 	}.Thresholds()
 	if err != nil {
 		return l, &flagError{err}

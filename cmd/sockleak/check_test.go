@@ -60,7 +60,7 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !cmp.Equal(o.Scan.PIDs, []int{42}) || o.Scan.Name != "java" || o.Scan.ProcRoot != "/host/proc" || o.MinAge != 2*time.Second ||
-		!o.set["min-age"] || !o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
+		!o.set["min-age"] || o.NoAcceptQueue || !o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
 		t.Errorf("options = %+v", o)
 	}
 }
@@ -143,6 +143,7 @@ const (
 	incidentClient = "../../testdata/incident/client/proc"
 	incidentPeer   = "../../testdata/incident/peer/proc"
 	healthyRoot    = "../../testdata/healthy/proc"
+	hungRoot       = "../../testdata/hung/proc"
 )
 
 // checkExitTests run check through Main on the fixture trees: exit code,
@@ -178,6 +179,22 @@ var checkExitTests = []struct {
 	{
 		name: "incident: the peer's orphaned FIN_WAIT2 fail --max-fin-wait2", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "10"}, code: 1,
 		stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
+	},
+	{
+		// A stopped server whose accept queue holds clients that gave up:
+		// check fails for it by --pid and by --name, the queue first.
+		name: "hung server", args: []string{"check", "--proc-root", hungRoot, "--pid", "2100"}, code: 1,
+		stdout: []string{"CRITICAL  pid 2100 (redis-server) is not accepting connections on 0.0.0.0:6379: 55 connections wait",
+			"it is stopped: SIGSTOP or a debugger\n", "CRITICAL  pid 2100 (redis-server) 63 CLOSE_WAIT", "FAIL: 2 thresholds exceeded by 1 owner"},
+	},
+	{
+		name: "hung server by name", args: []string{"check", "--proc-root", hungRoot, "--name", "redis-server"}, code: 1,
+		stdout: []string{"CRITICAL  pid 2100 (redis-server) is not accepting connections on 0.0.0.0:6379"},
+	},
+	{
+		name: "hung server, accept queue not checked", code: 0,
+		args:   []string{"check", "--proc-root", hungRoot, "--name", "redis-server", "--no-accept-queue", "--max-close-wait", "-1"},
+		stdout: []string{"OK: no threshold exceeded (max fd usage 80%); 1 process inspected\n"},
 	},
 	{
 		name: "healthy", args: []string{"check", "--proc-root", healthyRoot}, code: 0,
