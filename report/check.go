@@ -49,6 +49,9 @@ type Violation struct {
 	Local string
 	// Detail is the finding's message of an accept_queue violation.
 	Detail string
+	// label is the process's name for people (Report's labels), when
+	// it differs from Name.
+	label string
 }
 
 // Owner names the violation's owner: "pid 42 (nginx)", "the kernel",
@@ -56,6 +59,9 @@ type Violation struct {
 func (v Violation) Owner() string {
 	if v.PID == HostPID {
 		return "the host"
+	}
+	if v.label != "" {
+		return ownerName(v.PID, v.label)
 	}
 	return ownerName(v.PID, v.Name)
 }
@@ -229,6 +235,11 @@ func Check(r *Report, l CheckThresholds) []Violation {
 				Severity: sev, Metric: MetricFDUsage, PID: p.PID, Name: p.Name, Value: pct, Limit: limit,
 				FDs: p.FDs, FDSoftLimit: p.FDSoftLimit, SocketFDs: p.SocketFDs,
 			})
+		}
+	}
+	for i := range out {
+		if v := &out[i]; v.PID > 0 {
+			v.label = r.label(v.PID, v.Name)
 		}
 	}
 	slices.SortFunc(out, func(a, b Violation) int {

@@ -153,7 +153,7 @@ func closeWaitFinding(r *Report, p *ProcessRow, l *leak, th Thresholds) (Finding
 		f.Hint += " Run sockleak as root to name the process."
 		return f, true
 	}
-	name := ownerName(p.PID, r.label(p.PID, p.Name))
+	name := r.procName(p)
 	f.Message = fmt.Sprintf("%s is not closing sockets its peer closed: %d in CLOSE_WAIT to %s; %s",
 		name, n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
 	if stopped(p.State) {
@@ -230,7 +230,7 @@ func ownedFinWait2Finding(r *Report, p *ProcessRow, l *leak) (Finding, bool) {
 		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name, NetNS: p.NetNS,
 		State: inspect.FinWait2, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
 		Message: fmt.Sprintf("%s holds %s in FIN_WAIT2 to %s: it closed its side, the peer has not%s",
-			ownerName(p.PID, r.label(p.PID, p.Name)), wording.Plural(n, "half-closed socket"), peerPhrase(peer, others),
+			r.procName(p), wording.Plural(n, "half-closed socket"), peerPhrase(peer, others),
 			stateSuffix(p.State)),
 		Hint: hint + "This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: " +
 			"give the read a deadline and close after it.",
@@ -299,7 +299,7 @@ func fdPressureFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) 
 	if usage >= th.FDPressureCritical {
 		sev = Critical
 	}
-	name := ownerName(p.PID, r.label(p.PID, p.Name))
+	name := r.procName(p)
 	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", name, p.FDs, p.FDSoftLimit, percent(usage))
 	if atLimit(p.FDs, p.FDSoftLimit) {
 		msg = fmt.Sprintf("%s is %s (%d of %d file descriptors open)", name, atLimitNow, p.FDs, p.FDSoftLimit)

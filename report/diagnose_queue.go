@@ -90,6 +90,9 @@ func acceptQueueFinding(r *Report, rows map[int]*ProcessRow, l *inspect.Socket, 
 		f.Name, f.FDs, f.FDSoftLimit = p.Name, p.FDs, p.FDSoftLimit
 	}
 	who := r.holderName(f.PID)
+	if p != nil {
+		who = r.procName(p)
+	}
 	if n := len(l.PIDs); n > 1 {
 		who += fmt.Sprintf(" (and %s)", wording.Plural(n-1, "other holder"))
 	}
@@ -105,7 +108,11 @@ func acceptQueueFinding(r *Report, rows map[int]*ProcessRow, l *inspect.Socket, 
 	if gaveUp > 0 {
 		queue += fmt.Sprintf("; %d of them in CLOSE_WAIT: their clients gave up waiting", gaveUp)
 	}
-	f.Message = fmt.Sprintf("%s is not accepting connections on %s%s: %s", who, l.Local, r.nsPhrase(l.NetNS), queue)
+	where := ""
+	if p == nil {
+		where = r.nsPhrase(l.NetNS)
+	}
+	f.Message = fmt.Sprintf("%s is not accepting connections on %s%s: %s", who, l.Local, where, queue)
 	f.Hint = "The server is not calling accept(): hung (a deadlock, a blocked event loop, a long pause) or overloaded. " +
 		"Past the backlog the kernel drops new connections (TcpExtListenOverflows: nstat -az TcpExtListenOverflows). " +
 		"Queued connections in CLOSE_WAIT are not an error-path leak: the clients gave up, and they go once the " +

@@ -125,3 +125,14 @@ func (r *Report) label(pid int, name string) string {
 	}
 	return escape(name)
 }
+
+// procName names a process for its findings: "pid 42 (nginx)", with its
+// network namespace when it is not the host's ("pid 42 (nginx) in network
+// namespace 4026532500").
+func (r *Report) procName(p *ProcessRow) string {
+	s := ownerName(p.PID, r.label(p.PID, p.Name))
+	if r.otherNS(p.NetNS) {
+		s += fmt.Sprintf(" in network namespace %d", p.NetNS)
+	}
+	return s
+}

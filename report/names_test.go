@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,6 +53,11 @@ func TestProcessesToldApart(t *testing.T) {
 	if strings.Contains(b.String(), "\x1b") || !strings.Contains(b.String(), "python3 leak_b.py") {
 		t.Errorf("table does not tell the python3s apart or lets an escape through:\n%s", b.String())
 	}
+	vs := Check(r, CheckThresholds{States: cwLimit(0, 0)})
+	if i := slices.IndexFunc(vs, func(v Violation) bool { return v.PID == 12 }); i < 0 ||
+		!strings.HasPrefix(vs[i].Message(), "pid 12 (python3 leak_b.py) 3 CLOSE_WAIT") {
+		t.Errorf("violations %+v: want pid 12's, told apart", vs)
+	}
 	// Alone, a python3 is a python3.
 	r = Analyze(snapshot(procs[:1], shiftInodes(cwTo(2, "10.0.0.5:80", 11), 100)), DefaultThresholds)
 	if !strings.HasPrefix(r.Findings[0].Message, "pid 11 (python3) is not") {
@@ -68,10 +74,13 @@ func TestNamespacesNamed(t *testing.T) {
 	for i := range inContainer {
 		inContainer[i].NetNS = container
 	}
-	web := proc(5001, "nginx", 10, 1024)
+	web := proc(5001, "nginx", 1000, 1024)
 	web.NetNS = container
 	snap := snapshot([]inspect.Process{proc(1, "systemd", 10, 1024), web},
 		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:5432")), inContainer)
+	if f := findingOf(t, Analyze(snap, DefaultThresholds), KindFDPressure); !strings.HasPrefix(f.Message, "pid 5001 (nginx) in network namespace 4026532500 uses") {
+		t.Errorf("a process's finding in another namespace: %q", f.Message)
+	}
 	r := Analyze(snap, DefaultThresholds)
 	var orphans []Finding
 	for _, f := range r.Findings {
