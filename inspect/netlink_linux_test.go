@@ -46,7 +46,7 @@ func nlDumpAll(t testing.TB, withInfo, byFamily bool) []Socket {
 	if err := netlinkAvailable(); err != nil {
 		t.Skipf("sock_diag unavailable: %v", err)
 	}
-	r := &netlinkReader{mask: allStates, withInfo: withInfo, byFamily: byFamily}
+	r := &netlinkReader{mask: allStates, withInfo: withInfo, idle: withInfo, byFamily: byFamily}
 	var out []Socket
 	if err := r.read(nil, 0, &out); err != nil {
 		t.Fatal(err)
@@ -481,4 +481,66 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLiveAgeBound checks the age bound on real sockets: a CLOSE_WAIT and
+// an owned FIN_WAIT2 that have sat for over a second show it, a fresh
+// CLOSE_WAIT shows a small one, an ESTABLISHED socket none; over netlink
+// without Options.IdleTimes (tcp_info is read for the age, the idle times
+// stay unasked), and never from /proc/net/tcp.
+func TestLiveAgeBound(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	oldCW, s := liveDial(t, ln)
+	s.Close() // the peer closes: our end in CLOSE_WAIT
+	oldFW2, _ := liveDial(t, ln)
+	if err := oldFW2.CloseWrite(); err != nil { // ours half-closed: FIN_WAIT2, owned
+		t.Fatal(err)
+	}
+	estab, _ := liveDial(t, ln)
+	const aged = 1200 * time.Millisecond
+	time.Sleep(aged)
+	freshCW, s := liveDial(t, ln)
+	s.Close()
+
+	type want struct {
+		state  TCPState
+		minAge uint32 // ms
+		maxAge uint32
+	}
+	wants := map[netip.AddrPort]want{
+		liveAddr(oldCW.LocalAddr()):   {CloseWait, 900, 60_000},
+		liveAddr(oldFW2.LocalAddr()):  {FinWait2, 900, 60_000},
+		liveAddr(freshCW.LocalAddr()): {CloseWait, 0, 500},
+		liveAddr(estab.LocalAddr()):   {Established, 0, 0},
+	}
+	me := os.Getpid()
+	for _, b := range []Backend{BackendNetlink, BackendProc} {
+		t.Run(string(b), func(t *testing.T) {
+			snap := liveWait(t, Options{PIDs: []int{me}, Backend: b}, func(snap *Snapshot) error {
+				for local, w := range wants {
+					got := liveFind(snap.Sockets, snap.HostNetNS, local, liveAddr(ln.Addr()))
+					if len(got) != 1 || got[0].State != w.state {
+						return fmt.Errorf("%v: %d sockets, want one in %s", local, len(got), w.state)
+					}
+				}
+				return nil
+			})
+			for local, w := range wants {
+				s := liveFind(snap.Sockets, snap.HostNetNS, local, liveAddr(ln.Addr()))[0]
+				wantAge := b == BackendNetlink && w.state != Established
+				if s.HasAge != wantAge || s.HasIdle {
+					t.Errorf("%s %v: HasAge %v, HasIdle %v; want %v, false", s.State, local, s.HasAge, s.HasIdle, wantAge)
+				}
+				if wantAge && (s.AgeMs < w.minAge || s.AgeMs > w.maxAge) {
+					t.Errorf("%s %v: AgeMs %d, want %d to %d", s.State, local, s.AgeMs, w.minAge, w.maxAge)
+				}
+			}
+		})
+	}
+	// Asked for, the idle times come with the same dump.
+	snap := liveScan(t, Options{PIDs: []int{me}, Backend: BackendNetlink, IdleTimes: true})
+	if got := liveFind(snap.Sockets, snap.HostNetNS, liveAddr(oldCW.LocalAddr()), liveAddr(ln.Addr())); len(got) != 1 || !got[0].HasIdle || !got[0].HasAge {
+		t.Errorf("with IdleTimes: %+v; want idle time and age", got)
+	}
 }

@@ -24,7 +24,9 @@ type Options struct {
 	// Backend is how to read socket tables. Optional: BackendAuto.
 	Backend Backend
 	// IdleTimes asks for the time since each socket last sent or received
-	// data (tcp_info over netlink). Optional: it costs a little per socket.
+	// data (tcp_info over netlink). Optional: it costs a little per
+	// socket, except in a dump of CLOSE_WAIT or FIN_WAIT2, which reads
+	// tcp_info anyway for their age bound (Socket.AgeMs).
 	IdleTimes bool
 	// Now stamps the snapshot. Optional: time.Now.
 	Now func() time.Time

@@ -69,7 +69,8 @@ func netlinkAvailable() error {
 // netlinkReader dumps namespaces' sockets for Scan.
 type netlinkReader struct {
 	mask     uint32
-	withInfo bool
+	withInfo bool // ask for tcp_info
+	idle     bool // keep its idle times (Options.IdleTimes)
 	// byFamily is set once a kernel has refused the dump of both
 	// families in one request: dump each family on its own.
 	byFamily bool
@@ -81,8 +82,18 @@ func newNetlinkReader(opts Options) *netlinkReader {
 		// Listeners are always needed: they tell inbound from outbound.
 		mask |= 1 << Listen
 	}
-	return &netlinkReader{mask: mask, withInfo: opts.IdleTimes}
+	// tcp_info gives idle times, and the age bound of CLOSE_WAIT and
+	// FIN_WAIT2 sockets (Socket.AgeMs) that tells a leak from a socket
+	// on its way to close(): every dump that may judge leaks reads it.
+	// Asking for it in the one dump costs less than a second, small dump
+	// of those two states with it: the second walk of the kernel's hash
+	// tables costs more than tcp_info for every socket of the first.
+	withInfo := opts.IdleTimes || mask&ageStates != 0
+	return &netlinkReader{mask: mask, withInfo: withInfo, idle: opts.IdleTimes}
 }
+
+// ageStates are the states whose sockets get an age bound from tcp_info.
+const ageStates = uint32(1<<CloseWait | 1<<FinWait2)
 
 // read appends the sockets of a namespace to dst: the caller's own when
 // nsPath is nil, else the one nsPath (a PID/ns/net file) names.
@@ -100,6 +111,9 @@ func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
 	defer c.Close()
 	add := func(s *Socket) {
 		s.NetNS = ns
+		if !r.idle {
+			s.IdleMs, s.HasIdle = 0, false // read for the age bound, not asked for
+		}
 		*dst = append(*dst, *s)
 	}
 	if !r.byFamily {
