@@ -143,3 +143,32 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestYoungNoteShownOnce: check's text and inspect's table say once how
+// many young sockets were left out, and nothing when none were.
+func TestYoungNoteShownOnce(t *testing.T) {
+	procs := []inspect.Process{proc(42, "app", 40, 1024), proc(43, "app2", 40, 1024)}
+	r := Analyze(snapshot(procs, aged(shiftInodes(cwTo(4, "10.0.0.5:80", 42), 100), 40),
+		aged(shiftInodes(cwTo(3, "10.0.0.5:80", 43), 200), 40)), DefaultThresholds)
+	l := CheckThresholds{States: cwLimit(0, 0)}
+	var check, table strings.Builder
+	if err := CheckText(&check, r, l, Check(r, l)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Table(&table, r, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const note = "7 sockets in CLOSE_WAIT younger than 3s not counted as leaked (--min-age)"
+	for what, out := range map[string]string{"check": check.String(), "table": table.String()} {
+		if n := strings.Count(out, note); n != 1 {
+			t.Errorf("%s says %d times %q:\n%s", what, n, note, out)
+		}
+	}
+	if !strings.HasPrefix(check.String(), "OK: no threshold exceeded") {
+		t.Errorf("young sockets failed the check:\n%s", check.String())
+	}
+	r = Analyze(snapshot(procs, aged(shiftInodes(cwTo(4, "10.0.0.5:80", 42), 100), 5000)), DefaultThresholds)
+	if len(r.Notes) != 0 {
+		t.Errorf("notes without young sockets: %q", r.Notes)
+	}
+}

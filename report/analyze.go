@@ -72,7 +72,8 @@ type Report struct {
 	Snapshot *inspect.Snapshot
 	// Processes are the processes worth showing: those holding a socket
 	// of the snapshot, those with a finding, and all selected ones when
-	// --pid or --name was given. Sorted worst first.
+	// --pid or --name was given, unless --state, --port or --peer hid
+	// every socket they hold. Sorted worst first.
 	Processes []ProcessRow
 	// Kernel and Unknown count the sockets no process holds, by state.
 	Kernel, Unknown map[inspect.TCPState]int
@@ -216,7 +217,7 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		}
 	}
 	for pid, row := range rows {
-		if row.Sockets > 0 || worst[pid] > 0 || snap.Selected {
+		if row.Sockets > 0 || worst[pid] > 0 || snap.Selected && !snap.Filtered {
 			r.Processes = append(r.Processes, *row)
 		}
 	}

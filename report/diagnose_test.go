@@ -111,6 +111,16 @@ func TestFiltersNarrowFDPressure(t *testing.T) {
 	if vs := Check(r, limits); len(vs) != 0 {
 		t.Errorf("filtered violations %+v, want none", vs)
 	}
+	// Selected and filtered (--pid with --port): the filter narrows too.
+	sel := snapshot([]inspect.Process{proc(7, "hog", 10, 1024), proc(42, "app", 40, 1024)}, cwTo(1, "10.0.0.5:7000", 42))
+	sel.Selected, sel.Filtered = true, true
+	if ps := Analyze(sel, DefaultThresholds).Processes; len(ps) != 1 || ps[0].PID != 42 {
+		t.Errorf("selected and filtered processes %+v, want only pid 42", ps)
+	}
+	sel.Filtered = false
+	if ps := Analyze(sel, DefaultThresholds).Processes; len(ps) != 2 {
+		t.Errorf("selected processes %+v, want both", ps)
+	}
 	for _, m := range Measure(r, limits) {
 		if m.Metric == MetricFDUsage && m.Value != 4 {
 			t.Errorf("filtered worst fd usage %d%%, want app's 4%%", m.Value)

@@ -65,10 +65,24 @@ type endKey struct {
 func (r *Report) leaks() map[ownerNS]map[inspect.TCPState]*leak {
 	snap := r.Snapshot
 	listening := snap.ListenIndex()
-	closeWait := map[endKey]*inspect.Socket{}
+	// The CLOSE_WAIT ends, to find the other end of a FIN_WAIT2 socket
+	// here; only worth indexing when there are both.
+	var closeWaits, finWait2s int
 	for i := range snap.Sockets {
-		if s := &snap.Sockets[i]; s.State == inspect.CloseWait {
-			closeWait[endKey{s.NetNS, s.Local, s.Remote}] = s
+		switch snap.Sockets[i].State {
+		case inspect.CloseWait:
+			closeWaits++
+		case inspect.FinWait2:
+			finWait2s++
+		}
+	}
+	var closeWait map[endKey]*inspect.Socket
+	if closeWaits > 0 && finWait2s > 0 {
+		closeWait = make(map[endKey]*inspect.Socket, closeWaits)
+		for i := range snap.Sockets {
+			if s := &snap.Sockets[i]; s.State == inspect.CloseWait {
+				closeWait[endKey{s.NetNS, s.Local, s.Remote}] = s
+			}
 		}
 	}
 	out := map[ownerNS]map[inspect.TCPState]*leak{}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sockleak/sockleak/inspect"
 )
@@ -105,4 +107,33 @@ func TestNamespacesNamed(t *testing.T) {
 	if n := strings.Count(b.String(), "(kernel)"); n != 4 { // two rows in PROCESSES, two in TOP PEERS
 		t.Errorf("%d (kernel) lines, want 2 rows and 2 peers:\n%s", n, b.String())
 	}
+}
+
+// FuzzShortCmdline: whatever a process puts in its name and command line,
+// what sockleak prints of them is valid UTF-8, has no control character,
+// and fits in maxCmdline characters.
+func FuzzShortCmdline(f *testing.F) {
+	f.Add("python3", "/usr/bin/python3 leak_a.py --port 80") // the program dropped
+	f.Add("nginx", "nginx: worker process")                  // nginx's own title
+	f.Add("x", "x \x1b[2J\r\nrm -rf /")                      // escape sequences and newlines
+	f.Add("x", "x \xff\xfe invalid")                         // invalid UTF-8
+	f.Add("", "")                                            // a kernel thread
+	f.Add("a", strings.Repeat("é", 100))                     // long, multi-byte
+	f.Fuzz(func(t *testing.T, name, cmdline string) {
+		got := shortCmdline(name, cmdline)
+		if !utf8.ValidString(got) {
+			t.Fatalf("%q: invalid UTF-8", got)
+		}
+		if n := utf8.RuneCountInString(got); n > maxCmdline {
+			t.Fatalf("%q: %d characters", got, n)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) {
+				t.Fatalf("%q: a control character %U", got, r)
+			}
+		}
+		if e := escape(name); !utf8.ValidString(e) || strings.ContainsFunc(e, unicode.IsControl) {
+			t.Fatalf("escape(%q) = %q", name, e)
+		}
+	})
 }
