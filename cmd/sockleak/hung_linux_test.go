@@ -87,6 +87,9 @@ func startHungServer(t *testing.T) (pid, port int) {
 		_ = cmd.Wait()
 	})
 	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the listener child's port: %v", err)
+	}
 	if port, err = strconv.Atoi(strings.TrimSpace(line)); err != nil {
 		t.Fatalf("the listener child's port: %q: %v", line, err)
 	}
