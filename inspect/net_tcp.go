@@ -27,8 +27,11 @@ type Socket struct {
 	Local  netip.AddrPort // IPv4-mapped IPv6 addresses are unmapped to IPv4
 	Remote netip.AddrPort
 	State  TCPState
-	// TxQueue and RxQueue are the send and receive queues in bytes (for
-	// LISTEN sockets: RxQueue is the accept backlog).
+	// TxQueue and RxQueue are the send and receive queues in bytes. For a
+	// LISTEN socket, as ss shows them, RxQueue is the number of
+	// connections waiting in its accept queue and TxQueue the backlog,
+	// the most it holds; /proc/net/tcp does not print the backlog (0
+	// there), so 0 means unknown.
 	TxQueue, RxQueue uint64
 	// Timer is the active timer: 0 none, 1 retransmit or loss probe,
 	// 2 keepalive (or another sk_timer), 3 TIME_WAIT, 4 zero window probe.
@@ -44,6 +47,19 @@ type Socket struct {
 	// netlink backend can tell).
 	IdleMs  uint32
 	HasIdle bool
+	// AgeMs bounds from below how long the socket has been in its state,
+	// in ms: tcp_info's time since the last ACK was received. The segment
+	// that moved it to CLOSE_WAIT (the peer's FIN) or FIN_WAIT2 (the ACK
+	// of our FIN) carried an ACK, so no later one is older than the
+	// state. HasAge is true only for CLOSE_WAIT and FIN_WAIT2 sockets
+	// read over netlink with tcp_info (not the proc backend).
+	AgeMs  uint32
+	HasAge bool
+	// Queued is true for a connection waiting in a listener's accept
+	// queue: no process has accepted it, so it has no descriptor (inode
+	// 0), and it is ESTABLISHED, or CLOSE_WAIT once its client gave up.
+	// Its PIDs are then the owners of that listener, for whom it counts.
+	Queued bool
 	// NetNS is the inode of the network namespace whose table held the
 	// socket; 0 when it is unknown.
 	NetNS uint64

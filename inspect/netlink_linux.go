@@ -24,6 +24,7 @@ const (
 	inetDiagInfo        = 2  // INET_DIAG_INFO: struct tcp_info
 	tcpInfoLastDataSent = 44 // offsetof(struct tcp_info, tcpi_last_data_sent)
 	tcpInfoLastDataRecv = 52 // offsetof(struct tcp_info, tcpi_last_data_recv)
+	tcpInfoLastAckRecv  = 56 // offsetof(struct tcp_info, tcpi_last_ack_recv)
 	netlinkRecvBufSize  = 64 << 10
 	allStates           = uint32(1<<(NewSynRecv+1)) - 2 // bits 1..12
 )
@@ -254,10 +255,11 @@ func decodeInetDiagMsg(b []byte, s *Socket) error {
 	s.Remote = netip.AddrPortFrom(dst, dport)
 	expires := ne.Uint32(b[52:]) // ms
 	s.TimerTicks = uint64(expires) / 10
+	// For a listener, idiag_rqueue is the accept queue's length and
+	// idiag_wqueue its backlog (tcp_diag_get_info), as ss shows them;
+	// /proc/net/tcp prints 0 for the backlog.
 	s.RxQueue = uint64(ne.Uint32(b[56:]))
-	if s.State != Listen { // for listeners the kernel puts the backlog limit here; /proc/net/tcp prints 0
-		s.TxQueue = uint64(ne.Uint32(b[60:]))
-	}
+	s.TxQueue = uint64(ne.Uint32(b[60:]))
 	s.UID = ne.Uint32(b[64:])
 	s.Inode = uint64(ne.Uint32(b[68:]))
 	for a := b[sizeofInetDiagMsg:]; len(a) >= 4; {
@@ -266,15 +268,30 @@ func decodeInetDiagMsg(b []byte, s *Socket) error {
 		if l < 4 || l > len(a) {
 			break
 		}
-		if typ == inetDiagInfo && l >= 4+tcpInfoLastDataRecv+4 {
-			info := a[4:l]
-			sent := ne.Uint32(info[tcpInfoLastDataSent:])
-			recv := ne.Uint32(info[tcpInfoLastDataRecv:])
-			s.IdleMs, s.HasIdle = min(sent, recv), true
+		if typ == inetDiagInfo {
+			decodeTCPInfo(a[4:l], s)
 		}
 		a = a[min(nlmAlign(l), len(a)):]
 	}
 	return nil
+}
+
+// decodeTCPInfo takes the idle time and, for a socket in CLOSE_WAIT or
+// FIN_WAIT2, the age bound from a struct tcp_info (include/uapi/linux/
+// tcp.h), as far as the kernel's is long enough to hold them: it has
+// been longer since 2.6, but the attribute's length is what says.
+func decodeTCPInfo(info []byte, s *Socket) {
+	ne := binary.NativeEndian
+	if len(info) >= tcpInfoLastDataRecv+4 {
+		sent := ne.Uint32(info[tcpInfoLastDataSent:])
+		recv := ne.Uint32(info[tcpInfoLastDataRecv:])
+		s.IdleMs, s.HasIdle = min(sent, recv), true
+	}
+	if len(info) >= tcpInfoLastAckRecv+4 && (s.State == CloseWait || s.State == FinWait2) {
+		// The segment that brought either state carried an ACK (the
+		// peer's FIN, or its ACK of ours): the last ACK is no older.
+		s.AgeMs, s.HasAge = ne.Uint32(info[tcpInfoLastAckRecv:]), true
+	}
 }
 
 // diagAddr is an address as inet_diag_sockid holds it: 4 bytes for

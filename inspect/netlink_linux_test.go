@@ -21,15 +21,22 @@ import (
 
 // nlParityKey is what both backends must agree on for a socket.
 type nlParityKey struct {
-	Proto         Proto
-	Local, Remote string
-	State         TCPState
-	Inode         uint64
-	UID           uint32
+	Proto            Proto
+	Local, Remote    string
+	State            TCPState
+	Inode            uint64
+	UID              uint32
+	TxQueue, RxQueue uint64
 }
 
 func nlParityKeyOf(s *Socket) nlParityKey {
-	return nlParityKey{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.Inode, s.UID}
+	k := nlParityKey{s.Proto, s.Local.String(), s.Remote.String(), s.State, s.Inode, s.UID, s.TxQueue, s.RxQueue}
+	if s.State == Listen {
+		// A listener's TxQueue is its backlog over netlink
+		// (idiag_wqueue); /proc/net/tcp prints 0 there.
+		k.TxQueue = 0
+	}
+	return k
 }
 
 // nlDumpAll dumps every TCP socket of this namespace as Scan does: in one
@@ -39,7 +46,7 @@ func nlDumpAll(t testing.TB, withInfo, byFamily bool) []Socket {
 	if err := netlinkAvailable(); err != nil {
 		t.Skipf("sock_diag unavailable: %v", err)
 	}
-	r := &netlinkReader{mask: allStates, withInfo: withInfo, byFamily: byFamily}
+	r := &netlinkReader{mask: allStates, withInfo: withInfo, idle: withInfo, byFamily: byFamily}
 	var out []Socket
 	if err := r.read(nil, 0, &out); err != nil {
 		t.Fatal(err)
@@ -362,11 +369,12 @@ func diagMessage(typ uint16, family uint8, st TCPState, local, remote netip.Addr
 	copy(body[24:40], diagAddr(family, remote.Addr()))
 	ne.PutUint32(body[68:], inode)
 	if info {
-		attr := make([]byte, 4+tcpInfoLastDataRecv+4)
+		attr := make([]byte, 4+tcpInfoLastAckRecv+4)
 		ne.PutUint16(attr[0:], uint16(len(attr)))
 		ne.PutUint16(attr[2:], inetDiagInfo)
 		ne.PutUint32(attr[4+tcpInfoLastDataSent:], 1500)
 		ne.PutUint32(attr[4+tcpInfoLastDataRecv:], 2500)
+		ne.PutUint32(attr[4+tcpInfoLastAckRecv:], 3500)
 		body = append(body, attr...)
 	}
 	msg := make([]byte, sizeofNlMsghdr, sizeofNlMsghdr+len(body))
@@ -392,10 +400,11 @@ func TestDecodeBatch(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("decoded %d sockets, want 2", len(got))
 	}
-	if g := got[0]; g.State != CloseWait || g.Local != local || g.Remote != remote || g.Inode != 4242 || g.Proto != TCP {
+	if g := got[0]; g.State != CloseWait || g.Local != local || g.Remote != remote || g.Inode != 4242 || g.Proto != TCP ||
+		!g.HasIdle || g.IdleMs != 1500 || !g.HasAge || g.AgeMs != 3500 {
 		t.Errorf("first socket = %+v", g)
 	}
-	if g := got[1]; g.State != Established || g.Proto != TCP6 || g.Inode != 4243 {
+	if g := got[1]; g.State != Established || g.Proto != TCP6 || g.Inode != 4243 || g.HasIdle || g.HasAge {
 		t.Errorf("second socket = %+v", g)
 	}
 	if fin, err := decodeBatch(done, unix.SOCK_DIAG_BY_FAMILY, false, &s, func(*Socket) {}); !fin || err != nil {
@@ -408,6 +417,31 @@ func TestDecodeBatch(t *testing.T) {
 	}
 }
 
+// TestDecodeQueues checks idiag_rqueue and idiag_wqueue: a connection's
+// receive and send queues, a listener's accept queue and backlog.
+func TestDecodeQueues(t *testing.T) {
+	any4 := netip.MustParseAddrPort("0.0.0.0:0")
+	for _, tt := range []struct {
+		state  TCPState
+		rq, wq uint32
+	}{
+		{Listen, 55, 511},        // 55 waiting to be accepted, of at most 511
+		{CloseWait, 15, 0},       // an unread request and the FIN
+		{Established, 0, 0x1000}, // unacknowledged data
+	} {
+		msg := diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, tt.state, netip.MustParseAddrPort("127.0.0.1:6379"), any4, 1, false)
+		binary.NativeEndian.PutUint32(msg[sizeofNlMsghdr+56:], tt.rq)
+		binary.NativeEndian.PutUint32(msg[sizeofNlMsghdr+60:], tt.wq)
+		var s Socket
+		if err := decodeInetDiagMsg(msg[sizeofNlMsghdr:], &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.RxQueue != uint64(tt.rq) || s.TxQueue != uint64(tt.wq) {
+			t.Errorf("%s: RxQueue, TxQueue = %d, %d; want %d, %d", tt.state, s.RxQueue, s.TxQueue, tt.rq, tt.wq)
+		}
+	}
+}
+
 // FuzzDecodeBatch feeds the netlink decoder arbitrary bytes: whatever a
 // read returns, it must not panic, and every socket it decodes must have
 // come from a whole message.
@@ -415,6 +449,10 @@ func FuzzDecodeBatch(f *testing.F) {
 	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:7000")
 	// A CLOSE_WAIT socket with tcp_info.
 	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, CloseWait, local, remote, 1, true))
+	// A FIN_WAIT2 and an ESTABLISHED socket with tcp_info: only the
+	// first has an age.
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, FinWait2, local, remote, 1, true))
+	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, Established, local, remote, 1, true))
 	// An IPv6 socket without attributes.
 	f.Add(diagMessage(unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, Listen, netip.MustParseAddrPort("[::]:80"), netip.MustParseAddrPort("[::]:0"), 2, false))
 	// The older request's answer type.
@@ -431,10 +469,144 @@ func FuzzDecodeBatch(f *testing.F) {
 				if !s.Local.IsValid() || !s.Remote.IsValid() {
 					t.Errorf("decoded a socket with an invalid address: %+v", s)
 				}
+				if s.HasAge && (s.State != CloseWait && s.State != FinWait2 || !s.HasIdle) {
+					t.Errorf("an age bound for a %s socket, or without tcp_info's idle time: %+v", s.State, s)
+				}
+				if !s.HasAge && s.AgeMs != 0 {
+					t.Errorf("an age without HasAge: %+v", s)
+				}
 			})
 			if n*(sizeofNlMsghdr+sizeofInetDiagMsg) > len(b) {
 				t.Errorf("%d sockets from %d bytes: more than whole messages hold", n, len(b))
 			}
 		}
 	})
+}
+
+// TestLiveAgeBound checks the age bound on real sockets: a CLOSE_WAIT and
+// an owned FIN_WAIT2 that have sat for over a second show it, a fresh
+// CLOSE_WAIT shows a small one, an ESTABLISHED socket none; over netlink
+// without Options.IdleTimes (tcp_info is read for the age, the idle times
+// stay unasked), and never from /proc/net/tcp.
+func TestLiveAgeBound(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	oldCW, s := liveDial(t, ln)
+	s.Close() // the peer closes: our end in CLOSE_WAIT
+	oldFW2, _ := liveDial(t, ln)
+	if err := oldFW2.CloseWrite(); err != nil { // ours half-closed: FIN_WAIT2, owned
+		t.Fatal(err)
+	}
+	estab, _ := liveDial(t, ln)
+	const aged = 1200 * time.Millisecond
+	time.Sleep(aged)
+	freshCW, s := liveDial(t, ln)
+	s.Close()
+
+	type want struct {
+		state  TCPState
+		minAge uint32 // ms
+		maxAge uint32
+	}
+	wants := map[netip.AddrPort]want{
+		liveAddr(oldCW.LocalAddr()):   {CloseWait, 900, 60_000},
+		liveAddr(oldFW2.LocalAddr()):  {FinWait2, 900, 60_000},
+		liveAddr(freshCW.LocalAddr()): {CloseWait, 0, 500},
+		liveAddr(estab.LocalAddr()):   {Established, 0, 0},
+	}
+	me := os.Getpid()
+	for _, b := range []Backend{BackendNetlink, BackendProc} {
+		t.Run(string(b), func(t *testing.T) {
+			snap := liveWait(t, Options{PIDs: []int{me}, Backend: b}, func(snap *Snapshot) error {
+				for local, w := range wants {
+					got := liveFind(snap.Sockets, snap.HostNetNS, local, liveAddr(ln.Addr()))
+					if len(got) != 1 || got[0].State != w.state {
+						return fmt.Errorf("%v: %d sockets, want one in %s", local, len(got), w.state)
+					}
+				}
+				return nil
+			})
+			for local, w := range wants {
+				s := liveFind(snap.Sockets, snap.HostNetNS, local, liveAddr(ln.Addr()))[0]
+				wantAge := b == BackendNetlink && w.state != Established
+				if s.HasAge != wantAge || s.HasIdle {
+					t.Errorf("%s %v: HasAge %v, HasIdle %v; want %v, false", s.State, local, s.HasAge, s.HasIdle, wantAge)
+				}
+				if wantAge && (s.AgeMs < w.minAge || s.AgeMs > w.maxAge) {
+					t.Errorf("%s %v: AgeMs %d, want %d to %d", s.State, local, s.AgeMs, w.minAge, w.maxAge)
+				}
+			}
+		})
+	}
+	// Asked for, the idle times come with the same dump.
+	snap := liveScan(t, Options{PIDs: []int{me}, Backend: BackendNetlink, IdleTimes: true})
+	if got := liveFind(snap.Sockets, snap.HostNetNS, liveAddr(oldCW.LocalAddr()), liveAddr(ln.Addr())); len(got) != 1 || !got[0].HasIdle || !got[0].HasAge {
+		t.Errorf("with IdleTimes: %+v; want idle time and age", got)
+	}
+}
+
+// TestLiveNetlinkRecheck asks the kernel again about real sockets, one by
+// one and with a dump: the ones still open are present, a closed one (now
+// an orphan without an inode, or gone) and a made-up inode are not.
+func TestLiveNetlinkRecheck(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	open, _ := liveDial(t, ln)
+	cw, s := liveDial(t, ln)
+	s.Close()
+	closed, _ := liveDial(t, ln)
+	locals := []netip.AddrPort{liveAddr(open.LocalAddr()), liveAddr(cw.LocalAddr()), liveAddr(closed.LocalAddr())}
+	var socks []Socket
+	for _, s := range nlDumpAll(t, false, false) {
+		if slices.Contains(locals, s.Local) && s.Remote == liveAddr(ln.Addr()) {
+			socks = append(socks, s)
+		}
+	}
+	if len(socks) != 3 {
+		t.Fatalf("%d of the 3 client sockets dumped", len(socks))
+	}
+	closed.Close()
+	madeUp := socks[0]
+	madeUp.Inode = 1 // the same 4-tuple, another inode: a reused one
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tableRequest{fsys: fsys} // the sockets' NetNS is 0, as the dump marked them: the reader's own
+	for _, lookups := range []int{recheckLookups, 0} {
+		t.Run(fmt.Sprintf("recheckLookups=%d", lookups), func(t *testing.T) {
+			saved := recheckLookups
+			recheckLookups = lookups
+			defer func() { recheckLookups = saved }()
+			r := newNetlinkReader(Options{})
+			present, err := r.recheck(req, append(slices.Clone(socks), madeUp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range socks {
+				if want := s.Local != locals[2]; present[s.Inode] != want {
+					t.Errorf("%v (%s): present %v, want %v", s.Local, s.State, present[s.Inode], want)
+				}
+			}
+			if present[1] {
+				t.Error("a made-up inode is present")
+			}
+		})
+	}
+}
+
+func TestLaterStates(t *testing.T) {
+	for _, st := range append(slices.Clone(States), 0, 13) {
+		m := laterStates(st)
+		if st.Valid() && m&(1<<st) == 0 {
+			t.Errorf("laterStates(%s) = %#x leaves out %s itself", st, m, st)
+		}
+		if m&^allStates != 0 {
+			t.Errorf("laterStates(%s) = %#x: bits outside the states", st, m)
+		}
+	}
+	// A connection read ESTABLISHED may have been closed by either side.
+	if m := laterStates(Established); m&(1<<CloseWait) == 0 || m&(1<<FinWait2) == 0 || m&(1<<Listen) != 0 {
+		t.Errorf("laterStates(ESTABLISHED) = %#x", m)
+	}
 }

@@ -24,7 +24,9 @@ type Options struct {
 	// Backend is how to read socket tables. Optional: BackendAuto.
 	Backend Backend
 	// IdleTimes asks for the time since each socket last sent or received
-	// data (tcp_info over netlink). Optional: it costs a little per socket.
+	// data (tcp_info over netlink). Optional: it costs a little per
+	// socket, except in a dump of CLOSE_WAIT or FIN_WAIT2, which reads
+	// tcp_info anyway for their age bound (Socket.AgeMs).
 	IdleTimes bool
 	// Now stamps the snapshot. Optional: time.Now.
 	Now func() time.Time
@@ -93,15 +95,22 @@ func (o Options) keep(s *Socket) bool {
 
 // filterSockets filters the sockets in place, notes the listeners, and
 // indexes the kept sockets that have an inode, for the owners. (Socket
-// inodes are unique across namespaces: sockfs is one.)
-func (snap *Snapshot) filterSockets(all []Socket, opts Options) ([]Socket, map[uint64]int32) {
+// inodes are unique across namespaces: sockfs is one.) After the kept
+// sockets come the hidden listeners whose owners connections in their
+// accept queue need (see attributeQueued): the owners are joined to
+// them too, and the scan drops them once it has used them.
+func (snap *Snapshot) filterSockets(all []Socket, opts Options) (socks []Socket, wanted map[uint64]int32, hidden int) {
 	kept := all[:0]
-	wanted := make(map[uint64]int32, len(all))
+	wanted = make(map[uint64]int32, len(all))
+	var hiddenListeners []Socket
 	for _, s := range all {
 		if s.State == Listen {
 			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
 		}
 		if !opts.keep(&s) {
+			if s.State == Listen {
+				hiddenListeners = append(hiddenListeners, s)
+			}
 			continue
 		}
 		if s.Inode != 0 {
@@ -109,7 +118,12 @@ func (snap *Snapshot) filterSockets(all []Socket, opts Options) ([]Socket, map[u
 		}
 		kept = append(kept, s)
 	}
-	return kept, wanted
+	need := listenersFor(kept, hiddenListeners)
+	for _, l := range need {
+		wanted[l.Inode] = int32(len(kept))
+		kept = append(kept, l) // over sockets of all already filtered
+	}
+	return kept, wanted, len(need)
 }
 
 // describeSelection names the --pid and --name flags that selected

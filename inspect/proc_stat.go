@@ -11,6 +11,11 @@ import (
 
 // procStat is what sockleak uses of a PID/stat file.
 type procStat struct {
+	// State is field 3, the state letter: R running, S sleeping, D
+	// uninterruptible, T stopped, t tracing stop, Z zombie, I idle, ...
+	// (fs/proc/array.c task_state_array). 0 when the field is not one
+	// printable ASCII letter.
+	State     byte
 	PPID      int    // field 4: the parent's PID
 	StartTime uint64 // field 22: when the process started, in clock ticks after boot
 }
@@ -33,6 +38,9 @@ func parseStat(b []byte) (procStat, error) {
 	if len(f) < 2 {
 		return st, errors.New("no parent pid field")
 	}
+	if len(f[0]) == 1 && isStateLetter(f[0][0]) {
+		st.State = f[0][0]
+	}
 	ppid, err := strconv.Atoi(string(f[1]))
 	if err != nil || ppid < 0 {
 		return st, fmt.Errorf("bad parent pid %q", f[1])
@@ -48,6 +56,11 @@ func parseStat(b []byte) (procStat, error) {
 	st.StartTime = start
 	return st, nil
 }
+
+// isStateLetter reports whether c can be a state letter: the kernel
+// prints one of "RSDTtXZPI", older kernels also "xKWN"; any ASCII letter
+// is kept, anything else is not a state.
+func isStateLetter(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
 
 // readStat reads and parses pid's PID/stat. Its errors are os.ReadFile's
 // (fs.ErrNotExist when the process is gone) or parseStat's.

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -46,6 +47,32 @@ func TestParseStatPPID(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("parseStat(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseStatState(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   string
+		want byte
+	}{
+		{"sleeping", "4242 (openser) S 1 4242 4242 0 -1 4194560 0\n", 'S'},
+		{"stopped", "2100 (redis-server) T 1 2100", 'T'},
+		{"tracing stop", "2100 (redis-server) t 1 2100", 't'},
+		{"zombie, comm with a state-like word", "77 (a) Z) Z 12 77", 'Z'},
+		{"disk sleep", "77 (dd) D 12 77", 'D'},
+		{"two letters is no state", "77 (x) SS 12 77", 0},
+		{"a digit is no state", "77 (x) 1 12 77", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := parseStat([]byte(tt.in))
+			if err != nil && !errors.Is(err, errNoStartTime) {
+				t.Fatalf("parseStat(%q) error = %v", tt.in, err)
+			}
+			if st.State != tt.want {
+				t.Errorf("parseStat(%q) state = %q, want %q", tt.in, st.State, tt.want)
 			}
 		})
 	}
@@ -238,6 +265,9 @@ func FuzzParseStat(f *testing.F) {
 	f.Add([]byte("77 (x) S -5 1"))                                 // negative parent
 	f.Add([]byte("77 (x) S 99999999999999999999 1"))               // parent overflows int
 	f.Add([]byte(""))
+	f.Add([]byte("77 (x) T 1 77"))    // stopped
+	f.Add([]byte("77 (x) é 1 77"))    // a state that is not ASCII
+	f.Add([]byte("77 (x) \x00 1 77")) // a NUL state
 	// A whole line, a start time that is not a number, one that overflows.
 	f.Add([]byte("4242 (openser) S 1 4242 4242 0 -1 4194560 1106 0 0 0 3 1 0 0 20 0 1 0 1234567 5488640 330\n"))
 	f.Add([]byte("77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -3 1"))
@@ -246,6 +276,16 @@ func FuzzParseStat(f *testing.F) {
 		st, err := parseStat(b)
 		if (err == nil || errors.Is(err, errNoStartTime)) && st.PPID < 0 {
 			t.Errorf("parseStat(%q) parent = %d: a parent pid is never negative", b, st.PPID)
+		}
+		if st.State != 0 && !isStateLetter(st.State) {
+			t.Errorf("parseStat(%q) state = %q, want a letter or 0", b, st.State)
+		}
+		if st.State != 0 {
+			// The state is the first field after the last ')'.
+			i := bytes.LastIndexByte(b, ')')
+			if f := bytes.Fields(b[i+1:]); len(f) == 0 || len(f[0]) != 1 || f[0][0] != st.State {
+				t.Errorf("parseStat(%q) state = %q, not the field after the command name", b, st.State)
+			}
 		}
 		if err != nil && st.StartTime != 0 {
 			t.Errorf("parseStat(%q) = start time %d with error %v", b, st.StartTime, err)
@@ -267,5 +307,19 @@ func BenchmarkProcessTree(b *testing.B) {
 		if _, err := fsys.ProcessTree(os.Getpid()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestScanProcessState reads each process's state from the stat read the
+// scan does anyway: the hung tree's server is stopped.
+func TestScanProcessState(t *testing.T) {
+	snap := scanFixture(t, fixtureFS(t, "hung"), Options{})
+	got := map[int]byte{}
+	for _, p := range snap.Processes {
+		got[p.PID] = p.State
+	}
+	want := map[int]byte{1: 'S', 700: 'S', 2100: 'T', 4400: 'S'}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("process states (-want +got):\n%s", diff)
 	}
 }

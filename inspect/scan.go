@@ -54,6 +54,12 @@ type scanner struct {
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
 	nsMembers map[uint64][]int
+	// req is what the tables were read for, and are read again for
+	// (recheckUnowned).
+	req tableRequest
+	// hidden counts the listeners at the end of the sockets that no
+	// filter kept, read only for the owners of their accept queues.
+	hidden int
 }
 
 // newScanner stamps the snapshot, resolves the backend and reads the
@@ -116,7 +122,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		if tables, err = sc.tables.readTables(req); err != nil {
 			cancelOwners() // the scan has failed: stop walking
 		} else {
-			socks, wanted = snap.filterSockets(tables.sockets, opts)
+			socks, wanted, sc.hidden = snap.filterSockets(tables.sockets, opts)
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
 				w.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
 				w.countOnly = len(wanted) == 0
@@ -143,6 +149,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		return nil, werr
 	}
 	snap.Backend, snap.HostNetNS = sc.backend, tables.hostNS
+	sc.req, sc.req.hostNS = req, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
 	return socks, nil
@@ -150,7 +157,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 
 // processDone reads the rest of a process whose descriptors are in: its
 // limits, unless --name read them already its name, user and command
-// line, and its start time. The owner source calls it, from its walkers.
+// line, and its start time and state. The owner source calls it, from
+// its walkers.
 func (sc *scanner) processDone(i int) {
 	ps := &sc.procs[i]
 	ps.done = true
@@ -162,16 +170,19 @@ func (sc *scanner) processDone(i int) {
 	}
 	if ps.err == nil {
 		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
-			ps.p.StartTime = st.StartTime
+			ps.p.StartTime, ps.p.State = st.StartTime, st.State
 		}
 	}
 }
 
 // assemble is step 3: the processes that could be read, and the sockets.
-// Without --pid or --name, every socket stays, owned or not; with them,
-// only the selected processes' sockets.
+// Connections in an accept queue are their listener's owners'. Without
+// --pid or --name, every socket stays, owned or not; with them, only the
+// selected processes' sockets.
 func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 	snap := sc.snap
+	attributeQueued(socks)
+	socks = sc.recheckUnowned(socks[:len(socks)-sc.hidden])
 	for i := range sc.procs {
 		ps := &sc.procs[i]
 		switch {
@@ -202,14 +213,13 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		if snap.Selected && len(s.PIDs) == 0 {
 			continue
 		}
-		if s.Inode != 0 && len(s.PIDs) == 0 {
+		if unownedSocket(&s) {
 			unowned++
 		}
 		snap.Sockets = append(snap.Sockets, s)
 	}
 	if unowned > 0 {
-		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", wording.Count(unowned, "socket has", "sockets have")))
+		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, snap.Denied))
 	}
 	return snap, nil
 }

@@ -130,12 +130,12 @@ func TestScanIncidentClient(t *testing.T) {
 
 	wantProcs := []Process{
 		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
-			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013},
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013, State: 'S'},
 		{PID: 812, Name: "sshd", User: "root", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
-			FDs: 6, SocketFDs: 3, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 11556},
+			FDs: 6, SocketFDs: 3, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 11556, State: 'S'},
 		// 6 other fds + 1 listener + 1987 CLOSE_WAIT + 3 ESTABLISHED.
 		{PID: 4242, Name: "openser", User: "10001", Cmdline: "/usr/sbin/openser -f /etc/openser/openser.cfg",
-			FDs: 1997, SocketFDs: 1991, FDSoftLimit: 2048, FDHardLimit: 4096, NetNS: fixtureHostNS, StartTime: 56146},
+			FDs: 1997, SocketFDs: 1991, FDSoftLimit: 2048, FDHardLimit: 4096, NetNS: fixtureHostNS, StartTime: 56146, State: 'S'},
 	}
 	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
 		t.Errorf("Processes mismatch (-want +got):\n%s", diff)
@@ -216,11 +216,11 @@ func TestScanIncidentPeer(t *testing.T) {
 	}
 	wantProcs := []Process{
 		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
-			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013},
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013, State: 'S'},
 		// stdin, journald on stdout and stderr (one socket, two fds),
 		// epoll, eventfd, listener, 3 ESTABLISHED, 2 FIN_WAIT2.
 		{PID: 3100, Name: "slowsvc", User: "10002", Cmdline: "/opt/slowsvc/bin/slowsvc --listen :7000",
-			FDs: 11, SocketFDs: 8, FDSoftLimit: 65536, FDHardLimit: 65536, NetNS: fixtureHostNS, StartTime: 41300},
+			FDs: 11, SocketFDs: 8, FDSoftLimit: 65536, FDHardLimit: 65536, NetNS: fixtureHostNS, StartTime: 41300, State: 'S'},
 	}
 	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
 		t.Errorf("Processes mismatch (-want +got):\n%s", diff)
@@ -306,15 +306,15 @@ func TestScanHealthy(t *testing.T) {
 	snap := scanFixture(t, fixtureFS(t, "healthy"), Options{})
 	wantProcs := []Process{
 		{PID: 1, Name: "systemd", User: "root", Cmdline: "/sbin/init", FDs: 6, SocketFDs: 1,
-			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013},
+			FDSoftLimit: 1073741816, FDHardLimit: 1073741816, NetNS: fixtureHostNS, StartTime: 1013, State: 'S'},
 		{PID: 700, Name: "sshd", User: "root", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
-			FDs: 5, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 10100},
+			FDs: 5, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 10100, State: 'S'},
 		{PID: 900, Name: "nginx", User: "root", Cmdline: "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",
-			FDs: 10, SocketFDs: 5, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 12700},
+			FDs: 10, SocketFDs: 5, FDSoftLimit: 1024, FDHardLimit: 524288, NetNS: fixtureHostNS, StartTime: 12700, State: 'S'},
 		{PID: 901, Name: "nginx", User: "10003", Cmdline: "nginx: worker process",
-			FDs: 16, SocketFDs: 9, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS, StartTime: 12713},
+			FDs: 16, SocketFDs: 9, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS, StartTime: 12713, State: 'S'},
 		{PID: 902, Name: "nginx", User: "10003", Cmdline: "nginx: worker process",
-			FDs: 14, SocketFDs: 7, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS, StartTime: 12726},
+			FDs: 14, SocketFDs: 7, FDSoftLimit: 8192, FDHardLimit: 8192, NetNS: fixtureHostNS, StartTime: 12726, State: 'S'},
 	}
 	if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
 		t.Errorf("Processes mismatch (-want +got):\n%s", diff)

@@ -58,7 +58,7 @@ func TestScanDenied(t *testing.T) {
 				t.Errorf("Warnings mismatch (-want +got):\n%s", diff)
 			}
 			wantProcs := []Process{{PID: 100, Name: "webapp", User: "10006", Cmdline: "/srv/webapp/bin/webapp -addr :8000",
-				FDs: 6, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 4096, NetNS: fixtureHostNS, StartTime: 2300}}
+				FDs: 6, SocketFDs: 2, FDSoftLimit: 1024, FDHardLimit: 4096, NetNS: fixtureHostNS, StartTime: 2300, State: 'S'}}
 			if diff := cmp.Diff(wantProcs, snap.Processes); diff != "" {
 				t.Errorf("Processes mismatch (-want +got):\n%s", diff)
 			}

@@ -25,6 +25,11 @@ type Process struct {
 	// as a reused PID comes back with a later start time. 0 when it could
 	// not be read.
 	StartTime uint64
+	// State is the state letter of PID/stat (field 3), as the scan read
+	// it: 'R' running, 'S' sleeping, 'D' uninterruptible sleep, 'T'
+	// stopped (SIGSTOP), 't' stopped by a debugger, 'Z' zombie, 'I' idle
+	// kernel thread, ... (proc(5)). 0 when unknown.
+	State byte
 }
 
 // Snapshot is everything one scan saw.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/sockleak/sockleak/inspect"
 )
@@ -40,7 +41,19 @@ type Thresholds struct {
 	// table (TIME_WAIT buckets, orphans, file handles) used for warning
 	// and critical.
 	SystemWarning, SystemCritical float64
+	// MinAge is how long a socket in a leak state (CLOSE_WAIT, FIN_WAIT2)
+	// must have been in it to count as leaked, by the kernel's lower bound
+	// of its age (inspect.Socket.AgeMs): a client that reads the peer's
+	// FIN and closes a moment later passes through CLOSE_WAIT on every
+	// request. Younger sockets are still listed, not counted, in the
+	// findings and in Check. Sockets whose age is unknown always count;
+	// 0 counts every socket.
+	MinAge time.Duration
 }
+
+// DefaultMinAge is the MinAge of sockleak inspect and check unless
+// --min-age says otherwise.
+const DefaultMinAge = 3 * time.Second
 
 // DefaultThresholds are the thresholds sockleak inspect uses.
 var DefaultThresholds = Thresholds{
@@ -51,6 +64,7 @@ var DefaultThresholds = Thresholds{
 	OrphanFinWait2Warning: 10,
 	SystemWarning:         50,
 	SystemCritical:        90,
+	MinAge:                DefaultMinAge,
 }
 
 // Report is a snapshot analysed: who holds what, and what is wrong.
@@ -58,7 +72,8 @@ type Report struct {
 	Snapshot *inspect.Snapshot
 	// Processes are the processes worth showing: those holding a socket
 	// of the snapshot, those with a finding, and all selected ones when
-	// --pid or --name was given. Sorted worst first.
+	// --pid or --name was given, unless --state, --port or --peer hid
+	// every socket they hold. Sorted worst first.
 	Processes []ProcessRow
 	// Kernel and Unknown count the sockets no process holds, by state.
 	Kernel, Unknown map[inspect.TCPState]int
@@ -67,6 +82,16 @@ type Report struct {
 	// by state, biggest first.
 	Groups   []Group
 	Findings []Finding
+	// Young counts, by owner (a process, KernelPID, UnknownPID) and
+	// state, the sockets of Processes, Kernel and Unknown that are younger
+	// than MinAge: listed, not counted as leaked.
+	Young map[int]map[inspect.TCPState]int
+	// MinAge is the Thresholds' MinAge the report was analysed with.
+	MinAge time.Duration
+	// Notes say, once, what the findings left out: the young sockets.
+	Notes []string
+	// labels name the processes for people: see labels.
+	labels map[int]string
 }
 
 // ProcessRow is a process and its sockets counted by state.
@@ -74,6 +99,9 @@ type ProcessRow struct {
 	inspect.Process
 	States  map[inspect.TCPState]int
 	Sockets int // TCP sockets it holds in the snapshot
+	// Queued counts, by state, the sockets among States that wait in the
+	// accept queue of a socket it listens on (inspect.Socket.Queued).
+	Queued map[inspect.TCPState]int
 }
 
 // FDUsage is the percentage of its soft fd limit the process uses, 0
@@ -92,7 +120,8 @@ func usagePercent(n int, limit int64) float64 {
 
 // Group counts the sockets an owner holds in one state to one peer.
 type Group struct {
-	PID   int // KernelPID, UnknownPID or a process
+	PID   int    // KernelPID, UnknownPID or a process
+	NetNS uint64 // the sockets' network namespace, 0 when unknown
 	State inspect.TCPState
 	// Peer is the remote IP of an inbound connection (its local port is
 	// one a socket in its namespace listens on), so one client's many
@@ -133,6 +162,10 @@ const (
 	KindTimeWait   = "time_wait"
 	KindOrphans    = "orphans"
 	KindFileNr     = "file_nr"
+	// KindAcceptQueue is a listener whose accept queue is near full or
+	// holds connections their clients gave up on: the server is not
+	// accepting.
+	KindAcceptQueue = "accept_queue"
 )
 
 // Finding is one diagnosis: what is wrong, whose bug it is, what to do.
@@ -141,10 +174,15 @@ type Finding struct {
 	Kind     string
 	PID      int    // 0 for the kernel and for system findings
 	Name     string // process name
-	State    inspect.TCPState
-	Peer     string // the peer with the most sockets
-	Count    int
-	FDs      int
+	// NetNS is the network namespace of the process, or of the kernel's
+	// sockets; 0 for system findings.
+	NetNS uint64
+	// Local is the listening address of an accept_queue finding.
+	Local string
+	State inspect.TCPState
+	Peer  string // the peer with the most sockets
+	Count int
+	FDs   int
 	// FDSoftLimit is the process's soft fd limit (Unlimited, or 0 when
 	// unknown or not a process finding).
 	FDSoftLimit int64
@@ -161,14 +199,17 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		Snapshot: snap,
 		Kernel:   map[inspect.TCPState]int{},
 		Unknown:  map[inspect.TCPState]int{},
+		Young:    map[int]map[inspect.TCPState]int{},
+		MinAge:   th.MinAge,
 	}
 	rows := make(map[int]*ProcessRow, len(snap.Processes))
 	for i := range snap.Processes {
 		p := snap.Processes[i]
-		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}}
+		rows[p.PID] = &ProcessRow{Process: p, States: map[inspect.TCPState]int{}, Queued: map[inspect.TCPState]int{}}
 	}
 	r.Groups = r.group(rows)
 	r.Findings = diagnose(r, rows, th)
+	r.Notes = r.youngNotes()
 	worst := make(map[int]Severity)
 	for _, f := range r.Findings {
 		if f.PID > 0 {
@@ -176,7 +217,7 @@ func Analyze(snap *inspect.Snapshot, th Thresholds) *Report {
 		}
 	}
 	for pid, row := range rows {
-		if row.Sockets > 0 || worst[pid] > 0 || snap.Selected {
+		if row.Sockets > 0 || worst[pid] > 0 || snap.Selected && !snap.Filtered {
 			r.Processes = append(r.Processes, *row)
 		}
 	}
@@ -196,13 +237,21 @@ func (r *Report) group(rows map[int]*ProcessRow) []Group {
 	// would cost an allocation per socket.
 	type groupKey struct {
 		pid   int
+		ns    uint64
 		state inspect.TCPState
 		peer  peerKey
 	}
 	groups := make(map[groupKey]int)
+	young := func(pid int, st inspect.TCPState) {
+		if r.Young[pid] == nil {
+			r.Young[pid] = map[inspect.TCPState]int{}
+		}
+		r.Young[pid][st]++
+	}
 	for i := range r.Snapshot.Sockets {
 		s := &r.Snapshot.Sockets[i]
 		peer := peerOf(s, listening)
+		isYoung := tooYoung(s, r.MinAge)
 		switch {
 		case len(s.PIDs) > 0:
 			for _, pid := range s.PIDs {
@@ -212,23 +261,36 @@ func (r *Report) group(rows map[int]*ProcessRow) []Group {
 				if row := rows[pid]; row != nil {
 					row.States[s.State]++
 					row.Sockets++
+					if s.Queued {
+						row.Queued[s.State]++
+					}
 				}
-				groups[groupKey{pid, s.State, peer}]++
+				if isYoung {
+					young(pid, s.State)
+				}
+				groups[groupKey{pid, s.NetNS, s.State, peer}]++
 			}
 		case s.Inode == 0:
 			r.Kernel[s.State]++
-			groups[groupKey{KernelPID, s.State, peer}]++
+			if isYoung {
+				young(KernelPID, s.State)
+			}
+			groups[groupKey{KernelPID, s.NetNS, s.State, peer}]++
 		default:
 			r.Unknown[s.State]++
-			groups[groupKey{UnknownPID, s.State, peer}]++
+			if isYoung {
+				young(UnknownPID, s.State)
+			}
+			groups[groupKey{UnknownPID, s.NetNS, s.State, peer}]++
 		}
 	}
 	var out []Group
 	for k, n := range groups {
-		out = append(out, Group{PID: k.pid, State: k.state, Peer: k.peer.String(), Count: n})
+		out = append(out, Group{PID: k.pid, NetNS: k.ns, State: k.state, Peer: k.peer.String(), Count: n})
 	}
 	slices.SortFunc(out, func(a, b Group) int {
-		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Peer, b.Peer))
+		return cmp.Or(ownerOrder(a.PID, b.PID), cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count),
+			cmp.Compare(a.Peer, b.Peer), cmp.Compare(a.NetNS, b.NetNS))
 	})
 	return out
 }

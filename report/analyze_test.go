@@ -194,13 +194,13 @@ func TestGroupsPeers(t *testing.T) {
 	r := Analyze(snap, DefaultThresholds)
 	// Owners in the order of the process table: 901 holds more sockets.
 	want := []Group{
-		{901, inspect.Established, "10.0.0.1", 3},
-		{901, inspect.Established, "10.0.0.20:5432", 2},
-		{901, inspect.Listen, "*", 1},
-		{900, inspect.Established, "10.0.0.3", 1},
-		{900, inspect.Established, "10.0.0.4:51000", 1}, // no listener on 9000 in its namespace: outbound
-		{900, inspect.Listen, "*", 2},
-		{KernelPID, inspect.TimeWait, "10.0.0.2", 1},
+		{901, hostNS, inspect.Established, "10.0.0.1", 3},
+		{901, hostNS, inspect.Established, "10.0.0.20:5432", 2},
+		{901, hostNS, inspect.Listen, "*", 1},
+		{900, hostNS, inspect.Established, "10.0.0.3", 1},
+		{900, 4026532500, inspect.Established, "10.0.0.4:51000", 1}, // no listener on 9000 in its namespace: outbound
+		{900, hostNS, inspect.Listen, "*", 2},
+		{KernelPID, hostNS, inspect.TimeWait, "10.0.0.2", 1},
 	}
 	if diff := cmp.Diff(want, r.Groups); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)

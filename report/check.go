@@ -17,7 +17,12 @@ import (
 const HostPID = -2
 
 // Metric names, as in perfdata and metric labels.
-const MetricFDUsage = "fd_usage"
+const (
+	MetricFDUsage = "fd_usage"
+	// MetricAcceptQueue is a listener whose server is not accepting (the
+	// accept_queue finding).
+	MetricAcceptQueue = "accept_queue"
+)
 
 // Violation is one threshold crossed by one owner.
 type Violation struct {
@@ -40,6 +45,13 @@ type Violation struct {
 	FDs         int   // the process's open fds; 0 for non-processes
 	FDSoftLimit int64 // its soft limit, or 0
 	SocketFDs   int   // its descriptors that are sockets; -1 when only counted
+	// Local is the listening address of an accept_queue violation.
+	Local string
+	// Detail is the finding's message of an accept_queue violation.
+	Detail string
+	// owner names the process for people as its findings do (told apart
+	// from others of its name, its namespace when not the host's).
+	owner string
 }
 
 // Owner names the violation's owner: "pid 42 (nginx)", "the kernel",
@@ -48,13 +60,19 @@ func (v Violation) Owner() string {
 	if v.PID == HostPID {
 		return "the host"
 	}
+	if v.owner != "" {
+		return v.owner
+	}
 	return ownerName(v.PID, v.Name)
 }
 
 // Summary is the violation in a few words, for a status line:
 // "pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000".
 func (v Violation) Summary() string {
-	if v.State == 0 {
+	switch {
+	case v.Metric == MetricAcceptQueue:
+		return fmt.Sprintf("%s not accepting on %s: %d waiting in its accept queue", v.Owner(), v.Local, v.Value)
+	case v.State == 0:
 		return fmt.Sprintf("%s uses %s", v.Owner(), fdUsage(v.FDs, v.FDSoftLimit))
 	}
 	s := fmt.Sprintf("%s %d %s", v.Owner(), v.Value, v.State)
@@ -67,16 +85,25 @@ func (v Violation) Summary() string {
 // Message is the violation in one line with its threshold and the
 // owner's fd usage: what sockleak check prints.
 func (v Violation) Message() string {
+	if v.Metric == MetricAcceptQueue {
+		return v.Detail
+	}
 	if v.State == 0 {
 		s := fmt.Sprintf("%s, over the maximum %d%%", v.Summary(), v.Limit)
 		if v.SocketFDs >= 0 { // -1: the scan only counted the descriptors
 			s += fmt.Sprintf("; %d are sockets", v.SocketFDs)
+		}
+		if atLimit(v.FDs, v.FDSoftLimit) {
+			s += "; " + atLimitNow
 		}
 		return s
 	}
 	s := fmt.Sprintf("%s, over the maximum %d", v.Summary(), v.Limit)
 	if v.PID > 0 {
 		s += "; " + fdUsage(v.FDs, v.FDSoftLimit)
+		if atLimit(v.FDs, v.FDSoftLimit) {
+			s += ": " + atLimitNow
+		}
 	}
 	return s
 }
@@ -102,19 +129,50 @@ type checkOwner struct {
 func (l CheckThresholds) owners(r *Report) []checkOwner {
 	if l.Total {
 		states := map[inspect.TCPState]int{}
-		for _, s := range r.Snapshot.Sockets {
-			states[s.State]++ // a socket shared after fork counts once
+		for i := range r.Snapshot.Sockets {
+			if s := &r.Snapshot.Sockets[i]; !tooYoung(s, r.MinAge) {
+				states[s.State]++ // a socket shared after fork counts once
+			}
 		}
 		return []checkOwner{{row: ProcessRow{Process: inspect.Process{PID: HostPID}}, states: states}}
 	}
 	out := make([]checkOwner, 0, len(r.Processes)+2)
 	for _, p := range r.Processes {
-		out = append(out, checkOwner{row: p, states: p.States})
+		out = append(out, checkOwner{row: p, states: r.countedStates(p.PID, p.States)})
 	}
 	out = append(out,
-		checkOwner{row: ProcessRow{Process: inspect.Process{PID: KernelPID, Name: "kernel"}}, states: r.Kernel},
-		checkOwner{row: ProcessRow{Process: inspect.Process{PID: UnknownPID}}, states: r.Unknown})
+		checkOwner{row: ProcessRow{Process: inspect.Process{PID: KernelPID, Name: "kernel"}}, states: r.countedStates(KernelPID, r.Kernel)},
+		checkOwner{row: ProcessRow{Process: inspect.Process{PID: UnknownPID}}, states: r.countedStates(UnknownPID, r.Unknown)})
 	return out
+}
+
+// countedStates is an owner's count by state less its young sockets.
+func (r *Report) countedStates(pid int, states map[inspect.TCPState]int) map[inspect.TCPState]int {
+	young := r.Young[pid]
+	if len(young) == 0 {
+		return states
+	}
+	out := make(map[inspect.TCPState]int, len(states))
+	for st, n := range states {
+		out[st] = n - young[st]
+	}
+	return out
+}
+
+// topPeer returns the peer with the most sockets of an owner in a state,
+// and how many other peers there are.
+func topPeer(groups []Group, pid int, state inspect.TCPState) (peer string, others int) {
+	for _, g := range groups {
+		if g.PID != pid || g.State != state {
+			continue
+		}
+		if peer == "" {
+			peer = g.Peer // groups are sorted biggest first
+		} else if g.Peer != peer {
+			others++
+		}
+	}
+	return peer, others
 }
 
 // topPeerOf is topPeer for an owner of a check: for the host, the peers
@@ -157,10 +215,14 @@ func Check(r *Report, l CheckThresholds) []Violation {
 			})
 		}
 	}
+	if l.AcceptQueue {
+		out = append(out, acceptQueueViolations(r)...)
+	}
 	if l.FDUsage != nil {
 		// Every inspected process, with TCP sockets or not: any fd counts
-		// towards the limit.
-		for _, p := range r.Snapshot.Processes {
+		// towards the limit; with --state, --port or --peer only those
+		// holding a socket of the view.
+		for _, p := range r.fdChecked() {
 			if p.FDSoftLimit <= 0 {
 				continue // unknown or unlimited: nothing to be near
 			}
@@ -175,19 +237,69 @@ func Check(r *Report, l CheckThresholds) []Violation {
 			})
 		}
 	}
+	rows := make(map[int]*ProcessRow, len(r.Processes))
+	for i := range r.Processes {
+		rows[r.Processes[i].PID] = &r.Processes[i]
+	}
+	for i := range out {
+		v := &out[i]
+		switch row := rows[v.PID]; {
+		case row != nil:
+			v.owner = r.procName(row)
+		case v.PID > 0:
+			v.owner = ownerName(v.PID, r.label(v.PID, v.Name))
+		}
+	}
 	slices.SortFunc(out, func(a, b Violation) int {
-		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(isFD(a), isFD(b)),
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(metricRank(a), metricRank(b)),
 			cmp.Compare(b.Value, a.Value), cmp.Compare(a.State, b.State), ownerOrder(a.PID, b.PID))
 	})
 	return out
 }
 
-// isFD puts socket counts before fd usage, whose values are percentages.
-func isFD(v Violation) int {
-	if v.State == 0 {
-		return 1
+// fdChecked returns the processes whose fd usage a check weighs: every
+// inspected one, or with --state, --port or --peer (a filtered view)
+// those holding a socket of the view.
+func (r *Report) fdChecked() []inspect.Process {
+	if !r.Snapshot.Filtered {
+		return r.Snapshot.Processes
 	}
-	return 0
+	var out []inspect.Process
+	for _, p := range r.Processes {
+		if p.Sockets > 0 {
+			out = append(out, p.Process)
+		}
+	}
+	return out
+}
+
+// acceptQueueViolations are the accept_queue findings as violations: a
+// server that is not accepting fails the check, whatever the counts.
+func acceptQueueViolations(r *Report) []Violation {
+	var out []Violation
+	for _, f := range r.Findings {
+		if f.Kind != KindAcceptQueue {
+			continue
+		}
+		out = append(out, Violation{
+			Severity: f.Severity, Metric: MetricAcceptQueue, State: inspect.Listen, PID: f.PID, Name: f.Name,
+			Local: f.Local, Value: f.Count, FDs: f.FDs, FDSoftLimit: f.FDSoftLimit, SocketFDs: -1, Detail: f.Message,
+		})
+	}
+	return out
+}
+
+// metricRank puts a server that is not accepting first (its queue
+// explains the counts), then socket counts, then fd usage, whose values
+// are percentages.
+func metricRank(v Violation) int {
+	switch {
+	case v.Metric == MetricAcceptQueue:
+		return 0
+	case v.State == 0:
+		return 2
+	}
+	return 1
 }
 
 // Measure returns the worst value of every metric with a threshold, states in
@@ -204,7 +316,7 @@ func Measure(r *Report, l CheckThresholds) []Measurement {
 	}
 	if l.FDUsage != nil {
 		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
-		for _, p := range r.Snapshot.Processes {
+		for _, p := range r.fdChecked() {
 			if p.FDSoftLimit > 0 {
 				m.Value = max(m.Value, percent(usagePercent(p.FDs, p.FDSoftLimit)))
 			}
@@ -242,6 +354,9 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		}
 		fmt.Fprintf(&b, "FAIL: %s exceeded by %s (%s); %s inspected\n",
 			wording.Plural(len(vs), "threshold"), wording.Plural(len(owners), "owner"), l.describe(), wording.Count(procs, "process", "processes"))
+	}
+	for _, note := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", note)
 	}
 	for _, warn := range r.Snapshot.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", warn)
@@ -282,6 +397,8 @@ type ViolationDoc struct {
 	FDsOpen     int    `json:"fds_open"`
 	FDSoftLimit int64  `json:"fd_soft_limit"`
 	Message     string `json:"message"`
+	// Local is the listening address of an accept_queue violation.
+	Local string `json:"local,omitempty"`
 }
 
 // CheckJSON writes the check as one indented JSON document.
@@ -304,7 +421,7 @@ func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		d.Violations = append(d.Violations, ViolationDoc{
 			Severity: v.Severity.String(), Metric: v.Metric, State: state, PID: v.PID, Name: v.Name,
 			Peer: v.Peer, Value: v.Value, Limit: v.Limit, FDsOpen: v.FDs, FDSoftLimit: v.FDSoftLimit,
-			Message: v.Message(),
+			Message: v.Message(), Local: v.Local,
 		})
 	}
 	enc := json.NewEncoder(w)

@@ -39,6 +39,9 @@ type CheckThresholds struct {
 	// each owner's: every process, the kernel's sockets (TIME_WAIT,
 	// orphans) and unknown owners.
 	Total bool
+	// AcceptQueue fails the check for a listener whose server is not
+	// accepting (the accept_queue finding), whatever the counts.
+	AcceptQueue bool
 }
 
 func (l CheckThresholds) states() []inspect.TCPState {
@@ -49,11 +52,19 @@ func (l CheckThresholds) states() []inspect.TCPState {
 // those with a threshold. With netlink the kernel leaves the rest out,
 // and with none to match the fd walk only counts. Fd usage alone needs no
 // socket state, so then it asks for LISTEN alone, the fewest sockets.
+//
+// The accept-queue check needs the listeners (their queue and backlog)
+// and the CLOSE_WAIT connections waiting in their queues.
 func (l CheckThresholds) DumpStates() []inspect.TCPState {
-	if len(l.States) == 0 {
+	states := l.states()
+	if l.AcceptQueue {
+		states = append(states, inspect.Listen, inspect.CloseWait)
+	}
+	if len(states) == 0 {
 		return []inspect.TCPState{inspect.Listen}
 	}
-	return l.states()
+	slices.Sort(states)
+	return slices.Compact(states)
 }
 
 // HiddenWarning returns a warning when a --state filter leaves out of the view
@@ -138,6 +149,10 @@ type CheckSettings struct {
 	Warn, Crit []string
 	// Total applies the state thresholds to the host's totals.
 	Total bool
+	// NoAcceptQueue does not fail the check for a server that is not
+	// accepting (CheckThresholds.AcceptQueue). Optional: checked unless
+	// set.
+	NoAcceptQueue bool
 }
 
 // source is where a warning threshold came from: a flag, or "" for a
@@ -174,7 +189,7 @@ func (w *warnings) set(st inspect.TCPState, fd bool, src source) error {
 // Thresholds builds the thresholds the settings describe. Its errors are
 // mistakes in the settings, worded for the flags.
 func (s CheckSettings) Thresholds() (CheckThresholds, error) {
-	l := CheckThresholds{States: map[inspect.TCPState]Level{}, Total: s.Total}
+	l := CheckThresholds{States: map[inspect.TCPState]Level{}, Total: s.Total, AcceptQueue: !s.NoAcceptQueue}
 	w, err := s.warnings()
 	if err != nil {
 		return l, err

@@ -35,6 +35,12 @@ var thresholdsTests = []struct {
 		fd:       lvp(80, 95),
 	},
 	{
+		name:     "the accept queue not checked",
+		settings: checkDefaults(func(s *CheckSettings) { s.NoAcceptQueue = true }),
+		states:   cwThreshold(0, 0),
+		fd:       lvp(80, 95),
+	},
+	{
 		name: "every setting",
 		settings: checkDefaults(func(s *CheckSettings) {
 			s.MaxCloseWait, s.MaxFinWait2, s.MaxFDUsage = 5, 100, 70
@@ -201,6 +207,9 @@ func TestCheckSettingsThresholds(t *testing.T) {
 			if l.Total != tt.settings.Total {
 				t.Errorf("total = %v, want %v", l.Total, tt.settings.Total)
 			}
+			if l.AcceptQueue == tt.settings.NoAcceptQueue {
+				t.Errorf("accept queue checked = %v with NoAcceptQueue %v", l.AcceptQueue, tt.settings.NoAcceptQueue)
+			}
 		})
 	}
 }
@@ -214,6 +223,9 @@ func TestDumpStates(t *testing.T) {
 		{"the states with a threshold, in kernel order", CheckThresholds{States: map[inspect.TCPState]Level{inspect.LastAck: {}, inspect.CloseWait: {}}, FDUsage: lvp(80, 95)},
 			[]inspect.TCPState{inspect.CloseWait, inspect.LastAck}},
 		{"fd usage alone: LISTEN, the fewest", CheckThresholds{FDUsage: lvp(80, 95)}, []inspect.TCPState{inspect.Listen}},
+		{"the accept queue: the listeners and the CLOSE_WAIT in their queues", CheckThresholds{
+			States: map[inspect.TCPState]Level{inspect.FinWait2: {}}, AcceptQueue: true},
+			[]inspect.TCPState{inspect.FinWait2, inspect.CloseWait, inspect.Listen}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tt.l.DumpStates()); diff != "" {

@@ -3,8 +3,11 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/wording"
@@ -12,55 +15,60 @@ import (
 
 // diagnose turns the counts into findings, worst first.
 func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
+	r.labels = labels(rows, func(p *ProcessRow) bool { return r.mayShow(p, th) })
+	leaks := r.leaks()
 	var out []Finding
-	owners := make([]int, 0, len(rows)+2)
-	for pid := range rows {
-		owners = append(owners, pid)
-	}
-	owners = append(owners, UnknownPID)
-	slices.Sort(owners)
-	for _, pid := range owners {
+	pids := slices.Sorted(maps.Keys(rows))
+	for _, pid := range pids {
 		row := rows[pid]
-		if row == nil {
-			row = &ProcessRow{Process: inspect.Process{PID: pid}, States: r.Unknown}
-		}
-		if f, ok := closeWaitFinding(r, row, th); ok {
+		if f, ok := closeWaitFinding(r, row, leaks[ownerNS{pid: pid}][inspect.CloseWait], th); ok {
 			out = append(out, f)
 		}
-		if f, ok := ownedFinWait2Finding(r, row); ok {
+		if f, ok := ownedFinWait2Finding(r, row, leaks[ownerNS{pid: pid}][inspect.FinWait2]); ok {
 			out = append(out, f)
 		}
-		if f, ok := fdPressureFinding(row, th); ok {
+		if f, ok := fdPressureFinding(r, row, th); ok {
 			out = append(out, f)
 		}
 	}
-	if f, ok := orphanFinWait2Finding(r, th); ok {
-		out = append(out, f)
+	for _, o := range slices.SortedFunc(maps.Keys(leaks), func(a, b ownerNS) int {
+		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.ns, b.ns), cmp.Compare(a.holder, b.holder))
+	}) {
+		switch o.pid {
+		case UnknownPID:
+			row := &ProcessRow{Process: inspect.Process{PID: UnknownPID, NetNS: o.ns}}
+			if f, ok := closeWaitFinding(r, row, leaks[o][inspect.CloseWait], th); ok {
+				out = append(out, f)
+			}
+			if f, ok := ownedFinWait2Finding(r, row, leaks[o][inspect.FinWait2]); ok {
+				out = append(out, f)
+			}
+		case KernelPID:
+			out = append(out, orphanFinWait2Findings(r, o.ns, leaks[o][inspect.FinWait2], th)...)
+		}
 	}
+	out = append(out, acceptQueueFindings(r, rows)...)
 	if !r.Snapshot.Selected && !r.Snapshot.Filtered { // host-wide counts would not match the filtered view
 		out = append(out, systemFindings(r, th)...)
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(b.Count, a.Count),
-			ownerOrder(a.PID, b.PID), cmp.Compare(a.Kind, b.Kind))
+			ownerOrder(a.PID, b.PID), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.NetNS, b.NetNS))
 	})
 	return out
 }
 
-// topPeer returns the peer with the most sockets of an owner in a state,
-// and how many other peers there are.
-func topPeer(groups []Group, pid int, state inspect.TCPState) (peer string, others int) {
-	for _, g := range groups {
-		if g.PID != pid || g.State != state {
-			continue
-		}
-		if peer == "" {
-			peer = g.Peer // groups are sorted biggest first
-		} else {
-			others++
-		}
+// mayShow reports whether a process may be shown: it holds a socket of
+// the view, it was selected, or its fd usage makes a finding. With
+// --state, --port or --peer only those holding a socket of the view are.
+func (r *Report) mayShow(p *ProcessRow, th Thresholds) bool {
+	switch {
+	case p.Sockets > 0:
+		return true
+	case r.Snapshot.Filtered:
+		return false
 	}
-	return peer, others
+	return r.Snapshot.Selected || p.FDUsage() >= th.FDPressure
 }
 
 func peerPhrase(peer string, others int) string {
@@ -87,79 +95,197 @@ func fdUsage(fds int, soft int64) string {
 // percent rounds a percentage to a whole one.
 func percent(pct float64) int { return int(pct + 0.5) }
 
-func closeWaitFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
-	n := p.States[inspect.CloseWait]
-	if n == 0 {
+// atLimit reports whether a process has as many descriptors open as its
+// soft limit allows, or more (a limit lowered under it): every new one
+// fails now.
+func atLimit(fds int, soft int64) bool { return soft > 0 && int64(fds) >= soft }
+
+// atLimitNow is what being at the limit means, said once for every
+// finding and violation.
+const atLimitNow = "at its limit now: socket(), accept() and open() fail with EMFILE"
+
+// stateSuffix is "; it is stopped: SIGSTOP or a debugger" for a process
+// whose own state explains its sockets, "" otherwise.
+func stateSuffix(st byte) string {
+	if s := processState(st); s != "" {
+		return "; it is " + s
+	}
+	return ""
+}
+
+// Hints of the close_wait finding, from the evidence.
+const (
+	hintCloseWait     = "The peer sent FIN and this process never called close(). "
+	hintCloseWaitRead = "the replies were read, and the socket was kept or pooled and never closed, as by a client " +
+		"object made per call and never closed (an HTTP session, a database or cache client)"
+	hintCloseWaitUnread = "the reply was abandoned unread on a timeout or error path that returned without closing, " +
+		"or a response body was never read to the end"
+	hintCloseWaitEnd = " The kernel never expires CLOSE_WAIT; only close(), or restarting the process, frees them."
+	hintStopped      = "A stopped process runs no code: it cannot close the sockets its peers closed, nor accept new " +
+		"connections. Its CLOSE_WAIT sockets are not an error-path leak: resume it (kill -CONT %d), or detach the " +
+		"debugger that holds it (TracerPid in /proc/%d/status)."
+)
+
+// closeWaitHint says what the sockets' receive queues tell: only the FIN
+// (rx_queue 0 or 1: the replies were read) or data before it (a reply
+// left unread).
+func closeWaitHint(l *leak) string {
+	counted := l.n - l.queued
+	switch l.onlyFIN {
+	case counted:
+		return hintCloseWait + "Only the FIN is unread: " + hintCloseWaitRead + "." + hintCloseWaitEnd
+	case 0:
+		return hintCloseWait + "Data is unread before the FIN: " + hintCloseWaitUnread + "." + hintCloseWaitEnd
+	}
+	return fmt.Sprintf("%s%s: %s. %s: %s.%s", hintCloseWait,
+		wording.Count(l.onlyFIN, "holds only the FIN", "hold only the FIN"), hintCloseWaitRead,
+		wording.Count(counted-l.onlyFIN, "holds data before it", "hold data before it"), hintCloseWaitUnread, hintCloseWaitEnd)
+}
+
+func closeWaitFinding(r *Report, p *ProcessRow, l *leak, th Thresholds) (Finding, bool) {
+	if l == nil || l.n-l.queued == 0 { // the queued ones are the accept_queue finding's
 		return Finding{}, false
 	}
-	peer, others := topPeer(r.Groups, p.PID, inspect.CloseWait)
+	n := l.n - l.queued
+	peer, others := l.topPeer()
 	f := Finding{
-		Severity: Warning, Kind: KindCloseWait, PID: p.PID, Name: p.Name,
+		Severity: Warning, Kind: KindCloseWait, PID: p.PID, Name: p.Name, NetNS: p.NetNS,
 		State: inspect.CloseWait, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
-		Hint: "The peer sent FIN and this process never called close(): look for error and timeout paths " +
-			"that return without closing, response bodies never read to the end, pools never drained. " +
-			"The kernel never expires CLOSE_WAIT; only close(), or restarting the process, frees them.",
+		Hint: closeWaitHint(l),
 	}
 	if p.PID == UnknownPID {
-		f.Message = fmt.Sprintf("%s in CLOSE_WAIT to %s held by a process sockleak could not inspect: it is not closing sockets its peer closed",
-			wording.Plural(n, "socket"), peerPhrase(peer, others))
+		f.Message = fmt.Sprintf("%s in CLOSE_WAIT to %s held by a process sockleak could not inspect%s: it is not closing sockets its peer closed",
+			wording.Plural(n, "socket"), peerPhrase(peer, others), r.nsPhrase(p.NetNS))
 		f.Hint += " Run sockleak as root to name the process."
 		return f, true
 	}
+	name := r.procName(p)
 	f.Message = fmt.Sprintf("%s is not closing sockets its peer closed: %d in CLOSE_WAIT to %s; %s",
-		ownerName(p.PID, p.Name), n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
+		name, n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
+	if stopped(p.State) {
+		f.Message = fmt.Sprintf("%s is stopped (SIGSTOP or a debugger), so it cannot close sockets its peer closed: %d in CLOSE_WAIT to %s; %s",
+			name, n, peerPhrase(peer, others), fdUsage(p.FDs, p.FDSoftLimit))
+		f.Hint = fmt.Sprintf(hintStopped, p.PID, p.PID)
+	} else {
+		f.Message += stateSuffix(p.State)
+	}
 	if p.FDUsage() >= th.FDCritical || usagePercent(n, p.FDSoftLimit) >= th.CloseWaitCritical {
 		f.Severity = Critical
-		f.Message += fmt.Sprintf(": it will fail with EMFILE (too many open files) at %d", p.FDSoftLimit)
+		if atLimit(p.FDs, p.FDSoftLimit) {
+			f.Message += ": " + atLimitNow
+		} else {
+			f.Message += fmt.Sprintf(": it will fail with EMFILE (too many open files) at %d", p.FDSoftLimit)
+		}
 	}
 	return f, true
 }
 
-func ownedFinWait2Finding(r *Report, p *ProcessRow) (Finding, bool) {
-	n := p.States[inspect.FinWait2]
-	if n == 0 {
+// linkedPhrase names the holder of the CLOSE_WAIT ends of FIN_WAIT2
+// sockets on this host: "the other end is pid 77 (redis-server) in
+// CLOSE_WAIT: it is not closing"; "" when no end is here. Several holders
+// name the one with the most.
+func (r *Report) linkedPhrase(l *leak) string {
+	if l == nil || len(l.linked) == 0 {
+		return ""
+	}
+	holders := slices.SortedFunc(maps.Keys(l.linked), func(a, b int) int {
+		return cmp.Or(cmp.Compare(l.linked[b], l.linked[a]), cmp.Compare(a, b))
+	})
+	h := holders[0]
+	n, queued := l.linked[h], l.linkedQueued[h]
+	var s string
+	switch queued {
+	case 0:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT: it is not closing", r.holderName(h))
+	case n:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT in its accept queue: it is not accepting", r.holderName(h))
+	default:
+		s = fmt.Sprintf("the other end is %s in CLOSE_WAIT: it is not closing (%d of them wait in its accept queue: "+
+			"it is not accepting either)", r.holderName(h), queued)
+	}
+	if n < l.n-l.queued || len(holders) > 1 {
+		s = fmt.Sprintf("for %d of them %s", n, s)
+	}
+	return s
+}
+
+// holderName names the holder of a socket on this host for messages.
+func (r *Report) holderName(pid int) string {
+	if pid <= 0 {
+		return ownerName(pid, "")
+	}
+	for _, p := range r.Snapshot.Processes {
+		if p.PID == pid {
+			return ownerName(pid, r.label(pid, p.Name))
+		}
+	}
+	return ownerName(pid, "")
+}
+
+func ownedFinWait2Finding(r *Report, p *ProcessRow, l *leak) (Finding, bool) {
+	if l == nil || l.n == 0 {
 		return Finding{}, false
 	}
-	peer, others := topPeer(r.Groups, p.PID, inspect.FinWait2)
+	n := l.n
+	peer, others := l.topPeer()
+	hint := fmt.Sprintf("The peer is likely leaking: its end sits in CLOSE_WAIT (run sockleak inspect on %s). ", peerHost(peer))
+	if link := r.linkedPhrase(l); link != "" {
+		hint = "The peer is on this host: " + link + ". "
+	}
 	return Finding{
-		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name,
+		Severity: Warning, Kind: KindFinWait2, PID: p.PID, Name: p.Name, NetNS: p.NetNS,
 		State: inspect.FinWait2, Peer: peer, Count: n, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
-		Message: fmt.Sprintf("%s holds %s in FIN_WAIT2 to %s: it closed its side, the peer has not",
-			ownerName(p.PID, p.Name), wording.Plural(n, "half-closed socket"), peerPhrase(peer, others)),
-		Hint: fmt.Sprintf("The peer is likely leaking: its end sits in CLOSE_WAIT (run sockleak inspect on %s). "+
-			"This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: "+
-			"give the read a deadline and close after it.", peerHost(peer)),
+		Message: fmt.Sprintf("%s holds %s in FIN_WAIT2 to %s: it closed its side, the peer has not%s",
+			r.procName(p), wording.Plural(n, "half-closed socket"), peerPhrase(peer, others),
+			stateSuffix(p.State)),
+		Hint: hint + "This process shut down writing and still holds the socket, and an owned FIN_WAIT2 never times out: " +
+			"give the read a deadline and close after it.",
 	}, true
 }
 
-func orphanFinWait2Finding(r *Report, th Thresholds) (Finding, bool) {
-	n := r.Kernel[inspect.FinWait2]
-	if n == 0 {
-		return Finding{}, false
-	}
-	peer, others := topPeer(r.Groups, KernelPID, inspect.FinWait2)
-	top := 0
-	for _, g := range r.Groups {
-		if g.PID == KernelPID && g.State == inspect.FinWait2 && g.Peer == peer {
-			top = g.Count
-		}
-	}
-	sev := Info
-	if top >= th.OrphanFinWait2Warning {
-		sev = Warning
+// orphanFinWait2Findings judges orphaned FIN_WAIT2 sockets of one
+// network namespace: those whose other ends one process holds in
+// CLOSE_WAIT on this host (naming it), or the rest (naming the local
+// ports of inbound ones: the services).
+func orphanFinWait2Findings(r *Report, ns uint64, l *leak, th Thresholds) []Finding {
+	if l == nil || l.n == 0 {
+		return nil
 	}
 	timeout := "net.ipv4.tcp_fin_timeout"
 	if s := r.Snapshot.System.FinTimeout; s > 0 {
 		timeout = fmt.Sprintf("tcp_fin_timeout (%d s)", s)
 	}
-	return Finding{
-		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel",
-		State: inspect.FinWait2, Peer: peer, Count: n,
-		Message: fmt.Sprintf("%s to %s: this host closed them, the peer has not; they expire after %s",
-			wording.Plural(n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others), timeout),
+	peer, others := l.topPeer()
+	sev := Info
+	if slices.Max(slices.Collect(maps.Values(l.peers))) >= th.OrphanFinWait2Warning {
+		sev = Warning
+	}
+	services := ""
+	if len(l.ports) > 0 {
+		ports := slices.Sorted(maps.Keys(l.ports))
+		words := make([]string, len(ports))
+		for i, p := range ports {
+			words[i] = strconv.Itoa(int(p))
+		}
+		services = fmt.Sprintf(" from local port %s", strings.Join(words, ", "))
+		if len(ports) > 1 {
+			services = fmt.Sprintf(" from local ports %s", strings.Join(words, ", "))
+		}
+	}
+	f := Finding{
+		Severity: sev, Kind: KindFinWait2, PID: KernelPID, Name: "kernel", NetNS: ns,
+		State: inspect.FinWait2, Peer: peer, Count: l.n,
+		Message: fmt.Sprintf("%s to %s%s%s: this host closed them, the peer has not; they expire after %s",
+			wording.Plural(l.n, "orphaned FIN_WAIT2 socket"), peerPhrase(peer, others), services, r.nsPhrase(ns), timeout),
 		Hint: fmt.Sprintf("The peer is likely not closing its sockets (they sit in CLOSE_WAIT there): run sockleak inspect on %s. "+
 			"Orphans expire after %s, so the count shows only the most recent leaks.", peerHost(peer), timeout),
-	}, true
+	}
+	if link := r.linkedPhrase(l); link != "" {
+		f.Message += "; " + link
+		f.Hint = "The peer is on this host and is not closing its sockets: see its findings. " +
+			fmt.Sprintf("Orphans expire after %s, so the count shows only the most recent leaks.", timeout)
+	}
+	return []Finding{f}
 }
 
 // peerHost strips the port from a peer, for "run sockleak on HOST".
@@ -170,21 +296,26 @@ func peerHost(peer string) string {
 	return peer
 }
 
-func fdPressureFinding(p *ProcessRow, th Thresholds) (Finding, bool) {
+func fdPressureFinding(r *Report, p *ProcessRow, th Thresholds) (Finding, bool) {
 	usage := p.FDUsage()
-	if p.PID <= 0 || usage < th.FDPressure {
+	if p.PID <= 0 || usage < th.FDPressure || !r.mayShow(p, th) {
 		return Finding{}, false
 	}
 	sev := Warning
 	if usage >= th.FDPressureCritical {
 		sev = Critical
 	}
-	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", ownerName(p.PID, p.Name), p.FDs, p.FDSoftLimit, percent(usage))
+	name := r.procName(p)
+	msg := fmt.Sprintf("%s uses %d of its %d file descriptors (%d%%)", name, p.FDs, p.FDSoftLimit, percent(usage))
+	if atLimit(p.FDs, p.FDSoftLimit) {
+		msg = fmt.Sprintf("%s is %s (%d of %d file descriptors open)", name, atLimitNow, p.FDs, p.FDSoftLimit)
+	}
 	if p.SocketFDs >= 0 { // -1: only counted, not walked
 		msg += "; " + wording.Count(p.SocketFDs, "is a socket", "are sockets")
 	}
+	msg += stateSuffix(p.State)
 	return Finding{
-		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name,
+		Severity: sev, Kind: KindFDPressure, PID: p.PID, Name: p.Name, NetNS: p.NetNS,
 		Count: p.FDs, FDs: p.FDs, FDSoftLimit: p.FDSoftLimit,
 		Message: msg,
 		Hint: fmt.Sprintf("At the limit every socket(), accept() and open() fails with EMFILE. The other findings, "+

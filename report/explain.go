@@ -72,7 +72,9 @@ var Explanations = []Explanation{{
 	Ends:    "FIN retries",
 }, {
 	State: inspect.Listen, Meaning: "a server socket waiting for connections", Closer: "-", Blame: "-",
-	BuildUp: "normal: one per listening address and port (more with SO_REUSEPORT)",
+	BuildUp: "normal: one per listening address and port (more with SO_REUSEPORT). Its Recv-Q is the connections " +
+		"waiting in its accept queue and its Send-Q the backlog: a queue near the backlog, or queued connections in " +
+		"CLOSE_WAIT (their clients gave up), means the server is not calling accept(): stopped, hung or overloaded",
 	EndedBy: "close() by the owner",
 	Ends:    "owner's close()",
 }, {

@@ -31,6 +31,9 @@ type Document struct {
 	Warnings      []string       `json:"warnings"`
 	Kernel        map[string]int `json:"kernel_states"`  // sockets no process holds (pid 0), by state
 	Unknown       map[string]int `json:"unknown_states"` // sockets whose owner could not be read (pid -1), by state
+	// Notes say what the findings left out: sockets younger than the
+	// minimum age.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // SystemDoc holds the system counters.
@@ -63,6 +66,12 @@ type ProcessDoc struct {
 	FDHardLimit int64          `json:"fd_hard_limit"` // -1 unlimited, 0 unknown
 	NetNS       uint64         `json:"netns"`
 	States      map[string]int `json:"states"`
+	// Queued counts, by state, the sockets among States waiting in the
+	// accept queue of a socket it listens on (not accepted yet).
+	Queued map[string]int `json:"queued,omitempty"`
+	// ProcessState is the state letter of PID/stat ("T" stopped, "t"
+	// traced, "D" uninterruptible, "Z" zombie, ...); absent when unknown.
+	ProcessState string `json:"process_state,omitempty"`
 }
 
 // SocketDoc is one socket.
@@ -80,11 +89,19 @@ type SocketDoc struct {
 	// IdleMs is the time since the socket last sent or received data;
 	// present only when the netlink backend could tell.
 	IdleMs *uint32 `json:"idle_ms,omitempty"`
+	// AgeMs is a lower bound of how long a CLOSE_WAIT or FIN_WAIT2 socket
+	// has been in its state (the kernel's time since the last ACK
+	// received); present only when the netlink backend could tell.
+	AgeMs *uint32 `json:"age_ms,omitempty"`
+	// Queued is true for a connection waiting in a listener's accept
+	// queue: no descriptor yet, PIDs are the listener's owners.
+	Queued bool `json:"queued,omitempty"`
 }
 
 // GroupDoc counts sockets by owner, state and peer.
 type GroupDoc struct {
-	PID   int    `json:"pid"` // 0 the kernel, -1 unknown owner
+	PID   int    `json:"pid"`   // 0 the kernel, -1 unknown owner
+	NetNS uint64 `json:"netns"` // the sockets' network namespace, 0 unknown
 	State string `json:"state"`
 	Peer  string `json:"peer"`
 	Count int    `json:"count"`
@@ -103,6 +120,11 @@ type FindingDoc struct {
 	FDSoftLimit int64  `json:"fd_soft_limit"`
 	Message     string `json:"message"`
 	Hint        string `json:"hint"`
+	// NetNS is the network namespace of the process or of the kernel's
+	// sockets; absent for system findings.
+	NetNS uint64 `json:"netns,omitempty"`
+	// Local is the listening address of an accept_queue finding.
+	Local string `json:"local,omitempty"`
 }
 
 func stateCounts(m map[inspect.TCPState]int) map[string]int {
@@ -144,6 +166,10 @@ func socketDoc(s inspect.Socket) SocketDoc {
 	if s.HasIdle {
 		sd.IdleMs = &s.IdleMs
 	}
+	if s.HasAge {
+		sd.AgeMs = &s.AgeMs
+	}
+	sd.Queued = s.Queued
 	return sd
 }
 
@@ -171,16 +197,24 @@ func newDocument(r *Report) Document {
 		Warnings:  append([]string{}, snap.Warnings...),
 		Kernel:    stateCounts(r.Kernel),
 		Unknown:   stateCounts(r.Unknown),
+		Notes:     r.Notes,
 	}
 	for _, p := range r.Processes {
-		d.Processes = append(d.Processes, ProcessDoc{
+		pd := ProcessDoc{
 			PID: p.PID, Name: p.Name, User: p.User, Cmdline: p.Cmdline,
 			FDsOpen: p.FDs, SocketFDs: p.SocketFDs, FDSoftLimit: p.FDSoftLimit, FDHardLimit: p.FDHardLimit,
 			NetNS: p.NetNS, States: stateCounts(p.States),
-		})
+		}
+		if q := stateCounts(p.Queued); len(q) > 0 {
+			pd.Queued = q
+		}
+		if p.State != 0 {
+			pd.ProcessState = string(rune(p.State))
+		}
+		d.Processes = append(d.Processes, pd)
 	}
 	for _, g := range r.Groups {
-		d.Groups = append(d.Groups, GroupDoc{PID: g.PID, State: g.State.String(), Peer: g.Peer, Count: g.Count})
+		d.Groups = append(d.Groups, GroupDoc{PID: g.PID, NetNS: g.NetNS, State: g.State.String(), Peer: g.Peer, Count: g.Count})
 	}
 	for _, f := range r.Findings {
 		state := ""
@@ -190,6 +224,7 @@ func newDocument(r *Report) Document {
 		d.Findings = append(d.Findings, FindingDoc{
 			Severity: f.Severity.String(), Kind: f.Kind, PID: f.PID, Name: f.Name, State: state, Peer: f.Peer,
 			Count: f.Count, FDsOpen: f.FDs, FDSoftLimit: f.FDSoftLimit, Message: f.Message, Hint: f.Hint,
+			NetNS: f.NetNS, Local: f.Local,
 		})
 	}
 	return d

@@ -3,6 +3,7 @@ package report
 import (
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -28,6 +29,7 @@ func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer
 type checkMetrics struct {
 	sockets, procSockets, openFDs, maxFDs, kernel *prometheus.GaugeVec
 	violations, warnLimit, critLimit              *prometheus.GaugeVec
+	listenQueue, listenBacklog                    *prometheus.GaugeVec
 	status, inspected, denied, scanTime           prometheus.Gauge
 }
 
@@ -39,15 +41,17 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 		warnLimit: metrics.CheckWarningThreshold.GaugeVec(), critLimit: metrics.CheckCriticalThreshold.GaugeVec(),
 		status: metrics.CheckStatus.Gauge(), inspected: metrics.ProcessesInspected.Gauge(),
 		denied: metrics.ProcessesUninspectable.Gauge(), scanTime: metrics.ScanTimestamp.Gauge(),
+		listenQueue: metrics.ListenQueue.GaugeVec(), listenBacklog: metrics.ListenBacklog.GaugeVec(),
 	}
 	for _, c := range []prometheus.Collector{m.sockets, m.procSockets, m.openFDs, m.maxFDs, m.kernel, m.violations,
-		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime} {
+		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	snap := r.Snapshot
 	m.setSockets(r)
+	m.setListeners(r)
 	m.setProcesses(r, vs)
 	m.setThresholds(r, l, vs)
 	m.inspected.Set(float64(len(snap.Processes)))
@@ -68,6 +72,28 @@ func (m *checkMetrics) setSockets(r *Report) {
 	for st, n := range r.Kernel {
 		if n > 0 {
 			m.kernel.WithLabelValues(st.Label()).Set(float64(n))
+		}
+	}
+}
+
+// setListeners sets the accept queue and backlog of every listener whose
+// queue is not empty: few series, and the ones an alert on a server that
+// stopped accepting needs.
+func (m *checkMetrics) setListeners(r *Report) {
+	names := map[int]string{}
+	for _, p := range r.Snapshot.Processes {
+		names[p.PID] = p.Name
+	}
+	for i := range r.Snapshot.Sockets {
+		s := &r.Snapshot.Sockets[i]
+		if s.State != inspect.Listen || s.RxQueue == 0 {
+			continue
+		}
+		pid := socketOwner(s)
+		labels := []string{strconv.Itoa(pid), strings.ToValidUTF8(names[pid], "?"), s.Local.String()}
+		m.listenQueue.WithLabelValues(labels...).Set(float64(s.RxQueue))
+		if s.TxQueue > 0 {
+			m.listenBacklog.WithLabelValues(labels...).Set(float64(s.TxQueue))
 		}
 	}
 }
@@ -114,6 +140,10 @@ func (m *checkMetrics) setThresholds(r *Report, l CheckThresholds, vs []Violatio
 		// Zero series for every checked metric, so "> 0" alerts resolve.
 		m.violations.WithLabelValues(ms.Metric, Warning.String())
 		m.violations.WithLabelValues(ms.Metric, Critical.String())
+	}
+	if l.AcceptQueue {
+		m.violations.WithLabelValues(MetricAcceptQueue, Warning.String())
+		m.violations.WithLabelValues(MetricAcceptQueue, Critical.String())
 	}
 	for _, v := range vs {
 		m.violations.WithLabelValues(v.Metric, v.Severity.String()).Inc()

@@ -124,6 +124,34 @@ func TestPrometheus(t *testing.T) {
 	}
 }
 
+// TestPrometheusAcceptQueue: a listener with a queue has its queue and
+// backlog, and the accept_queue violations their series, zero or not.
+func TestPrometheusAcceptQueue(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(77, "redis-server", 30, 10032)},
+		[]inspect.Socket{listener("0.0.0.0:6379", 129, 128, 77), listener("127.0.0.1:8080", 0, 128, 77)})
+	r := Analyze(snap, DefaultThresholds)
+	l := CheckThresholds{States: cwThreshold(0, 0), AcceptQueue: true}
+	var b bytes.Buffer
+	if err := Prometheus(&b, r, l, Check(r, l)); err != nil {
+		t.Fatal(err)
+	}
+	got := parseExposition(t, &b)
+	for k, v := range map[string]float64{
+		`sockleak_listen_queue_connections{local="0.0.0.0:6379",pid="77",process="redis-server"}`: 129,
+		`sockleak_listen_backlog{local="0.0.0.0:6379",pid="77",process="redis-server"}`:           128,
+		`sockleak_check_violations{metric="accept_queue",severity="critical"}`:                    1,
+		`sockleak_check_violations{metric="accept_queue",severity="warning"}`:                     0,
+		`sockleak_check_status`: 2,
+	} {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	if _, ok := got[`sockleak_listen_queue_connections{local="127.0.0.1:8080",pid="77",process="redis-server"}`]; ok {
+		t.Errorf("a series for an empty queue")
+	}
+}
+
 func TestPrometheusPedantic(t *testing.T) {
 	r, l, vs := promFixture()
 	reg := prometheus.NewPedanticRegistry()

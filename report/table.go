@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	if len(r.Findings) == 0 {
 		b.WriteString("none: no CLOSE_WAIT or FIN_WAIT2 build-up, no process near its fd limit\n")
 	}
-	// One screen: the worst findings, each kind's hint once.
+	// One screen: the worst findings, each hint once.
 	hinted := make(map[string]bool)
 	for i, f := range r.Findings {
 		if i == maxTableFindings {
@@ -58,11 +59,13 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 		label := fmt.Sprintf("%-8s  ", strings.ToUpper(f.Severity.String()))
 		indent := strings.Repeat(" ", len(label))
 		wording.WriteWrapped(&b, label, indent, "["+f.Kind+"] "+f.Message)
-		// Orphans and owned sockets of one kind have different hints.
-		if key := fmt.Sprint(f.Kind, f.PID == KernelPID); !hinted[key] {
-			hinted[key] = true
+		if !hinted[f.Hint] {
+			hinted[f.Hint] = true
 			wording.WriteWrapped(&b, indent+"hint: ", indent+"      ", f.Hint)
 		}
+	}
+	for _, note := range r.Notes {
+		wording.WriteWrapped(&b, "note: ", "      ", note)
 	}
 
 	multiNS := r.namespaces() > 1
@@ -163,20 +166,28 @@ func (r *Report) namespaces() int {
 
 func processTable(w io.Writer, r *Report, multiNS bool) error {
 	states := r.statesShown()
+	queued := slices.ContainsFunc(r.Processes, func(p ProcessRow) bool { return total(p.Queued) > 0 })
 	header := []string{"PID", "PROCESS", "USER", "FDS", "SOCKETS"}
 	numeric := []int{0, 3, 4}
 	for i, s := range states {
 		header = append(header, s.String())
 		numeric = append(numeric, 5+i)
 	}
+	if queued { // connections in its accept queues, counted in their states
+		header = append(header, "QUEUED")
+		numeric = append(numeric, len(header)-1)
+	}
 	if multiNS {
 		header = append(header, "NETNS")
 	}
 	t := newTable(w, header, numeric...)
-	row := func(pid, name, user, fds string, sockets int, counts map[inspect.TCPState]int, ns string) error {
+	row := func(pid, name, user, fds string, sockets int, counts map[inspect.TCPState]int, nq int, ns string) error {
 		cells := []string{pid, name, user, fds, strconv.Itoa(sockets)}
 		for _, s := range states {
 			cells = append(cells, countCell(counts[s]))
+		}
+		if queued {
+			cells = append(cells, countCell(nq))
 		}
 		if multiNS {
 			cells = append(cells, ns)
@@ -184,21 +195,47 @@ func processTable(w io.Writer, r *Report, multiNS bool) error {
 		return t.Append(cells)
 	}
 	for _, p := range r.Processes {
-		if err := row(strconv.Itoa(p.PID), p.Name, p.User, fdUsage(p.FDs, p.FDSoftLimit), p.Sockets, p.States, nsCell(p.NetNS)); err != nil {
+		if err := row(strconv.Itoa(p.PID), r.label(p.PID, p.Name), escape(p.User), fdUsage(p.FDs, p.FDSoftLimit), p.Sockets,
+			p.States, total(p.Queued), nsCell(p.NetNS)); err != nil {
 			return err
 		}
 	}
+	// The sockets no process holds, one row per namespace when there are
+	// several: the kernel's of a container are not the host's.
 	for _, o := range []struct {
-		pid, name string
-		counts    map[inspect.TCPState]int
-	}{{"-", "(kernel)", r.Kernel}, {"?", "(unknown owner)", r.Unknown}} {
-		if n := total(o.counts); n > 0 {
-			if err := row(o.pid, o.name, "", "", n, o.counts, ""); err != nil {
+		pid  int
+		cell string
+		name string
+	}{{KernelPID, "-", "(kernel)"}, {UnknownPID, "?", "(unknown owner)"}} {
+		byNS := r.poolStates(o.pid, multiNS)
+		for _, ns := range slices.Sorted(maps.Keys(byNS)) {
+			if err := row(o.cell, o.name, "", "", total(byNS[ns]), byNS[ns], 0, nsCell(ns)); err != nil {
 				return err
 			}
 		}
 	}
 	return t.Render()
+}
+
+// poolStates counts the sockets of the kernel or unknown owners by
+// namespace and state, from the groups; all under namespace 0 unless
+// perNS.
+func (r *Report) poolStates(pid int, perNS bool) map[uint64]map[inspect.TCPState]int {
+	out := map[uint64]map[inspect.TCPState]int{}
+	for _, g := range r.Groups {
+		if g.PID != pid {
+			continue
+		}
+		ns := uint64(0)
+		if perNS {
+			ns = g.NetNS
+		}
+		if out[ns] == nil {
+			out[ns] = map[inspect.TCPState]int{}
+		}
+		out[ns][g.State] += g.Count
+	}
+	return out
 }
 
 func total(m map[inspect.TCPState]int) int {
@@ -233,7 +270,7 @@ func (r *Report) ownerCells(pid int) (string, string) {
 	}
 	for _, p := range r.Processes {
 		if p.PID == pid {
-			return strconv.Itoa(pid), p.Name
+			return strconv.Itoa(pid), r.label(pid, p.Name)
 		}
 	}
 	return strconv.Itoa(pid), ""
@@ -278,10 +315,15 @@ func peerTable(w io.Writer, r *Report, top int) error {
 
 func socketTable(w io.Writer, r *Report, multiNS bool) error {
 	idle := slices.ContainsFunc(r.Snapshot.Sockets, func(s inspect.Socket) bool { return s.HasIdle })
+	age := slices.ContainsFunc(r.Snapshot.Sockets, func(s inspect.Socket) bool { return s.HasAge })
 	header := []string{"PID", "PROCESS", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE"}
 	numeric := []int{3, 4}
 	if idle {
 		header = append(header, "IDLE")
+		numeric = append(numeric, len(header)-1)
+	}
+	if age { // a lower bound of the time in its state
+		header = append(header, "AGE")
 		numeric = append(numeric, len(header)-1)
 	}
 	if multiNS {
@@ -311,10 +353,17 @@ func socketTable(w io.Writer, r *Report, multiNS bool) error {
 			}
 			pid = strings.Join(ids, ",")
 		}
-		cells := []string{pid, name, s.State.String(), strconv.FormatUint(s.RxQueue, 10), strconv.FormatUint(s.TxQueue, 10),
+		state := s.State.String()
+		if s.Queued { // held by no descriptor yet: in the accept queue of the owner's listener
+			state += " (queued)"
+		}
+		cells := []string{pid, name, state, strconv.FormatUint(s.RxQueue, 10), strconv.FormatUint(s.TxQueue, 10),
 			s.Local.String(), s.Remote.String()}
 		if idle {
 			cells = append(cells, idleCell(s))
+		}
+		if age {
+			cells = append(cells, ageCell(s))
 		}
 		if multiNS {
 			cells = append(cells, nsCell(s.NetNS))
@@ -331,14 +380,7 @@ func idleCell(s inspect.Socket) string {
 	if !s.HasIdle {
 		return "-"
 	}
-	d := time.Duration(s.IdleMs) * time.Millisecond
-	switch {
-	case d < time.Second:
-		return d.String()
-	case d < time.Minute:
-		return d.Truncate(100 * time.Millisecond).String()
-	}
-	return d.Truncate(time.Second).String()
+	return shortDuration(time.Duration(s.IdleMs) * time.Millisecond)
 }
 
 func trimTrailingSpace(b []byte) []byte {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/wording"
@@ -20,6 +21,7 @@ type Live struct {
 	// size returns the terminal's columns and rows; 0 when unknown.
 	size   func() (cols, rows int)
 	recent []string // the latest alert lines, oldest first
+	frame  []string // the lines last drawn, for Stop to leave on the screen
 }
 
 // maxRecentAlerts is how many alert lines the view keeps.
@@ -54,9 +56,16 @@ func (v *Live) Start() error {
 	return err
 }
 
-// Stop gives the screen back as it was.
-func (v *Live) Stop() error {
-	_, err := io.WriteString(v.w, leaveScreen)
+// Stop gives the screen back as it was. With keep (a watch that ended
+// on its own, after --count), it then prints the last frame there, so
+// what the watch ended on stays on the terminal; stopped by the user
+// (^C, SIGTERM), it leaves the screen as it was before.
+func (v *Live) Stop(keep bool) error {
+	out := leaveScreen
+	if keep && len(v.frame) > 0 {
+		out += strings.Join(v.frame, "\n") + "\n"
+	}
+	_, err := io.WriteString(v.w, out)
 	return err
 }
 
@@ -111,40 +120,104 @@ func (v *Live) Draw(st *Status) error {
 		rows = 40
 	}
 	v.remember(st.Alerts)
-	var lines []string
-	if st.Err != nil {
-		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)),
-			v.paint(red, fmt.Sprintf("sample failed: %v", st.Err)))
-	} else {
-		lines = v.processes(st, cols, rows)
-	}
-	lines = append(lines, "", v.paint(bold, "ALERTS"))
+	// The alerts are wrapped, never cut: their ends (the count, the
+	// limit, the rule's threshold) are what they say.
+	alerts := []string{"", v.paint(bold, "ALERTS")}
 	if len(v.recent) == 0 {
-		lines = append(lines, "none")
+		alerts = append(alerts, "none")
 	}
 	for _, l := range v.recent {
 		code := green
 		if strings.Contains(l, " FIRING ") {
 			code = red
 		}
-		lines = append(lines, v.paint(code, l))
+		for _, w := range wrapColumns(l, cols, alertIndent) {
+			alerts = append(alerts, v.paint(code, w))
+		}
+	}
+	var lines []string
+	if st.Err != nil {
+		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)))
+		for _, w := range wrapColumns(fmt.Sprintf("sample failed: %v", st.Err), cols, "  ") {
+			lines = append(lines, v.paint(red, w))
+		}
+	} else {
+		lines = v.processes(st, cols, rows-len(alerts))
+	}
+	lines = append(lines, alerts...)
+	if len(lines) > rows {
+		// Too little room even for the alerts: the oldest go first.
+		lines = append(lines[:max(rows-len(alerts), 0)], alerts[max(len(alerts)-rows, 0):]...)
+		lines = lines[:min(rows, len(lines))]
 	}
 
 	var b strings.Builder
 	b.WriteString(home)
 	for i, l := range lines {
-		if i >= rows {
-			break
-		}
-		b.WriteString(clip(l, cols))
+		lines[i] = clip(l, cols)
+		b.WriteString(lines[i])
 		b.WriteString(eraseLine)
-		if i < len(lines)-1 && i < rows-1 {
+		if i < len(lines)-1 {
 			b.WriteString("\n")
 		}
 	}
 	b.WriteString(eraseBelow)
+	v.frame = lines
 	_, err := io.WriteString(v.w, b.String())
 	return err
+}
+
+// alertIndent indents an alert's continuation lines under its text, past
+// the time.
+const alertIndent = "         "
+
+// wrapColumns word-wraps s (plain text) into lines of at most cols
+// columns, the lines after the first indented. A word longer than a line
+// is cut where the line ends.
+func wrapColumns(s string, cols int, indent string) []string {
+	var out []string
+	line, width := "", 0
+	for _, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case width == 0:
+		case width+1+n <= cols:
+			line, width = line+" ", width+1
+		default:
+			out = append(out, line)
+			line, width = indent, utf8.RuneCountInString(indent)
+		}
+		for width+n > cols && width < cols {
+			// A word that does not fit on a line of its own: cut it.
+			r := []rune(word)
+			k := cols - width
+			out = append(out, line+string(r[:k]))
+			word, n = string(r[k:]), n-k
+			line, width = indent, utf8.RuneCountInString(indent)
+		}
+		line, width = line+word, width+n
+	}
+	return append(out, line)
+}
+
+// joinColumns joins parts with " · " into lines of at most cols columns,
+// breaking between parts: a headline that does not fit goes on to a
+// second line instead of losing its end.
+func joinColumns(parts []string, cols int) []string {
+	var out []string
+	line := ""
+	for _, p := range parts {
+		switch {
+		case line == "":
+			line = p
+		case utf8.RuneCountInString(line)+3+utf8.RuneCountInString(p) <= cols:
+			line += " · " + p
+		default:
+			out = append(out, line)
+			line = p
+		}
+	}
+	return append(out, line)
 }
 
 // remember keeps the latest maxRecentAlerts alert lines.
@@ -160,18 +233,24 @@ func (v *Live) remember(alerts []Alert) {
 }
 
 // processes returns the lines above the alerts: the headline, the counts
-// by state, and the process table, as much of it as fits in cols and rows.
+// by state, and the process table, as much of it as fits in cols and the
+// rows the alerts leave.
 func (v *Live) processes(st *Status, cols, rows int) []string {
 	total, parts := stateCounts(st.States)
-	head := fmt.Sprintf("sockleak watch · %s · sample %d (%s) · %s, %s",
-		st.Time.Format("15:04:05"), st.Seq, wording.Round(st.Took), wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))
+	head := []string{"sockleak watch", st.Time.Format("15:04:05"), fmt.Sprintf("sample %d (%s)", st.Seq, wording.Round(st.Took)),
+		fmt.Sprintf("%s, %s", wording.Plural(total, "TCP socket"), wording.Count(len(st.Processes), "process", "processes"))}
 	if st.Denied > 0 {
-		head += fmt.Sprintf(" · %d not inspectable", st.Denied)
+		head = append(head, fmt.Sprintf("%d not inspectable", st.Denied))
 	}
 	if st.Errors > 0 {
-		head += fmt.Sprintf(" · %s", wording.Plural(st.Errors, "failed sample"))
+		head = append(head, wording.Plural(st.Errors, "failed sample"))
 	}
-	lines := []string{v.paint(bold, head), strings.Join(parts, " · "), ""}
+	var lines []string
+	for _, l := range joinColumns(head, cols) {
+		lines = append(lines, v.paint(bold, l))
+	}
+	lines = append(lines, joinColumns(parts, cols)...)
+	lines = append(lines, "")
 	// As many columns as fit, most important first; the sparkline
 	// takes what they leave, up to 30.
 	ncols, width := 0, 0
@@ -193,9 +272,9 @@ func (v *Live) processes(st *Status, cols, rows int) []string {
 		header.WriteString("  CW TREND")
 	}
 	lines = append(lines, v.paint(bold, strings.TrimRight(header.String(), " ")))
-	// Room for the rows: the screen less the header, the alerts and
-	// their title.
-	room := rows - len(lines) - 2 - min(len(v.recent), maxRecentAlerts) - 1
+	// Room for the rows: what the alerts leave (rows), less the lines
+	// above and one for "… more".
+	room := rows - len(lines) - 1
 	for i := range st.Processes {
 		if i >= max(room, 1) {
 			lines = append(lines, "… "+wording.Count(len(st.Processes)-i, "more process", "more processes"))

@@ -120,3 +120,28 @@ func TestMonitorOrderSoonestFirst(t *testing.T) {
 		t.Errorf("order = %+v, want pid 42 (growing, a limit ahead) before pid 7", st.Processes)
 	}
 }
+
+// TestMonitorFirstSampleAge: a CLOSE_WAIT socket the kernel says is 40 s
+// old (its AgeMs bound) reads 40 s old on the first sample, not 0, and a
+// --max-age under that fires at once; the ages grow from there.
+func TestMonitorFirstSampleAge(t *testing.T) {
+	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: -1, MaxAge: 30 * time.Second}})
+	aged := func(at time.Duration, ageMs uint32) Sample {
+		s := sample(at, procSpec{pid: 42, start: 1, name: "leaky", cw: 2, limit: 1024})
+		for i := range s.Snap.Sockets {
+			s.Snap.Sockets[i].AgeMs, s.Snap.Sockets[i].HasAge = ageMs-uint32(i)*1000, true
+		}
+		return s
+	}
+	st := m.Observe(aged(0, 40000))
+	if len(st.Processes) != 1 || st.Processes[0].CloseWaitOldest() != 40*time.Second {
+		t.Fatalf("first sample: processes %+v, want pid 42 with its oldest CLOSE_WAIT 40s", st.Processes)
+	}
+	if len(st.Alerts) != 1 || st.Alerts[0].Rule != "close_wait_age" || !st.Alerts[0].Firing {
+		t.Errorf("first sample: alerts %+v, want close_wait_age firing at once", st.Alerts)
+	}
+	st = m.Observe(aged(2*time.Second, 42000))
+	if got := st.Processes[0].CloseWaitOldest(); got != 42*time.Second {
+		t.Errorf("second sample: oldest %v, want 42s", got)
+	}
+}

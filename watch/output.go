@@ -20,8 +20,9 @@ func ResolveOutput(output string, terminal bool) string {
 // NewRender returns how a watch shows each status on w in output: "text"
 // (TextLines), "json" (JSONLines) or "live" (a Live view, in color unless
 // told otherwise, of the size size returns). Call done when the watch
-// ends: it gives a live view's screen back.
-func NewRender(output string, w io.Writer, color bool, size func() (cols, rows int)) (render func(*Status) error, done func() error, err error) {
+// ends: it gives a live view's screen back, and with keep (the watch
+// ended on its own, after --count) leaves its last frame on it.
+func NewRender(output string, w io.Writer, color bool, size func() (cols, rows int)) (render func(*Status) error, done func(keep bool) error, err error) {
 	switch output {
 	case "json":
 		return func(st *Status) error { return JSONLines(w, st) }, noop, nil
@@ -37,4 +38,4 @@ func NewRender(output string, w io.Writer, color bool, size func() (cols, rows i
 	return nil, nil, fmt.Errorf("unknown output %q", output)
 }
 
-func noop() error { return nil }
+func noop(bool) error { return nil }

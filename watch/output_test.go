@@ -33,7 +33,7 @@ func TestNewRender(t *testing.T) {
 		if err := render(st); err != nil {
 			t.Fatal(err)
 		}
-		if err := done(); err != nil {
+		if err := done(false); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(b.String(), tt.prefix) {

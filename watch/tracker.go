@@ -49,9 +49,11 @@ type Leak struct {
 	// PID, Name and Cmdline are the first holder's, as it was last seen.
 	PID           int
 	Name, Cmdline string
-	// Since is the sample it was first seen in the state; LastSeen the
-	// last one. The socket entered the state up to one interval before
-	// Since: Held is a lower bound.
+	// Since is when it was in the state already: the earliest of the
+	// first sample that saw it there and the kernel's bound (Socket.AgeMs,
+	// when known); LastSeen is the last sample. Without the bound the
+	// socket entered the state up to one interval before Since: Held is
+	// a lower bound either way.
 	Since, LastSeen time.Time
 	// Open is true if it was still in the state at the last sample.
 	Open bool
@@ -89,12 +91,27 @@ func (t *Tracker) Observe(snap *inspect.Snapshot) {
 			l = &Leak{Since: now, Peer: report.PeerName(s, listening)}
 			t.seen[k] = l
 		}
+		// The kernel's bound says how long it has been in the state
+		// already: a socket older than the first sample that sees it
+		// (older than the watch) gets its age at once.
+		if since := entered(s, now); since.Before(l.Since) {
+			l.Since = since
+		}
 		l.Socket = *s
 		l.LastSeen = now
 	}
 	for st, n := range counts {
 		t.peak[st] = max(t.peak[st], n)
 	}
+}
+
+// entered is the latest time the socket can have entered its state, by
+// the kernel's bound (Socket.AgeMs), or now when the bound is unknown.
+func entered(s *inspect.Socket, now time.Time) time.Time {
+	if !s.HasAge {
+		return now
+	}
+	return now.Add(-time.Duration(s.AgeMs) * time.Millisecond)
 }
 
 // Samples is the number of samples observed.

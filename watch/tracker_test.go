@@ -92,3 +92,36 @@ func TestTrackerKeepsCmdlineOfExitingProcess(t *testing.T) {
 		t.Errorf("leaks = %+v, want one with the command line leaky -n 3", ls)
 	}
 }
+
+// TestTrackerAgeBound: a socket the kernel says is already old (AgeMs, a
+// lower bound of its time in the state) is that old from the first
+// sample that sees it; one without the bound starts at that sample; a
+// bound that arrives later moves Since back, never forward.
+func TestTrackerAgeBound(t *testing.T) {
+	aged := func(inode uint64, ageMs uint32, has bool) inspect.Socket {
+		s := sock(inspect.CloseWait, "127.0.0.1:"+strconv.Itoa(40000+int(inode)), "127.0.0.1:7000", inode, 42)
+		s.AgeMs, s.HasAge = ageMs, has
+		return s
+	}
+	tr := NewTracker([]inspect.TCPState{inspect.CloseWait})
+	for _, s := range []*inspect.Snapshot{
+		// 11: 40 s old at the first sample; 12: no bound (proc backend);
+		// 13: a bound of 0 (its FIN just came); 14: the bound only from
+		// the second sample on, older than the first sample.
+		snap(0, aged(11, 40000, true), aged(12, 0, false), aged(13, 0, true), aged(14, 0, false)),
+		snap(2*time.Second, aged(11, 42000, true), aged(12, 0, false), aged(13, 2000, true), aged(14, 5000, true)),
+	} {
+		tr.Observe(s)
+	}
+	held := map[uint64]time.Duration{}
+	for _, l := range tr.Leaks(0) {
+		held[l.Inode] = l.Held()
+	}
+	want := map[uint64]time.Duration{11: 42 * time.Second, 12: 2 * time.Second, 13: 2 * time.Second, 14: 5 * time.Second}
+	if diff := cmp.Diff(want, held); diff != "" {
+		t.Errorf("held by inode (-want +got):\n%s", diff)
+	}
+	if ls := tr.Leaks(30 * time.Second); len(ls) != 1 || ls[0].Inode != 11 {
+		t.Errorf("Leaks(30s) = %+v, want the 40-second-old socket alone", ls)
+	}
+}

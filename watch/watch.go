@@ -48,13 +48,19 @@ func Persisting(first, last *inspect.Snapshot) *inspect.Snapshot {
 // ScanFunc takes one snapshot.
 type ScanFunc func(ctx context.Context) (*inspect.Snapshot, error)
 
-// Stable samples, waits minAge on after (time.After in production),
-// samples again and returns the second snapshot with only the sockets
-// that were in the same state in both (see Persisting). With minAge <= 0
-// it takes one sample.
-func Stable(ctx context.Context, sample ScanFunc, minAge time.Duration, after func(time.Duration) <-chan time.Time) (*inspect.Snapshot, error) {
+// Stable samples once and returns that snapshot when it can tell each
+// socket's age from it: with minAge <= 0, or when every socket that
+// counts (counts(s); nil: every socket) carries the kernel's bound of
+// its age (Socket.HasAge: netlink's CLOSE_WAIT and FIN_WAIT2), which the
+// caller's analysis holds against minAge (report.Thresholds.MinAge).
+// Otherwise (the proc backend, other states) it waits minAge on after
+// (time.After in production), samples again and returns the second
+// snapshot with only the sockets that were in the same state in both
+// (see Persisting).
+func Stable(ctx context.Context, sample ScanFunc, minAge time.Duration, after func(time.Duration) <-chan time.Time,
+	counts func(*inspect.Socket) bool) (*inspect.Snapshot, error) {
 	first, err := sample(ctx)
-	if err != nil || minAge <= 0 {
+	if err != nil || minAge <= 0 || aged(first, counts) {
 		return first, err
 	}
 	select {
@@ -67,4 +73,18 @@ func Stable(ctx context.Context, sample ScanFunc, minAge time.Duration, after fu
 		return nil, err
 	}
 	return Persisting(first, last), nil
+}
+
+// aged reports whether every socket of snap that counts has the kernel's
+// bound of its age: then one sample tells how long each has been in its
+// state. A snapshot with no such socket is aged: a second sample could
+// only drop sockets from it.
+func aged(snap *inspect.Snapshot, counts func(*inspect.Socket) bool) bool {
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		if !s.HasAge && (counts == nil || counts(s)) {
+			return false
+		}
+	}
+	return true
 }

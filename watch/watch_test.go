@@ -90,7 +90,7 @@ func TestStable(t *testing.T) {
 		c <- t0.Add(d)
 		return c
 	}
-	got, err := Stable(context.Background(), sample, 2*time.Second, fire)
+	got, err := Stable(context.Background(), sample, 2*time.Second, fire, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestStable(t *testing.T) {
 	}
 
 	calls = 0
-	got, err = Stable(context.Background(), sample, 0, fire)
+	got, err = Stable(context.Background(), sample, 0, fire, nil)
 	if err != nil || calls != 1 || len(got.Sockets) != 2 {
 		t.Errorf("min age 0: %d calls, %v, %v; want one sample as it is", calls, got, err)
 	}
@@ -108,14 +108,56 @@ func TestStable(t *testing.T) {
 	calls = 0
 	ctx, cancel := context.WithCancel(context.Background())
 	never := func(time.Duration) <-chan time.Time { cancel(); return nil }
-	if _, err := Stable(ctx, sample, time.Minute, never); !errors.Is(err, context.Canceled) || calls != 1 {
+	if _, err := Stable(ctx, sample, time.Minute, never, nil); !errors.Is(err, context.Canceled) || calls != 1 {
 		t.Errorf("cancelled: %v after %d calls", err, calls)
 	}
 
 	// A failing sample fails.
 	boom := errors.New("boom")
 	failing := func(context.Context) (*inspect.Snapshot, error) { return nil, boom }
-	if _, err := Stable(context.Background(), failing, time.Second, fire); !errors.Is(err, boom) {
+	if _, err := Stable(context.Background(), failing, time.Second, fire, nil); !errors.Is(err, boom) {
 		t.Errorf("failing sample: %v", err)
+	}
+}
+
+// TestStableAgeBound: where the kernel bounds every counted socket's age
+// (HasAge), one sample is enough and Stable does not wait; one counted
+// socket without the bound takes the two samples; sockets that do not
+// count need no bound.
+func TestStableAgeBound(t *testing.T) {
+	bounded := func(s inspect.Socket) inspect.Socket { s.AgeMs, s.HasAge = 5000, true; return s }
+	cw := bounded(sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42))
+	est := sock(inspect.Established, "127.0.0.1:40002", "127.0.0.1:7000", 12, 42)
+	unbounded := sock(inspect.CloseWait, "127.0.0.1:40003", "127.0.0.1:7000", 13, 42)
+	closeWait := func(s *inspect.Socket) bool { return s.State == inspect.CloseWait }
+	for _, tt := range []struct {
+		name    string
+		first   *inspect.Snapshot
+		counts  func(*inspect.Socket) bool
+		samples int
+	}{
+		{"every counted socket bounded", snap(0, cw, est), closeWait, 1},
+		{"nothing counted", snap(0, est), closeWait, 1},
+		{"a counted socket without the bound", snap(0, cw, unbounded), closeWait, 2},
+		{"every socket counts (nil)", snap(0, cw, est), nil, 2},
+	} {
+		calls := 0
+		sample := func(context.Context) (*inspect.Snapshot, error) {
+			calls++
+			return tt.first, nil
+		}
+		waited := false
+		fire := func(time.Duration) <-chan time.Time {
+			waited = true
+			c := make(chan time.Time, 1)
+			c <- t0
+			return c
+		}
+		if _, err := Stable(context.Background(), sample, time.Minute, fire, tt.counts); err != nil {
+			t.Fatal(err)
+		}
+		if calls != tt.samples || waited != (tt.samples == 2) {
+			t.Errorf("%s: %d samples, waited %v; want %d", tt.name, calls, waited, tt.samples)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"time"
 
@@ -41,8 +43,13 @@ type CheckOptions struct {
 	// same as the --max flags; Crit is the critical level (Nagios).
 	// Optional.
 	Warn, Crit []string
-	Total      bool          // the state thresholds apply to the host's totals
-	MinAge     time.Duration // count only sockets in their state this long. Optional.
+	Total      bool // the state thresholds apply to the host's totals
+	// NoAcceptQueue does not fail for a listener that is not accepting
+	// (the accept_queue finding). Optional.
+	NoAcceptQueue bool
+	// MinAge: count only sockets in their state this long; 0 counts
+	// every socket. report.DefaultMinAge unless --min-age says.
+	MinAge time.Duration
 	// AllowMissing makes a --pid or --name that matches nothing a pass.
 	AllowMissing bool
 	Output       string // text, json, nagios or prometheus
@@ -65,13 +72,21 @@ func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command
 		Long: `Check the host (or the processes --pid and --name select) against thresholds
 and exit 0 if all pass, 1 if one is exceeded, 2 if sockleak could not check.
 By default any socket in CLOSE_WAIT fails, and so does a process using more
-than 80% of its soft open-files limit. Thresholds apply to each process (and to
-the kernel's orphans, and to unknown owners) unless --total applies them to the
-host as a whole.
+than 80% of its soft open-files limit, and a listener that is not accepting:
+its accept queue near its backlog or holding connections in CLOSE_WAIT, whose
+clients gave up (a hung or stopped server; --no-accept-queue: not checked).
+Thresholds apply to each process (and to the kernel's orphans, and to unknown
+owners) unless --total applies them to the host as a whole.
 
-With --min-age, a socket counts only if it is in the state at a first sample
-and still is at a second one, that long after: a CLOSE_WAIT the application
-closes a moment later is not an alert.
+A socket in CLOSE_WAIT or FIN_WAIT2 counts only once it has been in the state
+for --min-age, by default 3s (a few seconds at most: a leak still fails at
+once, a client that closes a moment after its peer's FIN, as a busy server's
+clients do on every request, never does). The age is the kernel's own lower
+bound (tcp_info's last ACK received, read over netlink), so this takes one
+pass: no second sample, no wait. --min-age 0 counts every socket. A longer
+--min-age works the same where the kernel gives the bound; where it does not
+(the proc backend, states other than those two) a socket counts only if it is
+in the state at a first sample and still is at a second one, --min-age later.
 
 Outputs: text (one line per violation, then a summary), json (the inspect
 document plus the violations), nagios (a plugin line with performance data,
@@ -86,7 +101,7 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			opts.set = map[string]bool{}
-			for _, name := range []string{"max-close-wait", "max-fin-wait2", "max-fd-usage"} {
+			for _, name := range []string{"max-close-wait", "max-fin-wait2", "max-fd-usage", "min-age"} {
 				opts.set[name] = c.Flags().Changed(name)
 			}
 			var err error
@@ -118,7 +133,9 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
 		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
-	f.DurationVar(&opts.MinAge, "min-age", 0, "count only sockets still in their state after this long (two samples)")
+	f.BoolVar(&opts.NoAcceptQueue, "no-accept-queue", false, "do not fail for a listener that is not accepting (its accept queue near full, or holding CLOSE_WAIT)")
+	f.DurationVar(&opts.MinAge, "min-age", report.DefaultMinAge, minAgeUsage+
+		"; without the bound, a value given takes two samples that far apart")
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
 	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, nagios or prometheus")
 	f.StringVar(&opts.Textfile, "textfile", "", "also write the metrics to this file, atomically (node_exporter's textfile collector)")
@@ -132,7 +149,7 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	l, err := report.CheckSettings{
 		MaxCloseWait: o.MaxCloseWait, MaxFinWait2: o.MaxFinWait2, MaxFDUsage: o.MaxFDUsage,
 		CloseWaitGiven: o.set["max-close-wait"], FinWait2Given: o.set["max-fin-wait2"], FDUsageGiven: o.set["max-fd-usage"],
-		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total,
+		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total, NoAcceptQueue: o.NoAcceptQueue,
 	}.Thresholds()
 	if err != nil {
 		return l, &flagError{err}
@@ -170,7 +187,15 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	sample := func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, opts.ErrOut, tune)
 	}
-	snap, err := watch.Stable(ctx, sample, opts.MinAge, after)
+	// The default min age holds against the kernel's bound, where there
+	// is one, in this one pass. One the user gave also holds where there
+	// is none, by a second sample.
+	var wait time.Duration
+	if opts.set["min-age"] {
+		wait = opts.MinAge
+	}
+	counted := func(s *inspect.Socket) bool { _, ok := th.States[s.State]; return ok }
+	snap, err := watch.Stable(ctx, sample, wait, after, counted)
 	if errors.Is(err, inspect.ErrNoMatch) && opts.AllowMissing {
 		// Nothing to check is a pass: say so, and still write the
 		// metrics so a textfile does not go stale.
@@ -178,7 +203,9 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	} else if err != nil {
 		return err
 	}
-	r := report.Analyze(snap, report.DefaultThresholds)
+	rt := report.DefaultThresholds
+	rt.MinAge = opts.MinAge
+	r := report.Analyze(snap, rt)
 	code, err := writeCheck(opts, r, th, report.Check(r, th))
 	if err != nil {
 		return err
@@ -200,7 +227,7 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 			return nil
 		}
 		if err := report.WriteTextfile(opts.Textfile, r, th, vs); err != nil {
-			return fmt.Errorf("could not write --textfile: %w", err)
+			return textfileError(opts.Textfile, err)
 		}
 		return nil
 	}
@@ -219,6 +246,22 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 		}
 	}
 	return code, nil
+}
+
+// textfileError names the file --textfile asked for. The write goes
+// through a temporary file beside it (then renamed over it), and the
+// error names that temporary file, which the user never gave and which
+// is gone by now: keep only the reason.
+func textfileError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("could not write --textfile %s: %w", path, err)
 }
 
 // checkOutput prints the check's result in the format -o asks for and

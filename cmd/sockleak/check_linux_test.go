@@ -23,13 +23,14 @@ func TestCheckLeakingClient(t *testing.T) {
 	waitCloseWait(t, pid, 3)
 	p := strconv.Itoa(pid)
 
-	code, stdout, stderr := runMain("check", "--pid", p)
+	// --min-age 0: the sockets are fresh, and every one counts.
+	code, stdout, stderr := runMain("check", "--pid", p, "--min-age", "0")
 	want := fmt.Sprintf("CRITICAL  pid %d (leaky) 3 CLOSE_WAIT to %s, over the maximum 0; ", pid, peer)
 	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stdout, "\nFAIL: 1 threshold exceeded by 1 owner") {
 		t.Errorf("check --pid %d: exit %d, want 1 and a line %q\nstdout:\n%s\nstderr:\n%s", pid, code, want, stdout, stderr)
 	}
 
-	code, stdout, stderr = runMain("check", "--pid", p, "-o", "json")
+	code, stdout, stderr = runMain("check", "--pid", p, "-o", "json", "--min-age", "0")
 	var d report.CheckDocument
 	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 		t.Fatalf("exit %d: %v\n%s%s", code, err, stdout, stderr)
@@ -42,18 +43,18 @@ func TestCheckLeakingClient(t *testing.T) {
 		t.Errorf("violation = %+v, want pid %d (leaky), 3 CLOSE_WAIT to %s over 0", v, pid, peer)
 	}
 
-	code, stdout, _ = runMain("check", "--pid", p, "-o", "nagios")
+	code, stdout, _ = runMain("check", "--pid", p, "-o", "nagios", "--min-age", "0")
 	wantN := fmt.Sprintf("SOCKLEAK CRITICAL - pid %d (leaky) 3 CLOSE_WAIT to %s | close_wait=3;0;0;0; fd_usage=", pid, peer)
 	if code != report.NagiosCritical || !strings.HasPrefix(stdout, wantN) {
 		t.Errorf("nagios: exit %d, output %q, want 2 and %q", code, stdout, wantN)
 	}
 
 	// A limit above the count passes: the count is what check compares.
-	code, stdout, _ = runMain("check", "--pid", p, "--max-close-wait", "3")
+	code, stdout, _ = runMain("check", "--pid", p, "--max-close-wait", "3", "--min-age", "0")
 	if code != 0 || !strings.HasPrefix(stdout, "OK: no threshold exceeded (max CLOSE_WAIT 3") {
 		t.Errorf("--max-close-wait 3: exit %d\n%s", code, stdout)
 	}
-	code, _, _ = runMain("check", "--pid", p, "--max-close-wait", "2")
+	code, _, _ = runMain("check", "--pid", p, "--max-close-wait", "2", "--min-age", "0")
 	if code != 1 {
 		t.Errorf("--max-close-wait 2: exit %d, want 1", code)
 	}
@@ -69,15 +70,16 @@ func TestCheckCorrectClient(t *testing.T) {
 	}
 }
 
-// TestCheckMinAgeKeepsPersistentLeaks: sockets still in CLOSE_WAIT at the
-// second sample count.
+// TestCheckMinAgeKeepsPersistentLeaks: without the kernel's age bound
+// (the proc backend), sockets still in CLOSE_WAIT at the second sample,
+// --min-age after the first, count.
 func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
 	livetest.Skip(t)
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)
 	start := time.Now()
-	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid), "--min-age", "400ms")
+	code, stdout, stderr := runMain("check", "--pid", strconv.Itoa(pid), "--min-age", "400ms", "--backend", "proc")
 	if took := time.Since(start); took < 400*time.Millisecond {
 		t.Errorf("check --min-age 400ms returned after %v", took)
 	}
@@ -100,12 +102,13 @@ func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
 	// socket elsewhere on the host may use the same number as a local
 	// port.) Other processes are not the test's business: no fd limit.
 	args := []string{"--peer", peer, "--max-fd-usage", "-1"}
-	code, stdout, _ := runMain(append([]string{"check"}, args...)...)
+	code, stdout, _ := runMain(append([]string{"check", "--min-age", "0"}, args...)...)
 	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("pid %d (leaky) 2 CLOSE_WAIT", pid)) {
 		t.Fatalf("without --min-age: exit %d, want 1 naming pid %d\n%s", code, pid, stdout)
 	}
 
 	var waited time.Duration
+	args = append(args, "--backend", "proc") // no age bound: two samples
 	c := newCheckCmd(func(ctx context.Context, o *CheckOptions) error {
 		o.after = func(d time.Duration) <-chan time.Time {
 			waited = d

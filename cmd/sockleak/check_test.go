@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -42,13 +43,14 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := report.CheckThresholds{
-		States:  map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
-		FDUsage: &report.Level{Warn: 80, Crit: 95},
+		States:      map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
+		FDUsage:     &report.Level{Warn: 80, Crit: 95},
+		AcceptQueue: true,
 	}
 	if diff := cmp.Diff(want, l); diff != "" {
 		t.Errorf("default limits (-want +got):\n%s", diff)
 	}
-	if o.Output != "text" || o.MinAge != 0 || o.Total || o.AllowMissing || o.Quiet || o.Scan.ProcRoot != "/proc" {
+	if o.Output != "text" || o.MinAge != report.DefaultMinAge || o.set["min-age"] || o.Total || o.AllowMissing || o.Quiet || o.Scan.ProcRoot != "/proc" {
 		t.Errorf("defaults = %+v", o)
 	}
 
@@ -58,7 +60,7 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !cmp.Equal(o.Scan.PIDs, []int{42}) || o.Scan.Name != "java" || o.Scan.ProcRoot != "/host/proc" || o.MinAge != 2*time.Second ||
-		!o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
+		!o.set["min-age"] || o.NoAcceptQueue || !o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
 		t.Errorf("options = %+v", o)
 	}
 }
@@ -141,6 +143,7 @@ const (
 	incidentClient = "../../testdata/incident/client/proc"
 	incidentPeer   = "../../testdata/incident/peer/proc"
 	healthyRoot    = "../../testdata/healthy/proc"
+	hungRoot       = "../../testdata/hung/proc"
 )
 
 // checkExitTests run check through Main on the fixture trees: exit code,
@@ -178,6 +181,22 @@ var checkExitTests = []struct {
 		stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
 	},
 	{
+		// A stopped server whose accept queue holds clients that gave up:
+		// check fails for it by --pid and by --name, the queue first.
+		name: "hung server", args: []string{"check", "--proc-root", hungRoot, "--pid", "2100"}, code: 1,
+		stdout: []string{"CRITICAL  pid 2100 (redis-server) is not accepting connections on 0.0.0.0:6379: 55 connections wait",
+			"it is stopped: SIGSTOP or a debugger\n", "CRITICAL  pid 2100 (redis-server) 63 CLOSE_WAIT", "FAIL: 2 thresholds exceeded by 1 owner"},
+	},
+	{
+		name: "hung server by name", args: []string{"check", "--proc-root", hungRoot, "--name", "redis-server"}, code: 1,
+		stdout: []string{"CRITICAL  pid 2100 (redis-server) is not accepting connections on 0.0.0.0:6379"},
+	},
+	{
+		name: "hung server, accept queue not checked", code: 0,
+		args:   []string{"check", "--proc-root", hungRoot, "--name", "redis-server", "--no-accept-queue", "--max-close-wait", "-1"},
+		stdout: []string{"OK: no threshold exceeded (max fd usage 80%); 1 process inspected\n"},
+	},
+	{
 		name: "healthy", args: []string{"check", "--proc-root", healthyRoot}, code: 0,
 		stdout: []string{"OK: no threshold exceeded (max CLOSE_WAIT 0, fd usage 80%); 5 processes inspected\n"},
 	},
@@ -201,12 +220,13 @@ var checkExitTests = []struct {
 		name: "textfile not writable: the result is still printed", code: 2,
 		args:   []string{"check", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
 		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
-		stderr: "sockleak: could not write --textfile: ",
+		// The target, not the temporary file beside it.
+		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran",
 	},
 	{
 		name: "nagios: textfile not writable is unknown", code: 3,
 		args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
-		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile: "},
+		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory\n"},
 	},
 	{
 		name: "nagios: unknown for a flag cobra rejects", args: []string{"check", "--max-close-wait", "abc", "-o", "nagios"}, code: 3,
@@ -294,7 +314,7 @@ func TestCheckExitCodes(t *testing.T) {
 			if !strings.Contains(stderr, tt.stderr) {
 				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
 			}
-			if usage := strings.Contains(stderr, "sockleak --help"); usage != tt.wantUsage {
+			if usage := strings.Contains(stderr, "Run 'sockleak check --help' for usage."); usage != tt.wantUsage {
 				t.Errorf("usage hint shown = %v, want %v: %q", usage, tt.wantUsage, stderr)
 			}
 		})
@@ -389,5 +409,60 @@ func TestCheckTextfile(t *testing.T) {
 	code, _, stderr := runMain("check", "--proc-root", healthyRoot, "--textfile", filepath.Join(dir, "no", "such", "dir.prom"))
 	if code != 2 || !strings.Contains(stderr, "could not write --textfile") {
 		t.Errorf("unwritable textfile: exit %d, %q", code, stderr)
+	}
+
+	// The rename over the target fails (it is a directory): the message
+	// names the target, not the temporary file beside it.
+	target := filepath.Join(dir, "taken.prom")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runMain("check", "--proc-root", healthyRoot, "--textfile", target)
+	want := "sockleak: could not write --textfile " + target + ": "
+	if code != 2 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "taken.prom") != 1 {
+		t.Errorf("textfile over a directory: exit %d, stderr %q; want it to start %q and name no other file", code, stderr, want)
+	}
+}
+
+// TestCheckMinAgeSamples: the default min age is judged in one pass by the
+// kernel's bound, so check never waits for it; --min-age 0 does not wait
+// either; a --min-age given where the sockets carry no bound (the
+// fixtures, as the proc backend) takes a second sample that long after.
+// A leak that stays fails every way.
+func TestCheckMinAgeSamples(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		waited []time.Duration
+	}{
+		{nil, nil},
+		{[]string{"--min-age", "0"}, nil},
+		{[]string{"--min-age", "3s"}, []time.Duration{3 * time.Second}},
+		{[]string{"--min-age", "1m"}, []time.Duration{time.Minute}},
+	} {
+		var waited []time.Duration
+		c := newCheckCmd(func(ctx context.Context, o *CheckOptions) error {
+			o.after = func(d time.Duration) <-chan time.Time {
+				waited = append(waited, d)
+				ch := make(chan time.Time, 1)
+				ch <- time.Now()
+				return ch
+			}
+			return runCheck(ctx, o)
+		})
+		var out bytes.Buffer
+		c.SetOut(&out)
+		c.SetErr(&out)
+		c.SetArgs(append([]string{"--proc-root", incidentClient}, tt.args...))
+		err := c.Execute()
+		var es *exitStatus
+		if !errors.As(err, &es) || es.code != exitThreshold || !strings.Contains(out.String(), "pid 4242 (openser) 1987 CLOSE_WAIT") {
+			t.Errorf("check %v: %v, want exit 1 naming the leak\n%s", tt.args, err, out.String())
+		}
+		if !cmp.Equal(waited, tt.waited) {
+			t.Errorf("check %v waited %v, want %v", tt.args, waited, tt.waited)
+		}
 	}
 }

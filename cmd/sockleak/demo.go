@@ -30,7 +30,7 @@ func newDemoCmd(runF func(context.Context, *DemoOptions) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Reproduce the incident: a leaky client's CLOSE_WAIT sockets pile up until EMFILE; then the fix",
-		Long: `Reproduce the incident sockleak exists for, on loopback, in about 10 seconds.
+		Long: `Reproduce the incident sockleak exists for, on loopback, in about 9 seconds.
 A slow peer answers each request later than the client waits, then closes.
 The leaky client returns on that timeout without close(): watched by the
 inspect engine, its CLOSE_WAIT sockets climb to its lowered open-files limit

@@ -59,6 +59,8 @@ func TestGoldenInspect(t *testing.T) {
 		{"healthy", "healthy", nil},
 		{"ipv6", "ipv6", nil},
 		{"netns", "netns", nil},
+		{"hung", "hung", nil},
+		{"hung-sockets", "hung", []string{"--pid", "2100", "--sockets", "--top", "2"}},
 		{"incident-client-filtered", "incident/client", []string{"--state", "close-wait", "--peer", "10.0.0.0/24", "--port", "32781,32782", "--sockets", "--top", "1"}},
 		{"healthy-nginx-sockets", "healthy", []string{"--name", "NGINX", "--sockets", "--top", "1"}},
 	} {

@@ -99,7 +99,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	c, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -115,7 +115,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "sockleak: %v\n", err)
 	if fe != nil {
-		fmt.Fprintln(stderr, "Run 'sockleak --help' for usage.")
+		// The help of the command that was given the mistake: its flags
+		// are there, not in the root's.
+		if c == nil {
+			c = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", c.CommandPath())
 	}
 	return exitError
 }

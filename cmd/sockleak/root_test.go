@@ -13,22 +13,25 @@ func TestExitCodes(t *testing.T) {
 		args      []string
 		code      int
 		stderr    string
-		wantUsage bool
+		wantUsage string // the command whose help the message points to; "" for none
 	}{
-		{"bad state", []string{"inspect", "--state", "half-open"}, 2, `unknown TCP state "half-open"`, true},
-		{"bad output", []string{"inspect", "-o", "yaml"}, 2, `invalid -o "yaml"`, true},
-		{"bad top", []string{"inspect", "--top", "0"}, 2, "invalid --top 0", true},
-		{"an argument", []string{"inspect", "extra"}, 2, `unknown command "extra" for "sockleak inspect"`, true},
-		{"explain two states", []string{"explain", "close-wait", "fin-wait-2"}, 2, "accepts at most 1 arg(s)", true},
-		{"run without a command", []string{"run"}, 2, "requires at least 1 arg(s)", true},
-		{"bad peer", []string{"inspect", "--peer", "10.0.0.300"}, 2, `invalid peer "10.0.0.300"`, true},
-		{"bad port", []string{"inspect", "--port", "70000"}, 2, "invalid --port 70000", true},
-		{"unknown flag", []string{"inspect", "--bogus"}, 2, "unknown flag: --bogus", true},
-		{"missing proc root", []string{"inspect", "--proc-root", "/nonexistent/proc"}, 2, `could not read proc root "/nonexistent/proc"`, false},
-		{"no such pid", []string{"inspect", "--pid", "999999999"}, 2, "no process matches --pid 999999999", false},
-		{"explain bad state", []string{"explain", "nope"}, 2, `unknown TCP state "nope"`, true},
-		{"explain", []string{"explain", "closewait"}, 0, "", false},
-		{"version", []string{"version"}, 0, "", false},
+		{"bad state", []string{"inspect", "--state", "half-open"}, 2, `unknown TCP state "half-open"`, "sockleak inspect"},
+		{"bad output", []string{"inspect", "-o", "yaml"}, 2, `invalid -o "yaml"`, "sockleak inspect"},
+		{"bad top", []string{"inspect", "--top", "0"}, 2, "invalid --top 0", "sockleak inspect"},
+		{"an argument", []string{"inspect", "extra"}, 2, `unknown command "extra" for "sockleak inspect"`, "sockleak inspect"},
+		{"explain two states", []string{"explain", "close-wait", "fin-wait-2"}, 2, "accepts at most 1 arg(s)", "sockleak explain"},
+		{"run without a command", []string{"run"}, 2, "requires at least 1 arg(s)", "sockleak run"},
+		{"bad peer", []string{"inspect", "--peer", "10.0.0.300"}, 2, `invalid peer "10.0.0.300"`, "sockleak inspect"},
+		{"bad port", []string{"inspect", "--port", "70000"}, 2, "invalid --port 70000", "sockleak inspect"},
+		{"unknown flag", []string{"inspect", "--bogus"}, 2, "unknown flag: --bogus", "sockleak inspect"},
+		{"missing proc root", []string{"inspect", "--proc-root", "/nonexistent/proc"}, 2, `could not read proc root "/nonexistent/proc"`, ""},
+		{"no such pid", []string{"inspect", "--pid", "999999999"}, 2, "no process matches --pid 999999999", ""},
+		{"explain bad state", []string{"explain", "nope"}, 2, `unknown TCP state "nope"`, "sockleak explain"},
+		{"check bad output", []string{"check", "-o", "yaml"}, 2, `invalid -o "yaml"`, "sockleak check"},
+		{"check bad min-age", []string{"check", "--min-age", "soon"}, 2, `invalid argument "soon"`, "sockleak check"},
+		{"watch bad interval", []string{"watch", "--interval", "0"}, 2, "--interval", "sockleak watch"},
+		{"explain", []string{"explain", "closewait"}, 0, "", ""},
+		{"version", []string{"version"}, 0, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -42,8 +45,13 @@ func TestExitCodes(t *testing.T) {
 			if tt.stderr == "" && stderr.Len() > 0 {
 				t.Errorf("unexpected stderr %q", stderr.String())
 			}
-			if got := strings.Contains(stderr.String(), "sockleak --help"); got != tt.wantUsage {
-				t.Errorf("usage pointer shown = %v, want %v", got, tt.wantUsage)
+			pointer := "Run '" + tt.wantUsage + " --help' for usage."
+			if tt.wantUsage == "" {
+				if strings.Contains(stderr.String(), "--help") {
+					t.Errorf("usage pointer shown for a runtime failure: %q", stderr.String())
+				}
+			} else if !strings.Contains(stderr.String(), pointer) {
+				t.Errorf("stderr = %q, want the pointer %q", stderr.String(), pointer)
 			}
 			if strings.Count(stderr.String(), "sockleak:") > 1 {
 				t.Errorf("error printed more than once: %q", stderr.String())

@@ -168,6 +168,9 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
-	defer done() //nolint:errcheck // the terminal is going away with us
-	return watch.Watch(ctx, wo, sample, exp, render)
+	err = watch.Watch(ctx, wo, sample, exp, render)
+	// A watch that ended on its own (--count) leaves its last frame on
+	// the terminal; one the user stopped gives the screen back as it was.
+	done(err == nil && ctx.Err() == nil) //nolint:errcheck // the terminal is going away with us
+	return err
 }

@@ -350,6 +350,30 @@ func TestWatchTerminal(t *testing.T) {
 	}
 }
 
+// TestWatchTerminalCount: a live view that ends on its own after --count
+// gives the screen back and leaves its last frame on it, on an 80-column
+// terminal as on a wider one.
+func TestWatchTerminalCount(t *testing.T) {
+	livetest.Skip(t)
+	for _, cols := range []uint16{80, 120} {
+		cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "--count", "2")
+		p := startOnPTY(t, cmd, &unix.Winsize{Row: 20, Col: cols})
+		if exited, err := p.wait(10 * time.Second); !exited || err != nil {
+			t.Fatalf("%d columns: watch --count 2: exited %v, %v", cols, exited, err)
+		}
+		p.read("\x00") // drain what is left
+		s := p.out.String()
+		i := strings.LastIndex(s, "\x1b[?1049l")
+		if i < 0 {
+			t.Fatalf("%d columns: the screen was not given back:\n%q", cols, s)
+		}
+		frame := s[i+len("\x1b[?1049l"):]
+		if !strings.Contains(frame, " · sample 2 (") || !strings.Contains(frame, "PID PROCESS") || !strings.Contains(frame, "ALERTS") {
+			t.Errorf("%d columns: the last frame is not left on the terminal; after the screen was given back: %q", cols, frame)
+		}
+	}
+}
+
 // TestWatchSIGTERM: as a service, watch ends on SIGTERM with exit status 0,
 // its last line whole.
 func TestWatchSIGTERM(t *testing.T) {

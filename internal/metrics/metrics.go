@@ -70,6 +70,12 @@ var (
 		"The critical threshold of each checked metric: above it is critical.", []string{"metric"}}
 	CheckStatus = Family{"sockleak_check_status",
 		"Outcome of the check: 0 ok, 1 warning, 2 critical.", nil}
+	ListenQueue = Family{"sockleak_listen_queue_connections",
+		`Connections waiting in a listening socket's accept queue, not accepted yet, for listeners whose queue is not empty; local is the listening address.`,
+		[]string{"pid", "process", "local"}}
+	ListenBacklog = Family{"sockleak_listen_backlog",
+		"The backlog of a listening socket whose accept queue is not empty: past it the kernel drops new connections (absent when unknown).",
+		[]string{"pid", "process", "local"}}
 )
 
 // The families of sockleak watch alone.

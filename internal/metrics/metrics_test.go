@@ -8,7 +8,7 @@ import (
 )
 
 var all = []Family{Sockets, ProcessSockets, ProcessOpenFDs, ProcessFDLimit, ProcessesInspected, ProcessesUninspectable,
-	ScanTimestamp, KernelTCPSockets, CheckViolations, CheckWarningThreshold, CheckCriticalThreshold, CheckStatus,
+	ScanTimestamp, KernelTCPSockets, CheckViolations, CheckWarningThreshold, CheckCriticalThreshold, CheckStatus, ListenQueue, ListenBacklog,
 	CloseWaitOldest, ProcessSecondsToFDLimit, SampleDuration, SampleErrors, WatchAlertsFiring, WatchProcesses}
 
 // TestFamilies registers every family on a pedantic registry: valid and

@@ -3,7 +3,7 @@
 //	go run ./testdata/gen
 //
 // Run it from the repository root. It deletes and rewrites incident/client,
-// incident/peer, healthy, ipv6, netns and denied (one file each here, named
+// incident/peer, healthy, ipv6, netns, denied and hung (one file each here, named
 // for the tree) and broken (broken.go); it leaves leaky/ and fuzz/ alone.
 // It is deterministic: the same source always writes the same bytes, so a
 // regeneration shows up in git only when the generator changed.
@@ -24,7 +24,7 @@ func main() {
 	if _, err := os.Stat("go.mod"); err != nil {
 		log.Fatal("run from the repository root: go run ./testdata/gen")
 	}
-	for _, t := range []*tree{incidentClient(), incidentPeer(), healthy(), ipv6(), netns(), denied()} {
+	for _, t := range []*tree{incidentClient(), incidentPeer(), healthy(), ipv6(), netns(), denied(), hung()} {
 		if err := os.RemoveAll(t.dir); err != nil {
 			log.Fatal(err)
 		}

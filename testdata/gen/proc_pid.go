@@ -33,6 +33,21 @@ func (t *tree) writeProc(p proc) {
 	}
 }
 
+// taskStates are status's State values, as fs/proc/array.c's
+// task_state_array names them.
+var taskStates = map[byte]string{
+	'R': "R (running)", 'S': "S (sleeping)", 'D': "D (disk sleep)", 'T': "T (stopped)",
+	't': "t (tracing stop)", 'X': "X (dead)", 'Z': "Z (zombie)", 'P': "P (parked)", 'I': "I (idle)",
+}
+
+// taskState is the process's state letter, 'S' unless set.
+func (p proc) taskState() byte {
+	if p.state == 0 {
+		return 'S'
+	}
+	return p.state
+}
+
 // status prints PID/status as fs/proc/array.c proc_pid_status does.
 func status(p proc, comm string) string {
 	ids := func(host int) string {
@@ -55,7 +70,7 @@ func status(p proc, comm string) string {
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("Name:\t%s", comm)
 	w("Umask:\t0022")
-	w("State:\tS (sleeping)")
+	w("State:\t%s", taskStates[p.taskState()])
 	w("Tgid:\t%d", p.pid)
 	w("Ngid:\t0")
 	w("Pid:\t%d", p.pid)
@@ -127,9 +142,9 @@ func stat(p proc, comm string) string {
 	if p.ppid > 1 {
 		pgrp = p.ppid
 	}
-	return fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 %d 0 %d 0 %d %d 0 0 20 0 %d 0 %d %d %d 18446744073709551615 "+
+	return fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194560 %d 0 %d 0 %d %d 0 0 20 0 %d 0 %d %d %d 18446744073709551615 "+
 		"%d %d %d 0 0 0 0 4096 16387 0 0 0 17 %d 0 0 0 0 0 %d %d %d %d %d %d %d 0\n",
-		p.pid, comm, p.ppid, pgrp, pgrp, 200+p.pid%500, p.pid%7, 10+p.pid%40, 5+p.pid%20,
+		p.pid, comm, p.taskState(), p.ppid, pgrp, pgrp, 200+p.pid%500, p.pid%7, 10+p.pid%40, 5+p.pid%20,
 		p.threads, start, p.rssKB*4*1024, pages,
 		code, code+0x1a000, stack, p.pid%4,
 		code+0x2b000, code+0x2c000, code+0x100000, stack+0x1f00, stack+0x1f40, stack+0x1f40, stack+0x1fe0)

@@ -51,6 +51,7 @@ type sock struct {
 type proc struct {
 	pid, ppid  int
 	name       string   // status Name and comm (the kernel cuts it to 15 bytes)
+	state      byte     // stat field 3 and status State: 0 is 'S', sleeping
 	cmdline    []string // argv; a single element for processes that rewrite their title
 	uid        uint32
 	netns      uint64
