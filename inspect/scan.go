@@ -57,6 +57,10 @@ type scanner struct {
 	// req is what the tables were read for, and are read again for
 	// (recheckUnowned).
 	req tableRequest
+	// unowned counts the sockets with an inode that no walked process
+	// holds, hidden listeners included: when it is 0, there is nothing to
+	// recheck (recheckUnowned).
+	unowned int
 	// hidden counts the listeners at the end of the sockets that no
 	// filter kept, read only for the owners of their accept queues.
 	hidden int
@@ -138,6 +142,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 			j.add(&sc.procs[i])
 		}
 		j.finish()
+		sc.unowned = len(wanted) - j.owned
 	}()
 	werr := sc.owners.owners(ownersCtx, w)
 	close(ready)
