@@ -544,3 +544,69 @@ func TestLiveAgeBound(t *testing.T) {
 		t.Errorf("with IdleTimes: %+v; want idle time and age", got)
 	}
 }
+
+// TestLiveNetlinkRecheck asks the kernel again about real sockets, one by
+// one and with a dump: the ones still open are present, a closed one (now
+// an orphan without an inode, or gone) and a made-up inode are not.
+func TestLiveNetlinkRecheck(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	open, _ := liveDial(t, ln)
+	cw, s := liveDial(t, ln)
+	s.Close()
+	closed, _ := liveDial(t, ln)
+	locals := []netip.AddrPort{liveAddr(open.LocalAddr()), liveAddr(cw.LocalAddr()), liveAddr(closed.LocalAddr())}
+	var socks []Socket
+	for _, s := range nlDumpAll(t, false, false) {
+		if slices.Contains(locals, s.Local) && s.Remote == liveAddr(ln.Addr()) {
+			socks = append(socks, s)
+		}
+	}
+	if len(socks) != 3 {
+		t.Fatalf("%d of the 3 client sockets dumped", len(socks))
+	}
+	closed.Close()
+	madeUp := socks[0]
+	madeUp.Inode = 1 // the same 4-tuple, another inode: a reused one
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := tableRequest{fsys: fsys} // the sockets' NetNS is 0, as the dump marked them: the reader's own
+	for _, lookups := range []int{recheckLookups, 0} {
+		t.Run(fmt.Sprintf("recheckLookups=%d", lookups), func(t *testing.T) {
+			saved := recheckLookups
+			recheckLookups = lookups
+			defer func() { recheckLookups = saved }()
+			r := newNetlinkReader(Options{})
+			present, err := r.recheck(req, append(slices.Clone(socks), madeUp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range socks {
+				if want := s.Local != locals[2]; present[s.Inode] != want {
+					t.Errorf("%v (%s): present %v, want %v", s.Local, s.State, present[s.Inode], want)
+				}
+			}
+			if present[1] {
+				t.Error("a made-up inode is present")
+			}
+		})
+	}
+}
+
+func TestLaterStates(t *testing.T) {
+	for _, st := range append(slices.Clone(States), 0, 13) {
+		m := laterStates(st)
+		if st.Valid() && m&(1<<st) == 0 {
+			t.Errorf("laterStates(%s) = %#x leaves out %s itself", st, m, st)
+		}
+		if m&^allStates != 0 {
+			t.Errorf("laterStates(%s) = %#x: bits outside the states", st, m)
+		}
+	}
+	// A connection read ESTABLISHED may have been closed by either side.
+	if m := laterStates(Established); m&(1<<CloseWait) == 0 || m&(1<<FinWait2) == 0 || m&(1<<Listen) != 0 {
+		t.Errorf("laterStates(ESTABLISHED) = %#x", m)
+	}
+}

@@ -54,6 +54,13 @@ type scanner struct {
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
 	nsMembers map[uint64][]int
+	// req is what the tables were read for, and are read again for
+	// (recheckUnowned).
+	req tableRequest
+	// unowned counts the sockets with an inode that no walked process
+	// holds, hidden listeners included: when it is 0, there is nothing to
+	// recheck (recheckUnowned).
+	unowned int
 	// hidden counts the listeners at the end of the sockets that no
 	// filter kept, read only for the owners of their accept queues.
 	hidden int
@@ -135,6 +142,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 			j.add(&sc.procs[i])
 		}
 		j.finish()
+		sc.unowned = len(wanted) - j.owned
 	}()
 	werr := sc.owners.owners(ownersCtx, w)
 	close(ready)
@@ -146,6 +154,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		return nil, werr
 	}
 	snap.Backend, snap.HostNetNS = sc.backend, tables.hostNS
+	sc.req, sc.req.hostNS = req, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
 	return socks, nil
@@ -178,7 +187,7 @@ func (sc *scanner) processDone(i int) {
 func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 	snap := sc.snap
 	attributeQueued(socks)
-	socks = socks[:len(socks)-sc.hidden]
+	socks = sc.recheckUnowned(socks[:len(socks)-sc.hidden])
 	for i := range sc.procs {
 		ps := &sc.procs[i]
 		switch {
@@ -209,14 +218,13 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		if snap.Selected && len(s.PIDs) == 0 {
 			continue
 		}
-		if s.Inode != 0 && len(s.PIDs) == 0 {
+		if unownedSocket(&s) {
 			unowned++
 		}
 		snap.Sockets = append(snap.Sockets, s)
 	}
 	if unowned > 0 {
-		snap.Warnings = append(snap.Warnings, fmt.Sprintf(
-			"%s an owner that could not be identified (it exited, or could not be inspected); they are shown with owner \"?\"", wording.Count(unowned, "socket has", "sockets have")))
+		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, snap.Denied))
 	}
 	return snap, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -135,4 +136,94 @@ func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
 		return nil // IPv6 disabled
 	}
 	return err
+}
+
+// recheckLookups is the most sockets of a namespace recheck looks up one
+// by one, each in the kernel's hash tables, or a tenth of the host's
+// sockets if more: a lookup costs a few µs whatever the tables hold,
+// where a dump filtered to their states (and the states they may have
+// moved to) costs about a µs per socket of the host.
+var recheckLookups = 1000
+
+// recheck asks the kernel again about the sockets socks: exact lookups
+// when they are few, else a dump of their states, in each namespace; a
+// namespace that cannot be entered is read from PID/net/tcp again.
+func (r *netlinkReader) recheck(req tableRequest, socks []Socket) (map[uint64]bool, error) {
+	fsys := req.fsys
+	return recheckEachNamespace(req, socks, func(pid int, ns uint64, these []Socket, present map[uint64]bool) error {
+		var c *diagConn
+		var err error
+		if pid == 0 {
+			c, err = newDiagConn()
+		} else {
+			c, err = newDiagConnIn(fsys.path(strconv.Itoa(pid), "ns", "net"))
+		}
+		switch {
+		case err != nil && pid != 0 && !errors.Is(err, fs.ErrNotExist):
+			return fsys.recheckTables(fsys.netDir(pid), ns, these, present)
+		case err != nil:
+			return err
+		}
+		defer c.Close()
+		if len(these) <= max(recheckLookups, req.estimate/10) {
+			return c.lookupEach(these, present)
+		}
+		var mask uint32
+		for _, s := range these {
+			mask |= laterStates(s.State)
+		}
+		var again []Socket
+		add := func(s *Socket) { again = append(again, Socket{Inode: s.Inode}) }
+		if !r.byFamily {
+			err = c.dump(unix.AF_UNSPEC, mask, false, add)
+		} else if err = c.dump(unix.AF_INET, mask, false, add); err == nil {
+			err = c.dump(unix.AF_INET6, mask, false, add)
+		}
+		markPresent(these, again, present)
+		return err
+	})
+}
+
+// lookupEach looks each socket of socks up by its addresses, and marks
+// in present those the kernel still holds with the same inode.
+func (c *diagConn) lookupEach(socks []Socket, present map[uint64]bool) error {
+	for _, s := range socks {
+		family := uint8(unix.AF_INET)
+		if s.Proto == TCP6 {
+			family = unix.AF_INET6
+		}
+		id := [2]netip.AddrPort{s.Local, s.Remote}
+		err := c.request(family, allStates, false, &id, func(got *Socket) {
+			if got.Inode == s.Inode {
+				present[s.Inode] = true
+			}
+		})
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+	}
+	return nil
+}
+
+// laterStates is, for each state, the mask of the states a connection in
+// it can be in by the time it is read again: a recheck that filters the
+// dump by state must not miss a socket that moved on.
+func laterStates(st TCPState) uint32 {
+	closing := uint32(1<<Close | 1<<TimeWait)
+	switch st {
+	case Established:
+		return 1<<Established | 1<<FinWait1 | 1<<FinWait2 | 1<<CloseWait | 1<<Closing | 1<<LastAck | closing
+	case FinWait1:
+		return 1<<FinWait1 | 1<<FinWait2 | 1<<Closing | closing
+	case FinWait2:
+		return 1<<FinWait2 | closing
+	case CloseWait:
+		return 1<<CloseWait | 1<<LastAck | closing
+	case Closing, LastAck, Listen:
+		return 1<<st | closing
+	case TimeWait, Close:
+		return 1 << st
+	default: // SYN_SENT, SYN_RECV and the unknown: anything
+		return allStates
+	}
 }

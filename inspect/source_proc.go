@@ -34,6 +34,14 @@ func (procTables) readTables(req tableRequest) (tableSet, error) {
 	})
 }
 
+// recheck reads the tables of the namespaces of socks again.
+func (procTables) recheck(req tableRequest, socks []Socket) (map[uint64]bool, error) {
+	fsys := req.fsys
+	return recheckEachNamespace(req, socks, func(pid int, ns uint64, these []Socket, present map[uint64]bool) error {
+		return fsys.recheckTables(fsys.netDir(pid), ns, these, present)
+	})
+}
+
 // netDir is the net/ directory of process pid's namespace, or the
 // reader's own when pid is 0.
 func (fsys FS) netDir(pid int) string {

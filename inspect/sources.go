@@ -19,6 +19,13 @@ import "context"
 // sees, once each, every socket marked with its namespace.
 type tableSource interface {
 	readTables(req tableRequest) (tableSet, error)
+	// recheck reads again the sockets socks, which readTables read for
+	// req (req.hostNS set from its tableSet) and no walked process holds,
+	// and reports those still in their namespace's tables with the same
+	// inode: the others were closed in the meantime. A socket whose
+	// namespace cannot be read again counts as present, and the error
+	// says why.
+	recheck(req tableRequest, socks []Socket) (present map[uint64]bool, err error)
 }
 
 // tableRequest is what a scan asks of its table source.
@@ -34,6 +41,9 @@ type tableRequest struct {
 	// estimate is how many sockets the host holds (sockstat), to size
 	// the slice the tables are read into.
 	estimate int
+	// hostNS is the reader's namespace as readTables found it (tableSet's
+	// hostNS), for recheck: its sockets are read again through pid 0.
+	hostNS uint64
 }
 
 // tableSet is every namespace's sockets, and how they were read.

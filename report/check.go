@@ -49,9 +49,9 @@ type Violation struct {
 	Local string
 	// Detail is the finding's message of an accept_queue violation.
 	Detail string
-	// label is the process's name for people (Report's labels), when
-	// it differs from Name.
-	label string
+	// owner names the process for people as its findings do (told apart
+	// from others of its name, its namespace when not the host's).
+	owner string
 }
 
 // Owner names the violation's owner: "pid 42 (nginx)", "the kernel",
@@ -60,8 +60,8 @@ func (v Violation) Owner() string {
 	if v.PID == HostPID {
 		return "the host"
 	}
-	if v.label != "" {
-		return ownerName(v.PID, v.label)
+	if v.owner != "" {
+		return v.owner
 	}
 	return ownerName(v.PID, v.Name)
 }
@@ -237,9 +237,17 @@ func Check(r *Report, l CheckThresholds) []Violation {
 			})
 		}
 	}
+	rows := make(map[int]*ProcessRow, len(r.Processes))
+	for i := range r.Processes {
+		rows[r.Processes[i].PID] = &r.Processes[i]
+	}
 	for i := range out {
-		if v := &out[i]; v.PID > 0 {
-			v.label = r.label(v.PID, v.Name)
+		v := &out[i]
+		switch row := rows[v.PID]; {
+		case row != nil:
+			v.owner = r.procName(row)
+		case v.PID > 0:
+			v.owner = ownerName(v.PID, r.label(v.PID, v.Name))
 		}
 	}
 	slices.SortFunc(out, func(a, b Violation) int {

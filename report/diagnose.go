@@ -40,6 +40,9 @@ func diagnose(r *Report, rows map[int]*ProcessRow, th Thresholds) []Finding {
 			if f, ok := closeWaitFinding(r, row, leaks[o][inspect.CloseWait], th); ok {
 				out = append(out, f)
 			}
+			if f, ok := ownedFinWait2Finding(r, row, leaks[o][inspect.FinWait2]); ok {
+				out = append(out, f)
+			}
 		case KernelPID:
 			out = append(out, orphanFinWait2Findings(r, o.ns, leaks[o][inspect.FinWait2], th)...)
 		}
@@ -112,10 +115,11 @@ func stateSuffix(st byte) string {
 
 // Hints of the close_wait finding, from the evidence.
 const (
-	hintCloseWaitRead = "Only the FIN is unread: the replies were read, and the socket was kept or pooled and never closed, " +
-		"as by a client object made per call and never closed (an HTTP session, a database or cache client)."
-	hintCloseWaitUnread = "The reply is still unread: it was abandoned on a timeout or error path that returned without " +
-		"closing, or the response body was never read to the end."
+	hintCloseWait     = "The peer sent FIN and this process never called close(). "
+	hintCloseWaitRead = "the replies were read, and the socket was kept or pooled and never closed, as by a client " +
+		"object made per call and never closed (an HTTP session, a database or cache client)"
+	hintCloseWaitUnread = "the reply was abandoned unread on a timeout or error path that returned without closing, " +
+		"or a response body was never read to the end"
 	hintCloseWaitEnd = " The kernel never expires CLOSE_WAIT; only close(), or restarting the process, frees them."
 	hintStopped      = "A stopped process runs no code: it cannot close the sockets its peers closed, nor accept new " +
 		"connections. Its CLOSE_WAIT sockets are not an error-path leak: resume it (kill -CONT %d), or detach the " +
@@ -123,17 +127,19 @@ const (
 )
 
 // closeWaitHint says what the sockets' receive queues tell: only the FIN
-// (the replies were read) or a reply left unread.
+// (rx_queue 0 or 1: the replies were read) or data before it (a reply
+// left unread).
 func closeWaitHint(l *leak) string {
 	counted := l.n - l.queued
 	switch l.onlyFIN {
 	case counted:
-		return "The peer sent FIN and this process never called close(). " + hintCloseWaitRead + hintCloseWaitEnd
+		return hintCloseWait + "Only the FIN is unread: " + hintCloseWaitRead + "." + hintCloseWaitEnd
 	case 0:
-		return "The peer sent FIN and this process never called close(). " + hintCloseWaitUnread + hintCloseWaitEnd
+		return hintCloseWait + "Data is unread before the FIN: " + hintCloseWaitUnread + "." + hintCloseWaitEnd
 	}
-	return fmt.Sprintf("The peer sent FIN and this process never called close(). %d hold only the FIN: %s %d hold more: %s%s",
-		l.onlyFIN, hintCloseWaitRead, counted-l.onlyFIN, hintCloseWaitUnread, hintCloseWaitEnd)
+	return fmt.Sprintf("%s%s: %s. %s: %s.%s", hintCloseWait,
+		wording.Count(l.onlyFIN, "holds only the FIN", "hold only the FIN"), hintCloseWaitRead,
+		wording.Count(counted-l.onlyFIN, "holds data before it", "hold data before it"), hintCloseWaitUnread, hintCloseWaitEnd)
 }
 
 func closeWaitFinding(r *Report, p *ProcessRow, l *leak, th Thresholds) (Finding, bool) {

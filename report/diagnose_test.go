@@ -30,11 +30,11 @@ func TestProcessStateInFindings(t *testing.T) {
 		hint, nhint string
 	}{
 		{'T', "pid 42 (app) is stopped (SIGSTOP or a debugger), so it cannot close sockets its peer closed: 3 in CLOSE_WAIT",
-			"kill -CONT 42", "timeout or error path"},
-		{'t', "pid 42 (app) is stopped (SIGSTOP or a debugger)", "TracerPid in /proc/42/status", "timeout or error path"},
-		{'Z', "; it is a zombie: it has exited and its parent has not reaped it", "timeout or error path", "kill -CONT"},
-		{'D', "; it is in uninterruptible sleep (D)", "timeout or error path", "kill -CONT"},
-		{'S', "pid 42 (app) is not closing sockets its peer closed: 3 in CLOSE_WAIT to 10.0.0.5:7000; 40/1024 fds (4%)", "timeout or error path", "kill -CONT"},
+			"kill -CONT 42", "error path that"},
+		{'t', "pid 42 (app) is stopped (SIGSTOP or a debugger)", "TracerPid in /proc/42/status", "error path that"},
+		{'Z', "; it is a zombie: it has exited and its parent has not reaped it", "error path that", "kill -CONT"},
+		{'D', "; it is in uninterruptible sleep (D)", "error path that", "kill -CONT"},
+		{'S', "pid 42 (app) is not closing sockets its peer closed: 3 in CLOSE_WAIT to 10.0.0.5:7000; 40/1024 fds (4%)", "error path that", "kill -CONT"},
 	} {
 		t.Run(string(tt.state), func(t *testing.T) {
 			p := proc(42, "app", 40, 1024)
@@ -138,8 +138,8 @@ func TestCloseWaitHintFromRxQueue(t *testing.T) {
 		not  string
 	}{
 		{"only the FIN", []uint64{0, 1, 1}, []string{"Only the FIN is unread", "client object made per call"}, "abandoned"},
-		{"replies unread", []uint64{15, 300}, []string{"abandoned on a timeout or error path"}, "Only the FIN"},
-		{"both", []uint64{1, 1, 40}, []string{"2 hold only the FIN", "1 hold more", "abandoned"}, ""},
+		{"replies unread", []uint64{15, 300}, []string{"Data is unread before the FIN: the reply was abandoned unread on a timeout or error path"}, "Only the FIN"},
+		{"both", []uint64{1, 1, 40}, []string{"2 hold only the FIN: the replies were read", "1 holds data before it: the reply was abandoned"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			socks := cwTo(len(tt.rx), "10.0.0.5:7000", 42)

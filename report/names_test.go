@@ -83,6 +83,10 @@ func TestNamespacesNamed(t *testing.T) {
 	if f := findingOf(t, Analyze(snap, DefaultThresholds), KindFDPressure); !strings.HasPrefix(f.Message, "pid 5001 (nginx) in network namespace 4026532500 uses") {
 		t.Errorf("a process's finding in another namespace: %q", f.Message)
 	}
+	vs := Check(Analyze(snap, DefaultThresholds), CheckThresholds{FDUsage: &Level{80, 95}})
+	if len(vs) != 1 || !strings.HasPrefix(vs[0].Message(), "pid 5001 (nginx) in network namespace 4026532500 uses") {
+		t.Errorf("violations %+v: want nginx's, its namespace named", vs)
+	}
 	r := Analyze(snap, DefaultThresholds)
 	var orphans []Finding
 	for _, f := range r.Findings {
