@@ -54,6 +54,9 @@ type scanner struct {
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
 	nsMembers map[uint64][]int
+	// denied are the processes that could not be inspected, for the
+	// warning that names them.
+	denied []Process
 	// req is what the tables were read for, and are read again for
 	// (recheckUnowned).
 	req tableRequest
@@ -193,6 +196,7 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		switch {
 		case errors.Is(ps.err, fs.ErrPermission):
 			snap.Denied++
+			sc.denied = append(sc.denied, ps.p)
 			continue
 		case ps.err != nil:
 			continue // exited during the scan
@@ -209,8 +213,8 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(sc.opts),
 			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
 	case snap.Denied > 0:
-		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied); %s",
-			wording.Count(snap.Denied, "process could", "processes could"), deniedHint()))
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied): %s; %s",
+			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), deniedHint()))
 	}
 	unowned := 0
 	snap.Sockets = socks[:0]
