@@ -24,7 +24,10 @@ import (
 //     the processes' descriptors, joining the owners to the sockets as
 //     each process's walk ends;
 //  3. assemble the snapshot: the processes that could be read, the
-//     sockets that passed the filters, and what could not be seen.
+//     sockets that passed the filters, and what could not be seen. The
+//     connections waiting in a listener's accept queue go to its owners
+//     (queue.go); the sockets left without an owner are read again, and
+//     dropped if they were closed meanwhile (recheck.go).
 func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	sc, err := newScanner(ctx, fsys, opts)
 	if err != nil {
