@@ -67,9 +67,9 @@ type scanner struct {
 	// holds, hidden listeners included: when it is 0, there is nothing to
 	// recheck (recheckUnowned).
 	unowned int
-	// hidden counts the listeners at the end of the sockets that no
-	// filter kept, read only for the owners of their accept queues.
+	// hidden and queued are filterSockets' (filtered).
 	hidden int
+	queued bool
 }
 
 // newScanner stamps the snapshot, resolves the backend and reads the
@@ -132,7 +132,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		if tables, err = sc.tables.readTables(req); err != nil {
 			cancelOwners() // the scan has failed: stop walking
 		} else {
-			socks, wanted, sc.hidden = snap.filterSockets(tables.sockets, opts)
+			f := snap.filterSockets(tables.sockets, opts)
+			socks, wanted, sc.hidden, sc.queued = f.socks, f.wanted, f.hidden, f.queued
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
 				w.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
 				w.countOnly = len(wanted) == 0
@@ -192,7 +193,9 @@ func (sc *scanner) processDone(i int) {
 // selected processes' sockets.
 func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 	snap := sc.snap
-	attributeQueued(socks)
+	if sc.queued {
+		attributeQueued(socks)
+	}
 	socks = sc.recheckUnowned(socks[:len(socks)-sc.hidden])
 	for i := range sc.procs {
 		ps := &sc.procs[i]
