@@ -4,7 +4,7 @@
 # root from anywhere in the repository:
 #
 #   bench/busy-host.sh
-#   CHECKS=100 DURATION=60 CONCURRENCY=50 bench/busy-host.sh
+#   CHECKS=100 DURATION=60 CONCURRENCY=50 CHECK_GAP=0.1 bench/busy-host.sh
 #
 # What it does, in order:
 #   1. installs Debian's nginx and apache2-utils (ab) if they are missing
@@ -62,8 +62,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# free_port prints a loopback port below the ephemeral range that no
+# socket on the host uses as either end: --port matches the local or the
+# remote port, and an ephemeral port of another process's connection
+# (another leaking program on this host) would be matched too.
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	local low port
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	while :; do
+		port=$((10000 + RANDOM % (low - 10000)))
+		if [[ -z $(ss -tanH "( sport = :$port or dport = :$port )") ]] &&
+			python3 -c "import socket; socket.socket().bind(('127.0.0.1', $port))" 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
 }
 
 # wait_for FILE TEXT SECONDS: until FILE contains TEXT.
@@ -167,9 +180,9 @@ for ((i = 1; i <= checks; i++)); do
 		inspects=$((inspects + 1))
 		n=$(jq '[.findings[] | select(.kind == "close_wait" or .kind == "fin_wait2")] | length' "$work/inspect-$i.json" 2>/dev/null || echo 1)
 		leak_findings=$((leak_findings + n))
-		((n > 0)) && log "inspect $i: $n close_wait/fin_wait2 findings (see $work/inspect-$i.json)"
+		((n > 0)) && log "inspect $i: $n close_wait/fin_wait2 findings: $(jq -r '[.findings[] | select(.kind == "close_wait" or .kind == "fin_wait2") | .message] | join(" / ")' "$work/inspect-$i.json")"
 	fi
-	sleep 0.3
+	sleep "${CHECK_GAP:-0.1}" # a check takes a few tenths of a second here: 100 of them span the load
 done
 wait "$ab_pid"
 requests=$(awk '/^Complete requests:/ {print $3}' "$work/ab.log")

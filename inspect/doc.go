@@ -6,7 +6,9 @@
 //
 // Scan (scan.go) is the collect step: it selects the processes, reads the
 // socket tables beside the walk of their descriptors, and assembles a
-// Snapshot (snapshot.go) as Options (options.go) ask. Where the tables and
+// Snapshot (snapshot.go) as Options (options.go) ask, giving queued
+// connections to their listener's owners (queue.go) and reading again the
+// sockets no process was seen holding (recheck.go). Where the tables and
 // the owners come from is a backend: a table source and an owner source
 // (sources.go), which each backend's file registers (backend.go,
 // source_netlink_linux.go, source_proc.go, owners_fdwalk.go). The readers

@@ -1,10 +1,14 @@
 package inspect
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // ParseError reports a malformed line in a /proc file.
@@ -43,4 +47,41 @@ func deniedHint() string {
 		return "even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
 	}
 	return "run as root for complete ownership"
+}
+
+// maxDeniedNamed is how many of the processes that could not be inspected
+// the warning names.
+const maxDeniedNamed = 5
+
+// nameDenied lists the processes that could not be inspected, by PID, the
+// first maxDeniedNamed with their names ("pid 12 (sshd), pid 40 (cron)
+// and 3 more"): a process may be denied its descriptors and still show
+// its name.
+func (sc *scanner) nameDenied() string {
+	procs := slices.SortedFunc(slices.Values(sc.denied), func(a, b Process) int { return cmp.Compare(a.PID, b.PID) })
+	var parts []string
+	for _, p := range procs[:min(len(procs), maxDeniedNamed)] {
+		if p.Name == "" {
+			sc.meta.fill(&p)
+		}
+		if p.Name == "" {
+			parts = append(parts, fmt.Sprintf("pid %d", p.PID))
+		} else {
+			parts = append(parts, fmt.Sprintf("pid %d (%s)", p.PID, escapeText(p.Name)))
+		}
+	}
+	list := strings.Join(parts, ", ")
+	if more := len(procs) - maxDeniedNamed; more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	return list
+}
+
+// escapeText keeps a process's own text (its name, which any process sets
+// for itself) printable in a message: control characters, escape
+// sequences and invalid UTF-8 come out as Go quotes them ("\x1b", "\n"),
+// as report prints names.
+func escapeText(s string) string {
+	q := strconv.QuoteToGraphic(s)
+	return strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`)
 }

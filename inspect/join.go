@@ -11,6 +11,7 @@ type ownerJoin struct {
 	wanted map[uint64]int32 // socket inode -> index in socks
 	pids   []int            // the shared backing array
 	shared []int32          // sockets with more than one owner
+	owned  int              // sockets of wanted with an owner
 }
 
 func newOwnerJoin(socks []Socket, wanted map[uint64]int32) *ownerJoin {
@@ -33,8 +34,10 @@ func (j *ownerJoin) add(ps *procScan) {
 		case len(s.PIDs) == 0 && len(j.pids) < cap(j.pids):
 			j.pids = append(j.pids, pid)
 			s.PIDs = j.pids[len(j.pids)-1 : len(j.pids) : len(j.pids)]
+			j.owned++
 		case len(s.PIDs) == 0:
 			s.PIDs = []int{pid}
+			j.owned++
 		case s.PIDs[len(s.PIDs)-1] != pid: // not a dup in the same process
 			if len(s.PIDs) == 1 {
 				j.shared = append(j.shared, i)

@@ -99,10 +99,11 @@ func (o Options) keep(s *Socket) bool {
 // sockets come the hidden listeners whose owners connections in their
 // accept queue need (see attributeQueued): the owners are joined to
 // them too, and the scan drops them once it has used them.
-func (snap *Snapshot) filterSockets(all []Socket, opts Options) (socks []Socket, wanted map[uint64]int32, hidden int) {
+func (snap *Snapshot) filterSockets(all []Socket, opts Options) filtered {
 	kept := all[:0]
-	wanted = make(map[uint64]int32, len(all))
+	wanted := make(map[uint64]int32, len(all))
 	var hiddenListeners []Socket
+	var queuePorts map[uint16]bool // local ports of kept sockets that may be queued
 	for _, s := range all {
 		if s.State == Listen {
 			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
@@ -115,15 +116,30 @@ func (snap *Snapshot) filterSockets(all []Socket, opts Options) (socks []Socket,
 		}
 		if s.Inode != 0 {
 			wanted[s.Inode] = int32(len(kept))
+		} else if queueCandidate(&s) {
+			if queuePorts == nil {
+				queuePorts = make(map[uint16]bool)
+			}
+			queuePorts[s.Local.Port()] = true
 		}
 		kept = append(kept, s)
 	}
-	need := listenersFor(kept, hiddenListeners)
+	need := listenersFor(queuePorts, hiddenListeners)
 	for _, l := range need {
 		wanted[l.Inode] = int32(len(kept))
 		kept = append(kept, l) // over sockets of all already filtered
 	}
-	return kept, wanted, len(need)
+	return filtered{socks: kept, wanted: wanted, hidden: len(need), queued: queuePorts != nil}
+}
+
+// filtered is what filterSockets kept.
+type filtered struct {
+	socks  []Socket
+	wanted map[uint64]int32 // inode -> index in socks, for the owners
+	// hidden counts the listeners at the end of socks that no filter
+	// kept, read only for the owners of their accept queues.
+	hidden int
+	queued bool // some socket kept may sit in an accept queue
 }
 
 // describeSelection names the --pid and --name flags that selected

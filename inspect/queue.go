@@ -27,19 +27,10 @@ type queueKey struct {
 	addr  netip.AddrPort
 }
 
-// listenersFor returns the listeners of all that a filter hid but that
-// queued connections among kept need for their owners: none when no kept
-// socket can be queued, which is the common case and costs one pass.
-func listenersFor(kept, hidden []Socket) []Socket {
-	ports := make(map[uint16]bool)
-	for i := range kept {
-		if queueCandidate(&kept[i]) {
-			ports[kept[i].Local.Port()] = true
-		}
-	}
-	if len(ports) == 0 {
-		return nil
-	}
+// listenersFor returns the listeners of hidden (the ones a filter hid)
+// whose owners queued connections on ports need: none when no socket
+// kept can be queued, the common case.
+func listenersFor(ports map[uint16]bool, hidden []Socket) []Socket {
 	var need []Socket
 	for _, l := range hidden {
 		if l.Inode != 0 && ports[l.Local.Port()] {

@@ -22,9 +22,9 @@ import (
 // recheckUnowned drops from socks the sockets left without an owner that
 // the table source no longer holds. With --pid or --name, sockets without
 // a selected owner are dropped anyway, so there is nothing to recheck.
-// When nothing is unowned it costs one pass over socks.
+// When the join found an owner for every socket it costs nothing.
 func (sc *scanner) recheckUnowned(socks []Socket) []Socket {
-	if sc.snap.Selected {
+	if sc.snap.Selected || sc.unowned == 0 {
 		return socks
 	}
 	var unowned []Socket

@@ -81,7 +81,7 @@ func TestScanRecheckVanished(t *testing.T) {
 	asUser(t, 0)
 	const inode = "22040042"
 	closed := sockView{TCP, "10.0.0.10:443", "192.0.2.11:41002", Established, fixtureHostNS, nil}
-	const denied = "1 process could not be inspected (permission denied); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+	const denied = "1 process could not be inspected (permission denied): pid 902 (nginx); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
 	for _, tt := range []struct {
 		name      string
 		afterRead func(t *testing.T, root string)

@@ -24,7 +24,10 @@ import (
 //     the processes' descriptors, joining the owners to the sockets as
 //     each process's walk ends;
 //  3. assemble the snapshot: the processes that could be read, the
-//     sockets that passed the filters, and what could not be seen.
+//     sockets that passed the filters, and what could not be seen. The
+//     connections waiting in a listener's accept queue go to its owners
+//     (queue.go); the sockets left without an owner are read again, and
+//     dropped if they were closed meanwhile (recheck.go).
 func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	sc, err := newScanner(ctx, fsys, opts)
 	if err != nil {
@@ -54,12 +57,19 @@ type scanner struct {
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
 	nsMembers map[uint64][]int
+	// denied are the processes that could not be inspected, for the
+	// warning that names them.
+	denied []Process
 	// req is what the tables were read for, and are read again for
 	// (recheckUnowned).
 	req tableRequest
-	// hidden counts the listeners at the end of the sockets that no
-	// filter kept, read only for the owners of their accept queues.
+	// unowned counts the sockets with an inode that no walked process
+	// holds, hidden listeners included: when it is 0, there is nothing to
+	// recheck (recheckUnowned).
+	unowned int
+	// hidden and queued are filterSockets' (filtered).
 	hidden int
+	queued bool
 }
 
 // newScanner stamps the snapshot, resolves the backend and reads the
@@ -122,7 +132,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		if tables, err = sc.tables.readTables(req); err != nil {
 			cancelOwners() // the scan has failed: stop walking
 		} else {
-			socks, wanted, sc.hidden = snap.filterSockets(tables.sockets, opts)
+			f := snap.filterSockets(tables.sockets, opts)
+			socks, wanted, sc.hidden, sc.queued = f.socks, f.wanted, f.hidden, f.queued
 			if len(opts.States) > 0 || len(opts.DumpStates) > 0 {
 				w.keep = func(ino uint64) bool { _, ok := wanted[ino]; return ok }
 				w.countOnly = len(wanted) == 0
@@ -138,6 +149,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 			j.add(&sc.procs[i])
 		}
 		j.finish()
+		sc.unowned = len(wanted) - j.owned
 	}()
 	werr := sc.owners.owners(ownersCtx, w)
 	close(ready)
@@ -181,13 +193,16 @@ func (sc *scanner) processDone(i int) {
 // selected processes' sockets.
 func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 	snap := sc.snap
-	attributeQueued(socks)
+	if sc.queued {
+		attributeQueued(socks)
+	}
 	socks = sc.recheckUnowned(socks[:len(socks)-sc.hidden])
 	for i := range sc.procs {
 		ps := &sc.procs[i]
 		switch {
 		case errors.Is(ps.err, fs.ErrPermission):
 			snap.Denied++
+			sc.denied = append(sc.denied, ps.p)
 			continue
 		case ps.err != nil:
 			continue // exited during the scan
@@ -204,8 +219,8 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(sc.opts),
 			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
 	case snap.Denied > 0:
-		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied); %s",
-			wording.Count(snap.Denied, "process could", "processes could"), deniedHint()))
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied): %s; %s",
+			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), deniedHint()))
 	}
 	unowned := 0
 	snap.Sockets = socks[:0]

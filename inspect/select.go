@@ -38,6 +38,7 @@ func (sc *scanner) selectProcesses() error {
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			snap.Denied++
+			sc.denied = append(sc.denied, p)
 			continue
 		case errors.As(err, &pe):
 			// Not a namespace we can name: keep the process and the

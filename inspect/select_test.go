@@ -24,7 +24,7 @@ func asUser(t *testing.T, euid int) {
 
 // The denied tree's warnings, and the faults that make 102 exit mid-scan.
 const (
-	deniedWarning  = "1 process could not be inspected (permission denied); run as root for complete ownership"
+	deniedWarning  = "1 process could not be inspected (permission denied): pid 101 (backup-agent); run as root for complete ownership"
 	unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
 )
 
@@ -121,7 +121,7 @@ func TestScanDeniedAsRoot(t *testing.T) {
 	fsys := fixtureFS(t, "denied")
 	fsys.faults = map[string]error{"101/fd": fs.ErrPermission}
 	snap := scanFixture(t, fsys, Options{})
-	const want = "1 process could not be inspected (permission denied); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
+	const want = "1 process could not be inspected (permission denied): pid 101 (backup-agent); even root may not read their descriptors here (a security module such as Yama or AppArmor, or another user namespace)"
 	if !slices.Contains(snap.Warnings, want) {
 		t.Errorf("warnings = %q, want %q", snap.Warnings, want)
 	}
@@ -174,5 +174,34 @@ func TestScanMalformedNetNS(t *testing.T) {
 	want := fmt.Sprintf(`pid 900: network namespace unknown: %s:1: want "net:[INODE]", INODE a number: "net:[notanumber]"`, link)
 	if !slices.Contains(snap.Warnings, want) {
 		t.Errorf("warnings = %q, want %q", snap.Warnings, want)
+	}
+}
+
+func TestNameDenied(t *testing.T) {
+	fsys := fixtureFS(t, "healthy")
+	named := func(pid int, name string) Process { return Process{PID: pid, Name: name} }
+	for _, tt := range []struct {
+		name   string
+		denied []Process
+		want   string
+	}{
+		{"one", []Process{named(12, "sshd")}, "pid 12 (sshd)"},
+		{"by pid", []Process{named(77, "postgres"), named(12, "sshd"), named(40, "cron")},
+			"pid 12 (sshd), pid 40 (cron), pid 77 (postgres)"},
+		{"capped", []Process{named(1, "a"), named(2, "b"), named(3, "c"), named(4, "d"), named(5, "e"), named(6, "f"), named(7, "g")},
+			"pid 1 (a), pid 2 (b), pid 3 (c), pid 4 (d), pid 5 (e) and 2 more"},
+		// A process names itself: escape sequences, newlines and invalid
+		// UTF-8 come out quoted, printable text as it is.
+		{"untrusted names", []Process{named(8, "\x1b[31mred\nx"), named(9, "caf\xe9"), named(10, `a"b é`)},
+			`pid 8 (\x1b[31mred\nx), pid 9 (caf\xe9), pid 10 (a"b é)`},
+		// Denied before its name was read: read now, if it can be.
+		{"name read", []Process{{PID: 902}, {PID: 4242}}, "pid 902 (nginx), pid 4242"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := &scanner{meta: newMetaReader(context.Background(), fsys), denied: tt.denied}
+			if got := sc.nameDenied(); got != tt.want {
+				t.Errorf("nameDenied() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

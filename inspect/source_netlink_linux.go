@@ -139,8 +139,10 @@ func (r *netlinkReader) read(nsPath *string, ns uint64, dst *[]Socket) error {
 }
 
 // recheckLookups is the most sockets of a namespace recheck looks up one
-// by one, each in the kernel's hash tables; beyond, one dump filtered to
-// their states (and the states they may have moved to) costs less.
+// by one, each in the kernel's hash tables, or a tenth of the host's
+// sockets if more: a lookup costs a few µs whatever the tables hold,
+// where a dump filtered to their states (and the states they may have
+// moved to) costs about a µs per socket of the host.
 var recheckLookups = 1000
 
 // recheck asks the kernel again about the sockets socks: exact lookups
@@ -163,7 +165,7 @@ func (r *netlinkReader) recheck(req tableRequest, socks []Socket) (map[uint64]bo
 			return err
 		}
 		defer c.Close()
-		if len(these) <= recheckLookups {
+		if len(these) <= max(recheckLookups, req.estimate/10) {
 			return c.lookupEach(these, present)
 		}
 		var mask uint32

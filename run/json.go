@@ -35,7 +35,7 @@ type LeakDoc struct {
 	Peer        string  `json:"peer"`
 	Inode       uint64  `json:"inode"`
 	NetNS       uint64  `json:"netns"`
-	Since       string  `json:"since"`     // RFC 3339, first sample that saw it in the state
+	Since       string  `json:"since"`     // RFC 3339: in the state since, by the kernel's age bound or the first sample that saw it there
 	LastSeen    string  `json:"last_seen"` // RFC 3339, last sample that did
 	HeldSeconds float64 `json:"held_seconds"`
 	Open        bool    `json:"open"` // still in the state at the last sample

@@ -146,7 +146,8 @@ func (v *Live) Draw(st *Status) error {
 	}
 	lines = append(lines, alerts...)
 	if len(lines) > rows {
-		// Too little room even for the alerts: the oldest go first.
+		// Too little room: the process table gives way to the alerts,
+		// and where even they do not fit, the oldest go.
 		lines = append(lines[:max(rows-len(alerts), 0)], alerts[max(len(alerts)-rows, 0):]...)
 		lines = lines[:min(rows, len(lines))]
 	}

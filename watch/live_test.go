@@ -156,3 +156,25 @@ func TestLiveStopKeeps(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveShortScreen: on a screen too short for the table and the
+// alerts, the table gives way and the latest alert stays whole at the
+// bottom; nothing is drawn below the last row.
+func TestLiveShortScreen(t *testing.T) {
+	st := exporterStatus(t)
+	for _, rows := range []int{3, 6, 9} {
+		var b bytes.Buffer
+		v := NewLive(&b, false, func() (int, int) { return 80, rows })
+		if err := v.Draw(st); err != nil {
+			t.Fatal(err)
+		}
+		screen := strings.NewReplacer(eraseLine, "", home, "", eraseBelow, "").Replace(b.String())
+		lines := strings.Split(screen, "\n")
+		if len(lines) > rows {
+			t.Errorf("%d rows: %d lines drawn:\n%s", rows, len(lines), screen)
+		}
+		if !strings.HasSuffix(lines[len(lines)-1], "CLOSE_WAIT]") {
+			t.Errorf("%d rows: the last line is not the end of the latest alert:\n%s", rows, screen)
+		}
+	}
+}

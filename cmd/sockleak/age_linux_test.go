@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockleak/sockleak/internal/livetest"
+	"github.com/sockleak/sockleak/report"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -39,8 +40,27 @@ func TestCheckMinAgeByKernelClock(t *testing.T) {
 	}
 
 	code, stdout, stderr := runMain("check", "--pid", p)
-	if time.Since(born) < 2500*time.Millisecond && (code != 0 || !strings.HasPrefix(stdout, "OK: ")) {
+	young := time.Since(born) < 2500*time.Millisecond
+	if young && (code != 0 || !strings.HasPrefix(stdout, "OK: ")) {
 		t.Errorf("a leak younger than the default min age: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+	// inspect's findings judge by the same default: the young sockets
+	// are listed, with a note, and have no finding; --min-age 0 has it.
+	closeWaitFindings := func(d report.Document) int {
+		n := 0
+		for _, f := range d.Findings {
+			if f.Kind == report.KindCloseWait && f.PID == pid {
+				n++
+			}
+		}
+		return n
+	}
+	if d := inspectJSON(t, "--pid", p); young && (closeWaitFindings(d) != 0 || len(d.Notes) == 0 || d.Processes[0].States["CLOSE_WAIT"] != 2) {
+		t.Errorf("inspect of a young leak: %d close_wait findings, notes %q, states %v; want none, a note, and the 2 sockets listed",
+			closeWaitFindings(d), d.Notes, d.Processes[0].States)
+	}
+	if d := inspectJSON(t, "--pid", p, "--min-age", "0"); closeWaitFindings(d) != 1 {
+		t.Errorf("inspect --min-age 0: %d close_wait findings, want 1: %+v", closeWaitFindings(d), d.Findings)
 	}
 	code, stdout, _ = runMain("check", "--pid", p, "--min-age", "0")
 	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("pid %d (leaky) 2 CLOSE_WAIT", pid)) {

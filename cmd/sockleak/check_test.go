@@ -181,6 +181,16 @@ var checkExitTests = []struct {
 		stdout: []string{"the kernel", "FIN_WAIT2", "over the maximum 10"},
 	},
 	{
+		// The fixtures carry no age bound: every socket counts, with the
+		// default min age as with 0.
+		name: "min-age 0 counts every socket", args: []string{"check", "--proc-root", incidentClient, "--min-age", "0"}, code: 1,
+		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT", "FAIL: 2 thresholds exceeded"},
+	},
+	{
+		name: "negative min-age", args: []string{"check", "--min-age", "-1s"}, code: 2,
+		stderr: "invalid --min-age -1s: want a duration of 0 or more", wantUsage: true,
+	},
+	{
 		// A stopped server whose accept queue holds clients that gave up:
 		// check fails for it by --pid and by --name, the queue first.
 		name: "hung server", args: []string{"check", "--proc-root", hungRoot, "--pid", "2100"}, code: 1,

@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing proc root", []string{"inspect", "--proc-root", "/nonexistent/proc"}, 2, `could not read proc root "/nonexistent/proc"`, ""},
 		{"no such pid", []string{"inspect", "--pid", "999999999"}, 2, "no process matches --pid 999999999", ""},
 		{"explain bad state", []string{"explain", "nope"}, 2, `unknown TCP state "nope"`, "sockleak explain"},
+		{"inspect negative min-age", []string{"inspect", "--min-age", "-2s"}, 2, "invalid --min-age -2s", "sockleak inspect"},
 		{"check bad output", []string{"check", "-o", "yaml"}, 2, `invalid -o "yaml"`, "sockleak check"},
 		{"check bad min-age", []string{"check", "--min-age", "soon"}, 2, `invalid argument "soon"`, "sockleak check"},
 		{"watch bad interval", []string{"watch", "--interval", "0"}, 2, "--interval", "sockleak watch"},

@@ -53,7 +53,9 @@ a new process) and each CLOSE_WAIT socket (by namespace and inode):
   - the growth of each state per process over --window, in sockets per minute
     (a least-squares fit), and of its descriptors, with the time left until
     its soft open-files limit at that pace;
-  - how long each CLOSE_WAIT socket has sat in the state;
+  - how long each CLOSE_WAIT socket has sat in the state, from the kernel's
+    lower bound of its age (netlink), so a leak older than the watch shows
+    its age on the first sample;
   - alerts, printed once when they fire and once when they resolve: more than
     --close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a CLOSE_WAIT
     socket older than --max-age, fd usage at --fd-usage percent (resolves 5
@@ -66,7 +68,8 @@ one line per alert, for logs; -o json prints one JSON object per line.
 
 --listen serves the latest sample's metrics on /metrics for Prometheus and a
 health check on /healthz; the scan runs on the sampling loop, never per
-scrape. It runs until SIGINT or SIGTERM, or --count samples.`,
+scrape. It runs until SIGINT or SIGTERM, or --count samples (the live view
+then leaves its last frame on the terminal).`,
 		Example: `  sockleak watch
   sockleak watch --name openser --interval 5s --window 10m
   sockleak watch -o json --count 30 > samples.jsonl
