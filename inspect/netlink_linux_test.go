@@ -546,26 +546,69 @@ func TestLiveAgeBound(t *testing.T) {
 }
 
 // TestLiveNetlinkRecheck asks the kernel again about real sockets, one by
-// one and with a dump: the ones still open are present, a closed one (now
-// an orphan without an inode, or gone) and a made-up inode are not.
+// one and with a dump: the ones still open are present, closed ones (now
+// orphans without an inode, or gone) and a made-up inode are not. IPv4,
+// IPv6, and the IPv4 connections of a dual-stack listener, whose sockets
+// are IPv6 with IPv4-mapped addresses (unmapped in Socket).
 func TestLiveNetlinkRecheck(t *testing.T) {
 	livetest.Skip(t)
+	type probe struct {
+		proto         Proto
+		local, remote netip.AddrPort
+		open          bool // left open: present
+	}
+	var probes []probe
+	var toClose []net.Conn
+	add := func(proto Proto, c net.Conn, open bool) {
+		probes = append(probes, probe{proto, liveAddr(c.LocalAddr()), liveAddr(c.RemoteAddr()), open})
+		if !open {
+			toClose = append(toClose, c)
+		}
+	}
 	ln := liveListen(t, liveTCP4)
-	open, _ := liveDial(t, ln)
-	cw, s := liveDial(t, ln)
+	c, _ := liveDial(t, ln)
+	add(TCP, c, true)
+	c, s := liveDial(t, ln)
 	s.Close()
-	closed, _ := liveDial(t, ln)
-	locals := []netip.AddrPort{liveAddr(open.LocalAddr()), liveAddr(cw.LocalAddr()), liveAddr(closed.LocalAddr())}
+	add(TCP, c, true) // CLOSE_WAIT
+	c, _ = liveDial(t, ln)
+	add(TCP, c, false)
+	if liveHasIPv6() {
+		ln6 := liveListen(t, liveTCP6)
+		c, _ = liveDial(t, ln6)
+		add(TCP6, c, true)
+		c, _ = liveDial(t, ln6)
+		add(TCP6, c, false)
+		// Dual stack: the server's ends of IPv4 clients are IPv6 sockets.
+		lc := net.ListenConfig{KeepAlive: -1}
+		l, err := lc.Listen(context.Background(), "tcp", "[::]:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		dual := l.(*net.TCPListener)
+		for _, open := range []bool{true, false} {
+			d := net.Dialer{KeepAlive: -1}
+			c, err := d.Dial("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), liveAddr(dual.Addr()).Port()).String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			add(TCP6, liveAccept(t, dual, liveAddr(c.LocalAddr())), open)
+		}
+	}
 	var socks []Socket
 	for _, s := range nlDumpAll(t, false, false) {
-		if slices.Contains(locals, s.Local) && s.Remote == liveAddr(ln.Addr()) {
+		if slices.ContainsFunc(probes, func(p probe) bool { return p.proto == s.Proto && p.local == s.Local && p.remote == s.Remote }) {
 			socks = append(socks, s)
 		}
 	}
-	if len(socks) != 3 {
-		t.Fatalf("%d of the 3 client sockets dumped", len(socks))
+	if len(socks) != len(probes) {
+		t.Fatalf("%d of the %d sockets dumped: %v", len(socks), len(probes), socks)
 	}
-	closed.Close()
+	for _, c := range toClose {
+		c.Close()
+	}
 	madeUp := socks[0]
 	madeUp.Inode = 1 // the same 4-tuple, another inode: a reused one
 	fsys, err := NewFS(DefaultRoot)
@@ -584,8 +627,9 @@ func TestLiveNetlinkRecheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, s := range socks {
-				if want := s.Local != locals[2]; present[s.Inode] != want {
-					t.Errorf("%v (%s): present %v, want %v", s.Local, s.State, present[s.Inode], want)
+				i := slices.IndexFunc(probes, func(p probe) bool { return p.proto == s.Proto && p.local == s.Local && p.remote == s.Remote })
+				if want := probes[i].open; present[s.Inode] != want {
+					t.Errorf("%s %v -> %v (%s): present %v, want %v", s.Proto, s.Local, s.Remote, s.State, present[s.Inode], want)
 				}
 			}
 			if present[1] {
