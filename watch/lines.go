@@ -20,6 +20,25 @@ func formatRate(r float64) string {
 	return fmt.Sprintf("%+.1f/min", r)
 }
 
+// atLimitNow says what a process at or over its soft fd limit suffers:
+// there is no time left to estimate.
+const atLimitNow = "at its limit now: socket(), accept() and open() fail with EMFILE"
+
+// atLimit reports whether fds have reached a known soft limit.
+func atLimit(fds int, limit int64) bool { return limit > 0 && int64(fds) >= limit }
+
+// limitPhrase is what a line says of the fd limit's future: when it will
+// be reached, that it is reached, or nothing when neither is known.
+func limitPhrase(fds int, limit int64, eta time.Duration) string {
+	switch {
+	case atLimit(fds, limit):
+		return ", " + atLimitNow
+	case eta >= 0:
+		return ", limit in " + formatETA(eta)
+	}
+	return ""
+}
+
 // formatETA prints a time to the fd limit, roughly: ~45s, ~2m, ~3h10m.
 func formatETA(d time.Duration) string {
 	switch {
@@ -71,9 +90,7 @@ func (p *ProcStatus) Headline() string {
 		b.WriteString(", oldest " + formatAge(p.CloseWaitOldest()))
 	}
 	b.WriteString(", " + formatFDs(p.FDs, p.FDLimit))
-	if p.ETA >= 0 {
-		b.WriteString(", limit in " + formatETA(p.ETA))
-	}
+	b.WriteString(limitPhrase(p.FDs, p.FDLimit, p.ETA))
 	return b.String()
 }
 
@@ -105,9 +122,7 @@ func (a *Alert) Message() string {
 	if a.FDLimit > 0 {
 		fmt.Fprintf(&b, " (%.0f%%)", 100*float64(a.FDs)/float64(a.FDLimit))
 	}
-	if a.ETA >= 0 {
-		b.WriteString(", limit in " + formatETA(a.ETA))
-	}
+	b.WriteString(limitPhrase(a.FDs, a.FDLimit, a.ETA))
 	switch a.Rule {
 	case RuleCloseWait:
 		fmt.Fprintf(&b, " [more than %g in CLOSE_WAIT]", a.Threshold)

@@ -74,6 +74,8 @@ func TestAlertMessage(t *testing.T) {
 	exited.Firing, exited.Exited = false, true
 	eta := base
 	eta.Rule, eta.ETA, eta.Threshold = RuleFDLimitETA, 90*time.Second, 600
+	full := base // at the limit: the trend says 0s, the line says what fails
+	full.FDs, full.ETA = 100, 0
 	for _, tt := range []struct {
 		a    Alert
 		want string
@@ -82,6 +84,7 @@ func TestAlertMessage(t *testing.T) {
 		{withCW, "pid 9 (db): 3 CLOSE_WAIT to 10.0.0.5:7000, oldest 1m30s, +1.5/min; 80/100 fds (80%) [80% of the fd limit or more]"},
 		{exited, "pid 9 (db) exited"},
 		{eta, "pid 9 (db): 80/100 fds (80%), limit in ~2m [fd limit in less than 10m]"},
+		{full, "pid 9 (db): 100/100 fds (100%), at its limit now: socket(), accept() and open() fail with EMFILE [80% of the fd limit or more]"},
 	} {
 		if got := tt.a.Message(); got != tt.want {
 			t.Errorf("Message() = %q\nwant        %q", got, tt.want)
@@ -100,4 +103,24 @@ func TestFormats(t *testing.T) {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
+}
+
+// TestHeadlineAtLimit: a process at its soft fd limit has no time left to
+// estimate: its line says what fails now, not "limit in ~0s", and the live
+// view's LIMIT IN column says AT LIMIT.
+func TestHeadlineAtLimit(t *testing.T) {
+	p := ProcStatus{ProcKey: ProcKey{PID: 7}, Name: "svc", States: map[inspect.TCPState]int{inspect.CloseWait: 250}, FDs: 256, FDLimit: 256, ETA: 0}
+	want := "pid 7 (svc): CLOSE_WAIT 250, 256/256 fds, at its limit now: socket(), accept() and open() fail with EMFILE"
+	if got := p.Headline(); got != want {
+		t.Errorf("Headline() = %q\nwant         %q", got, want)
+	}
+	for _, c := range liveColumns {
+		if c.title == "LIMIT IN" {
+			if got := c.value(&p); got != "AT LIMIT" {
+				t.Errorf("LIMIT IN = %q, want AT LIMIT", got)
+			}
+			return
+		}
+	}
+	t.Error("no LIMIT IN column in the live view")
 }

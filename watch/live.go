@@ -323,7 +323,10 @@ var liveColumns = []liveColumn{
 		return "-"
 	}},
 	{"LIMIT IN", 9, false, func(p *ProcStatus) string {
-		if p.ETA >= 0 {
+		switch {
+		case atLimit(p.FDs, p.FDLimit):
+			return "AT LIMIT"
+		case p.ETA >= 0:
 			return formatETA(p.ETA)
 		}
 		return "-"
