@@ -49,7 +49,7 @@ var exporterCases = []struct {
 		name: "every process", max: 50,
 		metrics: processFamilies,
 		expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="9",process="cron"} 30
 sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
@@ -77,7 +77,7 @@ sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
 		name: "one process of its own, the rest summed as other", max: 1,
 		metrics: processFamilies,
 		expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
 sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
@@ -257,7 +257,7 @@ func TestExporterOtherETA(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.
+# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
 # TYPE sockleak_close_wait_oldest_seconds gauge
 sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.

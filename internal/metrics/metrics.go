@@ -81,7 +81,7 @@ var (
 // The families of sockleak watch alone.
 var (
 	CloseWaitOldest = Family{"sockleak_close_wait_oldest_seconds",
-		`How long the process's oldest CLOSE_WAIT socket has been in the state, as seen by watch's samples (a lower bound); process="other": the oldest of the rest.`,
+		`How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.`,
 		[]string{"pid", "process"}}
 	ProcessSecondsToFDLimit = Family{"sockleak_process_seconds_to_fd_limit",
 		`Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.`,
