@@ -52,7 +52,9 @@ type Socket struct {
 	// that moved it to CLOSE_WAIT (the peer's FIN) or FIN_WAIT2 (the ACK
 	// of our FIN) carried an ACK, so no later one is older than the
 	// state. HasAge is true only for CLOSE_WAIT and FIN_WAIT2 sockets
-	// read over netlink with tcp_info (not the proc backend).
+	// read over netlink with tcp_info (not the proc backend), and for
+	// orphaned FIN_WAIT2 sockets, from either backend, whose timer tells
+	// (orphanAge).
 	AgeMs  uint32
 	HasAge bool
 	// Queued is true for a connection waiting in a listener's accept

@@ -654,3 +654,33 @@ func TestLaterStates(t *testing.T) {
 		t.Errorf("laterStates(ESTABLISHED) = %#x", m)
 	}
 }
+
+// TestLiveOrphanAge: an orphaned FIN_WAIT2 socket (we closed first; the
+// peer, in CLOSE_WAIT, has not) has no tcp_info, and its age comes from
+// its timer, over netlink and from /proc/net/tcp alike.
+func TestLiveOrphanAge(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	old, _ := liveDial(t, ln)
+	old.Close() // ours closed first: an orphan in FIN_WAIT2 once the peer ACKs our FIN
+	const aged = 1200 * time.Millisecond
+	time.Sleep(aged)
+	port := liveAddr(ln.Addr()).Port()
+	for _, b := range []Backend{BackendNetlink, BackendProc} {
+		t.Run(string(b), func(t *testing.T) {
+			snap := liveWait(t, Options{Ports: []uint16{port}, Backend: b}, func(snap *Snapshot) error {
+				if got := liveFind(snap.Sockets, snap.HostNetNS, liveAddr(old.LocalAddr()), liveAddr(ln.Addr())); len(got) != 1 || got[0].State != FinWait2 {
+					return fmt.Errorf("the orphan: %+v, want one in FIN_WAIT2", got)
+				}
+				return nil
+			})
+			s := liveFind(snap.Sockets, snap.HostNetNS, liveAddr(old.LocalAddr()), liveAddr(ln.Addr()))[0]
+			if snap.System.FinTimeout == 0 {
+				t.Skip("tcp_fin_timeout unreadable here")
+			}
+			if s.Inode != 0 || !s.HasAge || s.AgeMs < 900 || s.AgeMs > uint32(snap.System.FinTimeout*1000) {
+				t.Errorf("orphan %+v: want inode 0 and an age of 0.9 s to tcp_fin_timeout", s)
+			}
+		})
+	}
+}

@@ -108,6 +108,7 @@ func (snap *Snapshot) filterSockets(all []Socket, opts Options) filtered {
 		if s.State == Listen {
 			snap.Listeners = append(snap.Listeners, Listener{NetNS: s.NetNS, Addr: s.Local})
 		}
+		orphanAge(&s, snap.System.FinTimeout)
 		if !opts.keep(&s) {
 			if s.State == Listen {
 				hiddenListeners = append(hiddenListeners, s)
