@@ -20,41 +20,78 @@ type procStat struct {
 	StartTime uint64 // field 22: when the process started, in clock ticks after boot
 }
 
-// errNoStartTime is parseStat's error for a line that ends after the
-// parent PID but before the start time: the parent is still good.
+// errNoStartTime is matched (errors.Is) by parseStat's errors for a line
+// whose start time is missing or malformed, after a good parent PID: the
+// state and the parent are still good.
 var errNoStartTime = errors.New("no start time field")
+
+// startTimeError is a missing or malformed start time; it is
+// errNoStartTime.
+type startTimeError struct{ field []byte }
+
+func (e startTimeError) Error() string {
+	if e.field == nil {
+		return errNoStartTime.Error()
+	}
+	return fmt.Sprintf("bad start time %q", e.field)
+}
+
+func (startTimeError) Is(target error) bool { return target == errNoStartTime }
+
+// statFields is how many fields after the command name parseStat needs:
+// fields 3 (state) to 22 (start time).
+const statFields = 20
 
 // parseStat parses the contents of a PID/stat file. The format is
 // proc(5)'s "pid (comm) state ppid ...", written by fs/proc/array.c
 // (do_task_stat). comm may hold spaces and parentheses, so the fields are
-// counted from the last ')': the first after it is field 3 (state).
+// counted from the last ')': the first after it is field 3 (state). The
+// scan parses every process's, so it allocates only for an error.
 func parseStat(b []byte) (procStat, error) {
 	var st procStat
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return st, errors.New("no ')' after the command name")
 	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 {
+	var f [statFields][]byte
+	n := splitFields(b[i+1:], f[:])
+	if n < 2 {
 		return st, errors.New("no parent pid field")
 	}
 	if len(f[0]) == 1 && isStateLetter(f[0][0]) {
 		st.State = f[0][0]
 	}
-	ppid, err := strconv.Atoi(string(f[1]))
-	if err != nil || ppid < 0 {
+	ppid, err := parseDec(f[1], 31)
+	if err != nil {
 		return st, fmt.Errorf("bad parent pid %q", f[1])
 	}
-	st.PPID = ppid
-	if len(f) < 20 {
-		return st, errNoStartTime
+	st.PPID = int(ppid)
+	if n < statFields {
+		return st, startTimeError{}
 	}
-	start, err := strconv.ParseUint(string(f[19]), 10, 64)
-	if err != nil {
-		return st, fmt.Errorf("bad start time %q", f[19])
+	if st.StartTime, err = parseDec(f[19], 64); err != nil {
+		return st, startTimeError{f[19]}
 	}
-	st.StartTime = start
 	return st, nil
+}
+
+// splitFields puts the first len(f) space-separated fields of b into f,
+// as bytes.Fields would without allocating, and returns how many it found.
+func splitFields(b []byte, f [][]byte) int {
+	n := 0
+	for n < len(f) {
+		b = bytes.TrimLeft(b, " \t\n")
+		if len(b) == 0 {
+			break
+		}
+		j := bytes.IndexAny(b, " \t\n")
+		if j < 0 {
+			j = len(b)
+		}
+		f[n], b = b[:j], b[j:]
+		n++
+	}
+	return n
 }
 
 // isStateLetter reports whether c can be a state letter: the kernel

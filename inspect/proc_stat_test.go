@@ -323,3 +323,27 @@ func TestScanProcessState(t *testing.T) {
 		t.Errorf("process states (-want +got):\n%s", diff)
 	}
 }
+
+// TestParseStatStartTimeErrors: a missing or malformed start time keeps
+// the state and the parent (ProcessTree and the --name wrapper walk need
+// only those), and the error says which.
+func TestParseStatStartTimeErrors(t *testing.T) {
+	for _, in := range []string{
+		"77 (sh) S 12 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0",   // ends before field 22
+		"77 (sh) S 12 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 x", // field 22 not a number
+	} {
+		st, err := parseStat([]byte(in))
+		if !errors.Is(err, errNoStartTime) || st.PPID != 12 || st.State != 'S' {
+			t.Errorf("parseStat(%q) = %+v, %v; want parent 12, state S and an error that is errNoStartTime", in, st, err)
+		}
+	}
+}
+
+// TestParseStatAllocs: the scan parses every process's stat, so a good
+// line costs no allocation.
+func TestParseStatAllocs(t *testing.T) {
+	line := []byte("4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 120 0 0 0 12 3 0 0 20 0 1 0 98765 1234567 300\n")
+	if n := testing.AllocsPerRun(100, func() { _, _ = parseStat(line) }); n != 0 {
+		t.Errorf("parseStat allocates %v times per line, want 0", n)
+	}
+}
