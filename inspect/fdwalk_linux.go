@@ -41,8 +41,9 @@ const maxHoles = 64
 // procfs on Linux 6.2+), walk does not list it: it reads the links of
 // descriptors 0, 1, 2... until it has found them all. Descriptor tables
 // are dense, and the getdents64 calls that listing needs are a good part
-// of a walk's cost (see docs/performance.md). A run of maxHoles closed numbers (a sparse table, or descriptors
-// closed during the walk) falls back to listing the numbers not yet read.
+// of a walk's cost (see docs/performance.md). A run of maxHoles closed
+// numbers (a sparse table, or descriptors closed during the walk) falls
+// back to listing the numbers not yet read.
 func (w *fdWalker) walk(dir string, keep func(uint64) bool, t *fdTable) error {
 	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -28,7 +28,7 @@ func newMetaReader(ctx context.Context, fsys FS) *metaReader {
 // process has gone.
 func (m *metaReader) fill(p *Process) bool {
 	// A literal Process, not NewProcess: that would also stat the process
-	// and read its start time, which we do not use.
+	// and read its start time, which the scan reads itself (readStat).
 	gp := &process.Process{Pid: int32(p.PID)}
 	name, err := gp.NameWithContext(m.ctx)
 	if err != nil {

@@ -121,7 +121,7 @@ func markPresent(these, again []Socket, present map[uint64]bool) {
 // these: the proc source's recheck, and netlink's fallback.
 func (fsys FS) recheckTables(dir string, ns uint64, these []Socket, present map[uint64]bool) error {
 	var again []Socket
-	if err := fsys.readTables(dir, ns, &again); err != nil {
+	if err := fsys.readNetDir(dir, ns, &again); err != nil {
 		return err
 	}
 	markPresent(these, again, present)

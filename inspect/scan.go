@@ -20,9 +20,10 @@ import (
 //
 //  1. select the processes (all, or those --pid or --name name) and their
 //     network namespaces;
-//  2. read the socket tables of each namespace, once, beside the walk of
-//     the processes' descriptors, joining the owners to the sockets as
-//     each process's walk ends;
+//  2. read the socket tables of each namespace, once, from the table
+//     source, beside the owner source's reading of the processes'
+//     descriptors, joining the owners to the sockets as each process's
+//     descriptors are in;
 //  3. assemble the snapshot: the processes that could be read, the
 //     sockets that passed the filters, and what could not be seen. The
 //     connections waiting in a listener's accept queue go to its owners
@@ -36,7 +37,7 @@ func Scan(ctx context.Context, fsys FS, opts Options) (*Snapshot, error) {
 	if err := sc.selectProcesses(); err != nil {
 		return nil, err
 	}
-	socks, err := sc.readBesideWalk()
+	socks, err := sc.readTablesAndOwners()
 	if err != nil {
 		return nil, err
 	}
@@ -101,16 +102,16 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	return sc, nil
 }
 
-// readBesideWalk is step 2: every namespace's sockets, once, from the
+// readTablesAndOwners is step 2: every namespace's sockets, once, from the
 // table source, and the processes' descriptors from the owner source, side
-// by side. The walk needs no table to read descriptors, and the two are
-// the whole cost of a scan. The walk narrows once the tables are in: after
-// a dump the kernel filtered (--state, check's thresholds) it keeps only
-// the inodes that can match, and with none it only counts. The owners are
-// joined to the sockets beside the walk too, each process as soon as both
-// its descriptors and the tables are in. It returns the sockets that
-// passed the filters, owners joined.
-func (sc *scanner) readBesideWalk() ([]Socket, error) {
+// by side. The owner source needs no table to read descriptors, and the two
+// are the whole cost of a scan. It narrows once the tables are in: after a
+// dump the kernel filtered (--state, check's thresholds) it keeps only the
+// inodes that can match, and with none it only counts. The owners are
+// joined to the sockets meanwhile too, each process as soon as both its
+// descriptors and the tables are in. It returns the sockets that passed
+// the filters, owners joined.
+func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	opts, snap := sc.opts, sc.snap
 	ready := make(chan int, len(sc.procs)) // processes whose descriptors are in, for the join
 	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}),
@@ -130,7 +131,7 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 		var err error
 		var wanted map[uint64]int32
 		if tables, err = sc.tables.readTables(req); err != nil {
-			cancelOwners() // the scan has failed: stop walking
+			cancelOwners() // the scan has failed: stop reading owners
 		} else {
 			f := snap.filterSockets(tables.sockets, opts)
 			socks, wanted, sc.hidden, sc.queued = f.socks, f.wanted, f.hidden, f.queued
@@ -169,8 +170,8 @@ func (sc *scanner) readBesideWalk() ([]Socket, error) {
 
 // processDone reads the rest of a process whose descriptors are in: its
 // limits, unless --name read them already its name, user and command
-// line, and its start time and state. The owner source calls it, from
-// its walkers.
+// line, and its start time and state. The owner source calls it (through
+// ownerWork.done), from any of its goroutines.
 func (sc *scanner) processDone(i int) {
 	ps := &sc.procs[i]
 	ps.done = true

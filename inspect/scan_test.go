@@ -530,3 +530,27 @@ func TestScanDegraded(t *testing.T) {
 		}
 	})
 }
+
+// TestScanCountsFixtureDescriptors: when no socket can match (a filtered
+// dump that found none) the walk may only count descriptors, from the fd
+// directory's size, but only on a real procfs: a fixture tree's fd/ is a
+// directory on a disk, whose size is not its number of entries. Every
+// owner source must keep that rule.
+func TestScanCountsFixtureDescriptors(t *testing.T) {
+	fsys := fixtureFS(t, "healthy")
+	entries, err := os.ReadDir(fsys.path("901", "fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{DumpStates: []TCPState{SynSent}}) // the tree holds none
+	if len(snap.Sockets) != 0 {
+		t.Fatalf("%d SYN_SENT sockets in the healthy tree, want none", len(snap.Sockets))
+	}
+	i := slices.IndexFunc(snap.Processes, func(p Process) bool { return p.PID == 901 })
+	if i < 0 {
+		t.Fatal("pid 901 not scanned")
+	}
+	if p := snap.Processes[i]; p.FDs != len(entries) || p.SocketFDs < 0 {
+		t.Errorf("pid 901: %d fds (%d sockets), want the %d entries of its fd directory, walked", p.FDs, p.SocketFDs, len(entries))
+	}
+}

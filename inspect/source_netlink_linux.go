@@ -52,7 +52,7 @@ func (r *netlinkReader) readTables(req tableRequest) (tableSet, error) {
 		err := r.read(&nsPath, ns, &ts.sockets)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			ts.notes = append(ts.notes, fmt.Sprintf("network namespace %d: no netlink dump (%v); reading /proc/%d/net/tcp instead", ns, err, pid))
-			err = fsys.readTables(fsys.netDir(pid), ns, &ts.sockets)
+			err = fsys.readNetDir(fsys.netDir(pid), ns, &ts.sockets)
 		}
 		return err
 	})

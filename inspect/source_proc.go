@@ -30,7 +30,7 @@ type procTables struct{}
 func (procTables) readTables(req tableRequest) (tableSet, error) {
 	fsys := req.fsys
 	return readEachNamespace(req, func(ts *tableSet, pid int, ns uint64) error {
-		return fsys.readTables(fsys.netDir(pid), ns, &ts.sockets)
+		return fsys.readNetDir(fsys.netDir(pid), ns, &ts.sockets)
 	})
 }
 
@@ -51,9 +51,9 @@ func (fsys FS) netDir(pid int) string {
 	return fsys.path(strconv.Itoa(pid), "net")
 }
 
-// readTables appends the sockets of dir/tcp and dir/tcp6 to dst, marked
+// readNetDir appends the sockets of dir/tcp and dir/tcp6 to dst, marked
 // with ns. A missing tcp6 means IPv6 is disabled, not an error.
-func (fsys FS) readTables(dir string, ns uint64, dst *[]Socket) error {
+func (fsys FS) readNetDir(dir string, ns uint64, dst *[]Socket) error {
 	start := len(*dst)
 	socks, err := appendNetTCP(*dst, filepath.Join(dir, "tcp"), TCP)
 	if err == nil {

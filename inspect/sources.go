@@ -67,8 +67,9 @@ type ownerSource interface {
 	before(w *ownerWork)
 	// owners fills every process before has not, beside the table read,
 	// calling w.done for each as soon as it is filled; all at once or one
-	// by one, from any goroutine. It returns ctx's error, early, when the
-	// scan is canceled or the table read failed.
+	// by one, from any goroutine, but never after owners has returned. It
+	// returns ctx's error, early, when the scan is canceled or the table
+	// read failed.
 	owners(ctx context.Context, w *ownerWork) error
 }
 
@@ -83,7 +84,8 @@ type ownerWork struct {
 	keep       func(uint64) bool // nil keeps every socket inode
 	countOnly  bool              // no socket can match: only the counts are wanted
 	// done hands process i on, once its descriptors are in: the scan
-	// reads the rest of it (limits, name) and joins its sockets. It is
+	// reads the rest of it (limits, name, start time, state) and joins its
+	// sockets. It is
 	// safe to call from many goroutines, once per process.
 	done func(i int)
 }
