@@ -1,6 +1,6 @@
 // Package watch follows TCP sockets over time. It holds:
 //
-//   - Persisting and Stable (watch.go): the sockets that stayed in their
+//   - Persisting and Stable (stable.go): the sockets that stayed in their
 //     state from one sample to a later one, for sockleak check --min-age;
 //   - the Tracker (tracker.go): when each socket of a set of processes
 //     entered a leak state and how long it sat there. sockleak run
@@ -11,7 +11,7 @@
 //     limit (trend.go), alerts against the Thresholds, with hysteresis
 //     (thresholds.go), and Run, the sampling loop (loop.go);
 //   - sockleak watch itself: its Options and Watch, which runs the Monitor
-//     (options.go), the sampler that feeds it (sampler.go), its outputs,
+//     (watch.go), the sampler that feeds it (sampler.go), its outputs,
 //     text and JSON lines (lines.go) or the live terminal view (live.go),
 //     picked in output.go, and the Prometheus exporter (metrics.go) with
 //     the HTTP server of its /metrics and /healthz (serve.go).

@@ -2,89 +2,60 @@ package watch
 
 import (
 	"context"
-	"net/netip"
+	"errors"
+	"fmt"
 	"time"
-
-	"github.com/sockleak/sockleak/inspect"
 )
 
-// Key identifies a socket across samples: its network namespace and
-// inode. Sockets no process holds (TIME_WAIT, orphans) have inode 0 and
-// are told apart by their addresses, unique within a namespace at any one
-// time.
-type Key struct {
-	NetNS, Inode  uint64
-	Local, Remote netip.AddrPort
+// Options are the settings of a sockleak watch, as its flags give them.
+type Options struct {
+	Interval time.Duration // --interval: between samples
+	// Count stops after this many samples (--count). Optional: 0 runs
+	// until ctx is done.
+	Count  int
+	Window time.Duration // --window: how far back trends look
+	// Thresholds are the alerts' (--close-wait, --max-age, --fd-usage,
+	// --eta).
+	Thresholds Thresholds
+	// MaxProcesses is how many processes get metrics of their own
+	// (--max-processes); the exporter sums the rest.
+	MaxProcesses int
 }
 
-// KeyOf returns the socket's key.
-func KeyOf(s *inspect.Socket) Key {
-	if s.Inode != 0 {
-		return Key{NetNS: s.NetNS, Inode: s.Inode}
+// Validate returns an error naming the first setting out of range by its
+// flag, or nil.
+func (o *Options) Validate() error {
+	switch {
+	case o.Interval <= 0:
+		return fmt.Errorf("invalid --interval %v: want a positive duration", o.Interval)
+	case o.Count < 0:
+		return fmt.Errorf("invalid --count %d: want 0 (no end) or more", o.Count)
+	case o.Window < o.Interval:
+		return fmt.Errorf("invalid --window %v: want at least the --interval (%v)", o.Window, o.Interval)
+	case o.Thresholds.FDUsage < 0 || o.Thresholds.FDUsage > 100:
+		return fmt.Errorf("invalid --fd-usage %v: want a percentage (0: off)", o.Thresholds.FDUsage)
+	case o.Thresholds.MaxAge < 0 || o.Thresholds.ETA < 0:
+		return errors.New("invalid --max-age or --eta: want a duration of 0 (off) or more")
+	case o.MaxProcesses <= 0:
+		return fmt.Errorf("invalid --max-processes %d: want 1 or more", o.MaxProcesses)
 	}
-	return Key{NetNS: s.NetNS, Local: s.Local, Remote: s.Remote}
+	return nil
 }
 
-// Persisting returns last with only the sockets that were already in the
-// same state in first: a socket that entered its state after the first
-// sample, or left it and came back under a new inode, is dropped. The
-// processes, fd counts and system counters are last's.
-func Persisting(first, last *inspect.Snapshot) *inspect.Snapshot {
-	before := make(map[Key]inspect.TCPState, len(first.Sockets))
-	for i := range first.Sockets {
-		before[KeyOf(&first.Sockets[i])] = first.Sockets[i].State
-	}
-	out := *last
-	out.Sockets = make([]inspect.Socket, 0, len(last.Sockets))
-	for i := range last.Sockets {
-		s := &last.Sockets[i]
-		if st, ok := before[KeyOf(s)]; ok && st == s.State {
-			out.Sockets = append(out.Sockets, *s)
+// Watch runs a Monitor with the options over sample's samples until ctx
+// is done or Count samples were taken. Each status goes to the exporter
+// (optional: nil) and to render. A first sample that fails ends it with
+// that sample's error: a watch that cannot sample at all says so and
+// stops; later failures are statuses like any other.
+func Watch(ctx context.Context, o Options, sample SampleFunc, exp *Exporter, render func(*Status) error) error {
+	mon := NewMonitor(Config{Window: o.Window, Thresholds: o.Thresholds})
+	return mon.Run(ctx, RunConfig{Interval: o.Interval, Count: o.Count, Sample: sample}, func(st *Status) error {
+		if exp != nil {
+			exp.Update(st)
 		}
-	}
-	return &out
-}
-
-// ScanFunc takes one snapshot.
-type ScanFunc func(ctx context.Context) (*inspect.Snapshot, error)
-
-// Stable samples once and returns that snapshot when it can tell each
-// socket's age from it: with minAge <= 0, or when every socket that
-// counts (counts(s); nil: every socket) carries the kernel's bound of
-// its age (Socket.HasAge: netlink's CLOSE_WAIT and FIN_WAIT2), which the
-// caller's analysis holds against minAge (report.Thresholds.MinAge).
-// Otherwise (the proc backend, other states) it waits minAge on after
-// (time.After in production), samples again and returns the second
-// snapshot with only the sockets that were in the same state in both
-// (see Persisting).
-func Stable(ctx context.Context, sample ScanFunc, minAge time.Duration, after func(time.Duration) <-chan time.Time,
-	counts func(*inspect.Socket) bool) (*inspect.Snapshot, error) {
-	first, err := sample(ctx)
-	if err != nil || minAge <= 0 || aged(first, counts) {
-		return first, err
-	}
-	select {
-	case <-after(minAge):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	last, err := sample(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return Persisting(first, last), nil
-}
-
-// aged reports whether every socket of snap that counts has the kernel's
-// bound of its age: then one sample tells how long each has been in its
-// state. A snapshot with no such socket is aged: a second sample could
-// only drop sockets from it.
-func aged(snap *inspect.Snapshot, counts func(*inspect.Socket) bool) bool {
-	for i := range snap.Sockets {
-		s := &snap.Sockets[i]
-		if !s.HasAge && (counts == nil || counts(s)) {
-			return false
+		if st.Err != nil && st.Seq == 1 {
+			return st.Err
 		}
-	}
-	return true
+		return render(st)
+	})
 }

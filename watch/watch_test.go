@@ -3,161 +3,57 @@ package watch
 import (
 	"context"
 	"errors"
-	"net/netip"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"go.uber.org/goleak"
-
-	"github.com/sockleak/sockleak/inspect"
 )
 
-// A tool that hunts leaks checks its own goroutines.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-
-func sock(state inspect.TCPState, local, remote string, inode uint64, pids ...int) inspect.Socket {
-	return inspect.Socket{Proto: inspect.TCP, State: state, Local: netip.MustParseAddrPort(local),
-		Remote: netip.MustParseAddrPort(remote), Inode: inode, NetNS: 1, PIDs: pids}
-}
-
-func snap(at time.Duration, socks ...inspect.Socket) *inspect.Snapshot {
-	return &inspect.Snapshot{Time: t0.Add(at), Sockets: socks}
-}
-
-func inodes(s *inspect.Snapshot) []uint64 {
-	out := []uint64{}
-	for _, so := range s.Sockets {
-		out = append(out, so.Inode)
+func TestOptionsValidate(t *testing.T) {
+	ok := Options{Interval: time.Second, Window: time.Minute, MaxProcesses: 1, Thresholds: Thresholds{CloseWait: -1}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("%+v: %v", ok, err)
 	}
-	return out
-}
-
-func TestPersisting(t *testing.T) {
-	first := snap(0,
-		sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42), // stays: counts
-		sock(inspect.CloseWait, "127.0.0.1:40002", "127.0.0.1:7000", 12, 42), // closed by the app: gone
-		sock(inspect.Established, "127.0.0.1:40003", "127.0.0.1:7000", 13, 42),
-		sock(inspect.FinWait2, "127.0.0.1:40005", "127.0.0.1:80", 0), // an orphan: by addresses
-	)
-	first.Sockets[2].NetNS = 2
-	last := snap(time.Second,
-		sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42),
-		sock(inspect.CloseWait, "127.0.0.1:40003", "127.0.0.1:7000", 13, 42), // was ESTABLISHED: too new in CLOSE_WAIT
-		sock(inspect.CloseWait, "127.0.0.1:40004", "127.0.0.1:7000", 14, 42), // new
-		sock(inspect.FinWait2, "127.0.0.1:40005", "127.0.0.1:80", 0),
-		sock(inspect.FinWait2, "127.0.0.1:40006", "127.0.0.1:80", 0), // a new orphan
-	)
-	last.Processes = []inspect.Process{{PID: 42, FDs: 9}}
-	got := Persisting(first, last)
-	if diff := cmp.Diff([]uint64{11, 0}, inodes(got)); diff != "" {
-		t.Errorf("persisting inodes (-want +got):\n%s", diff)
-	}
-	if got.Sockets[1].Local.Port() != 40005 {
-		t.Errorf("kept orphan %v, want the one on port 40005", got.Sockets[1].Local)
-	}
-	if len(got.Processes) != 1 || got.Processes[0].FDs != 9 || !got.Time.Equal(last.Time) {
-		t.Errorf("processes and time must be the last sample's: %+v %v", got.Processes, got.Time)
-	}
-	if len(last.Sockets) != 5 {
-		t.Errorf("Persisting modified its input: %d sockets", len(last.Sockets))
-	}
-	// Same inode in another namespace is another socket.
-	other := snap(0, sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42))
-	other.Sockets[0].NetNS = 2
-	if n := len(Persisting(other, last).Sockets); n != 0 {
-		t.Errorf("a socket from another namespace persisted: %d", n)
-	}
-}
-
-func TestStable(t *testing.T) {
-	samples := []*inspect.Snapshot{
-		snap(0, sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42), sock(inspect.CloseWait, "127.0.0.1:40002", "127.0.0.1:7000", 12, 42)),
-		snap(2*time.Second, sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42)),
-	}
-	calls := 0
-	sample := func(context.Context) (*inspect.Snapshot, error) {
-		s := samples[calls]
-		calls++
-		return s, nil
-	}
-	var waited []time.Duration
-	fire := func(d time.Duration) <-chan time.Time {
-		waited = append(waited, d)
-		c := make(chan time.Time, 1)
-		c <- t0.Add(d)
-		return c
-	}
-	got, err := Stable(context.Background(), sample, 2*time.Second, fire, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if calls != 2 || !cmp.Equal(waited, []time.Duration{2 * time.Second}) || !cmp.Equal(inodes(got), []uint64{11}) {
-		t.Errorf("calls %d, waited %v, inodes %v; want 2 samples 2s apart keeping inode 11", calls, waited, inodes(got))
-	}
-
-	calls = 0
-	got, err = Stable(context.Background(), sample, 0, fire, nil)
-	if err != nil || calls != 1 || len(got.Sockets) != 2 {
-		t.Errorf("min age 0: %d calls, %v, %v; want one sample as it is", calls, got, err)
-	}
-
-	// Cancelled while waiting.
-	calls = 0
-	ctx, cancel := context.WithCancel(context.Background())
-	never := func(time.Duration) <-chan time.Time { cancel(); return nil }
-	if _, err := Stable(ctx, sample, time.Minute, never, nil); !errors.Is(err, context.Canceled) || calls != 1 {
-		t.Errorf("cancelled: %v after %d calls", err, calls)
-	}
-
-	// A failing sample fails.
-	boom := errors.New("boom")
-	failing := func(context.Context) (*inspect.Snapshot, error) { return nil, boom }
-	if _, err := Stable(context.Background(), failing, time.Second, fire, nil); !errors.Is(err, boom) {
-		t.Errorf("failing sample: %v", err)
-	}
-}
-
-// TestStableAgeBound: where the kernel bounds every counted socket's age
-// (HasAge), one sample is enough and Stable does not wait; one counted
-// socket without the bound takes the two samples; sockets that do not
-// count need no bound.
-func TestStableAgeBound(t *testing.T) {
-	bounded := func(s inspect.Socket) inspect.Socket { s.AgeMs, s.HasAge = 5000, true; return s }
-	cw := bounded(sock(inspect.CloseWait, "127.0.0.1:40001", "127.0.0.1:7000", 11, 42))
-	est := sock(inspect.Established, "127.0.0.1:40002", "127.0.0.1:7000", 12, 42)
-	unbounded := sock(inspect.CloseWait, "127.0.0.1:40003", "127.0.0.1:7000", 13, 42)
-	closeWait := func(s *inspect.Socket) bool { return s.State == inspect.CloseWait }
 	for _, tt := range []struct {
-		name    string
-		first   *inspect.Snapshot
-		counts  func(*inspect.Socket) bool
-		samples int
+		change func(*Options)
+		want   string
 	}{
-		{"every counted socket bounded", snap(0, cw, est), closeWait, 1},
-		{"nothing counted", snap(0, est), closeWait, 1},
-		{"a counted socket without the bound", snap(0, cw, unbounded), closeWait, 2},
-		{"every socket counts (nil)", snap(0, cw, est), nil, 2},
+		{func(o *Options) { o.Interval = 0 }, "invalid --interval 0s: want a positive duration"},
+		{func(o *Options) { o.Count = -1 }, "invalid --count -1: want 0 (no end) or more"},
+		{func(o *Options) { o.Window = time.Millisecond }, "invalid --window 1ms: want at least the --interval (1s)"},
+		{func(o *Options) { o.Thresholds.FDUsage = 101 }, "invalid --fd-usage 101: want a percentage (0: off)"},
+		{func(o *Options) { o.Thresholds.ETA = -time.Second }, "invalid --max-age or --eta: want a duration of 0 (off) or more"},
+		{func(o *Options) { o.MaxProcesses = 0 }, "invalid --max-processes 0: want 1 or more"},
 	} {
-		calls := 0
-		sample := func(context.Context) (*inspect.Snapshot, error) {
-			calls++
-			return tt.first, nil
+		o := ok
+		tt.change(&o)
+		if err := o.Validate(); err == nil || err.Error() != tt.want {
+			t.Errorf("Validate() = %v, want %q", err, tt.want)
 		}
-		waited := false
-		fire := func(time.Duration) <-chan time.Time {
-			waited = true
-			c := make(chan time.Time, 1)
-			c <- t0
-			return c
-		}
-		if _, err := Stable(context.Background(), sample, time.Minute, fire, tt.counts); err != nil {
-			t.Fatal(err)
-		}
-		if calls != tt.samples || waited != (tt.samples == 2) {
-			t.Errorf("%s: %d samples, waited %v; want %d", tt.name, calls, waited, tt.samples)
-		}
+	}
+}
+
+// TestWatch: the exporter and render see each status; a failed first
+// sample ends the watch with its error, and the exporter sees it.
+func TestWatch(t *testing.T) {
+	o := Options{Interval: time.Hour, Count: 1, Window: time.Hour, MaxProcesses: 1, Thresholds: Thresholds{CloseWait: -1}}
+	exp := NewExporter(1)
+	var seqs []int
+	render := func(st *Status) error { seqs = append(seqs, st.Seq); return nil }
+	good := func(context.Context) (Sample, error) { return sample(0, procSpec{pid: 1, name: "x", est: 1}), nil }
+	if err := Watch(context.Background(), o, good, exp, render); err != nil || len(seqs) != 1 {
+		t.Fatalf("Watch = %v after rendering %v; want nil after one status (--count 1)", err, seqs)
+	}
+	if err := exp.Health(t0, time.Hour); err != nil {
+		t.Errorf("exporter health = %v, want the sample", err)
+	}
+
+	seqs = nil
+	exp = NewExporter(1)
+	failing := func(context.Context) (Sample, error) { return Sample{}, errors.New("no /proc") }
+	if err := Watch(context.Background(), o, failing, exp, render); err == nil || err.Error() != "no /proc" || len(seqs) != 0 {
+		t.Errorf("Watch = %v after rendering %v; want the first sample's error, nothing rendered", err, seqs)
+	}
+	if err := exp.Health(t0, time.Hour); err == nil || !strings.Contains(err.Error(), "no /proc") {
+		t.Errorf("exporter health = %v, want the failed sample", err)
 	}
 }
