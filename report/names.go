@@ -29,7 +29,7 @@ func labels(procs map[int]*ProcessRow, shown func(*ProcessRow) bool) map[int]str
 	for pid, p := range procs {
 		out[pid] = escape(p.Name)
 		if byName[p.Name] > 1 {
-			if c := shortCmdline(p.Name, p.Cmdline); c != "" {
+			if c := ShortCmdline(p.Name, p.Cmdline); c != "" {
 				out[pid] += " " + c
 			}
 		}
@@ -37,13 +37,13 @@ func labels(procs map[int]*ProcessRow, shown func(*ProcessRow) bool) map[int]str
 	return out
 }
 
-// shortCmdline renders a command line to tell a process from others of its
-// name: without the program when it is the name ("/usr/bin/python3
+// ShortCmdline renders a command line to tell a process from others of its
+// name (report's views and watch's use it): without the program when it is the name ("/usr/bin/python3
 // worker.py" of python3 is "worker.py"; nginx's "nginx: worker process"
 // is "worker process"), escaped, and cut to maxCmdline characters in
 // the middle, as both ends tell processes apart (the program's mode, the
 // last flag).
-func shortCmdline(name, cmdline string) string {
+func ShortCmdline(name, cmdline string) string {
 	c := strings.TrimSpace(cmdline)
 	prog, rest, _ := strings.Cut(c, " ")
 	if strings.TrimSuffix(path.Base(prog), ":") == name {

@@ -20,10 +20,10 @@ func TestShortCmdline(t *testing.T) {
 		{"python3", "python3 /opt/very/long/path/to/the/jobs/poll_cache.py --queue=b", "/opt/very/long/path/to/the….py --queue=b"},
 		{"evil", "evil \x1b[2J\nrm", `\x1b[2J\nrm`},
 	} {
-		if got := shortCmdline(tt.name, tt.cmdline); got != tt.want {
+		if got := ShortCmdline(tt.name, tt.cmdline); got != tt.want {
 			t.Errorf("shortCmdline(%q, %q) = %q, want %q", tt.name, tt.cmdline, got, tt.want)
 		}
-		if n := len([]rune(shortCmdline(tt.name, tt.cmdline))); n > maxCmdline {
+		if n := len([]rune(ShortCmdline(tt.name, tt.cmdline))); n > maxCmdline {
 			t.Errorf("%q: %d characters, over %d", tt.cmdline, n, maxCmdline)
 		}
 	}
@@ -124,7 +124,7 @@ func FuzzShortCmdline(f *testing.F) {
 	f.Add("", "")                                            // a kernel thread
 	f.Add("a", strings.Repeat("é", 100))                     // long, multi-byte
 	f.Fuzz(func(t *testing.T, name, cmdline string) {
-		got := shortCmdline(name, cmdline)
+		got := ShortCmdline(name, cmdline)
 		if !utf8.ValidString(got) {
 			t.Fatalf("%q: invalid UTF-8", got)
 		}

@@ -82,7 +82,7 @@ func formatFDs(fds int, limit int64) string {
 // "pid 4242 (openser): CLOSE_WAIT 1987 +34/min, 1987/2048 fds, limit in ~2m".
 func (p *ProcStatus) Headline() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, p.Name, p.States[inspect.CloseWait])
+	fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
 	if r, ok := p.Rates[inspect.CloseWait]; ok {
 		b.WriteString(" " + formatRate(r))
 	}
@@ -97,7 +97,7 @@ func (p *ProcStatus) Headline() string {
 // Message says what an alert is about, in one line.
 func (a *Alert) Message() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d (%s)", a.PID, a.Name)
+	fmt.Fprintf(&b, "pid %d (%s)", a.PID, label(a.Name, a.Command))
 	if a.Exited {
 		b.WriteString(" exited")
 		return b.String()
@@ -201,6 +201,7 @@ type ProcessLine struct {
 	PID         int            `json:"pid"`
 	StartTime   uint64         `json:"start_time"` // clock ticks after boot
 	Name        string         `json:"name"`
+	Command     string         `json:"command,omitempty"` // when another process shown has the same name
 	User        string         `json:"user"`
 	States      map[string]int `json:"states"`
 	Sockets     int            `json:"sockets"`
@@ -231,6 +232,7 @@ type AlertLine struct {
 	PID              int      `json:"pid"`
 	StartTime        uint64   `json:"start_time"`
 	Name             string   `json:"name"`
+	Command          string   `json:"command,omitempty"` // when another process shown has the same name
 	State            string   `json:"state"`
 	Peer             string   `json:"peer"`
 	Count            int      `json:"count"`
@@ -272,7 +274,7 @@ func JSONLines(w io.Writer, st *Status) error {
 	for i := range st.Processes {
 		p := &st.Processes[i]
 		pl := ProcessLine{
-			PID: p.PID, StartTime: p.Start, Name: p.Name, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
+			PID: p.PID, StartTime: p.Start, Name: p.Name, Command: p.Command, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
 			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
 			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest().Seconds(), CloseWaitPeer: p.CloseWaitPeer,
 			Firing: append([]string{}, p.Firing...),
@@ -307,7 +309,7 @@ func JSONLines(w io.Writer, st *Status) error {
 		}
 		if err := enc.Encode(AlertLine{
 			Type: "alert", SchemaVersion: LinesSchemaVersion, Time: a.Time.Format(time.RFC3339Nano),
-			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name,
+			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name, Command: a.Command,
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
 			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
 			Threshold: a.Threshold, Message: a.Message(),

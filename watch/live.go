@@ -308,7 +308,7 @@ func (c liveColumn) cell(s string) string {
 // leaks, how much, against what limit, how fast and how soon.
 var liveColumns = []liveColumn{
 	{"PID", 8, false, func(p *ProcStatus) string { return fmt.Sprint(p.PID) }},
-	{"PROCESS", 13, true, func(p *ProcStatus) string { return truncate(p.Name, 12) }},
+	{"PROCESS", 13, true, func(p *ProcStatus) string { return truncate(label(p.Name, p.Command), 12) }},
 	{"CLOSE_WAIT", 11, false, func(p *ProcStatus) string { return dash(p.States[inspect.CloseWait]) }},
 	{"FDS", 17, true, func(p *ProcStatus) string {
 		if p.FDLimit > 0 {

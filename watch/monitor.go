@@ -110,6 +110,7 @@ func (m *Monitor) Observe(s Sample) *Status {
 		}
 	}
 	st.Alerts = append(st.Alerts, m.dropExited(seen, now)...)
+	tellApart(st, snap.Processes)
 	sortAlerts(st.Alerts)
 	sortWorstFirst(st.Processes)
 	return st

@@ -43,9 +43,12 @@ type Status struct {
 type ProcStatus struct {
 	ProcKey
 	Name, User string
-	States     map[inspect.TCPState]int // its sockets by state
-	Sockets    int                      // all its TCP sockets
-	FDs        int                      // open descriptors
+	// Command is a short, escaped command line (report.ShortCmdline) when
+	// another process of the sample shown has the same Name; "" otherwise.
+	Command string
+	States  map[inspect.TCPState]int // its sockets by state
+	Sockets int                      // all its TCP sockets
+	FDs     int                      // open descriptors
 	// FDLimit is the soft limit on open files: inspect.Unlimited (-1)
 	// when unlimited, 0 when unknown.
 	FDLimit int64
@@ -95,11 +98,14 @@ type Alert struct {
 	// Exited is true when the alert resolved because the process exited.
 	Exited bool
 	ProcKey
-	Name  string
-	State inspect.TCPState // the leak state the counts are of: CLOSE_WAIT
-	Peer  string
-	Count int
-	Age   time.Duration // the oldest socket's
+	Name string
+	// Command is the process's short command line when its name is
+	// ambiguous (ProcStatus.Command).
+	Command string
+	State   inspect.TCPState // the leak state the counts are of: CLOSE_WAIT
+	Peer    string
+	Count   int
+	Age     time.Duration // the oldest socket's
 	// Rate is the growth in sockets per minute; RateKnown is false until
 	// the window holds enough samples for one.
 	Rate      float64
