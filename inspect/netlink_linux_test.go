@@ -490,6 +490,7 @@ func FuzzDecodeBatch(f *testing.F) {
 // stay unasked), and never from /proc/net/tcp.
 func TestLiveAgeBound(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	ln := liveListen(t, liveTCP4)
 	oldCW, s := liveDial(t, ln)
 	s.Close() // the peer closes: our end in CLOSE_WAIT
@@ -660,6 +661,7 @@ func TestLaterStates(t *testing.T) {
 // its timer, over netlink and from /proc/net/tcp alike.
 func TestLiveOrphanAge(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	ln := liveListen(t, liveTCP4)
 	old, _ := liveDial(t, ln)
 	old.Close() // ours closed first: an orphan in FIN_WAIT2 once the peer ACKs our FIN

@@ -28,6 +28,7 @@ import (
 // already says the sockets are that old.
 func TestCheckMinAgeByKernelClock(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 100*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	d := waitCloseWait(t, pid, 2)
@@ -85,6 +86,7 @@ func TestCheckMinAgeByKernelClock(t *testing.T) {
 // kernel's bound, not the 0 s of a socket it has just met.
 func TestWatchFirstSampleAge(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 50*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)

@@ -75,6 +75,7 @@ func TestCheckCorrectClient(t *testing.T) {
 // --min-age after the first, count.
 func TestCheckMinAgeKeepsPersistentLeaks(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
 	waitCloseWait(t, pid, 2)

@@ -141,6 +141,7 @@ func giveUp(t *testing.T, addr string, n int) int {
 // --pid fails for it.
 func TestHungServer(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	pid, port := startHungServer(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	if in := giveUp(t, addr, 2*hungBacklog); in != hungBacklog+1 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,7 +98,7 @@ func scan(ctx context.Context, f *ScanFlags, errOut io.Writer, tune func(*inspec
 	// page, and each first write to one then takes a copy-on-write fault
 	// and a TLB shootdown of the other cores. At 100k sockets that made
 	// the dump a third slower. The collector is back on before analysis.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer pauseGC()()
 	snap, err := inspect.Scan(ctx, fsys, o)
 	if err == nil && f.Verbose {
 		fmt.Fprintf(errOut, "sockleak: read sockets with the %s backend from %s: %d sockets, %d processes\n",
@@ -123,4 +124,31 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 		return report.JSON(opts.Out, r)
 	}
 	return report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
+}
+
+// gcPause is the collector's pause during scans. Scans that overlap (the
+// commands of parallel tests, in one process) share it, and the last to
+// end restores the collector: a plain SetGCPercent(-1) and its restore,
+// interleaved, could leave it off for good.
+var gcPause struct {
+	sync.Mutex
+	scans   int
+	percent int // the setting to restore
+}
+
+// pauseGC turns the collector off until the returned resume is called.
+func pauseGC() (resume func()) {
+	gcPause.Lock()
+	defer gcPause.Unlock()
+	if gcPause.scans == 0 {
+		gcPause.percent = debug.SetGCPercent(-1)
+	}
+	gcPause.scans++
+	return func() {
+		gcPause.Lock()
+		defer gcPause.Unlock()
+		if gcPause.scans--; gcPause.scans == 0 {
+			debug.SetGCPercent(gcPause.percent)
+		}
+	}
 }

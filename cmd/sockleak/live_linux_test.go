@@ -205,6 +205,7 @@ func waitCloseWait(t *testing.T, pid, want int) report.Document {
 
 func TestInspectNamesLeakingProcess(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	for _, tc := range []struct {
 		name     string
 		n        int

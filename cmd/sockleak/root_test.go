@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,22 @@ func TestInterruptible(t *testing.T) {
 	stop()
 	if ctx.Err() == nil {
 		t.Error("stop did not cancel the context")
+	}
+}
+
+// TestPauseGC: scans that overlap share the collector's pause, and the
+// setting comes back when the last one ends, in whatever order they end.
+func TestPauseGC(t *testing.T) {
+	before := debug.SetGCPercent(73)
+	defer debug.SetGCPercent(before)
+	a := pauseGC()
+	b := pauseGC()
+	a()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("with one scan still running the collector is at %d, want off (-1)", got)
+	}
+	b()
+	if got := debug.SetGCPercent(73); got != 73 {
+		t.Errorf("after both scans the collector is at %d, want 73 back", got)
 	}
 }

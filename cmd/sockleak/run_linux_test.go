@@ -50,6 +50,7 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 
 func TestRunLeakingClient(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
 	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
 	textCmd, textOut, textErr := startSockleak(t, "run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
@@ -94,6 +95,7 @@ func TestRunLeakingClient(t *testing.T) {
 
 func TestRunCorrectClient(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 100*time.Millisecond)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "5", "-timeout", "30ms", "-close"))
 	if code != 0 || len(d.Leaks) != 0 || stdout != "ready\n" {
@@ -106,6 +108,7 @@ func TestRunCorrectClient(t *testing.T) {
 
 func TestRunPassesCommandFailure(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
 	// Leaks and fails: the command's status wins.
 	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
