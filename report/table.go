@@ -331,21 +331,12 @@ func socketTable(w io.Writer, r *Report, multiNS bool) error {
 	}
 	t := newTable(w, header, numeric...)
 	socks := slices.Clone(r.Snapshot.Sockets)
-	owner := func(s inspect.Socket) int {
-		switch {
-		case len(s.PIDs) > 0:
-			return s.PIDs[0]
-		case s.Inode == 0:
-			return KernelPID
-		}
-		return UnknownPID
-	}
 	slices.SortFunc(socks, func(a, b inspect.Socket) int {
-		return cmp.Or(ownerOrder(owner(a), owner(b)), cmp.Compare(a.State, b.State), a.Remote.Compare(b.Remote),
+		return cmp.Or(ownerOrder(socketOwner(&a), socketOwner(&b)), cmp.Compare(a.State, b.State), a.Remote.Compare(b.Remote),
 			inspect.CompareSockets(&a, &b))
 	})
 	for _, s := range socks {
-		pid, name := r.ownerCells(owner(s))
+		pid, name := r.ownerCells(socketOwner(&s))
 		if len(s.PIDs) > 1 {
 			ids := make([]string, len(s.PIDs))
 			for i, p := range s.PIDs {
