@@ -83,14 +83,12 @@ func (w *fdWalker) walk(dir string, keep func(uint64) bool, t *fdTable) error {
 		if n <= 0 {
 			return nil
 		}
-		for b := w.dirents[:n]; len(b) >= 19; {
-			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name (NUL-terminated)
-			reclen := int(binary.NativeEndian.Uint16(b[16:]))
-			if reclen < 19 || reclen > len(b) {
+		for b := w.dirents[:n]; ; {
+			var name []byte
+			var ok bool
+			if name, b, ok = nextDirent(b); !ok {
 				break
 			}
-			name := b[19:reclen]
-			b = b[reclen:]
 			if name[0] == '.' {
 				continue // "." and ".."; fd names are digits
 			}
@@ -167,4 +165,23 @@ func (w *fdWalker) countFDs(dir string) (int, error) {
 	var t fdTable
 	err := w.walk(dir, func(uint64) bool { return false }, &t)
 	return t.open, err
+}
+
+// direntName is the offset of the name in a struct linux_dirent64: ino
+// u64, off s64, reclen u16, type u8, then the NUL-terminated name.
+const direntName = 19
+
+// nextDirent splits the first linux_dirent64 record off b, as getdents64
+// wrote it, and returns its name (NUL-terminated, at least one byte before
+// the NUL) and the records after it; ok is false at the end of b or at a
+// record whose length does not fit.
+func nextDirent(b []byte) (name, rest []byte, ok bool) {
+	if len(b) < direntName+1 {
+		return nil, nil, false
+	}
+	reclen := int(binary.NativeEndian.Uint16(b[16:]))
+	if reclen < direntName+2 || reclen > len(b) {
+		return nil, nil, false
+	}
+	return b[direntName:reclen], b[reclen:], true
 }

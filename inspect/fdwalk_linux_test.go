@@ -3,6 +3,8 @@
 package inspect
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"os"
 	"slices"
@@ -114,4 +116,66 @@ func TestFDWalkerProbeMatchesListing(t *testing.T) {
 	}
 	files = append(files[:maxHoles/2], files[maxHoles/2+2*maxHoles:]...)
 	t.Run("holes", compare)
+}
+
+// dirent builds a linux_dirent64 record for name, padded to 8 bytes as
+// the kernel pads it.
+func dirent(name string) []byte {
+	reclen := (direntName + len(name) + 1 + 7) &^ 7
+	b := make([]byte, reclen)
+	binary.NativeEndian.PutUint64(b[0:], 42)
+	binary.NativeEndian.PutUint16(b[16:], uint16(reclen))
+	b[18] = 10 // DT_LNK
+	copy(b[direntName:], name)
+	return b
+}
+
+func TestNextDirent(t *testing.T) {
+	buf := slices.Concat(dirent("."), dirent(".."), dirent("0"), dirent("1023"))
+	var names []string
+	for b := buf; ; {
+		name, rest, ok := nextDirent(b)
+		if !ok {
+			break
+		}
+		names = append(names, string(name[:bytes.IndexByte(name, 0)]))
+		b = rest
+	}
+	if want := []string{".", "..", "0", "1023"}; !slices.Equal(names, want) {
+		t.Errorf("names %q, want %q", names, want)
+	}
+	short := dirent("7")
+	binary.NativeEndian.PutUint16(short[16:], direntName) // a record with no room for a name
+	if _, _, ok := nextDirent(short); ok {
+		t.Error("a record too short for a name was accepted")
+	}
+}
+
+// FuzzNextDirent: whatever getdents64 leaves in the buffer, the record
+// parser never panics, every name it gives has a byte before its end, and
+// it never reads past the buffer.
+func FuzzNextDirent(f *testing.F) {
+	f.Add(slices.Concat(dirent("."), dirent(".."), dirent("3"))) // a directory as the kernel writes it
+	f.Add(dirent("12")[:20])                                     // a record cut short
+	f.Add(make([]byte, 24))                                      // a zero length
+	f.Fuzz(func(t *testing.T, b []byte) {
+		total := 0
+		for rest := b; ; {
+			name, next, ok := nextDirent(rest)
+			if !ok {
+				break
+			}
+			if len(name) < 2 {
+				t.Fatalf("a name of %d bytes", len(name))
+			}
+			total += len(rest) - len(next)
+			if len(next) >= len(rest) {
+				t.Fatal("no progress")
+			}
+			rest = next
+		}
+		if total > len(b) {
+			t.Fatalf("read %d bytes of %d", total, len(b))
+		}
+	})
 }

@@ -162,3 +162,26 @@ func TestTCPStateJSON(t *testing.T) {
 		t.Errorf("json.Unmarshal(nope) error = %v, want unknown TCP state", err)
 	}
 }
+
+// FuzzParseState: --state, --leak-state and the thresholds take a state
+// as people type it. Whatever it is, ParseState never panics, and a state
+// it accepts is a valid one that its own names parse back to.
+func FuzzParseState(f *testing.F) {
+	for _, s := range []string{"close-wait", "FIN-WAIT-2", "fin_wait_2", "finwait2", "estab", "listening", "", "-", "close wait", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := ParseState(s)
+		if err != nil {
+			return
+		}
+		if !st.Valid() {
+			t.Fatalf("ParseState(%q) = %d, not a valid state", s, st)
+		}
+		for _, name := range []string{st.String(), st.Label()} {
+			if again, err := ParseState(name); err != nil || again != st {
+				t.Errorf("ParseState(%q) = %v; its name %q parses to %v, %v", s, st, name, again, err)
+			}
+		}
+	})
+}

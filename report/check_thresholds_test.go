@@ -254,3 +254,31 @@ func TestHiddenWarning(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseThreshold: --warn, --crit and --max-state take METRIC=N from
+// people and scripts. Whatever the text, the parser never panics, and what
+// it accepts is a valid state or fd usage with a count of 0 or more (fd
+// usage a percentage), only where fd usage is allowed.
+func FuzzParseThreshold(f *testing.F) {
+	for _, s := range []string{"close-wait=0", "fd-usage=90", "FIN_WAIT2=10", "fd=101", "close-wait=-1", "=", "close-wait", "estab= 3 ", "x=y"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, allowFD bool) {
+		st, fd, n, err := parseThreshold("--warn", s, allowFD)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--warn") {
+				t.Errorf("error %q does not name the flag", err)
+			}
+			return
+		}
+		switch {
+		case n < 0:
+			t.Errorf("%q: a negative count %d", s, n)
+		case fd && (!allowFD || n > 100):
+			t.Errorf("%q: fd usage %d accepted (allowed %v)", s, n, allowFD)
+		case !fd && !st.Valid():
+			t.Errorf("%q: state %d is not valid", s, st)
+		}
+	})
+}
