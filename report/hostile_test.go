@@ -175,8 +175,8 @@ func TestHostileLabels(t *testing.T) {
 // fatal (no Must* on values from the host).
 func TestSeriesNotBuilt(t *testing.T) {
 	m := checkMetrics{openFDs: metrics.ProcessOpenFDs.GaugeVec()}
-	m.add(m.openFDs, 1, "42") // one label value of two
-	m.add(m.openFDs, 1, "42", hostileName)
+	m.set(m.openFDs, 1, "42") // one label value of two
+	m.set(m.openFDs, 1, "42", hostileName)
 	if m.failed != 1 {
 		t.Errorf("failed = %d, want 1", m.failed)
 	}

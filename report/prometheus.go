@@ -66,19 +66,34 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 	return nil
 }
 
-// add adds v to the series of vec with these label values, escaped (a
-// process's name is its own); a series that cannot be built is counted,
-// not fatal. add(vec, 0, ...) makes a zero series.
-func (m *checkMetrics) add(vec *prometheus.GaugeVec, v float64, labels ...string) {
+// series returns the series of vec with these label values, escaped (a
+// process's name is its own), or nil: a series that cannot be built is
+// counted, not fatal.
+func (m *checkMetrics) series(vec *prometheus.GaugeVec, labels ...string) prometheus.Gauge {
 	for i, l := range labels {
 		labels[i] = wording.Escape(l)
 	}
 	g, err := vec.GetMetricWithLabelValues(labels...)
 	if err != nil {
 		m.failed++
-		return
+		return nil
 	}
-	g.Add(v)
+	return g
+}
+
+// set sets a series of vec to v (see series).
+func (m *checkMetrics) set(vec *prometheus.GaugeVec, v float64, labels ...string) {
+	if g := m.series(vec, labels...); g != nil {
+		g.Set(v)
+	}
+}
+
+// add adds v to a series of vec (see series); add(vec, 0, ...) makes a
+// zero series.
+func (m *checkMetrics) add(vec *prometheus.GaugeVec, v float64, labels ...string) {
+	if g := m.series(vec, labels...); g != nil {
+		g.Add(v)
+	}
 }
 
 // setSockets counts the view's sockets by state, and the kernel's.
@@ -88,11 +103,11 @@ func (m *checkMetrics) setSockets(r *Report) {
 		byState[s.State.Label()]++
 	}
 	for _, st := range stateOrder() { // every known state, so a series never just disappears
-		m.add(m.sockets, byState[st], st)
+		m.set(m.sockets, byState[st], st)
 	}
 	for st, n := range r.Kernel {
 		if n > 0 {
-			m.add(m.kernel, float64(n), st.Label())
+			m.set(m.kernel, float64(n), st.Label())
 		}
 	}
 }
@@ -111,9 +126,9 @@ func (m *checkMetrics) setListeners(r *Report) {
 			continue
 		}
 		pid := socketOwner(s)
-		m.add(m.listenQueue, float64(s.RxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
+		m.set(m.listenQueue, float64(s.RxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
 		if s.TxQueue > 0 {
-			m.add(m.listenBacklog, float64(s.TxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
+			m.set(m.listenBacklog, float64(s.TxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
 		}
 	}
 }
@@ -139,13 +154,13 @@ func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 			continue
 		}
 		pid := strconv.Itoa(p.PID)
-		m.add(m.openFDs, float64(p.FDs), pid, p.Name)
+		m.set(m.openFDs, float64(p.FDs), pid, p.Name)
 		if p.FDSoftLimit > 0 {
-			m.add(m.maxFDs, float64(p.FDSoftLimit), pid, p.Name)
+			m.set(m.maxFDs, float64(p.FDSoftLimit), pid, p.Name)
 		}
 		for st, n := range rows[p.PID].States {
 			if n > 0 {
-				m.add(m.procSockets, float64(n), pid, p.Name, st.Label())
+				m.set(m.procSockets, float64(n), pid, p.Name, st.Label())
 			}
 		}
 	}
@@ -155,8 +170,8 @@ func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 // check's status.
 func (m *checkMetrics) setThresholds(r *Report, l CheckThresholds, vs []Violation) {
 	for _, ms := range Measure(r, l) {
-		m.add(m.warnLimit, float64(ms.Level.Warn), ms.Metric)
-		m.add(m.critLimit, float64(ms.Level.Crit), ms.Metric)
+		m.set(m.warnLimit, float64(ms.Level.Warn), ms.Metric)
+		m.set(m.critLimit, float64(ms.Level.Crit), ms.Metric)
 		// Zero series for every checked metric, so "> 0" alerts resolve.
 		m.add(m.violations, 0, ms.Metric, Warning.String())
 		m.add(m.violations, 0, ms.Metric, Critical.String())
