@@ -359,7 +359,7 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		fmt.Fprintf(&b, "note: %s\n", note)
 	}
 	for _, warn := range r.Snapshot.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warn)
+		fmt.Fprintf(&b, "warning: %s\n", wording.Escape(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -73,7 +73,9 @@ func NagiosError(w io.Writer, err error) int {
 }
 
 // nagiosText keeps a '|' in a process name from starting the performance
-// data, and a newline from ending the status line.
+// data, and a newline from ending the status line: an error's newlines
+// become spaces, and whatever else is not printable is escaped (names
+// were escaped already; escaping again changes nothing).
 func nagiosText(s string) string {
-	return strings.NewReplacer("|", "/", "\n", " ").Replace(s)
+	return strings.ReplaceAll(wording.Escape(strings.ReplaceAll(s, "\n", " ")), "|", "/")
 }

@@ -3,10 +3,10 @@ package report
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // maxCmdline is how much of a command line, in characters, tells
@@ -27,7 +27,7 @@ func labels(procs map[int]*ProcessRow, shown func(*ProcessRow) bool) map[int]str
 	}
 	out := make(map[int]string, len(procs))
 	for pid, p := range procs {
-		out[pid] = escape(p.Name)
+		out[pid] = wording.Escape(p.Name)
 		if byName[p.Name] > 1 {
 			if c := ShortCmdline(p.Name, p.Cmdline); c != "" {
 				out[pid] += " " + c
@@ -49,21 +49,12 @@ func ShortCmdline(name, cmdline string) string {
 	if strings.TrimSuffix(path.Base(prog), ":") == name {
 		c = strings.TrimSpace(rest)
 	}
-	r := []rune(escape(c))
+	r := []rune(wording.Escape(c))
 	if len(r) <= maxCmdline {
 		return string(r)
 	}
 	head := maxCmdline * 2 / 3
 	return string(r[:head]) + "…" + string(r[len(r)-(maxCmdline-1-head):])
-}
-
-// escape keeps a process's own text printable: control characters,
-// escape sequences and invalid UTF-8 come out quoted as Go would quote
-// them ("\x1b", "\n").
-func escape(s string) string {
-	q := strconv.QuoteToGraphic(s)
-	q = q[1 : len(q)-1]
-	return strings.ReplaceAll(q, `\"`, `"`)
 }
 
 // processState says what a process's own state means for its sockets,
@@ -123,7 +114,7 @@ func (r *Report) label(pid int, name string) string {
 	if l, ok := r.labels[pid]; ok {
 		return l
 	}
-	return escape(name)
+	return wording.Escape(name)
 }
 
 // procName names a process for its findings: "pid 42 (nginx)", with its

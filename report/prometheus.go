@@ -3,20 +3,23 @@ package report
 import (
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/metrics"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Gatherer returns a check's metrics on a fresh registry of their own,
 // modelled on node_exporter: one family per quantity (internal/metrics
 // defines them, for watch too), states as a lower-case "state" label
 // ("close_wait"). Processes are labelled by pid and name; command lines
-// never go into labels (unbounded, and they can hold secrets).
+// never go into labels (unbounded, and they can hold secrets). Label
+// values are escaped (wording.Escape): a process names itself, and an
+// invalid one must not cost the whole output. A series that still cannot
+// be built is left out and counted in sockleak_metric_errors.
 func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer, error) {
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg, r, l, vs); err != nil {
@@ -30,7 +33,8 @@ type checkMetrics struct {
 	sockets, procSockets, openFDs, maxFDs, kernel *prometheus.GaugeVec
 	violations, warnLimit, critLimit              *prometheus.GaugeVec
 	listenQueue, listenBacklog                    *prometheus.GaugeVec
-	status, inspected, denied, scanTime           prometheus.Gauge
+	status, inspected, denied, scanTime, errors   prometheus.Gauge
+	failed                                        int // series that could not be built
 }
 
 func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs []Violation) error {
@@ -42,9 +46,10 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 		status: metrics.CheckStatus.Gauge(), inspected: metrics.ProcessesInspected.Gauge(),
 		denied: metrics.ProcessesUninspectable.Gauge(), scanTime: metrics.ScanTimestamp.Gauge(),
 		listenQueue: metrics.ListenQueue.GaugeVec(), listenBacklog: metrics.ListenBacklog.GaugeVec(),
+		errors: metrics.MetricErrors.Gauge(),
 	}
 	for _, c := range []prometheus.Collector{m.sockets, m.procSockets, m.openFDs, m.maxFDs, m.kernel, m.violations,
-		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog} {
+		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -57,7 +62,38 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 	m.inspected.Set(float64(len(snap.Processes)))
 	m.denied.Set(float64(snap.Denied))
 	m.scanTime.Set(float64(snap.Time.UnixMilli()) / 1000)
+	m.errors.Set(float64(m.failed))
 	return nil
+}
+
+// series returns the series of vec with these label values, escaped (a
+// process's name is its own), or nil: a series that cannot be built is
+// counted, not fatal.
+func (m *checkMetrics) series(vec *prometheus.GaugeVec, labels ...string) prometheus.Gauge {
+	for i, l := range labels {
+		labels[i] = wording.Escape(l)
+	}
+	g, err := vec.GetMetricWithLabelValues(labels...)
+	if err != nil {
+		m.failed++
+		return nil
+	}
+	return g
+}
+
+// set sets a series of vec to v (see series).
+func (m *checkMetrics) set(vec *prometheus.GaugeVec, v float64, labels ...string) {
+	if g := m.series(vec, labels...); g != nil {
+		g.Set(v)
+	}
+}
+
+// add adds v to a series of vec (see series); add(vec, 0, ...) makes a
+// zero series.
+func (m *checkMetrics) add(vec *prometheus.GaugeVec, v float64, labels ...string) {
+	if g := m.series(vec, labels...); g != nil {
+		g.Add(v)
+	}
 }
 
 // setSockets counts the view's sockets by state, and the kernel's.
@@ -67,11 +103,11 @@ func (m *checkMetrics) setSockets(r *Report) {
 		byState[s.State.Label()]++
 	}
 	for _, st := range stateOrder() { // every known state, so a series never just disappears
-		m.sockets.WithLabelValues(st).Set(byState[st])
+		m.set(m.sockets, byState[st], st)
 	}
 	for st, n := range r.Kernel {
 		if n > 0 {
-			m.kernel.WithLabelValues(st.Label()).Set(float64(n))
+			m.set(m.kernel, float64(n), st.Label())
 		}
 	}
 }
@@ -90,10 +126,9 @@ func (m *checkMetrics) setListeners(r *Report) {
 			continue
 		}
 		pid := socketOwner(s)
-		labels := []string{strconv.Itoa(pid), strings.ToValidUTF8(names[pid], "?"), s.Local.String()}
-		m.listenQueue.WithLabelValues(labels...).Set(float64(s.RxQueue))
+		m.set(m.listenQueue, float64(s.RxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
 		if s.TxQueue > 0 {
-			m.listenBacklog.WithLabelValues(labels...).Set(float64(s.TxQueue))
+			m.set(m.listenBacklog, float64(s.TxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
 		}
 	}
 }
@@ -119,13 +154,13 @@ func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 			continue
 		}
 		pid := strconv.Itoa(p.PID)
-		m.openFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDs))
+		m.set(m.openFDs, float64(p.FDs), pid, p.Name)
 		if p.FDSoftLimit > 0 {
-			m.maxFDs.WithLabelValues(pid, p.Name).Set(float64(p.FDSoftLimit))
+			m.set(m.maxFDs, float64(p.FDSoftLimit), pid, p.Name)
 		}
 		for st, n := range rows[p.PID].States {
 			if n > 0 {
-				m.procSockets.WithLabelValues(pid, p.Name, st.Label()).Set(float64(n))
+				m.set(m.procSockets, float64(n), pid, p.Name, st.Label())
 			}
 		}
 	}
@@ -135,18 +170,18 @@ func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 // check's status.
 func (m *checkMetrics) setThresholds(r *Report, l CheckThresholds, vs []Violation) {
 	for _, ms := range Measure(r, l) {
-		m.warnLimit.WithLabelValues(ms.Metric).Set(float64(ms.Level.Warn))
-		m.critLimit.WithLabelValues(ms.Metric).Set(float64(ms.Level.Crit))
+		m.set(m.warnLimit, float64(ms.Level.Warn), ms.Metric)
+		m.set(m.critLimit, float64(ms.Level.Crit), ms.Metric)
 		// Zero series for every checked metric, so "> 0" alerts resolve.
-		m.violations.WithLabelValues(ms.Metric, Warning.String())
-		m.violations.WithLabelValues(ms.Metric, Critical.String())
+		m.add(m.violations, 0, ms.Metric, Warning.String())
+		m.add(m.violations, 0, ms.Metric, Critical.String())
 	}
 	if l.AcceptQueue {
-		m.violations.WithLabelValues(MetricAcceptQueue, Warning.String())
-		m.violations.WithLabelValues(MetricAcceptQueue, Critical.String())
+		m.add(m.violations, 0, MetricAcceptQueue, Warning.String())
+		m.add(m.violations, 0, MetricAcceptQueue, Critical.String())
 	}
 	for _, v := range vs {
-		m.violations.WithLabelValues(v.Metric, v.Severity.String()).Inc()
+		m.add(m.violations, 1, v.Metric, v.Severity.String())
 	}
 	m.status.Set(float64(Status(vs)))
 }

@@ -43,7 +43,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	var b bytes.Buffer
 	snap := r.Snapshot
 	fmt.Fprintf(&b, "sockleak inspect · %s · %s · %s, %s\n\n",
-		orDash(snap.Hostname), snap.Time.Format("2006-01-02 15:04:05 MST"), wording.Plural(len(snap.Sockets), "TCP socket"), wording.Count(len(r.Processes), "process", "processes"))
+		orDash(wording.Escape(snap.Hostname)), snap.Time.Format("2006-01-02 15:04:05 MST"), wording.Plural(len(snap.Sockets), "TCP socket"), wording.Count(len(r.Processes), "process", "processes"))
 
 	b.WriteString("FINDINGS\n")
 	if len(r.Findings) == 0 {
@@ -88,7 +88,7 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
 		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
 	for _, warn := range snap.Warnings {
-		wording.WriteWrapped(&b, "warning: ", "         ", warn)
+		wording.WriteWrapped(&b, "warning: ", "         ", wording.Escape(warn))
 	}
 	_, err := w.Write(trimTrailingSpace(b.Bytes()))
 	return err
@@ -195,7 +195,7 @@ func processTable(w io.Writer, r *Report, multiNS bool) error {
 		return t.Append(cells)
 	}
 	for _, p := range r.Processes {
-		if err := row(strconv.Itoa(p.PID), r.label(p.PID, p.Name), escape(p.User), fdUsage(p.FDs, p.FDSoftLimit), p.Sockets,
+		if err := row(strconv.Itoa(p.PID), r.label(p.PID, p.Name), wording.Escape(p.User), fdUsage(p.FDs, p.FDSoftLimit), p.Sockets,
 			p.States, total(p.Queued), nsCell(p.NetNS)); err != nil {
 			return err
 		}

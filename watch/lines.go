@@ -151,7 +151,7 @@ func TextLines(w io.Writer, st *Status) error {
 	var b strings.Builder
 	ts := st.Time.Format(lineTime)
 	if st.Err != nil {
-		fmt.Fprintf(&b, "%s sample %d failed: %v\n", ts, st.Seq, st.Err)
+		fmt.Fprintf(&b, "%s sample %d failed: %s\n", ts, st.Seq, wording.Escape(st.Err.Error()))
 		_, err := io.WriteString(w, b.String())
 		return err
 	}

@@ -138,7 +138,7 @@ func (v *Live) Draw(st *Status) error {
 	var lines []string
 	if st.Err != nil {
 		lines = append(lines, v.paint(bold, fmt.Sprintf("sockleak watch · %s · sample %d", st.Time.Format("15:04:05"), st.Seq)))
-		for _, w := range wrapColumns(fmt.Sprintf("sample failed: %v", st.Err), cols, "  ") {
+		for _, w := range wrapColumns("sample failed: "+wording.Escape(st.Err.Error()), cols, "  ") {
 			lines = append(lines, v.paint(red, w))
 		}
 	} else {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/metrics"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // OtherProcess is the process label of the processes beyond the exporter's
@@ -34,6 +35,7 @@ var families = []metrics.Family{
 	metrics.Sockets, metrics.ProcessSockets, metrics.ProcessOpenFDs, metrics.ProcessFDLimit, metrics.CloseWaitOldest,
 	metrics.ProcessSecondsToFDLimit, metrics.SampleDuration, metrics.SampleErrors, metrics.ProcessesUninspectable,
 	metrics.ProcessesInspected, metrics.ScanTimestamp, metrics.WatchAlertsFiring, metrics.WatchProcesses,
+	metrics.MetricErrors,
 }
 
 // MetricNames lists every metric the exporter can export.
@@ -59,16 +61,22 @@ var (
 	descScanTimestamp    = metrics.ScanTimestamp.Desc()
 	descAlertsFiring     = metrics.WatchAlertsFiring.Desc()
 	descProcessesTracked = metrics.WatchProcesses.Desc()
+	descMetricErrors     = metrics.MetricErrors.Desc()
 )
 
 // Exporter serves the metrics of the latest sample to Prometheus. Update
 // builds them on the sampling loop; a scrape only copies them out, so it
-// never scans /proc and never sees half a sample. Safe for concurrent use.
+// never scans /proc and never sees half a sample. Label values are
+// escaped (wording.Escape: a process names itself), and a series that
+// still cannot be built is left out and counted in sockleak_metric_errors:
+// nothing a process calls itself stops the exporter. Safe for concurrent
+// use.
 type Exporter struct {
 	maxProcs int
 
 	mu      sync.Mutex
 	metrics []prometheus.Metric
+	failed  int // series of the latest sample that could not be built
 	errors  int
 	lastOK  time.Time
 	lastErr error
@@ -95,12 +103,18 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
-	ms, errs := e.metrics, e.errors
+	ms, errs, failed := e.metrics, e.errors, e.failed
 	e.mu.Unlock()
 	for _, m := range ms {
 		ch <- m
 	}
-	ch <- prometheus.MustNewConstMetric(descSampleErrors, prometheus.CounterValue, float64(errs))
+	// Neither has labels: they cannot fail.
+	if m, err := prometheus.NewConstMetric(descSampleErrors, prometheus.CounterValue, float64(errs)); err == nil {
+		ch <- m
+	}
+	if m, err := prometheus.NewConstMetric(descMetricErrors, prometheus.GaugeValue, float64(failed)); err == nil {
+		ch <- m
+	}
 }
 
 // Update takes a status from the sampling loop. A failed sample counts in
@@ -114,22 +128,38 @@ func (e *Exporter) Update(st *Status) {
 		e.mu.Unlock()
 		return
 	}
-	ms := e.build(st)
+	var out series
+	e.build(&out, st)
 	e.mu.Lock()
-	e.metrics, e.errors, e.lastOK, e.lastErr, e.seen = ms, st.Errors, st.Time, nil, true
+	e.metrics, e.failed, e.errors, e.lastOK, e.lastErr, e.seen = out.ms, out.failed, st.Errors, st.Time, nil, true
 	e.mu.Unlock()
 }
 
-func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+// series are the metrics of one sample, and how many could not be built.
+type series struct {
+	ms     []prometheus.Metric
+	failed int
 }
 
-func (e *Exporter) build(st *Status) []prometheus.Metric {
-	var ms []prometheus.Metric
-	for _, s := range inspect.States { // every state, so a series never just disappears
-		ms = append(ms, gauge(descSockets, float64(st.States[s]), s.Label()))
+// gauge adds a gauge with these label values, escaped; one that cannot
+// be built is counted, not fatal.
+func (s *series) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	for i, l := range labels {
+		labels[i] = wording.Escape(l)
 	}
-	ms = append(ms, e.processes(st.Processes)...)
+	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	if err != nil {
+		s.failed++
+		return
+	}
+	s.ms = append(s.ms, m)
+}
+
+func (e *Exporter) build(out *series, st *Status) {
+	for _, s := range inspect.States { // every state, so a series never just disappears
+		out.gauge(descSockets, float64(st.States[s]), s.Label())
+	}
+	e.processes(out, st.Processes)
 	firing := map[string]int{}
 	for i := range st.Processes {
 		for _, r := range st.Processes[i].Firing {
@@ -137,34 +167,33 @@ func (e *Exporter) build(st *Status) []prometheus.Metric {
 		}
 	}
 	for _, r := range ruleOrder {
-		ms = append(ms, gauge(descAlertsFiring, float64(firing[r]), r))
+		out.gauge(descAlertsFiring, float64(firing[r]), r)
 	}
-	return append(ms,
-		gauge(descSampleDuration, st.Took.Seconds()),
-		gauge(descDenied, float64(st.Denied)),
-		gauge(descInspected, float64(st.Inspected)),
-		gauge(descScanTimestamp, float64(st.Time.UnixMilli())/1000),
-		gauge(descProcessesTracked, float64(len(st.Processes))),
-	)
+	out.gauge(descSampleDuration, st.Took.Seconds())
+	out.gauge(descDenied, float64(st.Denied))
+	out.gauge(descInspected, float64(st.Inspected))
+	out.gauge(descScanTimestamp, float64(st.Time.UnixMilli())/1000)
+	out.gauge(descProcessesTracked, float64(len(st.Processes)))
 }
 
-// processes returns the series of the maxProcs processes with the most
-// sockets, and those of the rest summed under process="other".
-func (e *Exporter) processes(all []ProcStatus) []prometheus.Metric {
+// processes adds the series of the maxProcs processes with the most
+// sockets, and those of the rest summed under process="other". The
+// process label is the name alone: the command line that tells processes
+// of one name apart in watch's lines (ProcStatus.Command) stays out.
+func (e *Exporter) processes(out *series, all []ProcStatus) {
 	procs := slices.Clone(all)
 	slices.SortStableFunc(procs, func(a, b ProcStatus) int {
 		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(len(b.Firing), len(a.Firing)), cmp.Compare(a.PID, b.PID))
 	})
-	var ms []prometheus.Metric
 	for i := range procs[:min(len(procs), e.maxProcs)] {
 		p := &procs[i]
-		ms = append(ms, processSeries(strconv.Itoa(p.PID), p.Name, p.States, p.FDs, p.CloseWaitOldest(), p.ETA)...)
+		processSeries(out, strconv.Itoa(p.PID), p.Name, p.States, p.FDs, p.CloseWaitOldest(), p.ETA)
 		if p.FDLimit > 0 {
-			ms = append(ms, gauge(descMaxFDs, float64(p.FDLimit), strconv.Itoa(p.PID), p.Name))
+			out.gauge(descMaxFDs, float64(p.FDLimit), strconv.Itoa(p.PID), p.Name)
 		}
 	}
 	if len(procs) <= e.maxProcs {
-		return ms
+		return
 	}
 	var (
 		otherStates = map[inspect.TCPState]int{}
@@ -182,28 +211,26 @@ func (e *Exporter) processes(all []ProcStatus) []prometheus.Metric {
 			otherETA = p.ETA
 		}
 	}
-	return append(ms, processSeries("", OtherProcess, otherStates, otherFDs, otherOldest, otherETA)...)
+	processSeries(out, "", OtherProcess, otherStates, otherFDs, otherOldest, otherETA)
 }
 
-// processSeries returns a process's series (or the roll-up's): its
-// sockets by state, its descriptors, the age of its oldest CLOSE_WAIT
-// socket while it holds one, and its time to the fd limit while its
-// descriptors grow.
-func processSeries(pid, name string, states map[inspect.TCPState]int, fds int, oldest, eta time.Duration) []prometheus.Metric {
-	var ms []prometheus.Metric
+// processSeries adds a process's series (or the roll-up's): its sockets
+// by state, its descriptors, the age of its oldest CLOSE_WAIT socket
+// while it holds one, and its time to the fd limit while its descriptors
+// grow.
+func processSeries(out *series, pid, name string, states map[inspect.TCPState]int, fds int, oldest, eta time.Duration) {
 	for _, s := range inspect.States {
 		if n := states[s]; n > 0 {
-			ms = append(ms, gauge(descProcessSockets, float64(n), pid, name, s.Label()))
+			out.gauge(descProcessSockets, float64(n), pid, name, s.Label())
 		}
 	}
-	ms = append(ms, gauge(descOpenFDs, float64(fds), pid, name))
+	out.gauge(descOpenFDs, float64(fds), pid, name)
 	if states[inspect.CloseWait] > 0 {
-		ms = append(ms, gauge(descCloseWaitOldest, oldest.Seconds(), pid, name))
+		out.gauge(descCloseWaitOldest, oldest.Seconds(), pid, name)
 	}
 	if eta >= 0 {
-		ms = append(ms, gauge(descSecondsToLimit, eta.Seconds(), pid, name))
+		out.gauge(descSecondsToLimit, eta.Seconds(), pid, name)
 	}
-	return ms
 }
 
 // Health reports whether the exporter's data is fresh at now: a sample

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 	"github.com/sockleak/sockleak/report"
 )
 
@@ -33,11 +34,13 @@ func tellApart(st *Status, procs []inspect.Process) {
 	}
 }
 
-// label is how a line names a process: its name, and its command line
-// when the name is ambiguous.
+// label is how a line names a process: its name, escaped (a process
+// names itself: escape sequences, newlines, invalid UTF-8), and its
+// command line (escaped by report.ShortCmdline) when the name is
+// ambiguous.
 func label(name, command string) string {
 	if command == "" {
-		return name
+		return wording.Escape(name)
 	}
-	return name + " " + command
+	return wording.Escape(name) + " " + command
 }

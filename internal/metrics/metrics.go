@@ -10,9 +10,11 @@ package metrics
 import "github.com/prometheus/client_golang/prometheus"
 
 // Family is one metric family: a name, what it measures, and its labels.
-// Processes are labelled by pid and name; command lines never go into
-// labels (unbounded, and they can hold secrets). States are lower case,
-// as node_exporter's ("close_wait").
+// Processes are labelled by pid and name, escaped as sockleak prints
+// names (a process names itself: invalid UTF-8, escape sequences);
+// command lines never go into labels (unbounded, and they can hold
+// secrets), not even those that tell processes of one name apart. States
+// are lower case, as node_exporter's ("close_wait").
 type Family struct {
 	Name   string
 	Help   string
@@ -55,6 +57,8 @@ var (
 		"Processes sockleak could not inspect (permission denied): run as root for complete ownership.", nil}
 	ScanTimestamp = Family{"sockleak_scan_timestamp_seconds",
 		"When the latest successful scan was taken, in seconds since the Unix epoch.", nil}
+	MetricErrors = Family{"sockleak_metric_errors",
+		"Series left out of the latest output because they could not be built from what the scan read (label values are escaped first, so this stays 0 unless sockleak has a bug).", nil}
 )
 
 // The families of sockleak check alone.

@@ -1,7 +1,9 @@
 // Package wording holds the few helpers every sockleak package uses to
-// phrase what it says: counts with their plurals, and paragraphs wrapped to
-// the width of a terminal report. It imports nothing of sockleak's, so the
-// small reference client can use it without the reporting stack.
+// phrase what it says: counts with their plurals, paragraphs wrapped to
+// the width of a terminal report, and Escape, which every renderer passes
+// the host's text through (process names and command lines are their
+// own). It imports nothing of sockleak's, so the small reference client
+// can use it without the reporting stack.
 package wording
 
 import (
