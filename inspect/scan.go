@@ -121,7 +121,7 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	ownersCtx, cancelOwners := context.WithCancel(sc.ctx)
 	defer cancelOwners()
 	req := tableRequest{fsys: sc.fsys, namespaces: sc.nsMembers, opts: opts,
-		estimate: int(snap.System.TCPInUse + snap.System.TCPTimeWait)}
+		estimate: socketEstimate(snap.System)}
 	var tables tableSet
 	var socks []Socket
 	errc := make(chan error, 1)

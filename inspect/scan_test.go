@@ -503,6 +503,29 @@ func TestScanDegraded(t *testing.T) {
 		}
 	})
 
+	// A crafted sockstat (any file under a --proc-root is someone's)
+	// claims more sockets than memory holds: the estimate that sizes the
+	// socket slice is bounded, so the scan neither panics (makeslice: cap
+	// out of range) nor reserves what the tables do not hold.
+	for _, row := range []string{
+		"TCP: inuse 4611686018427387904 orphan 0 tw 0 alloc 1 mem 1",
+		"TCP: inuse 18446744073709551615 orphan 0 tw 18446744073709551615 alloc 1 mem 1", // the sum wraps
+		"TCP: inuse 9223372036854775807 orphan 0 tw 1 alloc 1 mem 1",                     // the sum is negative as an int
+	} {
+		t.Run("crafted sockstat "+strings.Fields(row)[2], func(t *testing.T) {
+			root := copyTree(t, "healthy")
+			writeFixtureFile(t, filepath.Join(root, "net", "sockstat"), "sockets: used 1\n"+row+"\n")
+			fsys, err := NewFS(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := scanFixture(t, fsys, Options{})
+			if len(snap.Sockets) != 16 {
+				t.Errorf("%d sockets, want the tree's 16", len(snap.Sockets))
+			}
+		})
+	}
+
 	// A malformed limits file leaves the limits unknown (0) and says so;
 	// the process and its sockets stay.
 	t.Run("malformed limits", func(t *testing.T) {
