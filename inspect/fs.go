@@ -92,6 +92,12 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 			pids = append(pids, pid)
 		}
 	}
+	if len(pids) == 0 {
+		// --proc-root /proc/self, say: one process's directory, or a
+		// directory that is no proc root. Zero processes is not a quiet
+		// host.
+		*warnings = append(*warnings, fmt.Sprintf("no process directories under %s: a proc root holds one numeric directory per process (is it a proc filesystem's root, like /proc?)", fsys.root))
+	}
 	slices.Sort(pids)
 	return pids, nil
 }

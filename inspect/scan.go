@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/sockleak/sockleak/internal/wording"
@@ -179,7 +180,7 @@ func (sc *scanner) processDone(i int) {
 		sc.fsys.readProcLimits(ps)
 	}
 	if ps.err == nil && !ps.named && !sc.meta.fill(&ps.p) {
-		ps.err = fs.ErrNotExist // gone
+		ps.err = fmt.Errorf("read %s: %w", sc.fsys.path(strconv.Itoa(ps.p.PID), "status"), fs.ErrNotExist) // gone
 	}
 	if ps.err == nil {
 		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
@@ -205,8 +206,11 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 			snap.Denied++
 			sc.denied = append(sc.denied, ps.p)
 			continue
-		case ps.err != nil:
+		case ps.err != nil && sc.fsys.exited(ps.p.PID, ps.err):
 			continue // exited during the scan
+		case ps.err != nil:
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: could not read its descriptors: %v", ps.p.PID, ps.err))
+			continue
 		}
 		if ps.warning != "" {
 			snap.Warnings = append(snap.Warnings, ps.warning)

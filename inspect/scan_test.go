@@ -577,3 +577,79 @@ func TestScanCountsFixtureDescriptors(t *testing.T) {
 		t.Errorf("pid 901: %d fds (%d sockets), want the %d entries of its fd directory, walked", p.FDs, p.SocketFDs, len(entries))
 	}
 }
+
+// TestScanMalformedProcessDirs: in a tree that is not a real procfs (a
+// copy, a mount of something else), a PID directory that is malformed is
+// not a process that exited: the scan says which file is wrong, instead of
+// dropping the process in silence. On a real procfs a missing file is a
+// process exiting, and stays silent.
+func TestScanMalformedProcessDirs(t *testing.T) {
+	root := copyTree(t, "healthy")
+	fd901 := filepath.Join(root, "901", "fd")
+	if err := os.RemoveAll(fd901); err != nil {
+		t.Fatal(err)
+	}
+	writeFixtureFile(t, fd901, "not a directory\n") // fd a file
+	fd902 := filepath.Join(root, "902", "fd")
+	if err := os.RemoveAll(fd902); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("fd", fd902); err != nil { // fd a symlink loop
+		t.Fatal(err)
+	}
+	ns700 := filepath.Join(root, "700", "ns", "net")
+	if err := os.Remove(ns700); err != nil { // ns/net missing
+		t.Fatal(err)
+	}
+	if err := os.Symlink("4242", filepath.Join(root, "4242")); err != nil { // the PID directory a loop
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	for _, want := range []string{
+		"pid 700: network namespace unknown: readlink " + ns700 + ": no such file or directory",
+		"pid 901: could not read its descriptors: open " + fd901 + ": not a directory",
+		"pid 902: could not read its descriptors: open " + fd902 + ": too many levels of symbolic links",
+		"pid 4242: skipped: readlink " + filepath.Join(root, "4242", "ns", "net") + ": too many levels of symbolic links",
+	} {
+		if !slices.Contains(snap.Warnings, want) {
+			t.Errorf("Warnings = %q, want %q", snap.Warnings, want)
+		}
+	}
+	var pids []int
+	for _, p := range snap.Processes {
+		pids = append(pids, p.PID)
+	}
+	// 700 keeps its sockets (its namespace is the host's, read through
+	// others); 901, 902 and 4242 could not be read.
+	if want := []int{1, 700, 900}; !slices.Equal(pids, want) {
+		t.Errorf("processes %v, want %v", pids, want)
+	}
+	if n := len(ownedBy(snap.Sockets, 700)); n != 2 {
+		t.Errorf("pid 700 owns %d sockets, want its 2 listeners", n)
+	}
+}
+
+// TestScanNoProcessDirs: a proc root with no PID directories (--proc-root
+// /proc/self, a process's own directory) shows no process: the snapshot
+// says what the root holds rather than reading as a quiet host.
+func TestScanNoProcessDirs(t *testing.T) {
+	root := copyTree(t, "healthy")
+	for _, pid := range []string{"1", "700", "900", "901", "902"} {
+		if err := os.RemoveAll(filepath.Join(root, pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	want := "no process directories under " + root
+	if len(snap.Processes) != 0 || !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("%d processes, Warnings = %q; want none and one starting with %q", len(snap.Processes), snap.Warnings, want)
+	}
+}

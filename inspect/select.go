@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // selectProcesses is step 1 of a scan: the processes to inspect (all, or
@@ -46,9 +47,19 @@ func (sc *scanner) selectProcesses() error {
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
 			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
 			continue
-		case err != nil:
+		case err != nil && fsys.exited(pid, err):
 			// Gone since we listed it (ENOENT, ESRCH): PIDs can vanish
 			// between getting the list and reading their files.
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			// ns/net missing from a directory that is still there (not a
+			// real procfs): as above, the process stays.
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
+			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+			continue
+		case err != nil:
+			// The PID directory is not one (a file, a symlink loop).
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: skipped: %v", pid, err))
 			continue
 		}
 		p.NetNS = ns
@@ -56,6 +67,27 @@ func (sc *scanner) selectProcesses() error {
 		sc.nsMembers[ns] = append(sc.nsMembers[ns], pid)
 	}
 	return nil
+}
+
+// exited reports whether err, from reading one of process pid's files,
+// means that the process has gone. On a real procfs the kernel makes every
+// file of a PID directory, so a missing one (ENOENT, or ESRCH) is a process
+// exiting (a zombie has no ns/net). In a tree that is not a procfs (a copy,
+// a fixture) a file missing from a directory still there is a malformed
+// directory, to be named, not passed over as if it had exited.
+func (fsys FS) exited(pid int, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	if fsys.procfs {
+		return true
+	}
+	dir := fsys.path(strconv.Itoa(pid))
+	if ferr := fsys.fault(dir); ferr != nil {
+		return errors.Is(ferr, fs.ErrNotExist)
+	}
+	_, serr := os.Lstat(dir)
+	return errors.Is(serr, fs.ErrNotExist)
 }
 
 // procScan is one process on its way through the scan.
