@@ -92,7 +92,7 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 			pids = append(pids, pid)
 		}
 	}
-	if len(pids) == 0 {
+	if len(pids) == 0 && warnings != nil {
 		// --proc-root /proc/self, say: one process's directory, or a
 		// directory that is no proc root. Zero processes is not a quiet
 		// host.

@@ -69,6 +69,8 @@ type scanner struct {
 	// holds, hidden listeners included: when it is 0, there is nothing to
 	// recheck (recheckUnowned).
 	unowned int
+	// view is what the proc mount hides from this process (hidepid).
+	view hiddenView
 	// hidden and queued are filterSockets' (filtered).
 	hidden int
 	queued bool
@@ -98,7 +100,10 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	if snap.System, err = fsys.readSystem(); err != nil {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("some system counters are missing: %v", err))
 	}
-	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name}
+	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name, view: fsys.readHiddenView()}
+	if sc.view.hidden() {
+		snap.Warnings = append(snap.Warnings, sc.view.warning(fsys.root))
+	}
 	sc.tables, sc.owners = def.open(fsys, opts)
 	return sc, nil
 }
@@ -217,15 +222,24 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		}
 		snap.Processes = append(snap.Processes, ps.p)
 	}
+	hint := deniedHint()
+	if sc.view.hidden() {
+		hint = sc.view.hint(sc.fsys.root)
+	}
 	switch {
+	case snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0 && sc.view.hidden():
+		// None of the processes this one sees matches; one it cannot
+		// see may.
+		return nil, fmt.Errorf("%s: none of the processes this user can see matches, and other users' processes %w; %s",
+			describeSelection(sc.opts), ErrDenied, hint)
 	case snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0:
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(sc.opts))
 	case snap.Selected && len(snap.Processes) == 0:
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(sc.opts),
-			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
+			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, hint)
 	case snap.Denied > 0:
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied): %s; %s",
-			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), deniedHint()))
+			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), hint))
 	}
 	unowned := 0
 	snap.Sockets = socks[:0]
@@ -239,7 +253,11 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		snap.Sockets = append(snap.Sockets, s)
 	}
 	if unowned > 0 {
-		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, snap.Denied))
+		denied := snap.Denied
+		if sc.view.hidden() {
+			denied = max(denied, 1) // hidden: their owners could not be inspected
+		}
+		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, denied))
 	}
 	return snap, nil
 }

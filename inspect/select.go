@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,9 +16,13 @@ import (
 // network namespace of each, whose tables are read through its members.
 func (sc *scanner) selectProcesses() error {
 	fsys, opts, snap := sc.fsys, sc.opts, sc.snap
-	pids, err := fsys.listPIDs(opts.PIDs, &snap.Warnings)
-	if err != nil {
-		return err
+	want := sc.visiblePIDs(opts.PIDs)
+	var pids []int
+	if len(opts.PIDs) == 0 || len(want) > 0 {
+		var err error
+		if pids, err = fsys.listPIDs(want, &snap.Warnings); err != nil {
+			return err
+		}
 	}
 	sc.meta = newMetaReader(sc.ctx, fsys)
 	var self map[int]bool
@@ -67,6 +72,26 @@ func (sc *scanner) selectProcesses() error {
 		sc.nsMembers[ns] = append(sc.nsMembers[ns], pid)
 	}
 	return nil
+}
+
+// visiblePIDs returns the PIDs --pid names that the proc root may show.
+// In a view that hides other users' processes (hidepid) a PID it does not
+// list may be one of theirs: it is counted as denied, a process that
+// could not be inspected, not as one that does not exist.
+func (sc *scanner) visiblePIDs(want []int) []int {
+	if !sc.view.hidden() || len(want) == 0 {
+		return want
+	}
+	var visible []int
+	for _, pid := range slices.Compact(slices.Sorted(slices.Values(want))) {
+		if _, err := os.Lstat(sc.fsys.path(strconv.Itoa(pid))); errors.Is(err, fs.ErrNotExist) && sc.fsys.mayBeHidden(pid) {
+			sc.snap.Denied++
+			sc.denied = append(sc.denied, Process{PID: pid})
+			continue
+		}
+		visible = append(visible, pid)
+	}
+	return visible
 }
 
 // exited reports whether err, from reading one of process pid's files,
