@@ -59,6 +59,9 @@ func (fsys FS) fault(path string) error {
 		return nil
 	}
 	rel, _ := filepath.Rel(fsys.root, path)
+	if f, ok := fsys.faults[rel].(panicFault); ok {
+		panic(string(f))
+	}
 	return fsys.faults[rel]
 }
 

@@ -108,6 +108,10 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	return sc, nil
 }
 
+// errScanPanicked stands for a table read that panicked; Scan raises the
+// panic itself (goPanic).
+var errScanPanicked = errors.New("the socket table read panicked")
+
 // readTablesAndOwners is step 2: every namespace's sockets, once, from the
 // table source, and the processes' descriptors from the owner source, side
 // by side. The owner source needs no table to read descriptors, and the two
@@ -120,7 +124,8 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	opts, snap := sc.opts, sc.snap
 	ready := make(chan int, len(sc.procs)) // processes whose descriptors are in, for the join
-	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}),
+	panicked := new(goPanic)
+	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}), panicked: panicked,
 		done: func(i int) { sc.processDone(i); ready <- i }}
 	sc.owners.before(w)
 
@@ -134,6 +139,17 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	joined := make(chan struct{})
 	go func() {
 		defer close(joined)
+		read := false
+		defer func() {
+			if v := recover(); v != nil {
+				panicked.set(v)
+				if !read { // as a failed read: stop the owners
+					cancelOwners()
+					close(w.tablesRead)
+					errc <- errScanPanicked
+				}
+			}
+		}()
 		var err error
 		var wanted map[uint64]int32
 		if tables, err = sc.tables.readTables(req); err != nil {
@@ -146,6 +162,7 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 				w.countOnly = len(wanted) == 0
 			}
 		}
+		read = true
 		close(w.tablesRead)
 		errc <- err
 		if err != nil {
@@ -160,10 +177,12 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	}()
 	werr := sc.owners.owners(ownersCtx, w)
 	close(ready)
-	if err := <-errc; err != nil {
+	err := <-errc
+	<-joined
+	panicked.rethrow()
+	if err != nil {
 		return nil, err
 	}
-	<-joined
 	if werr != nil {
 		return nil, werr
 	}

@@ -653,3 +653,25 @@ func TestScanNoProcessDirs(t *testing.T) {
 		t.Errorf("%d processes, Warnings = %q; want none and one starting with %q", len(snap.Processes), snap.Warnings, want)
 	}
 }
+
+// TestScanPanicReachesCaller: a panic in one of the scan's goroutines (the
+// table read, a walker) is raised again in the goroutine that called Scan,
+// where sockleak check -o nagios recovers it to say UNKNOWN; left in its
+// own goroutine it ended the program.
+func TestScanPanicReachesCaller(t *testing.T) {
+	for _, fault := range []string{"self/ns/net", "901/fd"} {
+		t.Run(fault, func(t *testing.T) {
+			fsys := fixtureFS(t, "healthy")
+			fsys.faults = map[string]error{fault: panicFault("injected at " + fault)}
+			var got any
+			func() {
+				defer func() { got = recover() }()
+				_, _ = Scan(context.Background(), fsys, Options{})
+			}()
+			want := "injected at " + fault + " [in a scan goroutine]"
+			if s, ok := got.(string); !ok || !strings.HasPrefix(s, want) || !strings.Contains(s, "goroutine ") {
+				t.Errorf("recovered %v, want a panic starting %q with the goroutine's stack", got, want)
+			}
+		})
+	}
+}

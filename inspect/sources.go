@@ -100,6 +100,10 @@ type ownerWork struct {
 	// sockets. It is
 	// safe to call from many goroutines, once per process.
 	done func(i int)
+	// panicked holds a panic of the source's goroutines, for Scan to
+	// raise again in its caller's; a source that starts goroutines
+	// recovers their panics into it.
+	panicked *goPanic
 }
 
 // wants returns what to keep of the next process's descriptors.
