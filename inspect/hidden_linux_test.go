@@ -148,3 +148,19 @@ func TestLiveHiddenView(t *testing.T) {
 		t.Errorf("--name %s: error %q (ErrDenied %v, ErrNoMatch %v); want could not be inspected", word, res.NameErr, res.NameDenied, res.NameNone)
 	}
 }
+
+// TestMayBeHidden: on this host's /proc, kill(pid, 0) tells a process
+// hidden from us (it exists) from none; elsewhere a missing PID may be
+// hidden.
+func TestMayBeHidden(t *testing.T) {
+	live := FS{root: DefaultRoot, procfs: true, live: true}
+	if !live.mayBeHidden(os.Getpid()) {
+		t.Errorf("mayBeHidden(own pid) = false on the live /proc, want true: it exists")
+	}
+	if live.mayBeHidden(1<<22 + 1) { // above the kernel's PID_MAX_LIMIT
+		t.Errorf("mayBeHidden(no such pid) = true on the live /proc, want false")
+	}
+	if other := (FS{root: "/srv/proc", procfs: true}); !other.mayBeHidden(1<<22 + 1) {
+		t.Errorf("mayBeHidden = false on another proc root, want true: it cannot tell")
+	}
+}
