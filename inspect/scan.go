@@ -233,7 +233,7 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		case ps.err != nil && sc.fsys.exited(ps.p.PID, ps.err):
 			continue // exited during the scan
 		case ps.err != nil:
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: could not read its descriptors: %v", ps.p.PID, ps.err))
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: could not be read: %v", ps.p.PID, ps.err))
 			continue
 		}
 		if ps.warning != "" {

@@ -611,8 +611,8 @@ func TestScanMalformedProcessDirs(t *testing.T) {
 	snap := scanFixture(t, fsys, Options{})
 	for _, want := range []string{
 		"pid 700: network namespace unknown: readlink " + ns700 + ": no such file or directory",
-		"pid 901: could not read its descriptors: open " + fd901 + ": not a directory",
-		"pid 902: could not read its descriptors: open " + fd902 + ": too many levels of symbolic links",
+		"pid 901: could not be read: open " + fd901 + ": not a directory",
+		"pid 902: could not be read: open " + fd902 + ": too many levels of symbolic links",
 		"pid 4242: skipped: readlink " + filepath.Join(root, "4242", "ns", "net") + ": too many levels of symbolic links",
 	} {
 		if !slices.Contains(snap.Warnings, want) {
