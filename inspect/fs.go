@@ -59,6 +59,9 @@ func (fsys FS) fault(path string) error {
 		return nil
 	}
 	rel, _ := filepath.Rel(fsys.root, path)
+	if f, ok := fsys.faults[rel].(panicFault); ok {
+		panic(string(f))
+	}
 	return fsys.faults[rel]
 }
 
@@ -91,6 +94,12 @@ func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
 		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
 			pids = append(pids, pid)
 		}
+	}
+	if len(pids) == 0 && warnings != nil {
+		// --proc-root /proc/self, say: one process's directory, or a
+		// directory that is no proc root. Zero processes is not a quiet
+		// host.
+		*warnings = append(*warnings, fmt.Sprintf("no process directories under %s: a proc root holds one numeric directory per process (is it a proc filesystem's root, like /proc?)", fsys.root))
 	}
 	slices.Sort(pids)
 	return pids, nil

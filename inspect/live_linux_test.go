@@ -73,6 +73,8 @@ func liveChildMain(mode string) int {
 		err = liveChildScan()
 	case "scan-name":
 		err = liveChildScanName(os.Getenv(liveNameEnv))
+	case "hidden":
+		err = liveChildHidden(os.Getenv(liveHiddenEnv))
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}

@@ -50,6 +50,13 @@ func walkAll(ctx context.Context, w *ownerWork) error {
 	var wg sync.WaitGroup
 	for k := range workers {
 		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					w.panicked.set(v)
+					for range next { // the feeder must not block on a walker that is gone
+					}
+				}
+			}()
 			if k >= early {
 				select {
 				case <-w.tablesRead:

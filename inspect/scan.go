@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/sockleak/sockleak/internal/wording"
@@ -68,6 +69,8 @@ type scanner struct {
 	// holds, hidden listeners included: when it is 0, there is nothing to
 	// recheck (recheckUnowned).
 	unowned int
+	// view is what the proc mount hides from this process (hidepid).
+	view hiddenView
 	// hidden and queued are filterSockets' (filtered).
 	hidden int
 	queued bool
@@ -97,10 +100,17 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	if snap.System, err = fsys.readSystem(); err != nil {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("some system counters are missing: %v", err))
 	}
-	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name}
+	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name, view: fsys.readHiddenView()}
+	if sc.view.hidden() {
+		snap.Warnings = append(snap.Warnings, sc.view.warning(fsys.root))
+	}
 	sc.tables, sc.owners = def.open(fsys, opts)
 	return sc, nil
 }
+
+// errScanPanicked stands for a table read that panicked; Scan raises the
+// panic itself (goPanic).
+var errScanPanicked = errors.New("the socket table read panicked")
 
 // readTablesAndOwners is step 2: every namespace's sockets, once, from the
 // table source, and the processes' descriptors from the owner source, side
@@ -114,20 +124,32 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	opts, snap := sc.opts, sc.snap
 	ready := make(chan int, len(sc.procs)) // processes whose descriptors are in, for the join
-	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}),
+	panicked := new(goPanic)
+	w := &ownerWork{fsys: sc.fsys, procs: sc.procs, tablesRead: make(chan struct{}), panicked: panicked,
 		done: func(i int) { sc.processDone(i); ready <- i }}
 	sc.owners.before(w)
 
 	ownersCtx, cancelOwners := context.WithCancel(sc.ctx)
 	defer cancelOwners()
 	req := tableRequest{fsys: sc.fsys, namespaces: sc.nsMembers, opts: opts,
-		estimate: int(snap.System.TCPInUse + snap.System.TCPTimeWait)}
+		estimate: socketEstimate(snap.System)}
 	var tables tableSet
 	var socks []Socket
 	errc := make(chan error, 1)
 	joined := make(chan struct{})
 	go func() {
 		defer close(joined)
+		read := false
+		defer func() {
+			if v := recover(); v != nil {
+				panicked.set(v)
+				if !read { // as a failed read: stop the owners
+					cancelOwners()
+					close(w.tablesRead)
+					errc <- errScanPanicked
+				}
+			}
+		}()
 		var err error
 		var wanted map[uint64]int32
 		if tables, err = sc.tables.readTables(req); err != nil {
@@ -140,6 +162,7 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 				w.countOnly = len(wanted) == 0
 			}
 		}
+		read = true
 		close(w.tablesRead)
 		errc <- err
 		if err != nil {
@@ -154,10 +177,12 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	}()
 	werr := sc.owners.owners(ownersCtx, w)
 	close(ready)
-	if err := <-errc; err != nil {
+	err := <-errc
+	<-joined
+	panicked.rethrow()
+	if err != nil {
 		return nil, err
 	}
-	<-joined
 	if werr != nil {
 		return nil, werr
 	}
@@ -179,7 +204,7 @@ func (sc *scanner) processDone(i int) {
 		sc.fsys.readProcLimits(ps)
 	}
 	if ps.err == nil && !ps.named && !sc.meta.fill(&ps.p) {
-		ps.err = fs.ErrNotExist // gone
+		ps.err = fmt.Errorf("read %s: %w", sc.fsys.path(strconv.Itoa(ps.p.PID), "status"), fs.ErrNotExist) // gone
 	}
 	if ps.err == nil {
 		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
@@ -205,23 +230,35 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 			snap.Denied++
 			sc.denied = append(sc.denied, ps.p)
 			continue
-		case ps.err != nil:
+		case ps.err != nil && sc.fsys.exited(ps.p.PID, ps.err):
 			continue // exited during the scan
+		case ps.err != nil:
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: could not be read: %v", ps.p.PID, ps.err))
+			continue
 		}
 		if ps.warning != "" {
 			snap.Warnings = append(snap.Warnings, ps.warning)
 		}
 		snap.Processes = append(snap.Processes, ps.p)
 	}
+	hint := deniedHint()
+	if sc.view.hidden() {
+		hint = sc.view.hint(sc.fsys.root)
+	}
 	switch {
+	case snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0 && sc.view.hidden():
+		// None of the processes this one sees matches; one it cannot
+		// see may.
+		return nil, fmt.Errorf("%s: none of the processes this user can see matches, and other users' processes %w; %s",
+			describeSelection(sc.opts), ErrDenied, hint)
 	case snap.Selected && len(snap.Processes) == 0 && snap.Denied == 0:
 		return nil, fmt.Errorf("%w %s", ErrNoMatch, describeSelection(sc.opts))
 	case snap.Selected && len(snap.Processes) == 0:
 		return nil, fmt.Errorf("%s: %s %w; %s", describeSelection(sc.opts),
-			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, deniedHint())
+			wording.Count(snap.Denied, "process matches but", "processes match but"), ErrDenied, hint)
 	case snap.Denied > 0:
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s not be inspected (permission denied): %s; %s",
-			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), deniedHint()))
+			wording.Count(snap.Denied, "process could", "processes could"), sc.nameDenied(), hint))
 	}
 	unowned := 0
 	snap.Sockets = socks[:0]
@@ -235,7 +272,11 @@ func (sc *scanner) assemble(socks []Socket) (*Snapshot, error) {
 		snap.Sockets = append(snap.Sockets, s)
 	}
 	if unowned > 0 {
-		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, snap.Denied))
+		denied := snap.Denied
+		if sc.view.hidden() {
+			denied = max(denied, 1) // hidden: their owners could not be inspected
+		}
+		snap.Warnings = append(snap.Warnings, unownedWarningFor(unowned, denied))
 	}
 	return snap, nil
 }

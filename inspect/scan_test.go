@@ -503,6 +503,29 @@ func TestScanDegraded(t *testing.T) {
 		}
 	})
 
+	// A crafted sockstat (any file under a --proc-root is someone's)
+	// claims more sockets than memory holds: the estimate that sizes the
+	// socket slice is bounded, so the scan neither panics (makeslice: cap
+	// out of range) nor reserves what the tables do not hold.
+	for _, row := range []string{
+		"TCP: inuse 4611686018427387904 orphan 0 tw 0 alloc 1 mem 1",
+		"TCP: inuse 18446744073709551615 orphan 0 tw 18446744073709551615 alloc 1 mem 1", // the sum wraps
+		"TCP: inuse 9223372036854775807 orphan 0 tw 1 alloc 1 mem 1",                     // the sum is negative as an int
+	} {
+		t.Run("crafted sockstat "+strings.Fields(row)[2], func(t *testing.T) {
+			root := copyTree(t, "healthy")
+			writeFixtureFile(t, filepath.Join(root, "net", "sockstat"), "sockets: used 1\n"+row+"\n")
+			fsys, err := NewFS(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := scanFixture(t, fsys, Options{})
+			if len(snap.Sockets) != 16 {
+				t.Errorf("%d sockets, want the tree's 16", len(snap.Sockets))
+			}
+		})
+	}
+
 	// A malformed limits file leaves the limits unknown (0) and says so;
 	// the process and its sockets stay.
 	t.Run("malformed limits", func(t *testing.T) {
@@ -552,5 +575,103 @@ func TestScanCountsFixtureDescriptors(t *testing.T) {
 	}
 	if p := snap.Processes[i]; p.FDs != len(entries) || p.SocketFDs < 0 {
 		t.Errorf("pid 901: %d fds (%d sockets), want the %d entries of its fd directory, walked", p.FDs, p.SocketFDs, len(entries))
+	}
+}
+
+// TestScanMalformedProcessDirs: in a tree that is not a real procfs (a
+// copy, a mount of something else), a PID directory that is malformed is
+// not a process that exited: the scan says which file is wrong, instead of
+// dropping the process in silence. On a real procfs a missing file is a
+// process exiting, and stays silent.
+func TestScanMalformedProcessDirs(t *testing.T) {
+	root := copyTree(t, "healthy")
+	fd901 := filepath.Join(root, "901", "fd")
+	if err := os.RemoveAll(fd901); err != nil {
+		t.Fatal(err)
+	}
+	writeFixtureFile(t, fd901, "not a directory\n") // fd a file
+	fd902 := filepath.Join(root, "902", "fd")
+	if err := os.RemoveAll(fd902); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("fd", fd902); err != nil { // fd a symlink loop
+		t.Fatal(err)
+	}
+	ns700 := filepath.Join(root, "700", "ns", "net")
+	if err := os.Remove(ns700); err != nil { // ns/net missing
+		t.Fatal(err)
+	}
+	if err := os.Symlink("4242", filepath.Join(root, "4242")); err != nil { // the PID directory a loop
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	for _, want := range []string{
+		"pid 700: network namespace unknown: readlink " + ns700 + ": no such file or directory",
+		"pid 901: could not be read: open " + fd901 + ": not a directory",
+		"pid 902: could not be read: open " + fd902 + ": too many levels of symbolic links",
+		"pid 4242: skipped: readlink " + filepath.Join(root, "4242", "ns", "net") + ": too many levels of symbolic links",
+	} {
+		if !slices.Contains(snap.Warnings, want) {
+			t.Errorf("Warnings = %q, want %q", snap.Warnings, want)
+		}
+	}
+	var pids []int
+	for _, p := range snap.Processes {
+		pids = append(pids, p.PID)
+	}
+	// 700 keeps its sockets (its namespace is the host's, read through
+	// others); 901, 902 and 4242 could not be read.
+	if want := []int{1, 700, 900}; !slices.Equal(pids, want) {
+		t.Errorf("processes %v, want %v", pids, want)
+	}
+	if n := len(ownedBy(snap.Sockets, 700)); n != 2 {
+		t.Errorf("pid 700 owns %d sockets, want its 2 listeners", n)
+	}
+}
+
+// TestScanNoProcessDirs: a proc root with no PID directories (--proc-root
+// /proc/self, a process's own directory) shows no process: the snapshot
+// says what the root holds rather than reading as a quiet host.
+func TestScanNoProcessDirs(t *testing.T) {
+	root := copyTree(t, "healthy")
+	for _, pid := range []string{"1", "700", "900", "901", "902"} {
+		if err := os.RemoveAll(filepath.Join(root, pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys, err := NewFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanFixture(t, fsys, Options{})
+	want := "no process directories under " + root
+	if len(snap.Processes) != 0 || !slices.ContainsFunc(snap.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("%d processes, Warnings = %q; want none and one starting with %q", len(snap.Processes), snap.Warnings, want)
+	}
+}
+
+// TestScanPanicReachesCaller: a panic in one of the scan's goroutines (the
+// table read, a walker) is raised again in the goroutine that called Scan,
+// where sockleak check -o nagios recovers it to say UNKNOWN; left in its
+// own goroutine it ended the program.
+func TestScanPanicReachesCaller(t *testing.T) {
+	for _, fault := range []string{"self/ns/net", "901/fd"} {
+		t.Run(fault, func(t *testing.T) {
+			fsys := fixtureFS(t, "healthy")
+			fsys.faults = map[string]error{fault: panicFault("injected at " + fault)}
+			var got any
+			func() {
+				defer func() { got = recover() }()
+				_, _ = Scan(context.Background(), fsys, Options{})
+			}()
+			want := "injected at " + fault + " [in a scan goroutine]"
+			if s, ok := got.(string); !ok || !strings.HasPrefix(s, want) || !strings.Contains(s, "goroutine ") {
+				t.Errorf("recovered %v, want a panic starting %q with the goroutine's stack", got, want)
+			}
+		})
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // selectProcesses is step 1 of a scan: the processes to inspect (all, or
@@ -14,9 +16,13 @@ import (
 // network namespace of each, whose tables are read through its members.
 func (sc *scanner) selectProcesses() error {
 	fsys, opts, snap := sc.fsys, sc.opts, sc.snap
-	pids, err := fsys.listPIDs(opts.PIDs, &snap.Warnings)
-	if err != nil {
-		return err
+	want := sc.visiblePIDs(opts.PIDs)
+	var pids []int
+	if len(opts.PIDs) == 0 || len(want) > 0 {
+		var err error
+		if pids, err = fsys.listPIDs(want, &snap.Warnings); err != nil {
+			return err
+		}
 	}
 	sc.meta = newMetaReader(sc.ctx, fsys)
 	var self map[int]bool
@@ -46,9 +52,19 @@ func (sc *scanner) selectProcesses() error {
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
 			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
 			continue
-		case err != nil:
+		case err != nil && fsys.exited(pid, err):
 			// Gone since we listed it (ENOENT, ESRCH): PIDs can vanish
 			// between getting the list and reading their files.
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			// ns/net missing from a directory that is still there (not a
+			// real procfs): as above, the process stays.
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
+			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+			continue
+		case err != nil:
+			// The PID directory is not one (a file, a symlink loop).
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: skipped: %v", pid, err))
 			continue
 		}
 		p.NetNS = ns
@@ -56,6 +72,47 @@ func (sc *scanner) selectProcesses() error {
 		sc.nsMembers[ns] = append(sc.nsMembers[ns], pid)
 	}
 	return nil
+}
+
+// visiblePIDs returns the PIDs --pid names that the proc root may show.
+// In a view that hides other users' processes (hidepid) a PID it does not
+// list may be one of theirs: it is counted as denied, a process that
+// could not be inspected, not as one that does not exist.
+func (sc *scanner) visiblePIDs(want []int) []int {
+	if !sc.view.hidden() || len(want) == 0 {
+		return want
+	}
+	var visible []int
+	for _, pid := range slices.Compact(slices.Sorted(slices.Values(want))) {
+		if _, err := os.Lstat(sc.fsys.path(strconv.Itoa(pid))); errors.Is(err, fs.ErrNotExist) && sc.fsys.mayBeHidden(pid) {
+			sc.snap.Denied++
+			sc.denied = append(sc.denied, Process{PID: pid})
+			continue
+		}
+		visible = append(visible, pid)
+	}
+	return visible
+}
+
+// exited reports whether err, from reading one of process pid's files,
+// means that the process has gone. On a real procfs the kernel makes every
+// file of a PID directory, so a missing one (ENOENT, or ESRCH) is a process
+// exiting (a zombie has no ns/net). In a tree that is not a procfs (a copy,
+// a fixture) a file missing from a directory still there is a malformed
+// directory, to be named, not passed over as if it had exited.
+func (fsys FS) exited(pid int, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	if fsys.procfs {
+		return true
+	}
+	dir := fsys.path(strconv.Itoa(pid))
+	if ferr := fsys.fault(dir); ferr != nil {
+		return errors.Is(ferr, fs.ErrNotExist)
+	}
+	_, serr := os.Lstat(dir)
+	return errors.Is(serr, fs.ErrNotExist)
 }
 
 // procScan is one process on its way through the scan.

@@ -28,7 +28,7 @@ const (
 	unownedWarning = `1 socket has an owner that could not be identified (it exited, or could not be inspected); they are shown with owner "?"`
 )
 
-var deniedGone = map[string]error{"102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
+var deniedGone = map[string]error{"102": fs.ErrNotExist, "102/ns/net": fs.ErrNotExist, "102/fd": fs.ErrNotExist}
 
 func TestScanDenied(t *testing.T) {
 	asUser(t, 1000)

@@ -46,6 +46,18 @@ type tableRequest struct {
 	hostNS uint64
 }
 
+// maxEstimate bounds the estimate that sizes the socket slice: sockstat
+// is a file (a --proc-root's is anyone's), and a crafted count must not
+// size an allocation (makeslice: cap out of range, or gigabytes reserved).
+// A host with more sockets grows the slice as it reads them.
+const maxEstimate = 1 << 18
+
+// socketEstimate is how many sockets sockstat says the host holds, in use
+// and in TIME_WAIT, at most maxEstimate.
+func socketEstimate(s System) int {
+	return int(min(min(s.TCPInUse, maxEstimate)+min(s.TCPTimeWait, maxEstimate), maxEstimate))
+}
+
 // tableSet is every namespace's sockets, and how they were read.
 type tableSet struct {
 	sockets []Socket
@@ -88,6 +100,10 @@ type ownerWork struct {
 	// sockets. It is
 	// safe to call from many goroutines, once per process.
 	done func(i int)
+	// panicked holds a panic of the source's goroutines, for Scan to
+	// raise again in its caller's; a source that starts goroutines
+	// recovers their panics into it.
+	panicked *goPanic
 }
 
 // wants returns what to keep of the next process's descriptors.

@@ -234,6 +234,7 @@ func FuzzParseSockstat(f *testing.F) {
 	f.Add("TCP: inuse 99999999999999999999\n")                                                 // past uint64
 	f.Add("")                                                                                  // empty
 	f.Add("UDP: inuse 1\n")                                                                    // no TCP row
+	f.Add("TCP: inuse 4611686018427387904 tw 18446744073709551615\n")                          // sizes no slice (issue 12)
 	f.Fuzz(func(t *testing.T, in string) {
 		var s System
 		err := parseSockstat(strings.NewReader(in), &s)
@@ -243,6 +244,9 @@ func FuzzParseSockstat(f *testing.F) {
 		}
 		if err == nil && !strings.Contains(in, "TCP:") {
 			t.Errorf("parsed %q without a TCP: row", in)
+		}
+		if e := socketEstimate(s); e < 0 || e > maxEstimate {
+			t.Errorf("socketEstimate = %d for %q, want 0..%d", e, in, maxEstimate)
 		}
 	})
 }

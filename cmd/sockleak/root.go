@@ -95,7 +95,24 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 // Main runs sockleak with args and returns its exit code. Errors are
 // printed once, here.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	return execute(newRootCmd(), args, stdout, stderr)
+}
+
+// execute is Main on a given root command (tests give one whose command
+// panics). A Nagios check says UNKNOWN on stdout and exits 3 whatever goes
+// wrong, a panic of the command included: a plugin that exits 2 with
+// nothing on stdout reads as CRITICAL. The panic and its stack go to
+// stderr, as an uncaught one would. Panics in other goroutines are not
+// caught here.
+func execute(root *cobra.Command, args []string, stdout, stderr io.Writer) (code int) {
+	if nagiosCheck(args) {
+		defer func() {
+			if v := recover(); v != nil {
+				fmt.Fprintf(stderr, "sockleak: panic: %v\n\n%s", v, debug.Stack())
+				code = report.NagiosError(stdout, fmt.Errorf("internal error: %v", v))
+			}
+		}()
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -107,14 +124,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &es) {
 		return es.code
 	}
-	var fe *flagError
-	if errors.As(err, &fe) && nagiosCheck(args) {
-		// A flag cobra rejected before check ran: a plugin still says
-		// UNKNOWN on stdout.
+	if nagiosCheck(args) {
+		// A flag cobra rejected before check ran, or any error check
+		// did not turn into a verdict: a plugin still says UNKNOWN on
+		// stdout.
 		return report.NagiosError(stdout, err)
 	}
 	fmt.Fprintf(stderr, "sockleak: %v\n", err)
-	if fe != nil {
+	if fe := (*flagError)(nil); errors.As(err, &fe) {
 		// The help of the command that was given the mistake: its flags
 		// are there, not in the root's.
 		if c == nil {

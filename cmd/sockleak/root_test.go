@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockleak/sockleak/report"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -93,5 +99,57 @@ func TestPauseGC(t *testing.T) {
 	b()
 	if got := debug.SetGCPercent(73); got != 73 {
 		t.Errorf("after both scans the collector is at %d, want 73 back", got)
+	}
+}
+
+// TestNagiosPanic: in Nagios mode a panic (a bug of ours, or input we did
+// not foresee) still prints UNKNOWN on stdout and exits 3, which Nagios
+// reads as UNKNOWN; a bare panic would exit 2 with nothing on stdout,
+// which it reads as CRITICAL. Outside Nagios mode a panic stays a panic.
+func TestNagiosPanic(t *testing.T) {
+	rootWith := func() *cobra.Command {
+		root := newRootCmd()
+		for _, c := range root.Commands() {
+			if c.Name() == "check" {
+				root.RemoveCommand(c)
+			}
+		}
+		root.AddCommand(newCheckCmd(func(context.Context, *CheckOptions) error { panic("injected\nSOCKLEAK OK - forged") }))
+		return root
+	}
+	for _, args := range [][]string{
+		{"check", "-o", "nagios"},
+		{"check", "--output=nagios", "--pid", "1"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := execute(rootWith(), args, &stdout, &stderr)
+		if code != report.NagiosUnknown {
+			t.Errorf("%q: exit code = %d, want %d (UNKNOWN)", args, code, report.NagiosUnknown)
+		}
+		if got := stdout.String(); !strings.HasPrefix(got, "SOCKLEAK UNKNOWN - ") || !strings.Contains(got, "injected") ||
+			strings.Count(got, "\n") != 1 {
+			t.Errorf("%q: stdout = %q, want one UNKNOWN line naming the panic", args, got)
+		}
+		if !strings.Contains(stderr.String(), "panic: injected") || !strings.Contains(stderr.String(), "goroutine") {
+			t.Errorf("%q: stderr = %q, want the panic and its stack", args, stderr.String())
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("check -o text: the panic was swallowed")
+		}
+	}()
+	execute(rootWith(), []string{"check"}, io.Discard, io.Discard)
+}
+
+// TestNagiosInternalError: any error that reaches Main in Nagios mode,
+// not only a rejected flag, prints UNKNOWN and exits 3.
+func TestNagiosInternalError(t *testing.T) {
+	root := newRootCmd()
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return errors.New("internal trouble") }
+	var stdout, stderr bytes.Buffer
+	code := execute(root, []string{"check", "-o", "nagios"}, &stdout, &stderr)
+	if code != report.NagiosUnknown || stdout.String() != "SOCKLEAK UNKNOWN - internal trouble\n" {
+		t.Errorf("exit code %d, stdout %q; want 3 and one UNKNOWN line", code, stdout.String())
 	}
 }
