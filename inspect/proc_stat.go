@@ -11,6 +11,10 @@ import (
 
 // procStat is what sockleak uses of a PID/stat file.
 type procStat struct {
+	// Comm is field 2, the command name between the parentheses: the
+	// kernel's name of the process (at most 15 bytes), a slice of the
+	// parsed bytes.
+	Comm []byte
 	// State is field 3, the state letter: R running, S sleeping, D
 	// uninterruptible, T stopped, t tracing stop, Z zombie, I idle, ...
 	// (fs/proc/array.c task_state_array). 0 when the field is not one
@@ -52,6 +56,9 @@ func parseStat(b []byte) (procStat, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return st, errors.New("no ')' after the command name")
+	}
+	if j := bytes.IndexByte(b, '('); j >= 0 && j < i {
+		st.Comm = b[j+1 : i]
 	}
 	var f [statFields][]byte
 	n := splitFields(b[i+1:], f[:])

@@ -347,3 +347,22 @@ func TestParseStatAllocs(t *testing.T) {
 		t.Errorf("parseStat allocates %v times per line, want 0", n)
 	}
 }
+
+// TestParseStatComm: the command name is what the parentheses hold, even
+// when it holds parentheses itself, and it allocates nothing.
+func TestParseStatComm(t *testing.T) {
+	for in, want := range map[string]string{
+		"4242 (openser) S 1 4242":         "openser",
+		"77 (my (odd) name) R 12 77 77 0": "my (odd) name",
+		"77 () S 12":                      "",
+		"5 (kube-controller) S 1 5":       "kube-controller",
+	} {
+		st, err := parseStat([]byte(in))
+		if err != nil && !errors.Is(err, errNoStartTime) {
+			t.Fatalf("parseStat(%q): %v", in, err)
+		}
+		if string(st.Comm) != want {
+			t.Errorf("parseStat(%q) comm = %q, want %q", in, st.Comm, want)
+		}
+	}
+}

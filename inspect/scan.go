@@ -209,6 +209,12 @@ func (sc *scanner) processDone(i int) {
 	if ps.err == nil {
 		if st, err := sc.fsys.readStat(ps.p.PID); err == nil {
 			ps.p.StartTime, ps.p.State = st.StartTime, st.State
+			if len(st.Comm) > 0 {
+				// The kernel's name, as ps shows it: gopsutil's takes the
+				// basename of argv[0] for a name of 15 bytes, and argv[0]
+				// is command-line text, which names must not carry.
+				ps.p.Name = string(st.Comm)
+			}
 		}
 	}
 }
