@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/internal/metrics"
 )
 
 // ServeOptions are the exporter's settings. Only Addr is required; the
@@ -20,6 +23,9 @@ type ServeOptions struct {
 	// Interval is the sampling interval: /healthz fails once the latest
 	// sample is three intervals and ten seconds old.
 	Interval time.Duration
+	// Version is sockleak_build_info's version, what sockleak version
+	// prints. Optional: "" takes the module's from the build info.
+	Version string
 
 	// MaxConns is how many connections are served at once. Optional: 0
 	// derives it from the open-files limit (connCap).
@@ -67,8 +73,8 @@ func Serve(o ServeOptions, exp *Exporter) (*Server, error) {
 		}
 		o.MaxConns = c
 	}
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(exp); err != nil {
+	reg, err := registry(exp, o.Version)
+	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.Addr)
@@ -97,6 +103,25 @@ func Serve(o ServeOptions, exp *Exporter) (*Server, error) {
 		_ = s.srv.Serve(lim) // ends with ErrServerClosed at Shutdown
 	}()
 	return s, nil
+}
+
+// registry returns the exporter's registry (its own, never the global
+// default): the exporter's metrics, sockleak_build_info, and the Go
+// runtime's and this process's, as every exporter has (the process's open
+// descriptors against its limit tell when the exporter itself runs short).
+func registry(exp *Exporter, version string) (*prometheus.Registry, error) {
+	build, err := metrics.BuildInfoGauge(version)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{exp, build, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
 }
 
 func (o ServeOptions) withDefaults() ServeOptions {

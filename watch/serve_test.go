@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,15 @@ func TestServe(t *testing.T) {
 	if code, body := get(t, s, "/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz after a sample = %d %q", code, body)
 	}
-	if code, body := get(t, s, "/metrics"); code != http.StatusOK || !strings.Contains(body, "\nsockleak_sockets{state=\"close_wait\"} 7\n") {
-		t.Errorf("/metrics = %d\n%s", code, body)
+	code, body := get(t, s, "/metrics")
+	for _, want := range []string{
+		"\nsockleak_sockets{state=\"close_wait\"} 7\n",
+		"\nsockleak_build_info{goversion=\"" + runtime.Version() + "\",revision=",
+		"\ngo_goroutines ", "\nprocess_open_fds ", "\nprocess_max_fds ",
+	} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics = %d without %q:\n%s", code, want, body)
+		}
 	}
 	if err := s.Shutdown(); err != nil {
 		t.Fatal(err)

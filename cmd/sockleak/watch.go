@@ -150,7 +150,7 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	var exp *watch.Exporter
 	if opts.Listen != "" {
 		exp = watch.NewExporter(wo.MaxProcesses)
-		srv, err := watch.Serve(watch.ServeOptions{Addr: opts.Listen, Interval: opts.Interval}, exp)
+		srv, err := watch.Serve(watch.ServeOptions{Addr: opts.Listen, Interval: opts.Interval, Version: versionString()}, exp)
 		if err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
