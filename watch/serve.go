@@ -3,6 +3,8 @@ package watch
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/metrics"
@@ -26,6 +29,17 @@ type ServeOptions struct {
 	// Version is sockleak_build_info's version, what sockleak version
 	// prints. Optional: "" takes the module's from the build info.
 	Version string
+
+	// WebConfigFile is --web.config.file: TLS and basic auth, in the
+	// Prometheus exporter-toolkit's format (as node_exporter's). Optional:
+	// "" serves plain HTTP to anyone. It is read again at each request
+	// and TLS handshake, so new certificates and users take effect
+	// without a restart.
+	WebConfigFile string
+	// Log receives the server's and the toolkit's warnings (failed TLS
+	// handshakes, a web config that no longer parses). Optional: nil
+	// discards them.
+	Log io.Writer
 
 	// MaxConns is how many connections are served at once. Optional: 0
 	// derives it from the open-files limit (connCap).
@@ -77,11 +91,19 @@ func Serve(o ServeOptions, exp *Exporter) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := web.Validate(o.WebConfigFile); err != nil {
+		return nil, fmt.Errorf("--web.config.file: %w", err)
+	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return nil, err
 	}
 	lim := newConnLimiter(ln, o.MaxConns, min(time.Second, o.ReadHeaderTimeout/2))
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	maxAge := 3*o.Interval + 10*time.Second
 	handler := Handler(reg, func() error { return exp.Health(time.Now(), maxAge) })
 	s := &Server{
@@ -95,12 +117,16 @@ func Serve(o ServeOptions, exp *Exporter) (*Server, error) {
 			MaxHeaderBytes:    maxHeaderBytes,
 			ConnState:         lim.track,
 			HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 16},
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
 		served: make(chan struct{}),
 	}
+	flags := &web.FlagConfig{WebConfigFile: &o.WebConfigFile}
 	go func() {
 		defer close(s.served)
-		_ = s.srv.Serve(lim) // ends with ErrServerClosed at Shutdown
+		// Ends with ErrServerClosed at Shutdown; a web config that
+		// Validate passed does not fail later.
+		_ = web.Serve(lim, s.srv, flags, logger)
 	}()
 	return s, nil
 }
