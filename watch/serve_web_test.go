@@ -27,6 +27,23 @@ import (
 func writeWebConfig(t *testing.T) (string, *x509.CertPool) {
 	t.Helper()
 	dir := t.TempDir()
+	pool := writeCert(t, dir, "server.crt", "server.key")
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
+		"basic_auth_users:\n  prom: " + string(hash) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "web.yml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "web.yml"), pool
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key
+// into dir, and returns a pool that trusts it.
+func writeCert(t *testing.T, dir, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -43,15 +60,9 @@ func writeWebConfig(t *testing.T) (string, *x509.CertPool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string][]byte{
-		"server.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		"server.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		"web.yml": []byte("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n" +
-			"basic_auth_users:\n  prom: " + string(hash) + "\n"),
+		certFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyFile:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
@@ -64,22 +75,17 @@ func writeWebConfig(t *testing.T) (string, *x509.CertPool) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return filepath.Join(dir, "web.yml"), pool
+	return pool
 }
 
-// With a web config, the exporter serves TLS only, and only to its users.
-func TestServeWebConfig(t *testing.T) {
-	livetest.Skip(t)
-	path, pool := writeWebConfig(t)
-	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown() //nolint:errcheck // the test's end
+// webClient returns a function that fetches s's /metrics over scheme as
+// user (none: "") and returns the status.
+func webClient(t *testing.T, s *Server, pool *x509.CertPool) func(scheme, user, pass string) int {
+	t.Helper()
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	defer tr.CloseIdleConnections()
+	t.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: tr}
-	status := func(scheme, user, pass string) int {
+	return func(scheme, user, pass string) int {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, scheme+"://"+s.Addr().String()+"/metrics", nil)
 		if err != nil {
@@ -95,6 +101,18 @@ func TestServeWebConfig(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+}
+
+// With a web config, the exporter serves TLS only, and only to its users.
+func TestServeWebConfig(t *testing.T) {
+	livetest.Skip(t)
+	path, pool := writeWebConfig(t)
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown() //nolint:errcheck // the test's end
+	status := webClient(t, s, pool)
 	if got := status("https", "prom", "secret"); got != http.StatusOK {
 		t.Errorf("https with the password: %d, want 200", got)
 	}
@@ -115,5 +133,33 @@ func TestServeWebConfig(t *testing.T) {
 	if s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: bad}, NewExporter(1)); err == nil {
 		s.Shutdown() //nolint:errcheck // a server that should not have started
 		t.Error("Serve with a web config naming missing files: no error")
+	}
+}
+
+// deploy/web-config.yml works as its comments say: beside its certificate
+// and key, it serves TLS to user prometheus, password change-me.
+func TestServeExampleWebConfig(t *testing.T) {
+	livetest.Skip(t)
+	example, err := os.ReadFile("../deploy/web-config.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pool := writeCert(t, dir, "sockleak.crt", "sockleak.key")
+	path := filepath.Join(dir, "web-config.yml")
+	if err := os.WriteFile(path, example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown() //nolint:errcheck // the test's end
+	status := webClient(t, s, pool)
+	if got := status("https", "prometheus", "change-me"); got != http.StatusOK {
+		t.Errorf("the example's user: %d, want 200", got)
+	}
+	if got := status("https", "", ""); got != http.StatusUnauthorized {
+		t.Errorf("no user: %d, want 401", got)
 	}
 }
