@@ -142,11 +142,31 @@ func (l *connLimiter) track(c net.Conn, state http.ConnState) {
 	}
 }
 
-// Close stops listening and wakes an Accept waiting for room.
+// Close stops listening and wakes an Accept waiting for room. Closing
+// again does nothing.
 func (l *connLimiter) Close() error {
 	l.mu.Lock()
+	was := l.closed
 	l.closed = true
 	l.mu.Unlock()
+	if was {
+		return nil
+	}
 	l.room.Broadcast()
 	return l.Listener.Close()
+}
+
+// closeSilent closes the connections that have not sent a request yet.
+func (l *connLimiter) closeSilent() {
+	l.mu.Lock()
+	var silent []*limitedConn
+	for c, e := range l.conns {
+		if e.state == http.StateNew {
+			silent = append(silent, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range silent {
+		c.Close() //nolint:errcheck // the server is stopping
+	}
 }

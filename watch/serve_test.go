@@ -201,3 +201,25 @@ func TestCapFromLimit(t *testing.T) {
 		}
 	}
 }
+
+// A connection that never sends a request does not hold Shutdown up.
+func TestServeShutdownSilent(t *testing.T) {
+	livetest.Skip(t)
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, NewExporter(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	keepAlive(t, s) // the silent one is accepted by now
+	start := time.Now()
+	if err := s.Shutdown(); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Shutdown took %v with a silent connection open", took)
+	}
+}
