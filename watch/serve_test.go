@@ -3,6 +3,7 @@ package watch
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/livetest"
 )
 
@@ -221,5 +223,90 @@ func TestServeShutdownSilent(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("Shutdown took %v with a silent connection open", took)
+	}
+}
+
+// bigStatus is a sample of n processes, each with sockets in two states,
+// for an exporter whose every process has series of its own.
+func bigStatus(n int) *Status {
+	st := &Status{Seq: 1, Time: time.Now(), States: map[inspect.TCPState]int{inspect.CloseWait: 3 * n}}
+	for i := range n {
+		st.Processes = append(st.Processes, ProcStatus{ProcKey: ProcKey{PID: 1000 + i, Start: 1}, Name: "worker",
+			States:  map[inspect.TCPState]int{inspect.CloseWait: 3, inspect.Established: 2},
+			Sockets: 5, FDs: 10, FDLimit: 1024, ETA: -1})
+	}
+	return st
+}
+
+// scrapeGzip fetches /metrics as Prometheus does (gzip) and discards it.
+func scrapeGzip(client *http.Client, s *Server) error {
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.Addr().String()+"/metrics", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// totalAlloc is the bytes this process allocated so far.
+func totalAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// Two hundred concurrent scrapes of 10,000 series cost a few renders, not
+// two hundred: they share them.
+func TestServeScrapesShareRenders(t *testing.T) {
+	livetest.Skip(t)
+	exp := NewExporter(2000)
+	exp.Update(bigStatus(2000))
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown() //nolint:errcheck // the test's end
+	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 200}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: 20 * time.Second, Transport: tr}
+	if err := scrapeGzip(client, s); err != nil { // the connection, the pools
+		t.Fatal(err)
+	}
+	before := totalAlloc()
+	if err := scrapeGzip(client, s); err != nil {
+		t.Fatal(err)
+	}
+	one := totalAlloc() - before
+
+	before = totalAlloc()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 200 {
+		wg.Go(func() {
+			if err := scrapeGzip(client, s); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	burst := totalAlloc() - before
+	t.Logf("one scrape allocated %.1f MB, 200 concurrent ones %.1f MB (%.1f scrapes' worth)",
+		float64(one)/1e6, float64(burst)/1e6, float64(burst)/float64(one))
+	if failed.Load() > 0 {
+		t.Errorf("%d of 200 scrapes failed", failed.Load())
+	}
+	if burst > 40*one {
+		t.Errorf("200 concurrent scrapes allocated %.0f times what one does, want at most 40", float64(burst)/float64(one))
 	}
 }
