@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -124,9 +125,11 @@ func Serve(o ServeOptions, exp *Exporter) (*Server, error) {
 	flags := &web.FlagConfig{WebConfigFile: &o.WebConfigFile}
 	go func() {
 		defer close(s.served)
-		// Ends with ErrServerClosed at Shutdown; a web config that
-		// Validate passed does not fail later.
-		_ = web.Serve(lim, s.srv, flags, logger)
+		// Ends with ErrServerClosed at Shutdown, or at once with a web
+		// config that changed for the worse since Validate.
+		if err := web.Serve(lim, s.srv, flags, logger); !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("the exporter stopped", "err", err)
+		}
 	}()
 	return s, nil
 }
