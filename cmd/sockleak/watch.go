@@ -32,9 +32,12 @@ type WatchOptions struct {
 	Output string
 	// Listen is --listen: serve /metrics and /healthz on this address.
 	// Optional.
-	Listen       string
-	MaxProcesses int // --max-processes: processes with series of their own
-	Out, ErrOut  io.Writer
+	Listen string
+	// WebConfigFile is --web.config.file: TLS and basic auth for
+	// --listen, as Prometheus exporters take them. Optional.
+	WebConfigFile string
+	MaxProcesses  int // --max-processes: processes with series of their own
+	Out, ErrOut   io.Writer
 
 	// listening is told the exporter's address once it listens (tests
 	// listen on port 0). Optional.
@@ -68,7 +71,8 @@ one line per alert, for logs; -o json prints one JSON object per line.
 
 --listen serves the latest sample's metrics on /metrics for Prometheus and a
 health check on /healthz; the scan runs on the sampling loop, never per
-scrape. It runs until SIGINT or SIGTERM, or --count samples (the live view
+scrape. --web.config.file adds TLS and basic auth, in the format of the
+Prometheus exporter-toolkit (as node_exporter's). It runs until SIGINT or SIGTERM, or --count samples (the live view
 then leaves its last frame on the terminal).`,
 		Example: `  sockleak watch
   sockleak watch --name openser --interval 5s --window 10m
@@ -81,6 +85,9 @@ then leaves its last frame on the terminal).`,
 			case "", "text", "json", "live":
 			default:
 				return flagErrorf("invalid -o %q: want text, json or live", opts.Output)
+			}
+			if opts.WebConfigFile != "" && opts.Listen == "" {
+				return flagErrorf("--web.config.file needs --listen")
 			}
 			if runF != nil {
 				return runF(c.Context(), opts)
@@ -99,6 +106,7 @@ then leaves its last frame on the terminal).`,
 	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
+	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
 	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own; the rest are summed as process="other"`)
 	return c
 }
@@ -150,7 +158,8 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	var exp *watch.Exporter
 	if opts.Listen != "" {
 		exp = watch.NewExporter(wo.MaxProcesses)
-		srv, err := watch.Serve(opts.Listen, exp, opts.Interval)
+		srv, err := watch.Serve(watch.ServeOptions{Addr: opts.Listen, Interval: opts.Interval, Version: versionString(),
+			WebConfigFile: opts.WebConfigFile, Log: notes}, exp)
 		if err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}

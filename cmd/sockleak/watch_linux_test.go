@@ -249,10 +249,15 @@ func checkExporterMetrics(t *testing.T, mfs map[string]*dto.MetricFamily, pids [
 	if got := series(mfs[metrics.SampleErrors.Name])[""]; got != 0 || mfs[metrics.SampleErrors.Name].GetType() != dto.MetricType_COUNTER {
 		t.Errorf("%s = %v (%v), want a counter at 0", metrics.SampleErrors.Name, got, mfs[metrics.SampleErrors.Name].GetType())
 	}
+	// Its own registry: sockleak's families, the Go runtime's and the
+	// process's, nothing registered globally.
 	for name := range mfs {
-		if !strings.HasPrefix(name, "sockleak_") {
+		if !strings.HasPrefix(name, "sockleak_") && !strings.HasPrefix(name, "go_") && !strings.HasPrefix(name, "process_") {
 			t.Errorf("unexpected family %s: the exporter has its own registry", name)
 		}
+	}
+	if got := series(mfs[metrics.BuildInfo.Name]); len(got) != 1 {
+		t.Errorf("%s = %v, want one series", metrics.BuildInfo.Name, got)
 	}
 }
 
