@@ -188,7 +188,16 @@ var checkExitTests = []struct {
 	},
 	{
 		name: "negative min-age", args: []string{"check", "--min-age", "-1s"}, code: 2,
-		stderr: "invalid --min-age -1s: want a duration of 0 or more", wantUsage: true,
+		stderr: "invalid --min-age -1s: want a duration from 0 to 1h", wantUsage: true,
+	},
+	{
+		// A check is a probe: it does not wait for hours.
+		name: "min-age over an hour", args: []string{"check", "--proc-root", healthyRoot, "--min-age", "61m"}, code: 2,
+		stderr: "invalid --min-age 1h1m0s: want a duration from 0 to 1h", wantUsage: true,
+	},
+	{
+		name: "nagios: unknown for a min-age over an hour", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot, "--min-age", "2h"}, code: 3,
+		stdout: []string{"SOCKLEAK UNKNOWN - invalid --min-age 2h0m0s: want a duration from 0 to 1h\n"},
 	},
 	{
 		// A stopped server whose accept queue holds clients that gave up:
@@ -255,6 +264,18 @@ var checkExitTests = []struct {
 	{
 		name: "an empty --state is a mistake, not every state", args: []string{"check", "--state", ""}, code: 2,
 		stderr: `invalid --state ""`, wantUsage: true,
+	},
+	{
+		name: "an empty --name is a mistake, not every process", args: []string{"check", "--proc-root", healthyRoot, "--name", ""}, code: 2,
+		stderr: `invalid --name ""`, wantUsage: true,
+	},
+	{
+		name: "an empty --peer is a mistake, not every peer", args: []string{"check", "--proc-root", healthyRoot, "--peer", ""}, code: 2,
+		stderr: `invalid --peer ""`, wantUsage: true,
+	},
+	{
+		name: "nagios: unknown for an empty --name", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot, "--name", ""}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - invalid --name ""`},
 	},
 	{
 		name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,
