@@ -261,6 +261,10 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 	}
 	if opts.Output != "nagios" {
 		if err := writeTextfile(); err != nil {
+			if opts.Output == "text" && opts.Quiet && len(vs) == 0 {
+				// -q printed nothing: there is no result above.
+				return exitError, fmt.Errorf("%w (the check ran and passed)", err)
+			}
 			return exitError, fmt.Errorf("%w (the check ran: its result is above)", err)
 		}
 	}

@@ -243,6 +243,18 @@ var checkExitTests = []struct {
 		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran",
 	},
 	{
+		// -q printed nothing, so there is no result above to point at.
+		name: "quiet, textfile not writable: no result to point at", code: 2,
+		args:   []string{"check", "-q", "--proc-root", healthyRoot, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran and passed)\n",
+	},
+	{
+		name: "quiet, textfile not writable, a failure: its result is above", code: 2,
+		args:   []string{"check", "-q", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT"},
+		stderr: "(the check ran: its result is above)\n",
+	},
+	{
 		name: "nagios: textfile not writable is unknown", code: 3,
 		args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
 		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory\n"},
