@@ -213,14 +213,15 @@ func Prometheus(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error
 }
 
 // WriteTextfile writes a check's metrics to path for node_exporter's
-// textfile collector, atomically: prometheus.WriteToTextfile writes a
+// textfile collector, atomically and durably: writeTextfile writes a
 // temporary file in the same directory (named path plus digits, which the
-// collector ignores as it reads only *.prom) and renames it over path, so
-// a scrape reads the old file or the new one, never half of one.
+// collector ignores as it reads only *.prom), syncs it and renames it over
+// path, so a scrape reads the old file or the new one, never half of one,
+// and neither does a scrape after a crash.
 func WriteTextfile(path string, r *Report, l CheckThresholds, vs []Violation) error {
 	g, err := Gatherer(r, l, vs)
 	if err != nil {
 		return err
 	}
-	return prometheus.WriteToTextfile(path, g)
+	return writeTextfile(path, g)
 }

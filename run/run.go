@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -49,6 +51,15 @@ type Config struct {
 	// it too would deliver it twice, which many programs take as "force
 	// quit". SIGTERM is always forwarded.
 	ForwardSIGINT bool
+	// OwnGroup puts the command in a process group of its own, and the
+	// signals are forwarded to that group. Without a terminal, a CI runner
+	// or systemd stops a job by signalling sockleak's whole process group:
+	// a command in that group would get the signal from the kernel and
+	// again from sockleak. In a group of its own it gets it once, from
+	// sockleak, and so do its children, as they would have from the
+	// kernel. Not under a terminal, whose ^C and job control go to
+	// sockleak's group only: the command must stay in it there.
+	OwnGroup bool
 }
 
 // ErrStart wraps the error of a command that could not be started.
@@ -65,18 +76,23 @@ func Command(ctx context.Context, cfg Config) (*Result, error) {
 	// With a non-file stdio (tests), do not wait forever for a grandchild
 	// that inherited the pipes and outlived the command.
 	cmd.WaitDelay = time.Second
+	// Should sockleak die (SIGKILL, SIGHUP, a crash), the command must not
+	// run on unwatched: the kernel kills it. Pdeathsig fires when the
+	// thread that started the command ends, so start and wait run on one
+	// locked thread (start).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: cfg.OwnGroup}
 
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrStart, cfg.Command[0], err)
-	}
+	begin := time.Now()
 	done := make(chan struct{})
 	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(done)
-	}()
-	go forward(cmd.Process, cfg.Signals, cfg.ForwardSIGINT, done)
+	if err := start(cmd, done, &waitErr); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrStart, cfg.Command[0], err)
+	}
+	target := cmd.Process.Pid
+	if cfg.OwnGroup {
+		target = -target // the command's process group: its pgid is its pid
+	}
+	go forward(target, cfg.Signals, cfg.ForwardSIGINT, done)
 
 	s := &sampler{cfg: &cfg, root: cmd.Process.Pid, tracker: watch.NewTracker(cfg.LeakStates), warned: map[string]bool{}}
 	ticker := time.NewTicker(cfg.Interval)
@@ -86,17 +102,43 @@ func Command(ctx context.Context, cfg Config) (*Result, error) {
 
 	tr := s.tracker
 	res := &Result{
-		Command: cfg.Command, Duration: time.Since(start),
+		Command: cfg.Command, Duration: time.Since(begin),
 		Samples: tr.Samples(), MaxProcesses: tr.MaxProcesses(), Interval: cfg.Interval, Grace: cfg.Grace,
 		LeakStates: cfg.LeakStates, Leaks: tr.Leaks(cfg.Grace), Peak: tr.Peak(), Warnings: s.warnings,
+	}
+	if res.Samples == 0 {
+		// Not "no leak": nothing was seen at all.
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the command exited after %s, before a first sample of its sockets: none was checked",
+			wording.Round(res.Duration)))
 	}
 	res.setExit(cmd, waitErr)
 	return res, nil
 }
 
-// forward sends the command each signal that comes in on sigc until done
-// is closed; SIGINT only when forwardSIGINT is set.
-func forward(p *os.Process, sigc <-chan os.Signal, forwardSIGINT bool, done <-chan struct{}) {
+// start starts cmd on a goroutine locked to its thread, which then waits
+// for it, sets *waitErr and closes done. The thread lives as long as the
+// command does, as Pdeathsig needs (it fires when the parent thread
+// exits, and the Go runtime may end an unlocked one).
+func start(cmd *exec.Cmd, done chan<- struct{}, waitErr *error) error {
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err != nil {
+			return
+		}
+		*waitErr = cmd.Wait()
+		close(done)
+	}()
+	return <-started
+}
+
+// forward sends each signal that comes in on sigc to target (a pid, or a
+// process group as -pgid) until done is closed; SIGINT only when
+// forwardSIGINT is set.
+func forward(target int, sigc <-chan os.Signal, forwardSIGINT bool, done <-chan struct{}) {
 	for {
 		select {
 		case s, ok := <-sigc:
@@ -107,7 +149,9 @@ func forward(p *os.Process, sigc <-chan os.Signal, forwardSIGINT bool, done <-ch
 			if s == syscall.SIGINT && !forwardSIGINT {
 				continue
 			}
-			_ = p.Signal(s)
+			if sig, ok := s.(syscall.Signal); ok {
+				_ = syscall.Kill(target, sig)
+			}
 		case <-done:
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -99,5 +100,24 @@ func TestCommandForwardsSignals(t *testing.T) {
 	}
 	if rest, _ := io.ReadAll(br); string(rest) != "got TERM\n" {
 		t.Errorf("command output after the signals: %q, want only the SIGTERM's", rest)
+	}
+}
+
+// TestCommandNoSample: a command that exits before its first sample is
+// not a pass in silence: the Result says that nothing was checked.
+func TestCommandNoSample(t *testing.T) {
+	livetest.Skip(t)
+	cfg := emptyTree("true")
+	cfg.Tree = func(int) ([]int, error) { return nil, errors.New("no such process") } // gone already
+	res, err := Command(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Samples != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "before a first sample of its sockets: none was checked") {
+		t.Errorf("Samples %d, warnings %q; want 0 and one that says no socket was checked", res.Samples, res.Warnings)
+	}
+	cfg = emptyTree("sleep", "0.1")
+	if res, err = Command(context.Background(), cfg); err != nil || res.Samples == 0 || len(res.Warnings) != 0 {
+		t.Errorf("sampled: %+v, %v; want no warning", res, err)
 	}
 }

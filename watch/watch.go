@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// MinInterval is the shortest --interval: each sample is a scan of every
+// process and socket, and a shorter interval would run them back to back.
+const MinInterval = 100 * time.Millisecond
+
 // Options are the settings of a sockleak watch, as its flags give them.
 type Options struct {
 	Interval time.Duration // --interval: between samples
@@ -26,13 +30,15 @@ type Options struct {
 // flag, or nil.
 func (o *Options) Validate() error {
 	switch {
-	case o.Interval <= 0:
-		return fmt.Errorf("invalid --interval %v: want a positive duration", o.Interval)
+	case o.Interval < MinInterval:
+		return fmt.Errorf("invalid --interval %v: want %v or more", o.Interval, MinInterval)
 	case o.Count < 0:
 		return fmt.Errorf("invalid --count %d: want 0 (no end) or more", o.Count)
 	case o.Window < o.Interval:
 		return fmt.Errorf("invalid --window %v: want at least the --interval (%v)", o.Window, o.Interval)
-	case o.Thresholds.FDUsage < 0 || o.Thresholds.FDUsage > 100:
+	case o.Thresholds.CloseWait < -1:
+		return fmt.Errorf("invalid --close-wait %d: want 0 or more (-1: off)", o.Thresholds.CloseWait)
+	case !(o.Thresholds.FDUsage >= 0 && o.Thresholds.FDUsage <= 100): // NaN too
 		return fmt.Errorf("invalid --fd-usage %v: want a percentage (0: off)", o.Thresholds.FDUsage)
 	case o.Thresholds.MaxAge < 0 || o.Thresholds.ETA < 0:
 		return errors.New("invalid --max-age or --eta: want a duration of 0 (off) or more")

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,10 @@ func TestOptionsValidate(t *testing.T) {
 		change func(*Options)
 		want   string
 	}{
-		{func(o *Options) { o.Interval = 0 }, "invalid --interval 0s: want a positive duration"},
+		{func(o *Options) { o.Interval = 0 }, "invalid --interval 0s: want 100ms or more"},
+		{func(o *Options) { o.Interval = time.Nanosecond }, "invalid --interval 1ns: want 100ms or more"},
+		{func(o *Options) { o.Thresholds.CloseWait = -2 }, "invalid --close-wait -2: want 0 or more (-1: off)"},
+		{func(o *Options) { o.Thresholds.FDUsage = math.NaN() }, "invalid --fd-usage NaN: want a percentage (0: off)"},
 		{func(o *Options) { o.Count = -1 }, "invalid --count -1: want 0 (no end) or more"},
 		{func(o *Options) { o.Window = time.Millisecond }, "invalid --window 1ms: want at least the --interval (1s)"},
 		{func(o *Options) { o.Thresholds.FDUsage = 101 }, "invalid --fd-usage 101: want a percentage (0: off)"},

@@ -20,6 +20,10 @@ import (
 // exitThreshold is check's exit code for a crossed threshold.
 const exitThreshold = 1
 
+// maxMinAge bounds --min-age, which can be a wait between two samples: a
+// check is a probe, run by cron or a monitoring agent on a timeout.
+const maxMinAge = time.Hour
+
 // exitStatus ends sockleak with a code and nothing more to print: what
 // had to be said was said (a check's report, a command's own status).
 type exitStatus struct{ code int }
@@ -154,8 +158,8 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	if err != nil {
 		return l, &flagError{err}
 	}
-	if o.MinAge < 0 {
-		return l, flagErrorf("invalid --min-age %v: want a duration of 0 or more", o.MinAge)
+	if o.MinAge < 0 || o.MinAge > maxMinAge {
+		return l, flagErrorf("invalid --min-age %v: want a duration from 0 to 1h", o.MinAge)
 	}
 	return l, nil
 }
@@ -195,7 +199,7 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		wait = opts.MinAge
 	}
 	counted := func(s *inspect.Socket) bool { _, ok := th.States[s.State]; return ok }
-	snap, err := watch.Stable(ctx, sample, wait, after, counted)
+	snap, err := stable(ctx, sample, wait, after, counted)
 	if errors.Is(err, inspect.ErrNoMatch) && opts.AllowMissing {
 		// Nothing to check is a pass: say so, and still write the
 		// metrics so a textfile does not go stale.
@@ -214,6 +218,21 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		return nil
 	}
 	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
+}
+
+// stable is watch.Stable, ended by SIGINT or SIGTERM with an error, not by
+// the signal's default: a check stopped during its --min-age wait (by
+// systemd, or a monitoring agent's timeout) says so, and a Nagios plugin
+// still prints UNKNOWN, where dying by the signal would print nothing.
+func stable(ctx context.Context, sample watch.ScanFunc, wait time.Duration, after func(time.Duration) <-chan time.Time,
+	counted func(*inspect.Socket) bool) (*inspect.Snapshot, error) {
+	sctx, stop := interruptible(ctx)
+	defer stop()
+	snap, err := watch.Stable(sctx, sample, wait, after, counted)
+	if err != nil && sctx.Err() != nil && ctx.Err() == nil {
+		return nil, errors.New("stopped by a signal before the check was done: no result")
+	}
+	return snap, err
 }
 
 // writeCheck prints the check's result and writes --textfile, and returns
@@ -242,6 +261,10 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 	}
 	if opts.Output != "nagios" {
 		if err := writeTextfile(); err != nil {
+			if opts.Output == "text" && opts.Quiet && len(vs) == 0 {
+				// -q printed nothing: there is no result above.
+				return exitError, fmt.Errorf("%w (the check ran and passed)", err)
+			}
 			return exitError, fmt.Errorf("%w (the check ran: its result is above)", err)
 		}
 	}

@@ -188,7 +188,16 @@ var checkExitTests = []struct {
 	},
 	{
 		name: "negative min-age", args: []string{"check", "--min-age", "-1s"}, code: 2,
-		stderr: "invalid --min-age -1s: want a duration of 0 or more", wantUsage: true,
+		stderr: "invalid --min-age -1s: want a duration from 0 to 1h", wantUsage: true,
+	},
+	{
+		// A check is a probe: it does not wait for hours.
+		name: "min-age over an hour", args: []string{"check", "--proc-root", healthyRoot, "--min-age", "61m"}, code: 2,
+		stderr: "invalid --min-age 1h1m0s: want a duration from 0 to 1h", wantUsage: true,
+	},
+	{
+		name: "nagios: unknown for a min-age over an hour", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot, "--min-age", "2h"}, code: 3,
+		stdout: []string{"SOCKLEAK UNKNOWN - invalid --min-age 2h0m0s: want a duration from 0 to 1h\n"},
 	},
 	{
 		// A stopped server whose accept queue holds clients that gave up:
@@ -234,6 +243,18 @@ var checkExitTests = []struct {
 		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran",
 	},
 	{
+		// -q printed nothing, so there is no result above to point at.
+		name: "quiet, textfile not writable: no result to point at", code: 2,
+		args:   []string{"check", "-q", "--proc-root", healthyRoot, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stderr: "sockleak: could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory (the check ran and passed)\n",
+	},
+	{
+		name: "quiet, textfile not writable, a failure: its result is above", code: 2,
+		args:   []string{"check", "-q", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
+		stdout: []string{"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT"},
+		stderr: "(the check ran: its result is above)\n",
+	},
+	{
 		name: "nagios: textfile not writable is unknown", code: 3,
 		args:   []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--textfile", "/nonexistent/dir/sockleak.prom"},
 		stdout: []string{"SOCKLEAK UNKNOWN - could not write --textfile /nonexistent/dir/sockleak.prom: no such file or directory\n"},
@@ -255,6 +276,18 @@ var checkExitTests = []struct {
 	{
 		name: "an empty --state is a mistake, not every state", args: []string{"check", "--state", ""}, code: 2,
 		stderr: `invalid --state ""`, wantUsage: true,
+	},
+	{
+		name: "an empty --name is a mistake, not every process", args: []string{"check", "--proc-root", healthyRoot, "--name", ""}, code: 2,
+		stderr: `invalid --name ""`, wantUsage: true,
+	},
+	{
+		name: "an empty --peer is a mistake, not every peer", args: []string{"check", "--proc-root", healthyRoot, "--peer", ""}, code: 2,
+		stderr: `invalid --peer ""`, wantUsage: true,
+	},
+	{
+		name: "nagios: unknown for an empty --name", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot, "--name", ""}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - invalid --name ""`},
 	},
 	{
 		name: "max-fin-wait2 -1 is off", args: []string{"check", "--proc-root", incidentPeer, "--max-fin-wait2", "-1"}, code: 0,

@@ -59,6 +59,10 @@ expects it. After a timeout or a reply too large the socket is closed at once.`,
 			if opts.Timeout <= 0 {
 				return flagErrorf("invalid --timeout %v: want more than 0", opts.Timeout)
 			}
+			if opts.MaxReply < 1 {
+				// The library takes 0 for its default: a flag says what it means.
+				return flagErrorf("invalid --max-reply %d: want 1 or more bytes", opts.MaxReply)
+			}
 			if _, err := unescape(opts.Delim); err != nil {
 				return flagErrorf("invalid --delim %q: %v", opts.Delim, err)
 			}

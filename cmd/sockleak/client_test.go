@@ -58,6 +58,8 @@ func TestClientPeerDemoUsageErrors(t *testing.T) {
 		{"client without addr", []string{"client", "--send", "x"}, "--addr is required"},
 		{"client bad close", []string{"client", "--addr", "127.0.0.1:1", "--close", "slam"}, `invalid --close "slam"`},
 		{"client bad count", []string{"client", "--addr", "127.0.0.1:1", "--count", "0"}, "invalid --count 0"},
+		{"client zero max-reply", []string{"client", "--addr", "127.0.0.1:1", "--max-reply", "0"}, "invalid --max-reply 0: want 1 or more bytes"},
+		{"client negative max-reply", []string{"client", "--addr", "127.0.0.1:1", "--max-reply", "-1"}, "invalid --max-reply -1"},
 		{"client bad delim", []string{"client", "--addr", "127.0.0.1:1", "--delim", `\q`}, `invalid --delim "\\q"`},
 		{"peer bad behaviour", []string{"peer", "--behaviour", "flaky"}, `unknown behaviour "flaky"`},
 		{"demo delay not above timeout", []string{"demo", "--timeout", "1s", "--delay", "1s"}, "the peer's delay must exceed"},

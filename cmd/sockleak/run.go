@@ -36,7 +36,9 @@ func newRunCmd(runF func(context.Context, *RunOptions) error) *cobra.Command {
 		Use:   "run [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command (a test suite, a service under test) and fail if its processes leaked sockets",
 		Long: `Run COMMAND with its standard input, output and error passed through, forward
-SIGINT and SIGTERM to it, and every --interval sample the sockets of its
+SIGINT and SIGTERM to it (without a terminal, to its own process group, so a
+signal to sockleak's group reaches it once; should sockleak die, the kernel
+kills it), and every --interval sample the sockets of its
 process tree (its children, their children; a process that is reparented
 away is lost). Each socket is tracked by inode from the sample it is first
 seen in CLOSE_WAIT (or another --leak-state).
@@ -124,6 +126,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	signal.Notify(sigc, stopSignals...)
 	defer signal.Stop(sigc)
 
+	foreground, tty := terminalGroup()
 	scanFlags := ScanFlags{ProcRoot: opts.ProcRoot}
 	res, err := run.Command(ctx, run.Config{
 		Command: opts.Command,
@@ -136,7 +139,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 			return scan(ctx, &scanFlags, opts.ErrOut, func(o *inspect.Options) { o.PIDs, o.States = pids, states })
 		},
 		Signals:       sigc,
-		ForwardSIGINT: !inTerminalForeground(),
+		ForwardSIGINT: !foreground,
+		OwnGroup:      !tty,
 	})
 	if err != nil {
 		return err
@@ -159,10 +163,17 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	return nil
 }
 
-// inTerminalForeground reports whether sockleak runs in the foreground
-// process group of the terminal on its stdin, where the terminal sends ^C
-// to the whole group. Only the real terminal can say; tests run without one.
-func inTerminalForeground() bool {
-	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
+// terminalGroup reports whether sockleak has a controlling terminal
+// (tty), and whether it runs in that terminal's foreground process group,
+// where the terminal sends ^C to the whole group (foreground). Only a real
+// terminal can say; tests run without one. Its stdin need not be the
+// terminal: /dev/tty is the controlling terminal whatever the redirections.
+func terminalGroup() (foreground, tty bool) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false, false // no controlling terminal: CI, systemd, setsid
+	}
+	defer f.Close()
+	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp(), true
 }

@@ -215,23 +215,25 @@ func TestHelperProcess(t *testing.T) {
 			}
 		}
 		os.Exit(Main(args, os.Stdout, os.Stderr))
-	case "sigcount":
+	case "sigcount", "termcount":
+		sig, name := syscall.SIGINT, "SIGINTs"
+		if os.Getenv("SOCKLEAK_TEST_HELPER") == "termcount" {
+			sig, name = syscall.SIGTERM, "SIGTERMs"
+		}
 		c := make(chan os.Signal, 10)
-		signal.Notify(c, syscall.SIGINT)
+		signal.Notify(c, sig)
 		fmt.Println("ready")
 		// A second SIGINT, forwarded, comes right after the terminal's:
-		// count for a moment after the first.
+		// count until a moment after the last.
 		n := 0
 		deadline := time.After(10 * time.Second)
 		for {
 			select {
 			case <-c:
 				n++
-				if n == 1 {
-					deadline = time.After(200 * time.Millisecond)
-				}
+				deadline = time.After(200 * time.Millisecond)
 			case <-deadline:
-				fmt.Printf("SIGINTs: %d\n", n)
+				fmt.Printf("%s: %d\n", name, n)
 				os.Exit(0)
 			}
 		}

@@ -18,7 +18,7 @@ type ScanFlags struct {
 	Backend  string   // --backend: auto, netlink or proc
 	Verbose  bool     // -v: print how the scan went (backend fallbacks) on stderr
 
-	flags *pflag.FlagSet // where they were registered, to tell --state "" from no --state
+	flags *pflag.FlagSet // where they were registered, to tell --state "" from no --state (and --name, --peer)
 }
 
 func (f *ScanFlags) register(fs *pflag.FlagSet) {
@@ -32,6 +32,9 @@ func (f *ScanFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (netlink, else /proc), netlink, or proc")
 	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "say how the scan went (backend and fallbacks) on stderr")
 }
+
+// changed reports whether the flag name was given.
+func (f *ScanFlags) changed(name string) bool { return f.flags != nil && f.flags.Changed(name) }
 
 // options validates the flags into scan options. Mistakes are flag errors.
 func (f *ScanFlags) options() (inspect.Options, error) {
@@ -48,9 +51,15 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 	o.Backend = b
 	o.PIDs = f.PIDs
 	o.Name = f.Name
-	if f.flags != nil && f.flags.Changed("state") && len(f.States) == 0 {
-		// An empty $STATE in a script must not widen the view to everything.
+	// An empty $STATE, $NAME or $PEER in a script must not widen the view
+	// to everything.
+	switch {
+	case f.changed("state") && len(f.States) == 0:
 		return o, flagErrorf(`invalid --state "": want a state, e.g. close-wait`)
+	case f.changed("name") && f.Name == "":
+		return o, flagErrorf(`invalid --name "": want a name or part of a command line`)
+	case f.changed("peer") && len(f.Peers) == 0:
+		return o, flagErrorf(`invalid --peer "": want an IP, IP:port or CIDR`)
 	}
 	for _, s := range f.States {
 		st, err := inspect.ParseState(s)

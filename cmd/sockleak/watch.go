@@ -97,7 +97,7 @@ then leaves its last frame on the terminal).`,
 	}
 	f := c.Flags()
 	opts.Scan.register(f)
-	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples")
+	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples (at least "+watch.MinInterval.String()+")")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
 	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
 	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")

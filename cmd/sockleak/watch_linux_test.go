@@ -48,7 +48,7 @@ func TestWatchLeakingChild(t *testing.T) {
 	c := newWatchCmd(nil)
 	// --state close-wait: the kernel leaves the rest of a busy host's
 	// sockets out of the dump, so samples stay quick.
-	c.SetArgs([]string{"--pid", strconv.Itoa(l.pid), "--state", "close-wait", "--interval", "50ms",
+	c.SetArgs([]string{"--pid", strconv.Itoa(l.pid), "--state", "close-wait", "--interval", "100ms",
 		"--close-wait", "5", "-o", "json"})
 	c.SetOut(pw)
 	c.SetErr(&stderr)
@@ -281,6 +281,11 @@ func TestWatchFlags(t *testing.T) {
 	}{
 		{[]string{"-o", "yaml"}, `invalid -o "yaml"`},
 		{[]string{"--interval", "0s"}, "invalid --interval"},
+		{[]string{"--interval", "1ns", "--count", "1"}, "invalid --interval 1ns: want 100ms or more"},
+		{[]string{"--close-wait", "-2", "--count", "1"}, "invalid --close-wait -2"},
+		{[]string{"--fd-usage", "NaN", "--count", "1"}, "invalid --fd-usage NaN"},
+		{[]string{"--name", "", "--count", "1"}, `invalid --name ""`},
+		{[]string{"--peer", "", "--count", "1"}, `invalid --peer ""`},
 		{[]string{"--interval", "10s", "--window", "5s"}, "invalid --window"},
 		{[]string{"--fd-usage", "120"}, "invalid --fd-usage"},
 		{[]string{"--max-processes", "0"}, "invalid --max-processes"},
@@ -300,7 +305,7 @@ func TestWatchFlags(t *testing.T) {
 func TestWatchText(t *testing.T) {
 	livetest.Skip(t)
 	var stdout, stderr bytes.Buffer
-	code := Main([]string{"watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "10ms", "--count", "3"}, &stdout, &stderr)
+	code := Main([]string{"watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "100ms", "--count", "3"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -322,7 +327,7 @@ func TestWatchTerminal(t *testing.T) {
 	livetest.Skip(t)
 	for _, noColor := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NO_COLOR=%v", noColor), func(t *testing.T) {
-			cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "50ms")
+			cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "100ms")
 			cmd.Env = append(cmd.Env, "NO_COLOR=")
 			if noColor {
 				cmd.Env = append(cmd.Env, "NO_COLOR=1")
@@ -361,7 +366,7 @@ func TestWatchTerminal(t *testing.T) {
 func TestWatchTerminalCount(t *testing.T) {
 	livetest.Skip(t)
 	for _, cols := range []uint16{80, 120} {
-		cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "--count", "2")
+		cmd := helperSockleak("watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "100ms", "--count", "2")
 		p := startOnPTY(t, cmd, &unix.Winsize{Row: 20, Col: cols})
 		if exited, err := p.wait(10 * time.Second); !exited || err != nil {
 			t.Fatalf("%d columns: watch --count 2: exited %v, %v", cols, exited, err)
@@ -383,7 +388,7 @@ func TestWatchTerminalCount(t *testing.T) {
 // its last line whole.
 func TestWatchSIGTERM(t *testing.T) {
 	livetest.Skip(t)
-	cmd, r, stderr := startSockleak(t, "watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "20ms", "-o", "json")
+	cmd, r, stderr := startSockleak(t, "watch", "--pid", strconv.Itoa(os.Getpid()), "--interval", "100ms", "-o", "json")
 	for range 3 {
 		if _, err := r.ReadString('\n'); err != nil {
 			t.Fatalf("reading watch's lines: %v\n%s", err, stderr.String())
