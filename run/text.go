@@ -37,7 +37,7 @@ func WriteText(w io.Writer, r *Result) error {
 			default:
 				held += fmt.Sprintf(", %d open at exit", g.open)
 			}
-			pid, name := fmt.Sprint(g.pid), g.name
+			pid, name := fmt.Sprint(g.pid), wording.Escape(g.name)
 			if g.pid == 0 {
 				pid, name = "?", "(exited)"
 			}
@@ -53,7 +53,7 @@ func WriteText(w io.Writer, r *Result) error {
 				continue
 			}
 			done[l.PID] = true
-			fmt.Fprintf(&b, "%d  %s  %s\n", l.PID, l.Name, l.Cmdline)
+			fmt.Fprintf(&b, "%d  %s  %s\n", l.PID, wording.Escape(l.Name), wording.Escape(l.Cmdline))
 		}
 	}
 	var peaks []string
@@ -64,7 +64,7 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 	fmt.Fprintf(&b, "peak: %s\n", strings.Join(peaks, " · "))
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", warn)
+		fmt.Fprintf(&b, "warning: %s\n", wording.Escape(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -34,5 +35,27 @@ peak: ESTABLISHED 1 · CLOSE_WAIT 2
 	}
 	if !strings.HasPrefix(b.String(), "sockleak run: no socket sat in CLOSE_WAIT for 1s or longer (exit status 0,") {
 		t.Errorf("clean Text = %q", b.String())
+	}
+}
+
+// TestWriteTextHostile: a process's name and command line are its own
+// text; the CI log gets them escaped, with no line of theirs.
+func TestWriteTextHostile(t *testing.T) {
+	res := leakingResult(t)
+	for i := range res.Leaks {
+		res.Leaks[i].Name = "\xff\xfebad\x1b[31m"
+		res.Leaks[i].Cmdline = "x\nsockleak run: no socket sat in CLOSE_WAIT"
+	}
+	res.Warnings = []string{"pid 9 (\x1b]0;pwned\x07) gone"}
+	var b bytes.Buffer
+	if err := WriteText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\x07\xff") || !utf8.ValidString(out) {
+		t.Errorf("raw control bytes or invalid UTF-8 in:\n%q", out)
+	}
+	if n := strings.Count(out, "sockleak run:"); n != 1 {
+		t.Errorf("%d lines start a report, want 1 (a command line forged one):\n%s", n, out)
 	}
 }
