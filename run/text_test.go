@@ -55,7 +55,7 @@ func TestWriteTextHostile(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07\xff") || !utf8.ValidString(out) {
 		t.Errorf("raw control bytes or invalid UTF-8 in:\n%q", out)
 	}
-	if n := strings.Count(out, "sockleak run:"); n != 1 {
+	if n := strings.Count("\n"+out, "\nsockleak run:"); n != 1 {
 		t.Errorf("%d lines start a report, want 1 (a command line forged one):\n%s", n, out)
 	}
 }
