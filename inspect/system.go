@@ -80,15 +80,31 @@ func (fsys FS) readFields(rel string, n int) ([]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	line := strings.TrimSpace(string(b))
+	out, err := parseFields(string(b), n)
+	if err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			pe.Path = p
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseFields parses the first n unsigned numbers of a one-line sys/ or
+// proc file (tcp_fin_timeout, file-nr, ip_local_port_range). n is the
+// caller's, never the file's.
+func parseFields(b string, n int) ([]uint64, error) {
+	line := strings.TrimSpace(b)
 	fields := strings.Fields(line)
 	if len(fields) < n {
-		return nil, &ParseError{Path: p, Line: 1, Text: line, Err: fmt.Errorf("want %d numbers", n)}
+		return nil, &ParseError{Line: 1, Text: line, Err: fmt.Errorf("want %d numbers", n)}
 	}
 	out := make([]uint64, n)
 	for i := range out {
+		var err error
 		if out[i], err = strconv.ParseUint(fields[i], 10, 64); err != nil {
-			return nil, &ParseError{Path: p, Line: 1, Text: line, Err: err}
+			return nil, &ParseError{Line: 1, Text: line, Err: err}
 		}
 	}
 	return out, nil

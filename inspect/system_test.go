@@ -250,3 +250,29 @@ func FuzzParseSockstat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFields: the one-line sys/ files (tcp_fin_timeout, file-nr,
+// ip_local_port_range) hold whatever a proc root holds. The parser never
+// panics, gives exactly the numbers asked for, and says which line was bad.
+func FuzzParseFields(f *testing.F) {
+	f.Add("60\n", 1)                           // tcp_fin_timeout
+	f.Add("1344\t0\t9223372036854775807\n", 3) // file-nr
+	f.Add("32768\t60999\n", 2)                 // ip_local_port_range
+	f.Add("", 1)                               // empty
+	f.Add("-1", 1)                             // negative
+	f.Add("18446744073709551616", 1)           // past uint64
+	f.Fuzz(func(t *testing.T, in string, n int) {
+		n = 1 + int(uint(n)%3) // the callers ask for 1 to 3
+		got, err := parseFields(in, n)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line != 1 {
+				t.Errorf("parseFields(%q, %d): error %v is not a ParseError of line 1", in, n, err)
+			}
+			return
+		}
+		if len(got) != n {
+			t.Errorf("parseFields(%q, %d) = %v: %d numbers", in, n, got, len(got))
+		}
+	})
+}
