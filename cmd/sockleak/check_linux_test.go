@@ -18,6 +18,7 @@ import (
 
 func TestCheckLeakingClient(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
 	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "10ms")
 	waitCloseWait(t, pid, 3)

@@ -35,6 +35,7 @@ import (
 // (TestRunLeakingProcess).
 func TestWatchLeakingChild(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 100*time.Millisecond)
 	l := startLeakyChild(t, "-addr", peer, "-n", "8", "-timeout", "30ms", "-fd-limit", "128")
 	<-l.ready
@@ -155,6 +156,7 @@ func series(mf *dto.MetricFamily) map[string]float64 {
 
 func TestWatchExporter(t *testing.T) {
 	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 100*time.Millisecond)
 	// Three leaking processes, 2, 4 and 6 sockets in CLOSE_WAIT; two get
 	// series of their own.
