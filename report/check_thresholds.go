@@ -42,6 +42,9 @@ type CheckThresholds struct {
 	// AcceptQueue fails the check for a listener whose server is not
 	// accepting (the accept_queue finding), whatever the counts.
 	AcceptQueue bool
+	// MaxProcesses bounds the per-process metrics (DefaultMaxProcesses
+	// when 0 or less); see Gatherer.
+	MaxProcesses int
 }
 
 func (l CheckThresholds) states() []inspect.TCPState {

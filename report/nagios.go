@@ -17,6 +17,12 @@ const (
 	NagiosUnknown  = 3
 )
 
+// NagiosMaxViolations is how many violations the long output lists, worst
+// first; a last line says how many more there are. A plugin's output is
+// kept by the monitoring server for every check: 2000 leaking processes
+// must not make 2000 lines.
+const NagiosMaxViolations = 20
+
 var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCritical: "CRITICAL", NagiosUnknown: "UNKNOWN"}
 
 // Nagios writes a check as a Nagios (Icinga, Naemon, Sensu) plugin does
@@ -25,7 +31,8 @@ var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCr
 //
 //	SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100
 //
-// Each further line is one violation (the plugin's long output). The
+// Each further line is one violation (the plugin's long output), at most
+// NagiosMaxViolations of them, then "... and N more violations". The
 // performance data holds, for every metric with a threshold, the worst owner's
 // value with the warning and critical thresholds: a plain number N in the
 // plugin range syntax means "alert above N", as sockleak's maximums do.
@@ -58,8 +65,11 @@ func Nagios(w io.Writer, r *Report, l CheckThresholds, vs []Violation) (int, err
 		}
 	}
 	b.WriteByte('\n')
-	for _, v := range vs {
+	for _, v := range vs[:min(len(vs), NagiosMaxViolations)] {
 		fmt.Fprintf(&b, "%s: %s\n", strings.ToUpper(v.Severity.String()), nagiosText(v.Message()))
+	}
+	if n := len(vs) - NagiosMaxViolations; n > 0 {
+		fmt.Fprintf(&b, "... and %s\n", wording.Plural(n, "more violation"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return code, err

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +14,15 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
+// DefaultMaxProcesses is how many processes get metrics of their own,
+// besides those with a violation, unless CheckThresholds.MaxProcesses
+// says otherwise: watch's default (watch.DefaultMaxProcesses) too.
+const DefaultMaxProcesses = 50
+
+// OtherProcess is the process label of the series that sum the processes
+// beyond the bound, as watch's exporter names them.
+const OtherProcess = "other"
+
 // Gatherer returns a check's metrics on a fresh registry of their own,
 // modelled on node_exporter: one family per quantity (internal/metrics
 // defines them, for watch too), states as a lower-case "state" label
@@ -20,6 +31,13 @@ import (
 // values are escaped (wording.Escape): a process names itself, and an
 // invalid one must not cost the whole output. A series that still cannot
 // be built is left out and counted in sockleak_metric_errors.
+//
+// Cardinality is bounded as watch's exporter bounds it: per-process
+// series only for the l.MaxProcesses processes with the most sockets and
+// for every process with a violation; the rest are summed under
+// pid="",process="other" (sockets and descriptors; a limit does not sum,
+// so theirs are left out). Listeners likewise: those of an accept_queue
+// violation and the l.MaxProcesses fullest, the rest's queues summed.
 func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer, error) {
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg, r, l, vs); err != nil {
@@ -56,8 +74,12 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 	}
 	snap := r.Snapshot
 	m.setSockets(r)
-	m.setListeners(r)
-	m.setProcesses(r, vs)
+	maxProcs := l.MaxProcesses
+	if maxProcs <= 0 {
+		maxProcs = DefaultMaxProcesses
+	}
+	m.setListeners(r, vs, maxProcs)
+	m.setProcesses(r, vs, maxProcs)
 	m.setThresholds(r, l, vs)
 	m.inspected.Set(float64(len(snap.Processes)))
 	m.denied.Set(float64(snap.Denied))
@@ -112,17 +134,36 @@ func (m *checkMetrics) setSockets(r *Report) {
 	}
 }
 
-// setListeners sets the accept queue and backlog of every listener whose
+// setListeners sets the accept queue and backlog of listeners whose
 // queue is not empty: few series, and the ones an alert on a server that
-// stopped accepting needs.
-func (m *checkMetrics) setListeners(r *Report) {
+// stopped accepting needs. Those of an accept_queue violation and the
+// maxProcs fullest have their own; the rest's queues are summed under
+// process="other" (their backlogs do not sum: left out).
+func (m *checkMetrics) setListeners(r *Report, vs []Violation, maxProcs int) {
 	names := map[int]string{}
 	for _, p := range r.Snapshot.Processes {
 		names[p.PID] = p.Name
 	}
+	failing := map[string]bool{}
+	for _, v := range vs {
+		if v.Metric == MetricAcceptQueue {
+			failing[strconv.Itoa(v.PID)+" "+v.Local] = true
+		}
+	}
+	var ls []*inspect.Socket
 	for i := range r.Snapshot.Sockets {
-		s := &r.Snapshot.Sockets[i]
-		if s.State != inspect.Listen || s.RxQueue == 0 {
+		if s := &r.Snapshot.Sockets[i]; s.State == inspect.Listen && s.RxQueue > 0 {
+			ls = append(ls, s)
+		}
+	}
+	isFailing := func(s *inspect.Socket) bool { return failing[strconv.Itoa(socketOwner(s))+" "+s.Local.String()] }
+	slices.SortStableFunc(ls, func(a, b *inspect.Socket) int {
+		return cmp.Or(cmp.Compare(b2i(isFailing(b)), b2i(isFailing(a))), cmp.Compare(b.RxQueue, a.RxQueue))
+	})
+	var other float64
+	for i, s := range ls {
+		if i >= maxProcs && !isFailing(s) {
+			other += float64(s.RxQueue)
 			continue
 		}
 		pid := socketOwner(s)
@@ -131,26 +172,53 @@ func (m *checkMetrics) setListeners(r *Report) {
 			m.set(m.listenBacklog, float64(s.TxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
 		}
 	}
+	if len(ls) > maxProcs && other > 0 {
+		m.set(m.listenQueue, other, "", OtherProcess, "")
+	}
+}
+
+// b2i is 1 for true.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // setProcesses sets the series of the processes the report shows
-// (holding a socket, or with a finding) and of those with a violation.
-func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
-	shown := map[int]bool{}
-	for _, p := range r.Processes {
-		shown[p.PID] = true
-	}
-	for _, v := range vs {
-		if v.PID > 0 {
-			shown[v.PID] = true
-		}
-	}
+// (holding a socket, or with a finding) and of those with a violation:
+// those with a violation and the maxProcs with the most sockets each
+// their own, the rest summed under process="other".
+func (m *checkMetrics) setProcesses(r *Report, vs []Violation, maxProcs int) {
 	rows := map[int]ProcessRow{}
 	for _, p := range r.Processes {
 		rows[p.PID] = p
 	}
+	violating := map[int]bool{}
+	for _, v := range vs {
+		if v.PID > 0 {
+			violating[v.PID] = true
+		}
+	}
+	var procs []inspect.Process
 	for _, p := range r.Snapshot.Processes {
-		if !shown[p.PID] {
+		if _, shown := rows[p.PID]; shown || violating[p.PID] {
+			procs = append(procs, p)
+		}
+	}
+	slices.SortStableFunc(procs, func(a, b inspect.Process) int {
+		return cmp.Or(cmp.Compare(b2i(violating[b.PID]), b2i(violating[a.PID])),
+			cmp.Compare(rows[b.PID].Sockets, rows[a.PID].Sockets), cmp.Compare(a.PID, b.PID))
+	})
+	otherStates := map[inspect.TCPState]int{}
+	var otherFDs, rest int
+	for i, p := range procs {
+		if i >= maxProcs && !violating[p.PID] {
+			for st, n := range rows[p.PID].States {
+				otherStates[st] += n
+			}
+			otherFDs += p.FDs
+			rest++
 			continue
 		}
 		pid := strconv.Itoa(p.PID)
@@ -158,10 +226,19 @@ func (m *checkMetrics) setProcesses(r *Report, vs []Violation) {
 		if p.FDSoftLimit > 0 {
 			m.set(m.maxFDs, float64(p.FDSoftLimit), pid, p.Name)
 		}
-		for st, n := range rows[p.PID].States {
-			if n > 0 {
-				m.set(m.procSockets, float64(n), pid, p.Name, st.Label())
-			}
+		m.setStates(rows[p.PID].States, pid, p.Name)
+	}
+	if rest > 0 {
+		m.set(m.openFDs, float64(otherFDs), "", OtherProcess)
+		m.setStates(otherStates, "", OtherProcess)
+	}
+}
+
+// setStates sets a process's (or the roll-up's) sockets by state.
+func (m *checkMetrics) setStates(states map[inspect.TCPState]int, pid, name string) {
+	for st, n := range states {
+		if n > 0 {
+			m.set(m.procSockets, float64(n), pid, name, st.Label())
 		}
 	}
 }

@@ -58,7 +58,10 @@ type CheckOptions struct {
 	AllowMissing bool
 	Output       string // text, json, nagios or prometheus
 	Textfile     string // also write the metrics here, atomically. Optional.
-	Quiet        bool   // print nothing when the check passes (cron)
+	// MaxProcesses is how many processes get metrics of their own,
+	// besides those with a violation (-o prometheus, --textfile).
+	MaxProcesses int
+	Quiet        bool // print nothing when the check passes (cron)
 	Out, ErrOut  io.Writer
 
 	// after waits for --min-age; time.After unless a test drives it.
@@ -94,8 +97,9 @@ in the state at a first sample and still is at a second one, --min-age later.
 
 Outputs: text (one line per violation, then a summary), json (the inspect
 document plus the violations), nagios (a plugin line with performance data,
-exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), prometheus (the text
-exposition format; --textfile writes it atomically for node_exporter).`,
+exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the 20 worst listed),
+prometheus (the text exposition format, bounded by --max-processes;
+--textfile writes it atomically for node_exporter).`,
 		Example: `  sockleak check
   sockleak check --pid 4242 --max-close-wait 10 --min-age 30s
   sockleak check --max-state fin-wait-2=100 --max-state last-ack=50 --total
@@ -143,6 +147,7 @@ exposition format; --textfile writes it atomically for node_exporter).`,
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
 	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, nagios or prometheus")
 	f.StringVar(&opts.Textfile, "textfile", "", "also write the metrics to this file, atomically (node_exporter's textfile collector)")
+	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own, besides those with a violation; the rest are summed as process="other"`)
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when the check passes (for cron's mail)")
 	return c
 }
@@ -158,6 +163,7 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	if err != nil {
 		return l, &flagError{err}
 	}
+	l.MaxProcesses = o.MaxProcesses
 	if o.MinAge < 0 || o.MinAge > maxMinAge {
 		return l, flagErrorf("invalid --min-age %v: want a duration from 0 to 1h", o.MinAge)
 	}

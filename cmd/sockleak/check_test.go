@@ -19,6 +19,7 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/report"
+	"github.com/sockleak/sockleak/watch"
 )
 
 // checkThresholds parses check's flags and returns the thresholds they
@@ -46,6 +47,11 @@ func TestCheckFlags(t *testing.T) {
 		States:      map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
 		FDUsage:     &report.Level{Warn: 80, Crit: 95},
 		AcceptQueue: true,
+		// watch's default: check's metrics are bounded as watch's are.
+		MaxProcesses: watch.DefaultMaxProcesses,
+	}
+	if report.DefaultMaxProcesses != watch.DefaultMaxProcesses {
+		t.Errorf("report.DefaultMaxProcesses = %d, watch.DefaultMaxProcesses = %d: want one default", report.DefaultMaxProcesses, watch.DefaultMaxProcesses)
 	}
 	if diff := cmp.Diff(want, l); diff != "" {
 		t.Errorf("default limits (-want +got):\n%s", diff)
@@ -62,6 +68,11 @@ func TestCheckFlags(t *testing.T) {
 	if !cmp.Equal(o.Scan.PIDs, []int{42}) || o.Scan.Name != "java" || o.Scan.ProcRoot != "/host/proc" || o.MinAge != 2*time.Second ||
 		!o.set["min-age"] || o.NoAcceptQueue || !o.AllowMissing || !o.Total || o.Output != "json" || o.Textfile != "/tmp/x.prom" || !o.Quiet {
 		t.Errorf("options = %+v", o)
+	}
+
+	l, _, err = checkThresholds(t, "--max-processes", "7")
+	if err != nil || l.MaxProcesses != 7 {
+		t.Errorf("--max-processes 7: MaxProcesses %d, %v", l.MaxProcesses, err)
 	}
 }
 
