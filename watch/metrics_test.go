@@ -57,7 +57,7 @@ sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
 sockleak_process_fd_limit{pid="7",process="sshd"} 1024
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
@@ -65,7 +65,7 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="9",process="cron",state="close_wait"} 1
 sockleak_process_sockets{pid="9",process="cron",state="established"} 1
@@ -84,14 +84,14 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
 # TYPE sockleak_process_fd_limit gauge
 sockleak_process_fd_limit{pid="42",process="leaky"} 64
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="42",process="leaky"} 10
 sockleak_process_open_fds{pid="",process="other"} 10
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
@@ -207,7 +207,7 @@ func TestExporterSampleErrors(t *testing.T) {
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 2
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_open_fds gauge
 sockleak_process_open_fds{pid="9",process="cron"} 3
 sockleak_process_open_fds{pid="42",process="leaky"} 10
@@ -263,7 +263,7 @@ sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
 # HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
 # TYPE sockleak_process_seconds_to_fd_limit gauge
 sockleak_process_seconds_to_fd_limit{pid="",process="other"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.
+# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
 # TYPE sockleak_process_sockets gauge
 sockleak_process_sockets{pid="7",process="big",state="established"} 20
 sockleak_process_sockets{pid="",process="other",state="close_wait"} 7

@@ -43,10 +43,10 @@ var (
 		"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.",
 		[]string{"state"}}
 	ProcessSockets = Family{"sockleak_process_sockets",
-		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond sockleak watch's --max-processes.`,
+		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).`,
 		[]string{"pid", "process", "state"}}
 	ProcessOpenFDs = Family{"sockleak_process_open_fds",
-		`File descriptors a process has open; process="other" sums the processes beyond sockleak watch's --max-processes.`,
+		`File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).`,
 		[]string{"pid", "process"}}
 	ProcessFDLimit = Family{"sockleak_process_fd_limit",
 		"A process's soft limit on open files (absent when unlimited or unknown).",
