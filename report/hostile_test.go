@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/hostiletest"
 	"github.com/sockleak/sockleak/internal/metrics"
 	"github.com/sockleak/sockleak/internal/wording"
 )
@@ -40,31 +39,6 @@ func hostileSnapshot() *inspect.Snapshot {
 	snap.Hostname = "host\x1b[31m" + forged
 	snap.Warnings = []string{"1 process could not be inspected: pid 69 (" + hostileName + forged + ")"}
 	return snap
-}
-
-// assertPrintable fails unless out is valid UTF-8 with no control byte
-// but the newlines between lines, and has the lines it should (want, or
-// any number when want is 0): no name or command line ended a line.
-func assertPrintable(t *testing.T, out []byte, want int) {
-	t.Helper()
-	var bad []string
-	if !utf8.Valid(out) {
-		bad = append(bad, "invalid UTF-8")
-	}
-	if i := bytes.IndexFunc(out, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
-		bad = append(bad, fmt.Sprintf("byte %#x at %d", out[i], i))
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "SOCKLEAK OK") {
-			bad = append(bad, fmt.Sprintf("a forged line %q", l))
-		}
-	}
-	if n := bytes.Count(out, []byte("\n")); want > 0 && n != want {
-		bad = append(bad, fmt.Sprintf("%d lines, want %d", n, want))
-	}
-	if len(bad) > 0 {
-		t.Errorf("%s:\n%q", strings.Join(bad, "; "), out)
-	}
 }
 
 // TestHostileText: the hostile names, command lines, user, host name and
@@ -106,7 +80,7 @@ func TestHostileText(t *testing.T) {
 			if err := tt.out(&b); err != nil {
 				t.Fatal(err)
 			}
-			assertPrintable(t, b.Bytes(), tt.lines)
+			hostiletest.AssertPrintable(t, b.Bytes(), tt.lines)
 			if tt.name == "table" && !strings.Contains(b.String(), wording.Escape(hostileName)) {
 				t.Errorf("the table does not show the name escaped:\n%s", b.String())
 			}

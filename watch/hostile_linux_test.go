@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/hostiletest"
 	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
 )
@@ -160,7 +161,7 @@ func TestHostileLive(t *testing.T) {
 		t.Fatalf("/metrics does not parse: %v", err)
 	}
 	out.Write(metricsBody)
-	assertPrintable(t, out.Bytes())
+	hostiletest.AssertPrintable(t, out.Bytes(), 0)
 	if n := strings.Count(out.String(), `\xff\xfebad\x1b[31m`); n < 6 {
 		t.Errorf("the name escaped %d times, want it in the table, the Nagios line, the textfile, the lines and /metrics:\n%s", n, out.String())
 	}

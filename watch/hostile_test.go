@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/sockleak/sockleak/internal/hostiletest"
 	"github.com/sockleak/sockleak/internal/metrics"
 )
 
@@ -56,27 +56,6 @@ func hostileStatus(t *testing.T) *Status {
 	return st
 }
 
-// assertPrintable fails unless out is valid UTF-8 with no control byte
-// but the newlines between lines, and no line was forged.
-func assertPrintable(t *testing.T, out []byte) {
-	t.Helper()
-	var bad []string
-	if !utf8.Valid(out) {
-		bad = append(bad, "invalid UTF-8")
-	}
-	if i := bytes.IndexFunc(out, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
-		bad = append(bad, fmt.Sprintf("byte %#x at %d", out[i], i))
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "SOCKLEAK OK") {
-			bad = append(bad, fmt.Sprintf("a forged line %q", l))
-		}
-	}
-	if len(bad) > 0 {
-		t.Errorf("%s:\n%q", strings.Join(bad, "; "), out)
-	}
-}
-
 // TestHostileText: watch's text lines and live view print the hostile
 // names and command lines escaped; the JSON lines stay valid, one object
 // a line, with the raw name.
@@ -90,7 +69,7 @@ func TestHostileText(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	assertPrintable(t, text.Bytes())
+	hostiletest.AssertPrintable(t, text.Bytes(), 0)
 	if n := strings.Count(text.String(), "\n"); n != 2+len(st.Alerts) {
 		t.Errorf("%d text lines, want %d:\n%s", n, 2+len(st.Alerts), text.String())
 	}
@@ -108,7 +87,7 @@ func TestHostileText(t *testing.T) {
 		}
 		// The view's own sequences aside, nothing drives the terminal.
 		ours := strings.NewReplacer(home, "", eraseLine, "", eraseBelow, "", bold, "", red, "", green, "", reset, "")
-		assertPrintable(t, []byte(ours.Replace(live.String())))
+		hostiletest.AssertPrintable(t, []byte(ours.Replace(live.String())), 0)
 	}
 
 	var js bytes.Buffer
@@ -147,7 +126,7 @@ func TestHostileExporter(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("status %d, %v", resp.StatusCode, err)
 	}
-	assertPrintable(t, body)
+	hostiletest.AssertPrintable(t, body, 0)
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {

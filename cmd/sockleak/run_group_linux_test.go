@@ -24,21 +24,8 @@ func startDetached(t *testing.T, child string, args ...string) (pid int, stdout 
 	t.Helper()
 	cmd := helperSockleak(args...)
 	cmd.Env = append(cmd.Env, "SOCKLEAK_TEST_HELPER_CHILD="+child)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr = &bytes.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	return cmd.Process.Pid, bufio.NewReader(out), stderr
+	stdout, stderr = startGroup(t, cmd, &syscall.SysProcAttr{Setsid: true})
+	return cmd.Process.Pid, stdout, stderr
 }
 
 // TestRunGroupSignal sends SIGTERM to the process group of a sockleak run

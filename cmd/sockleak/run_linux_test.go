@@ -255,7 +255,16 @@ func helperSockleak(args ...string) *exec.Cmd {
 func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.Reader, stderr *bytes.Buffer) {
 	t.Helper()
 	cmd = helperSockleak(args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, stderr = startGroup(t, cmd, &syscall.SysProcAttr{Setpgid: true})
+	return cmd, stdout, stderr
+}
+
+// startGroup starts cmd leading a process group of its own (attr: Setpgid
+// or Setsid), its stdout on a pipe and its stderr in a buffer. Cleanup
+// kills the group (cmd and what it started) if it still runs.
+func startGroup(t *testing.T, cmd *exec.Cmd, attr *syscall.SysProcAttr) (stdout *bufio.Reader, stderr *bytes.Buffer) {
+	t.Helper()
+	cmd.SysProcAttr = attr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +278,7 @@ func startSockleak(t *testing.T, args ...string) (cmd *exec.Cmd, stdout *bufio.R
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait() // an error when the test waited already
 	})
-	return cmd, bufio.NewReader(out), stderr
+	return bufio.NewReader(out), stderr
 }
 
 // ptyRun is a command running on a pseudo-terminal of its own, as its
