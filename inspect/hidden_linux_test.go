@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -121,19 +120,8 @@ func TestLiveHiddenView(t *testing.T) {
 	}
 	t.Cleanup(func() { stdin.Close(); hold.Wait() })
 
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
-	cmd.Env = append(liveChildEnviron("hidden"), fmt.Sprintf("%s=%s %d %s", liveHiddenEnv, root, hold.Process.Pid, word))
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("child scan as nobody: %v; stderr:\n%s", err, stderr.String())
-	}
 	var res liveHiddenResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		t.Fatalf("child printed %q: %v", stdout.String(), err)
-	}
+	runAsNobody(t, ctx, bin, dir, append(liveChildEnviron("hidden"), fmt.Sprintf("%s=%s %d %s", liveHiddenEnv, root, hold.Process.Pid, word)), &res)
 	if res.UID != 65534 {
 		t.Fatalf("child ran as uid %d, want 65534", res.UID)
 	}

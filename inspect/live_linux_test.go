@@ -882,19 +882,8 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
-	cmd.Env = liveChildEnviron("scan")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("child scan as nobody: %v; stderr:\n%s", err, stderr.String())
-	}
 	var res liveScanResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		t.Fatalf("child printed %q: %v", stdout.String(), err)
-	}
+	runAsNobody(t, ctx, bin, dir, liveChildEnviron("scan"), &res)
 	if res.UID != 65534 || res.Err != "" || !res.Self {
 		t.Fatalf("child scan: uid %d, error %q, inspected itself %v; want 65534, no error, true", res.UID, res.Err, res.Self)
 	}
@@ -1203,5 +1192,22 @@ func TestLiveWalkOrder(t *testing.T) {
 	}
 	if got, want := fsys.walkOrder(procs), []int{2, 3, 1}; !slices.Equal(got, want) {
 		t.Errorf("walk order %v, want %v (largest first, the walked one left out)", got, want)
+	}
+}
+
+// runAsNobody runs this test binary as uid and gid 65534 in dir with env,
+// as a child that prints its result as JSON, and decodes that into res.
+func runAsNobody(t *testing.T, ctx context.Context, bin, dir string, env []string, res any) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
+	cmd.Env, cmd.Dir = env, dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child scan as nobody: %v; stderr:\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), res); err != nil {
+		t.Fatalf("child printed %q: %v", stdout.String(), err)
 	}
 }
