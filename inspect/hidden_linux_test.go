@@ -73,14 +73,7 @@ func TestLiveHiddenView(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a proc filesystem and run a child as user nobody (uid 65534)")
 	}
-	dir, err := os.MkdirTemp("", "sockleak-hidepid-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := nobodyDir(t, "sockleak-hidepid-")
 	root := filepath.Join(dir, "proc")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -93,14 +86,7 @@ func TestLiveHiddenView(t *testing.T) {
 			t.Errorf("unmount %s: %v", root, err)
 		}
 	})
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, filepath.Base(exe))
-	if err := liveCopyFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := nobodyBinary(t, dir)
 
 	// Root's process, hidden from nobody: the "hold" child, named by a
 	// word on its command line only it has.

@@ -861,24 +861,8 @@ func TestLiveDeniedAsNobody(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a child as user nobody (uid 65534)")
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// t.TempDir is 0700 under a 0700 parent; nobody needs its own copy of
-	// the binary in a directory it may enter.
-	dir, err := os.MkdirTemp("", "sockleak-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, filepath.Base(exe))
-	if err := liveCopyFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := nobodyDir(t, "sockleak-nobody-")
+	bin := nobodyBinary(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), liveTimeout)
 	defer cancel()
@@ -1210,4 +1194,33 @@ func runAsNobody(t *testing.T, ctx context.Context, bin, dir string, env []strin
 	if err := json.Unmarshal(stdout.Bytes(), res); err != nil {
 		t.Fatalf("child printed %q: %v", stdout.String(), err)
 	}
+}
+
+// nobodyDir makes a directory that user nobody may enter, removed at
+// cleanup: t.TempDir is 0700 under a 0700 parent.
+func nobodyDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// nobodyBinary copies this test binary into dir, where nobody can run it.
+func nobodyBinary(t *testing.T, dir string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(exe))
+	if err := liveCopyFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

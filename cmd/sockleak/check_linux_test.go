@@ -112,13 +112,10 @@ func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
 	var waited time.Duration
 	args = append(args, "--backend", "proc") // no age bound: two samples
 	c := newCheckCmd(func(ctx context.Context, o *CheckOptions) error {
-		o.after = func(d time.Duration) <-chan time.Time {
+		o.after = instantAfter(func(d time.Duration) {
 			waited = d
 			stop() // the first sample is taken: the client closes its sockets and exits
-			ch := make(chan time.Time, 1)
-			ch <- time.Now()
-			return ch
-		}
+		})
 		return runCheck(ctx, o)
 	})
 	var out bytes.Buffer

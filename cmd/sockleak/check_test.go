@@ -498,12 +498,7 @@ func TestCheckMinAgeSamples(t *testing.T) {
 	} {
 		var waited []time.Duration
 		c := newCheckCmd(func(ctx context.Context, o *CheckOptions) error {
-			o.after = func(d time.Duration) <-chan time.Time {
-				waited = append(waited, d)
-				ch := make(chan time.Time, 1)
-				ch <- time.Now()
-				return ch
-			}
+			o.after = instantAfter(func(d time.Duration) { waited = append(waited, d) })
 			return runCheck(ctx, o)
 		})
 		var out bytes.Buffer
@@ -518,5 +513,16 @@ func TestCheckMinAgeSamples(t *testing.T) {
 		if !cmp.Equal(waited, tt.waited) {
 			t.Errorf("check %v waited %v, want %v", tt.args, waited, tt.waited)
 		}
+	}
+}
+
+// instantAfter stands for time.After in check's --min-age wait: it tells
+// wait how long check would wait, and fires at once.
+func instantAfter(wait func(time.Duration)) func(time.Duration) <-chan time.Time {
+	return func(d time.Duration) <-chan time.Time {
+		wait(d)
+		ch := make(chan time.Time, 1)
+		ch <- time.Now()
+		return ch
 	}
 }
