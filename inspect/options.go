@@ -11,11 +11,14 @@ import (
 
 // Options selects what Scan collects. The zero value means everything.
 type Options struct {
-	PIDs   []int      // only these processes. Optional.
-	Name   string     // only processes whose name or command line contains Name (case-insensitive). Optional.
-	States []TCPState // only sockets in these states. Optional.
-	Ports  []uint16   // only sockets with this local or remote port. Optional.
-	Peers  []Peer     // only sockets whose remote address matches. Optional.
+	PIDs []int  // only these processes. Optional.
+	Name string // only processes whose name or command line contains Name (case-insensitive). Optional.
+	// Workloads selects the processes whose workload one of the patterns
+	// matches (Workload.Match: a unit, a container, a pod). Optional.
+	Workloads []string
+	States    []TCPState // only sockets in these states. Optional.
+	Ports     []uint16   // only sockets with this local or remote port. Optional.
+	Peers     []Peer     // only sockets whose remote address matches. Optional.
 	// DumpStates lists the only states to read from the kernel, as check
 	// asks for the states its thresholds count: a netlink dump leaves the
 	// others out. Unlike States it is not a filter the user asked for, so
@@ -74,7 +77,7 @@ func (p Peer) String() string {
 	return p.Prefix.String()
 }
 
-func (o Options) selected() bool { return len(o.PIDs) > 0 || o.Name != "" }
+func (o Options) selected() bool { return len(o.PIDs) > 0 || o.Name != "" || len(o.Workloads) > 0 }
 
 // keep reports whether a socket passes the state, port and peer filters.
 func (o Options) keep(s *Socket) bool {

@@ -30,7 +30,15 @@ type Process struct {
 	// stopped (SIGSTOP), 't' stopped by a debugger, 'Z' zombie, 'I' idle
 	// kernel thread, ... (proc(5)). 0 when unknown.
 	State byte
+	// Workload is what the process belongs to (a systemd unit, a
+	// container, a Kubernetes pod), from PID/cgroup; KindProcess when
+	// the cgroup names none or cannot be read.
+	Workload Workload
 }
+
+// WorkloadName is the name of the process's workload (Workload.Name):
+// its key across restarts.
+func (p *Process) WorkloadName() string { return p.Workload.Name(p.Name) }
 
 // Snapshot is everything one scan saw.
 type Snapshot struct {

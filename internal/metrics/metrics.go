@@ -7,7 +7,11 @@
 // API: alert rules and dashboards use them.
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Family is one metric family: a name, what it measures, and its labels.
 // Processes are labelled by pid and name, escaped as sockleak prints
@@ -36,6 +40,78 @@ func (f Family) GaugeVec() *prometheus.GaugeVec {
 func (f Family) Gauge() prometheus.Gauge {
 	return prometheus.NewGauge(prometheus.GaugeOpts{Name: f.Name, Help: f.Help})
 }
+
+// WorkloadLabels key the series of a workload (inspect.Workload): its kind
+// ("unit", "container", "pod", "process", or "other" for the roll-up
+// beyond the series cap), its name (Workload.Name: the unit, the pod's
+// NAMESPACE/POD/CONTAINER, the container, or the process name), and the
+// fields Prometheus users join on (namespace, pod and container as
+// kube-state-metrics names them; scrape with honor_labels: true, or the
+// target's own namespace and pod labels rename them exported_*). Empty
+// when they do not apply. No pid: a workload keeps its series when its
+// process restarts.
+var WorkloadLabels = []string{"kind", "workload", "unit", "namespace", "pod", "container"}
+
+// PIDLabels are added after WorkloadLabels when series are asked per
+// process (--pid-label): the pid and the process name.
+var PIDLabels = []string{"pid", "process"}
+
+// OtherKind is the kind and workload label values of the roll-up: the
+// workloads beyond the series cap, summed.
+const OtherKind = "other"
+
+// ByPID returns the family with PIDLabels inserted after WorkloadLabels,
+// for series per process; a family without workload labels is returned
+// as it is.
+func (f Family) ByPID() Family {
+	n := len(WorkloadLabels)
+	if len(f.Labels) < n || !slices.Equal(f.Labels[:n], WorkloadLabels) {
+		return f
+	}
+	f.Labels = slices.Concat(WorkloadLabels, PIDLabels, f.Labels[n:])
+	return f
+}
+
+func workloadFamily(name, help string, extra ...string) Family {
+	return Family{name, help, slices.Concat(WorkloadLabels, extra)}
+}
+
+// The workload families both sockleak check and sockleak watch export.
+// Each is per workload (summed over its processes as the help says), or
+// per process with --pid-label.
+var (
+	WorkloadSockets = workloadFamily("sockleak_workload_sockets",
+		`TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).`,
+		"state")
+	WorkloadProcesses = workloadFamily("sockleak_workload_processes",
+		"Processes of the workload that sockleak inspected.")
+	WorkloadOpenFDs = workloadFamily("sockleak_workload_open_fds",
+		"File descriptors the workload's processes have open, summed.")
+	WorkloadFDUsage = workloadFamily("sockleak_workload_fd_usage_ratio",
+		"The highest ratio of open descriptors to the soft open-files limit among the workload's processes, 0-1: the limit is per process (absent when no limit is known).")
+	WorkloadCloseWaitOldest = workloadFamily("sockleak_workload_close_wait_oldest_seconds",
+		"How long the workload's oldest CLOSE_WAIT socket has been in the state, a lower bound (tcp_info's clock where the kernel tells, otherwise sockleak watch's samples).")
+	WorkloadListenQueue = workloadFamily("sockleak_workload_listen_queue_connections",
+		"Connections waiting in the accept queue of a listening socket of the workload, not accepted yet, for listeners whose queue is not empty; local is the listening address.",
+		"local")
+	WorkloadListenBacklog = workloadFamily("sockleak_workload_listen_backlog",
+		"The backlog of a listening socket of the workload whose accept queue is not empty: past it the kernel drops new connections (absent when unknown).",
+		"local")
+	// SeriesRolledUp counts what the cap left out, so a roll-up is never
+	// silent.
+	WorkloadsRolledUp = Family{"sockleak_workloads_rolled_up",
+		`Workloads (or processes, with --pid-label) beyond the series cap (--max-workloads), summed under kind="other".`, nil}
+)
+
+// The workload families of sockleak watch alone.
+var (
+	WorkloadSecondsToFDLimit = workloadFamily("sockleak_workload_seconds_to_fd_limit",
+		"Estimated seconds until a process of the workload reaches its soft open-files limit, at the workload's descriptor growth over the window, across restarts (only while they grow).")
+	WorkloadFDLimitExits = workloadFamily("sockleak_workload_fd_limit_exits",
+		"Processes of the workload that ended near their open-files limit within the crash-loop period (sockleak watch --crash-loop-period): a workload that keeps dying of its leak and coming back.")
+	WatchWorkloads = Family{"sockleak_watch_workloads",
+		"Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.", nil}
+)
 
 // The families both sockleak check and sockleak watch export.
 var (
