@@ -41,8 +41,7 @@ func cgroupPath(data string) string {
 
 // parseCgroup derives a Workload from the text of PID/cgroup. It never
 // fails: identity is best-effort, and a file that is short or odd is most
-// often a process racing its exit, not worth a warning. Work in progress:
-// only the systemd unit and slice are derived yet (see the report).
+// often a process racing its exit, not worth a warning.
 func parseCgroup(data []byte) Workload {
 	if len(data) > maxCgroupFile {
 		data = data[:maxCgroupFile]
@@ -52,22 +51,98 @@ func parseCgroup(data []byte) Workload {
 		return Workload{}
 	}
 	w := Workload{Kind: KindProcess, Cgroup: path}
-	parts := strings.Split(path, "/")
-	for _, p := range parts {
-		switch {
-		case strings.HasSuffix(p, ".slice"):
-			w.Slice = p
-		case strings.HasPrefix(p, "user@") && strings.HasSuffix(p, ".service"):
-			w.UserManager = p
-			w.Unit = p
-			w.Kind = KindUnit
-		case strings.HasSuffix(p, ".service") || strings.HasSuffix(p, ".scope"):
-			w.Unit = p
-			w.Kind = KindUnit
-			if strings.HasPrefix(p, "session-") {
-				w.Kind = KindProcess
-			}
-		}
+	for _, p := range strings.Split(path, "/") {
+		systemdPart(&w, p)
+		containerPart(&w, p)
+		podPart(&w, p)
 	}
 	return w
+}
+
+// systemdPart reads one path element as a systemd slice or unit.
+func systemdPart(w *Workload, p string) {
+	switch {
+	case strings.HasSuffix(p, ".slice"):
+		w.Slice = p
+	case strings.HasPrefix(p, "user@") && strings.HasSuffix(p, ".service"):
+		w.UserManager, w.Unit, w.Kind = p, p, KindUnit
+	case strings.HasSuffix(p, ".service") || strings.HasSuffix(p, ".scope"):
+		w.Unit, w.Kind = p, KindUnit
+		if strings.HasPrefix(p, "session-") {
+			w.Kind = KindProcess
+		}
+	}
+}
+
+// scopeRuntimes maps a container scope's prefix to its runtime; the
+// conmon scopes are the monitor, not the container.
+var scopeRuntimes = []struct{ prefix, runtime string }{
+	{"docker-", "docker"},
+	{"libpod-", "podman"},
+	{"cri-containerd-", "containerd"},
+	{"crio-", "cri-o"},
+}
+
+// containerPart reads one path element as a container: a runtime's
+// scope, or a bare 64-hex id (cgroupfs driver, /docker/ID).
+func containerPart(w *Workload, p string) {
+	if isContainerID(p) {
+		w.ContainerID = p
+		if w.Kind != KindPod {
+			w.Kind = KindContainer
+		}
+		return
+	}
+	id, ok := strings.CutSuffix(p, ".scope")
+	if !ok || strings.Contains(id, "conmon-") {
+		return
+	}
+	for _, r := range scopeRuntimes {
+		if rest, ok := strings.CutPrefix(id, r.prefix); ok && isContainerID(rest) {
+			w.ContainerID, w.Runtime = rest, r.runtime
+			if w.PodUID == "" {
+				w.Kind = KindContainer
+			} else {
+				w.Kind = KindPod
+			}
+			return
+		}
+	}
+}
+
+// podPart reads one path element as a Kubernetes pod or QoS cgroup, of
+// the systemd driver (kubepods-burstable-pod<UID_>.slice) or cgroupfs
+// (pod<UID>).
+func podPart(w *Workload, p string) {
+	name := strings.TrimSuffix(p, ".slice")
+	for _, q := range []string{"burstable", "besteffort"} {
+		if name == q || strings.HasSuffix(name, "kubepods-"+q) {
+			w.QoSClass = q
+		}
+	}
+	i := strings.LastIndex(name, "pod")
+	if i < 0 || !(i == 0 || strings.HasSuffix(name[:i], "-")) || !strings.Contains(name, "kubepods") && i != 0 {
+		return
+	}
+	uid := strings.ReplaceAll(name[i+3:], "_", "-")
+	if len(uid) != 36 || strings.Count(uid, "-") != 4 {
+		return
+	}
+	w.PodUID, w.Kind = uid, KindPod
+	if w.QoSClass == "" {
+		w.QoSClass = "guaranteed"
+	}
+}
+
+// isContainerID says whether s is a 64-hex-digit container id.
+func isContainerID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
