@@ -1,6 +1,9 @@
 package inspect
 
 import (
+	"io"
+	"os"
+	"strconv"
 	"strings"
 )
 
@@ -145,4 +148,21 @@ func isContainerID(s string) bool {
 		}
 	}
 	return true
+}
+
+// readWorkload reads PID/cgroup, bounded, into a Workload. A missing,
+// unreadable or odd file gives the zero Workload and no warning: identity
+// is best-effort, and the usual cause is the process racing its exit (a
+// fixture or old tree simply has no cgroup file).
+func (fsys FS) readWorkload(pid int) Workload {
+	f, err := os.Open(fsys.path(strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return Workload{}
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCgroupFile))
+	if err != nil {
+		return Workload{}
+	}
+	return parseCgroup(b)
 }
