@@ -216,6 +216,7 @@ func (sc *scanner) processDone(i int) {
 				ps.p.Name = string(st.Comm)
 			}
 		}
+		ps.p.Workload = sc.fsys.readWorkload(ps.p.PID)
 	}
 }
 
