@@ -293,6 +293,14 @@ var checkExitTests = []struct {
 		stderr: `invalid --name ""`, wantUsage: true,
 	},
 	{
+		name: "an empty --workload is a mistake, not every workload", args: []string{"check", "--proc-root", healthyRoot, "--workload", ""}, code: 2,
+		stderr: `invalid --workload ""`, wantUsage: true,
+	},
+	{
+		name: "an empty --workload after a real one is still a mistake", args: []string{"check", "--proc-root", healthyRoot, "--workload", "leaky.service", "--workload", ""}, code: 2,
+		stderr: `invalid --workload ""`, wantUsage: true,
+	},
+	{
 		name: "an empty --peer is a mistake, not every peer", args: []string{"check", "--proc-root", healthyRoot, "--peer", ""}, code: 2,
 		stderr: `invalid --peer ""`, wantUsage: true,
 	},

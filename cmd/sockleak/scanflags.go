@@ -9,14 +9,15 @@ import (
 // ScanFlags are the collection and filter flags every command that scans
 // shares.
 type ScanFlags struct {
-	ProcRoot string   // --proc-root; default /proc
-	PIDs     []int    // --pid, repeatable. Optional.
-	Name     string   // --name. Optional.
-	States   []string // --state, repeatable, any spelling ParseState takes. Optional.
-	Ports    []int    // --port, repeatable. Optional.
-	Peers    []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
-	Backend  string   // --backend: auto, netlink or proc
-	Verbose  bool     // -v: print how the scan went (backend fallbacks) on stderr
+	ProcRoot  string   // --proc-root; default /proc
+	PIDs      []int    // --pid, repeatable. Optional.
+	Name      string   // --name. Optional.
+	Workloads []string // --workload, repeatable: patterns Workload.Match takes. Optional.
+	States    []string // --state, repeatable, any spelling ParseState takes. Optional.
+	Ports     []int    // --port, repeatable. Optional.
+	Peers     []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
+	Backend   string   // --backend: auto, netlink or proc
+	Verbose   bool     // -v: print how the scan went (backend fallbacks) on stderr
 
 	flags *pflag.FlagSet // where they were registered, to tell --state "" from no --state (and --name, --peer)
 }
@@ -26,6 +27,7 @@ func (f *ScanFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ProcRoot, "proc-root", inspect.DefaultRoot, "proc filesystem to read (e.g. a host's /proc mounted at /host/proc)")
 	fs.IntSliceVar(&f.PIDs, "pid", nil, "only this process (repeatable)")
 	fs.StringVar(&f.Name, "name", "", "only processes whose name or command line contains this (case-insensitive)")
+	fs.StringArrayVar(&f.Workloads, "workload", nil, "only processes of this workload (repeatable): a glob (* does not cross /) on the workload name (leaky.service, NS/POD/CONTAINER, a container name), its unit, pod, NAMESPACE/POD, container or pod UID, or a container id prefix of 4+ hex digits")
 	fs.StringSliceVar(&f.States, "state", nil, "only sockets in this state (repeatable; close-wait, FIN_WAIT2, finwait2... all work)")
 	fs.IntSliceVar(&f.Ports, "port", nil, "only sockets with this local or remote port (repeatable)")
 	fs.StringSliceVar(&f.Peers, "peer", nil, "only sockets to this peer: IP, IP:port or CIDR (repeatable)")
@@ -51,6 +53,7 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 	o.Backend = b
 	o.PIDs = f.PIDs
 	o.Name = f.Name
+	o.Workloads = f.Workloads
 	// An empty $STATE, $NAME or $PEER in a script must not widen the view
 	// to everything.
 	switch {
@@ -58,6 +61,8 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 		return o, flagErrorf(`invalid --state "": want a state, e.g. close-wait`)
 	case f.changed("name") && f.Name == "":
 		return o, flagErrorf(`invalid --name "": want a name or part of a command line`)
+	case f.changed("workload") && hasEmpty(f.Workloads):
+		return o, flagErrorf(`invalid --workload "": want a workload name or pattern, e.g. leaky.service`)
 	case f.changed("peer") && len(f.Peers) == 0:
 		return o, flagErrorf(`invalid --peer "": want an IP, IP:port or CIDR`)
 	}
@@ -82,4 +87,14 @@ func (f *ScanFlags) options() (inspect.Options, error) {
 		o.Peers = append(o.Peers, p)
 	}
 	return o, nil
+}
+
+// hasEmpty reports whether any of the values is empty.
+func hasEmpty(values []string) bool {
+	for _, v := range values {
+		if v == "" {
+			return true
+		}
+	}
+	return false
 }
