@@ -156,5 +156,8 @@ func describeSelection(o Options) string {
 	if o.Name != "" {
 		parts = append(parts, fmt.Sprintf("--name %q", o.Name))
 	}
+	for _, w := range o.Workloads {
+		parts = append(parts, fmt.Sprintf("--workload %q", w))
+	}
 	return strings.Join(parts, " ")
 }

@@ -26,7 +26,8 @@ func (sc *scanner) selectProcesses() error {
 	}
 	sc.meta = newMetaReader(sc.ctx, fsys)
 	var self map[int]bool
-	if opts.Name != "" {
+	byName := opts.Name != "" || len(opts.Workloads) > 0 // selection that reads the process's name
+	if byName {
 		self = fsys.selfAndWrappers(sc.meta)
 	}
 	sc.procs = make([]procScan, 0, len(pids))
@@ -36,7 +37,7 @@ func (sc *scanner) selectProcesses() error {
 			return err
 		}
 		p := Process{PID: pid}
-		if opts.Name != "" && (self[pid] || !sc.meta.fill(&p) || !matchName(&p, opts.Name)) {
+		if byName && (self[pid] || !sc.meta.fill(&p) || !sc.matchSelection(&p)) {
 			continue
 		}
 		ns, err := fsys.readNetNS(fsys.path(strconv.Itoa(pid), "ns", "net"))
@@ -50,7 +51,7 @@ func (sc *scanner) selectProcesses() error {
 			// Not a namespace we can name: keep the process and the
 			// sockets it owns, but do not read tables through it.
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
-			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+			sc.procs = append(sc.procs, procScan{p: p, named: byName})
 			continue
 		case err != nil && fsys.exited(pid, err):
 			// Gone since we listed it (ENOENT, ESRCH): PIDs can vanish
@@ -60,7 +61,7 @@ func (sc *scanner) selectProcesses() error {
 			// ns/net missing from a directory that is still there (not a
 			// real procfs): as above, the process stays.
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("pid %d: network namespace unknown: %v", pid, err))
-			sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+			sc.procs = append(sc.procs, procScan{p: p, named: byName})
 			continue
 		case err != nil:
 			// The PID directory is not one (a file, a symlink loop).
@@ -68,10 +69,24 @@ func (sc *scanner) selectProcesses() error {
 			continue
 		}
 		p.NetNS = ns
-		sc.procs = append(sc.procs, procScan{p: p, named: opts.Name != ""})
+		sc.procs = append(sc.procs, procScan{p: p, named: byName})
 		sc.nsMembers[ns] = append(sc.nsMembers[ns], pid)
 	}
 	return nil
+}
+
+// matchSelection reports whether a process whose name is read passes
+// --name and --workload (its workload read from PID/cgroup here, as the
+// pattern needs it before the process's descriptors are walked).
+func (sc *scanner) matchSelection(p *Process) bool {
+	if sc.opts.Name != "" && !matchName(p, sc.opts.Name) {
+		return false
+	}
+	if len(sc.opts.Workloads) == 0 {
+		return true
+	}
+	p.Workload = sc.fsys.readWorkload(p.PID)
+	return slices.ContainsFunc(sc.opts.Workloads, func(pat string) bool { return p.Workload.Match(pat, p.Name) })
 }
 
 // visiblePIDs returns the PIDs --pid names that the proc root may show.

@@ -38,8 +38,8 @@ type Workload struct {
 	// Unit is the innermost systemd unit: "leaky.service",
 	// "docker-<id>.scope", "session-3.scope".
 	Unit string `json:"unit,omitempty"`
-	// Slice is the slice that holds the unit: "system.slice",
-	// "user-1000.slice", "kubepods-burstable.slice".
+	// Slice is the innermost slice that holds the unit: "system.slice",
+	// "user-1000.slice", "kubepods-burstable-pod<UID>.slice".
 	Slice string `json:"slice,omitempty"`
 	// UserManager is the user's systemd manager for a user unit,
 	// "user@1000.service"; "" for a system unit.
@@ -95,7 +95,7 @@ func (w *Workload) Name(comm string) string {
 		}
 		return rt + ":" + ShortID(w.ContainerID)
 	case KindUnit:
-		if w.UserManager != "" {
+		if w.UserManager != "" && w.UserManager != w.Unit { // the manager itself is named once
 			return w.UserManager + "/" + w.Unit
 		}
 		return w.Unit

@@ -72,6 +72,18 @@ type ProcessDoc struct {
 	// ProcessState is the state letter of PID/stat ("T" stopped, "t"
 	// traced, "D" uninterruptible, "Z" zombie, ...); absent when unknown.
 	ProcessState string `json:"process_state,omitempty"`
+	// Workload is what the process belongs to, from its cgroup (a
+	// systemd unit, a container, a Kubernetes pod); absent when the
+	// cgroup could not be read.
+	Workload *WorkloadDoc `json:"workload,omitempty"`
+}
+
+// WorkloadDoc is a process's workload: its name (its key across
+// restarts: the unit, NAMESPACE/POD/CONTAINER or pod/UID, the container,
+// or the process name) and the fields of inspect.Workload.
+type WorkloadDoc struct {
+	Name string `json:"name"`
+	inspect.Workload
 }
 
 // SocketDoc is one socket.
@@ -210,6 +222,9 @@ func newDocument(r *Report) Document {
 		}
 		if p.State != 0 {
 			pd.ProcessState = string(rune(p.State))
+		}
+		if p.Workload.Kind != "" {
+			pd.Workload = &WorkloadDoc{Name: p.WorkloadName(), Workload: p.Workload}
 		}
 		d.Processes = append(d.Processes, pd)
 	}
