@@ -31,6 +31,9 @@ const (
 func hostileSnapshot() *inspect.Snapshot {
 	a, b, c := proc(66, hostileName, 1990, 2048), proc(67, hostileName, 40, 1024), proc(68, longName, 40, 1024)
 	a.Cmdline, a.User = "/tmp/bad"+forged, "nobody\x1b[2J"
+	// A unit is named by whoever started it: systemd-run --unit takes
+	// most bytes.
+	a.Workload = inspect.Workload{Kind: inspect.KindUnit, Unit: "bad\x1b[31m" + forged + ".service", Slice: "system.slice"}
 	b.Cmdline = hostileName + " \x1b]0;pwned\x07" + forged
 	c.Cmdline = "/tmp/" + longName + " --x" + forged
 	snap := snapshot([]inspect.Process{a, b, c}, shiftInodes(cwTo(3, "10.0.0.5:80", 66), 100),

@@ -117,13 +117,30 @@ func (r *Report) label(pid int, name string) string {
 	return wording.Escape(name)
 }
 
-// procName names a process for its findings: "pid 42 (nginx)", with its
-// network namespace when it is not the host's ("pid 42 (nginx) in network
+// procName names a process for its findings: "pid 42 (nginx)", led by its
+// workload when it belongs to a unit, a container or a pod
+// ("leaky.service (pid 4242, python3 client.py)"), with its network
+// namespace when it is not the host's ("pid 42 (nginx) in network
 // namespace 4026532500").
 func (r *Report) procName(p *ProcessRow) string {
 	s := ownerName(p.PID, r.label(p.PID, p.Name))
+	if w := workloadPhrase(&p.Process); w != "" {
+		s = fmt.Sprintf("%s (pid %d, %s)", w, p.PID, r.label(p.PID, p.Name))
+	}
 	if r.otherNS(p.NetNS) {
 		s += fmt.Sprintf(" in network namespace %d", p.NetNS)
 	}
 	return s
+}
+
+// workloadPhrase names a process's workload for people, escaped (a unit or
+// pod is named by whoever started it): "leaky.service",
+// "shop/api-7d9f/app", "pod/UID"; "" for a plain process, which its name
+// already names.
+func workloadPhrase(p *inspect.Process) string {
+	switch p.Workload.Kind {
+	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+		return wording.Escape(p.WorkloadName())
+	}
+	return ""
 }

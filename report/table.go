@@ -167,11 +167,17 @@ func (r *Report) namespaces() int {
 func processTable(w io.Writer, r *Report, multiNS bool) error {
 	states := r.statesShown()
 	queued := slices.ContainsFunc(r.Processes, func(p ProcessRow) bool { return total(p.Queued) > 0 })
+	// A workload column only when a process shown belongs to a unit, a
+	// container or a pod: a host without them reads as before.
+	workloads := slices.ContainsFunc(r.Processes, func(p ProcessRow) bool { return workloadPhrase(&p.Process) != "" })
 	header := []string{"PID", "PROCESS", "USER", "FDS", "SOCKETS"}
-	numeric := []int{0, 3, 4}
-	for i, s := range states {
+	if workloads {
+		header = slices.Insert(header, 2, "WORKLOAD")
+	}
+	numeric := []int{0, len(header) - 2, len(header) - 1}
+	for _, s := range states {
 		header = append(header, s.String())
-		numeric = append(numeric, 5+i)
+		numeric = append(numeric, len(header)-1)
 	}
 	if queued { // connections in its accept queues, counted in their states
 		header = append(header, "QUEUED")
@@ -181,8 +187,11 @@ func processTable(w io.Writer, r *Report, multiNS bool) error {
 		header = append(header, "NETNS")
 	}
 	t := newTable(w, header, numeric...)
-	row := func(pid, name, user, fds string, sockets int, counts map[inspect.TCPState]int, nq int, ns string) error {
+	row := func(pid, name, workload, user, fds string, sockets int, counts map[inspect.TCPState]int, nq int, ns string) error {
 		cells := []string{pid, name, user, fds, strconv.Itoa(sockets)}
+		if workloads {
+			cells = slices.Insert(cells, 2, orDash(workload))
+		}
 		for _, s := range states {
 			cells = append(cells, countCell(counts[s]))
 		}
@@ -195,7 +204,7 @@ func processTable(w io.Writer, r *Report, multiNS bool) error {
 		return t.Append(cells)
 	}
 	for _, p := range r.Processes {
-		if err := row(strconv.Itoa(p.PID), r.label(p.PID, p.Name), wording.Escape(p.User), fdUsage(p.FDs, p.FDSoftLimit), p.Sockets,
+		if err := row(strconv.Itoa(p.PID), r.label(p.PID, p.Name), workloadPhrase(&p.Process), wording.Escape(p.User), fdUsage(p.FDs, p.FDSoftLimit), p.Sockets,
 			p.States, total(p.Queued), nsCell(p.NetNS)); err != nil {
 			return err
 		}
@@ -209,7 +218,7 @@ func processTable(w io.Writer, r *Report, multiNS bool) error {
 	}{{KernelPID, "-", "(kernel)"}, {UnknownPID, "?", "(unknown owner)"}} {
 		byNS := r.poolStates(o.pid, multiNS)
 		for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-			if err := row(o.cell, o.name, "", "", total(byNS[ns]), byNS[ns], 0, nsCell(ns)); err != nil {
+			if err := row(o.cell, o.name, "", "", "", total(byNS[ns]), byNS[ns], 0, nsCell(ns)); err != nil {
 				return err
 			}
 		}
