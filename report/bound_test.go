@@ -46,64 +46,69 @@ func boundFixture() (*Report, CheckThresholds, []Violation) {
 	return r, l, Check(r, l)
 }
 
-// TestPrometheusBounded: 2000 processes gave 2016 series before; now the
-// per-process families hold the DefaultMaxProcesses with the most sockets,
-// those with a violation and one "other" roll-up summing the rest.
+// TestPrometheusBounded: 2000 processes, each a workload of its own,
+// gave 2016 series before; now the workload families hold the
+// DefaultMaxWorkloads worst, those with a violation and one "other"
+// roll-up summing the rest, under the documented cap (SeriesCap).
 func TestPrometheusBounded(t *testing.T) {
 	r, l, vs := boundFixture()
-	violating := map[string]bool{}
+	violating := map[string]bool{} // workload names
 	for _, v := range vs {
 		if v.PID > 0 {
-			violating[strconv.Itoa(v.PID)] = true
+			violating["worker"+strconv.Itoa(v.PID-100)] = true
 		}
 	}
 	if len(violating) != 4 {
 		t.Fatalf("fixture: %d processes with a violation, want 4 (3 CLOSE_WAIT, 1 accept queue): %v", len(violating), vs)
 	}
 	for _, max := range []int{0, 10} {
-		l.MaxProcesses = max
+		l.MaxWorkloads = max
 		bound := max
 		if bound == 0 {
-			bound = DefaultMaxProcesses
+			bound = DefaultMaxWorkloads
 		}
 		var b bytes.Buffer
 		if err := Prometheus(&b, r, l, vs); err != nil {
 			t.Fatal(err)
 		}
 		samples := parseExposition(t, &b)
-		if lines := strings.Count(b.String(), "\n"); lines > 10*bound+200 {
-			t.Errorf("max %d: %d lines (%d bytes), want at most %d", max, lines, b.Len(), 10*bound+200)
+		// The violations beyond the bound have series of their own too.
+		if limit := SeriesCap(bound) + len(violating)*SeriesPerWorkload; len(samples) > limit {
+			t.Errorf("max %d: %d series (%d bytes), want at most %d", max, len(samples), b.Len(), limit)
 		}
-		pids := map[string]map[string]bool{} // family -> pids
-		sums := map[string]float64{}         // family{state} -> sum over series
+		owners := map[string]map[string]bool{} // family -> workloads
+		sums := map[string]float64{}           // family{state} -> sum over series
 		for key, v := range samples {
 			name, labels, _ := strings.Cut(key, "{")
-			pid := labelValue(labels, "pid")
-			if !strings.HasPrefix(name, "sockleak_process_") && !strings.HasPrefix(name, "sockleak_listen_") {
+			if !strings.HasPrefix(name, "sockleak_workload_") || name == "sockleak_workloads_rolled_up" {
 				continue
 			}
-			if pids[name] == nil {
-				pids[name] = map[string]bool{}
+			w := labelValue(labels, "workload")
+			if owners[name] == nil {
+				owners[name] = map[string]bool{}
 			}
-			pids[name][pid+"/"+labelValue(labels, "local")] = true
+			owners[name][w+"/"+labelValue(labels, "local")] = true
 			sums[name+"{"+labelValue(labels, "state")+"}"] += v
-			if pid == "" && (labelValue(labels, "process") != OtherProcess || name == "sockleak_process_fd_limit" || name == "sockleak_listen_backlog") {
+			if w == "other" && (labelValue(labels, "kind") != "other" || name == "sockleak_workload_fd_usage_ratio" || name == "sockleak_workload_listen_backlog") {
 				t.Errorf("max %d: %s: a roll-up where none belongs", max, key)
 			}
 		}
 		want := bound + len(violating) + 1 // the roll-up
-		for name, ps := range pids {
-			if len(ps) > want {
-				t.Errorf("max %d: %s has %d series owners, want at most %d", max, name, len(ps), want)
+		for name, ws := range owners {
+			if len(ws) > want {
+				t.Errorf("max %d: %s has %d series owners, want at most %d", max, name, len(ws), want)
 			}
 		}
-		for pid := range violating {
-			if samples[fmt.Sprintf(`sockleak_process_open_fds{pid=%q,process="worker%d"}`, pid, atoi(pid)-100)] == 0 {
-				t.Errorf("max %d: pid %s has a violation but no series of its own", max, pid)
+		for w := range violating {
+			if samples[fmt.Sprintf(`sockleak_workload_open_fds{kind="process",workload=%q}`, w)] == 0 {
+				t.Errorf("max %d: %s has a violation but no series of its own", max, w)
 			}
 		}
-		if samples[`sockleak_listen_queue_connections{local="10.2.0.35:8080",pid="135",process="worker35"}`] != 10 {
+		if samples[`sockleak_workload_listen_queue_connections{kind="process",local="10.2.0.35:8080",workload="worker35"}`] != 10 {
 			t.Errorf("max %d: the listener that is not accepting has no series of its own", max)
+		}
+		if got, rolled := samples["sockleak_workloads_rolled_up"], len(r.Processes)-want+1; int(got) < rolled-len(violating) {
+			t.Errorf("max %d: sockleak_workloads_rolled_up %v, want about %d", max, got, rolled)
 		}
 		// The roll-up makes the sums the totals.
 		var fds, listenQ float64
@@ -117,21 +122,20 @@ func TestPrometheusBounded(t *testing.T) {
 				listenQ += float64(s.RxQueue)
 			}
 		}
-		if got := sums["sockleak_process_open_fds{}"]; got != fds {
+		if got := sums["sockleak_workload_open_fds{}"]; got != fds {
 			t.Errorf("max %d: open fds sum to %v, want %v", max, got, fds)
 		}
 		for st, n := range states {
-			if got := sums["sockleak_process_sockets{"+st+"}"]; got != n {
+			if got := sums["sockleak_workload_sockets{"+st+"}"]; got != n {
 				t.Errorf("max %d: %s sockets sum to %v, want %v", max, st, got, n)
 			}
 		}
-		if got := sums["sockleak_listen_queue_connections{}"]; got != listenQ {
+		if got := sums["sockleak_workload_listen_queue_connections{}"]; got != listenQ {
 			t.Errorf("max %d: accept queues sum to %v, want %v", max, got, listenQ)
 		}
 	}
 }
 
-// labelValue returns a label's value in parseExposition's key form.
 func labelValue(labels, name string) string {
 	for _, l := range strings.Split(strings.TrimSuffix(labels, "}"), ",") {
 		if v, ok := strings.CutPrefix(l, name+"="); ok {
@@ -142,7 +146,6 @@ func labelValue(labels, name string) string {
 	return ""
 }
 
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // TestNagiosBounded: the long output lists NagiosMaxViolations, worst
 // first, then how many more; 2000 violations gave 2009 lines before.

@@ -42,9 +42,13 @@ type CheckThresholds struct {
 	// AcceptQueue fails the check for a listener whose server is not
 	// accepting (the accept_queue finding), whatever the counts.
 	AcceptQueue bool
-	// MaxProcesses bounds the per-process metrics (DefaultMaxProcesses
-	// when 0 or less); see Gatherer.
-	MaxProcesses int
+	// MaxWorkloads bounds the workloads (processes with PIDLabel) with
+	// metrics of their own besides those with a violation
+	// (DefaultMaxWorkloads when 0); the rest are summed (SeriesCap).
+	MaxWorkloads int
+	// PIDLabel keys the metrics by process (pid and process labels)
+	// instead of by workload.
+	PIDLabel bool
 }
 
 func (l CheckThresholds) states() []inspect.TCPState {

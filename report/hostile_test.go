@@ -127,11 +127,12 @@ func TestHostileLabels(t *testing.T) {
 		t.Errorf("the textfile differs from -o prometheus:\n%s\n%s", file, b.String())
 	}
 	series := parseExposition(t, &b)
+	unit := `bad\x1b[31m\nSOCKLEAK OK - all fine.service`
 	want := map[string]bool{
-		`sockleak_process_open_fds{pid="66",process="\xff\xfebad\x1b[31m"}`:                               true,
-		`sockleak_process_open_fds{pid="67",process="\xff\xfebad\x1b[31m"}`:                               true,
-		`sockleak_process_open_fds{pid="68",process="aaaaaaaaaaaaaaa\nSOCKLEAK OK - all fine"}`:           true,
-		`sockleak_listen_queue_connections{local="10.0.0.7:8080",pid="66",process="\xff\xfebad\x1b[31m"}`: true,
+		`sockleak_workload_open_fds{kind="unit",unit="` + unit + `",workload="` + unit + `"}`:                                      true,
+		`sockleak_workload_open_fds{kind="process",workload="\xff\xfebad\x1b[31m"}`:                                               true,
+		`sockleak_workload_open_fds{kind="process",workload="aaaaaaaaaaaaaaa\nSOCKLEAK OK - all fine"}`:                           true,
+		`sockleak_workload_listen_queue_connections{kind="unit",local="10.0.0.7:8080",unit="` + unit + `",workload="` + unit + `"}`: true,
 		`sockleak_metric_errors`: true,
 	}
 	for k := range series {
@@ -151,9 +152,9 @@ func TestHostileLabels(t *testing.T) {
 // TestSeriesNotBuilt: a series that cannot be built is counted, not
 // fatal (no Must* on values from the host).
 func TestSeriesNotBuilt(t *testing.T) {
-	m := checkMetrics{openFDs: metrics.ProcessOpenFDs.GaugeVec()}
-	m.set(m.openFDs, 1, "42") // one label value of two
-	m.set(m.openFDs, 1, "42", hostileName)
+	m := checkMetrics{wlFDs: metrics.WorkloadOpenFDs.GaugeVec()}
+	m.set(m.wlFDs, 1, "42") // one label value of six
+	m.set(m.wlFDs, 1, MetricLabels(&inspect.Workload{}, hostileName, 0, "")...)
 	if m.failed != 1 {
 		t.Errorf("failed = %d, want 1", m.failed)
 	}

@@ -1,10 +1,7 @@
 package report
 
 import (
-	"cmp"
 	"io"
-	"slices"
-	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -14,14 +11,27 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
-// DefaultMaxProcesses is how many processes get metrics of their own,
-// besides those with a violation, unless CheckThresholds.MaxProcesses
-// says otherwise: watch's default (watch.DefaultMaxProcesses) too.
-const DefaultMaxProcesses = 50
+// DefaultMaxWorkloads is how many workloads (or processes, with
+// --pid-label) get series of their own, besides those with a violation,
+// unless CheckThresholds.MaxWorkloads says otherwise: watch's default too.
+const DefaultMaxWorkloads = 50
 
-// OtherProcess is the process label of the series that sum the processes
-// beyond the bound, as watch's exporter names them.
-const OtherProcess = "other"
+// SeriesPerWorkload is the most series one workload (or the roll-up) has:
+// sockets in each of the 11 states, its processes, descriptors and fd
+// usage, and a listener's queue and backlog. The series cap of check's
+// metrics is SeriesPerWorkload × (MaxWorkloads + 1) + FixedSeries, plus
+// the workloads with a violation beyond MaxWorkloads (each has its own).
+const SeriesPerWorkload = 11 + 3 + 2
+
+// FixedSeries bounds the series that are not per workload: sockets and
+// the kernel's by state (11 each), the violations and thresholds of each
+// checked metric (4 each, at most 12 metrics), and the gauges without
+// labels.
+const FixedSeries = 11 + 11 + 4*12 + 8
+
+// SeriesCap is the most series check's metrics hold with at most
+// maxWorkloads workloads and no violation beyond them.
+func SeriesCap(maxWorkloads int) int { return SeriesPerWorkload*(maxWorkloads+1) + FixedSeries }
 
 // Gatherer returns a check's metrics on a fresh registry of their own,
 // modelled on node_exporter: one family per quantity (internal/metrics
@@ -32,12 +42,14 @@ const OtherProcess = "other"
 // invalid one must not cost the whole output. A series that still cannot
 // be built is left out and counted in sockleak_metric_errors.
 //
-// Cardinality is bounded as watch's exporter bounds it: per-process
-// series only for the l.MaxProcesses processes with the most sockets and
-// for every process with a violation; the rest are summed under
-// pid="",process="other" (sockets and descriptors; a limit does not sum,
-// so theirs are left out). Listeners likewise: those of an accept_queue
-// violation and the l.MaxProcesses fullest, the rest's queues summed.
+// Series are keyed by workload (a systemd unit; a pod's namespace, pod and
+// container; a container; or the process name), not by pid, so a service
+// that restarts keeps them (metrics.WorkloadLabels); l.PIDLabel keys them
+// by process instead. Cardinality is bounded as watch's exporter bounds
+// it: series of their own for every workload with a violation and the
+// l.MaxWorkloads worst others (fd usage, CLOSE_WAIT, sockets); the rest
+// are summed under kind="other",workload="other" and counted in
+// sockleak_workloads_rolled_up (SeriesCap gives the bound).
 func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer, error) {
 	reg := prometheus.NewRegistry()
 	if err := registerMetrics(reg, r, l, vs); err != nil {
@@ -48,38 +60,45 @@ func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer
 
 // checkMetrics are the collectors of a check's metrics.
 type checkMetrics struct {
-	sockets, procSockets, openFDs, maxFDs, kernel *prometheus.GaugeVec
+	sockets, wlSockets, wlProcs, wlFDs, wlUsage, kernel *prometheus.GaugeVec
 	violations, warnLimit, critLimit              *prometheus.GaugeVec
 	listenQueue, listenBacklog                    *prometheus.GaugeVec
 	status, inspected, denied, scanTime, errors   prometheus.Gauge
+	rolledUp                                      prometheus.Gauge
 	failed                                        int // series that could not be built
 }
 
 func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs []Violation) error {
+	fam := func(f metrics.Family) *prometheus.GaugeVec {
+		if l.PIDLabel {
+			f = f.ByPID()
+		}
+		return f.GaugeVec()
+	}
 	m := checkMetrics{
-		sockets: metrics.Sockets.GaugeVec(), procSockets: metrics.ProcessSockets.GaugeVec(),
-		openFDs: metrics.ProcessOpenFDs.GaugeVec(), maxFDs: metrics.ProcessFDLimit.GaugeVec(),
+		sockets: metrics.Sockets.GaugeVec(), wlSockets: fam(metrics.WorkloadSockets),
+		wlProcs: fam(metrics.WorkloadProcesses), wlFDs: fam(metrics.WorkloadOpenFDs), wlUsage: fam(metrics.WorkloadFDUsage),
 		kernel: metrics.KernelTCPSockets.GaugeVec(), violations: metrics.CheckViolations.GaugeVec(),
 		warnLimit: metrics.CheckWarningThreshold.GaugeVec(), critLimit: metrics.CheckCriticalThreshold.GaugeVec(),
 		status: metrics.CheckStatus.Gauge(), inspected: metrics.ProcessesInspected.Gauge(),
 		denied: metrics.ProcessesUninspectable.Gauge(), scanTime: metrics.ScanTimestamp.Gauge(),
-		listenQueue: metrics.ListenQueue.GaugeVec(), listenBacklog: metrics.ListenBacklog.GaugeVec(),
-		errors: metrics.MetricErrors.Gauge(),
+		listenQueue: fam(metrics.WorkloadListenQueue), listenBacklog: fam(metrics.WorkloadListenBacklog),
+		errors: metrics.MetricErrors.Gauge(), rolledUp: metrics.WorkloadsRolledUp.Gauge(),
 	}
-	for _, c := range []prometheus.Collector{m.sockets, m.procSockets, m.openFDs, m.maxFDs, m.kernel, m.violations,
-		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog, m.errors} {
+	for _, c := range []prometheus.Collector{m.sockets, m.wlSockets, m.wlProcs, m.wlFDs, m.wlUsage, m.kernel, m.violations,
+		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog, m.errors,
+		m.rolledUp} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	snap := r.Snapshot
 	m.setSockets(r)
-	maxProcs := l.MaxProcesses
-	if maxProcs <= 0 {
-		maxProcs = DefaultMaxProcesses
+	maxWorkloads := l.MaxWorkloads
+	if maxWorkloads <= 0 {
+		maxWorkloads = DefaultMaxWorkloads
 	}
-	m.setListeners(r, vs, maxProcs)
-	m.setProcesses(r, vs, maxProcs)
+	m.setWorkloads(r, vs, maxWorkloads, l.PIDLabel)
 	m.setThresholds(r, l, vs)
 	m.inspected.Set(float64(len(snap.Processes)))
 	m.denied.Set(float64(snap.Denied))
@@ -130,115 +149,6 @@ func (m *checkMetrics) setSockets(r *Report) {
 	for st, n := range r.Kernel {
 		if n > 0 {
 			m.set(m.kernel, float64(n), st.Label())
-		}
-	}
-}
-
-// setListeners sets the accept queue and backlog of listeners whose
-// queue is not empty: few series, and the ones an alert on a server that
-// stopped accepting needs. Those of an accept_queue violation and the
-// maxProcs fullest have their own; the rest's queues are summed under
-// process="other" (their backlogs do not sum: left out).
-func (m *checkMetrics) setListeners(r *Report, vs []Violation, maxProcs int) {
-	names := map[int]string{}
-	for _, p := range r.Snapshot.Processes {
-		names[p.PID] = p.Name
-	}
-	failing := map[string]bool{}
-	for _, v := range vs {
-		if v.Metric == MetricAcceptQueue {
-			failing[strconv.Itoa(v.PID)+" "+v.Local] = true
-		}
-	}
-	var ls []*inspect.Socket
-	for i := range r.Snapshot.Sockets {
-		if s := &r.Snapshot.Sockets[i]; s.State == inspect.Listen && s.RxQueue > 0 {
-			ls = append(ls, s)
-		}
-	}
-	isFailing := func(s *inspect.Socket) bool { return failing[strconv.Itoa(socketOwner(s))+" "+s.Local.String()] }
-	slices.SortStableFunc(ls, func(a, b *inspect.Socket) int {
-		return cmp.Or(cmp.Compare(b2i(isFailing(b)), b2i(isFailing(a))), cmp.Compare(b.RxQueue, a.RxQueue))
-	})
-	var other float64
-	for i, s := range ls {
-		if i >= maxProcs && !isFailing(s) {
-			other += float64(s.RxQueue)
-			continue
-		}
-		pid := socketOwner(s)
-		m.set(m.listenQueue, float64(s.RxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
-		if s.TxQueue > 0 {
-			m.set(m.listenBacklog, float64(s.TxQueue), strconv.Itoa(pid), names[pid], s.Local.String())
-		}
-	}
-	if len(ls) > maxProcs && other > 0 {
-		m.set(m.listenQueue, other, "", OtherProcess, "")
-	}
-}
-
-// b2i is 1 for true.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// setProcesses sets the series of the processes the report shows
-// (holding a socket, or with a finding) and of those with a violation:
-// those with a violation and the maxProcs with the most sockets each
-// their own, the rest summed under process="other".
-func (m *checkMetrics) setProcesses(r *Report, vs []Violation, maxProcs int) {
-	rows := map[int]ProcessRow{}
-	for _, p := range r.Processes {
-		rows[p.PID] = p
-	}
-	violating := map[int]bool{}
-	for _, v := range vs {
-		if v.PID > 0 {
-			violating[v.PID] = true
-		}
-	}
-	var procs []inspect.Process
-	for _, p := range r.Snapshot.Processes {
-		if _, shown := rows[p.PID]; shown || violating[p.PID] {
-			procs = append(procs, p)
-		}
-	}
-	slices.SortStableFunc(procs, func(a, b inspect.Process) int {
-		return cmp.Or(cmp.Compare(b2i(violating[b.PID]), b2i(violating[a.PID])),
-			cmp.Compare(rows[b.PID].Sockets, rows[a.PID].Sockets), cmp.Compare(a.PID, b.PID))
-	})
-	otherStates := map[inspect.TCPState]int{}
-	var otherFDs, rest int
-	for i, p := range procs {
-		if i >= maxProcs && !violating[p.PID] {
-			for st, n := range rows[p.PID].States {
-				otherStates[st] += n
-			}
-			otherFDs += p.FDs
-			rest++
-			continue
-		}
-		pid := strconv.Itoa(p.PID)
-		m.set(m.openFDs, float64(p.FDs), pid, p.Name)
-		if p.FDSoftLimit > 0 {
-			m.set(m.maxFDs, float64(p.FDSoftLimit), pid, p.Name)
-		}
-		m.setStates(rows[p.PID].States, pid, p.Name)
-	}
-	if rest > 0 {
-		m.set(m.openFDs, float64(otherFDs), "", OtherProcess)
-		m.setStates(otherStates, "", OtherProcess)
-	}
-}
-
-// setStates sets a process's (or the roll-up's) sockets by state.
-func (m *checkMetrics) setStates(states map[inspect.TCPState]int, pid, name string) {
-	for st, n := range states {
-		if n > 0 {
-			m.set(m.procSockets, float64(n), pid, name, st.Label())
 		}
 	}
 }

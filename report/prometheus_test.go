@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,7 +42,9 @@ func parseExposition(t *testing.T, r io.Reader) map[string]float64 {
 		for _, m := range mf.GetMetric() {
 			var labels []string
 			for _, lp := range m.GetLabel() {
-				labels = append(labels, lp.GetName()+"="+`"`+lp.GetValue()+`"`)
+				if lp.GetValue() != "" { // an empty label is no label to Prometheus
+					labels = append(labels, lp.GetName()+"="+`"`+lp.GetValue()+`"`)
+				}
 			}
 			sort.Strings(labels)
 			key := name
@@ -81,18 +84,20 @@ func TestPrometheus(t *testing.T) {
 	}
 	got := parseExposition(t, &b)
 	want := map[string]float64{
-		`sockleak_sockets{state="close_wait"}`:                                      1987,
-		`sockleak_sockets{state="established"}`:                                     3,
-		`sockleak_sockets{state="time_wait"}`:                                       50,
-		`sockleak_sockets{state="fin_wait2"}`:                                       0,
-		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                            50,
-		`sockleak_process_sockets{pid="4242",process="openser",state="close_wait"}`: 1987,
-		`sockleak_process_sockets{pid="7",process="sshd",state="established"}`:      3,
-		`sockleak_process_open_fds{pid="4242",process="openser"}`:                   1997,
-		`sockleak_process_fd_limit{pid="4242",process="openser"}`:                   2048,
-		`sockleak_process_open_fds{pid="9",process="idle"}`:                         950, // no socket, but over --max-fd-usage
-		`sockleak_check_violations{metric="close_wait",severity="critical"}`:        1,
-		`sockleak_check_violations{metric="close_wait",severity="warning"}`:         0,
+		`sockleak_sockets{state="close_wait"}`:                                            1987,
+		`sockleak_sockets{state="established"}`:                                           3,
+		`sockleak_sockets{state="time_wait"}`:                                             50,
+		`sockleak_sockets{state="fin_wait2"}`:                                             0,
+		`sockleak_kernel_tcp_sockets{state="time_wait"}`:                                  50,
+		`sockleak_workload_sockets{kind="process",state="close_wait",workload="openser"}`: 1987,
+		`sockleak_workload_sockets{kind="process",state="established",workload="sshd"}`:   3,
+		`sockleak_workload_open_fds{kind="process",workload="openser"}`:                   1997,
+		`sockleak_workload_fd_usage_ratio{kind="process",workload="openser"}`:             1997.0 / 2048,
+		`sockleak_workload_processes{kind="process",workload="openser"}`:                  1,
+		`sockleak_workload_open_fds{kind="process",workload="idle"}`:                      950, // no socket, but over --max-fd-usage
+		`sockleak_workloads_rolled_up`:                                                    0,
+		`sockleak_check_violations{metric="close_wait",severity="critical"}`:              1,
+		`sockleak_check_violations{metric="close_wait",severity="warning"}`:               0,
 		// openser uses 98% (over the critical 95), idle exactly 95% (a warning).
 		`sockleak_check_violations{metric="fd_usage",severity="critical"}`: 1,
 		`sockleak_check_violations{metric="fd_usage",severity="warning"}`:  1,
@@ -119,7 +124,7 @@ func TestPrometheus(t *testing.T) {
 			t.Errorf("no sockleak_sockets series for %s", st.Label())
 		}
 	}
-	if _, ok := got[`sockleak_process_open_fds{pid="7",process="sshd"}`]; !ok {
+	if _, ok := got[`sockleak_workload_open_fds{kind="process",workload="sshd"}`]; !ok {
 		t.Errorf("sshd holds a socket and has no open_fds series")
 	}
 }
@@ -137,18 +142,67 @@ func TestPrometheusAcceptQueue(t *testing.T) {
 	}
 	got := parseExposition(t, &b)
 	for k, v := range map[string]float64{
-		`sockleak_listen_queue_connections{local="0.0.0.0:6379",pid="77",process="redis-server"}`: 129,
-		`sockleak_listen_backlog{local="0.0.0.0:6379",pid="77",process="redis-server"}`:           128,
-		`sockleak_check_violations{metric="accept_queue",severity="critical"}`:                    1,
-		`sockleak_check_violations{metric="accept_queue",severity="warning"}`:                     0,
+		`sockleak_workload_listen_queue_connections{kind="process",local="0.0.0.0:6379",workload="redis-server"}`: 129,
+		`sockleak_workload_listen_backlog{kind="process",local="0.0.0.0:6379",workload="redis-server"}`:           128,
+		`sockleak_check_violations{metric="accept_queue",severity="critical"}`:                                    1,
+		`sockleak_check_violations{metric="accept_queue",severity="warning"}`:                                     0,
 		`sockleak_check_status`: 2,
 	} {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
 	}
-	if _, ok := got[`sockleak_listen_queue_connections{local="127.0.0.1:8080",pid="77",process="redis-server"}`]; ok {
+	if _, ok := got[`sockleak_workload_listen_queue_connections{kind="process",local="127.0.0.1:8080",workload="redis-server"}`]; ok {
 		t.Errorf("a series for an empty queue")
+	}
+}
+
+// TestPrometheusByWorkload: two processes of one unit give one set of
+// series, a shared socket counted once; a restart (the same unit, a new
+// pid) gives the same series; --pid-label keys them by process.
+func TestPrometheusByWorkload(t *testing.T) {
+	series := func(snap *inspect.Snapshot, byPID bool) map[string]float64 {
+		r := Analyze(snap, DefaultThresholds)
+		l := CheckThresholds{States: cwThreshold(0, 0), PIDLabel: byPID}
+		var b bytes.Buffer
+		if err := Prometheus(&b, r, l, Check(r, l)); err != nil {
+			t.Fatal(err)
+		}
+		return parseExposition(t, &b)
+	}
+	const unit = `kind="unit",unit="leaky.service",workload="leaky.service"`
+	got := series(workloadSnapshot(), false)
+	for k, v := range map[string]float64{
+		`sockleak_workload_sockets{kind="unit",state="close_wait",unit="leaky.service",workload="leaky.service"}`:                               4,
+		`sockleak_workload_processes{` + unit + `}`:                                                                                             2,
+		`sockleak_workload_open_fds{` + unit + `}`:                                                                                              2020,
+		`sockleak_workload_fd_usage_ratio{` + unit + `}`:                                                                                        1990.0 / 2048,
+		`sockleak_workload_sockets{container="app",kind="pod",namespace="shop",pod="api-7d9f",state="close_wait",workload="shop/api-7d9f/app"}`: 2,
+	} {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	restarted := workloadSnapshot()
+	for i := range restarted.Processes {
+		restarted.Processes[i].PID += 10000
+	}
+	for i := range restarted.Sockets {
+		pids := slices.Clone(restarted.Sockets[i].PIDs) // sockets of one fixture call share a slice
+		for j := range pids {
+			pids[j] += 10000
+		}
+		restarted.Sockets[i].PIDs = pids
+	}
+	again := series(restarted, false)
+	for k := range got {
+		if _, ok := again[k]; !ok && !strings.HasPrefix(k, "sockleak_scan_timestamp") {
+			t.Errorf("after the restart %s is gone", k)
+		}
+	}
+	byPID := series(workloadSnapshot(), true)
+	if v := byPID[`sockleak_workload_open_fds{kind="unit",pid="4243",process="python3",unit="leaky.service",workload="leaky.service"}`]; v != 30 {
+		t.Errorf("--pid-label: pid 4243's open fds = %v, want 30 (series %v)", v, byPID)
 	}
 }
 
@@ -183,8 +237,7 @@ func readWhole(path string, stop *atomic.Bool, reads, bad *atomic.Int64, firstBa
 		// (families and series are sorted); a partial one is cut short,
 		// or fails to parse.
 		if s != "# an old file\nold_metric 1\n" &&
-			!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 0\n") &&
-			!strings.HasSuffix(s, "\nsockleak_sockets{state=\"time_wait\"} 50\n") {
+			!strings.HasSuffix(s, "\nsockleak_workloads_rolled_up 0\n") {
 			bad.Add(1)
 			firstBad.CompareAndSwap(nil, "partial: "+s[max(0, len(s)-80):])
 			continue

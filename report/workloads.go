@@ -92,7 +92,11 @@ func worstIndex(procs []inspect.Process) int {
 // per process, --pid-label). They are the host's text: the caller escapes
 // them (wording.Escape), as every label value.
 func MetricLabels(w *inspect.Workload, name string, pid int, process string) []string {
-	labels := []string{string(w.Kind), name, w.Unit, w.Namespace, w.Pod, w.Container}
+	kind := w.Kind
+	if kind == "" {
+		kind = inspect.KindProcess // no cgroup read: a plain process
+	}
+	labels := []string{string(kind), name, w.Unit, w.Namespace, w.Pod, w.Container}
 	if pid > 0 {
 		labels = append(labels, strconv.Itoa(pid), process)
 	}

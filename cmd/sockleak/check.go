@@ -58,9 +58,11 @@ type CheckOptions struct {
 	AllowMissing bool
 	Output       string // text, json, nagios or prometheus
 	Textfile     string // also write the metrics here, atomically. Optional.
-	// MaxProcesses is how many processes get metrics of their own,
-	// besides those with a violation (-o prometheus, --textfile).
-	MaxProcesses int
+	// MaxWorkloads is how many workloads (processes with --pid-label) get
+	// metrics of their own, besides those with a violation (-o
+	// prometheus, --textfile); PIDLabel keys the metrics by process.
+	MaxWorkloads int
+	PIDLabel     bool
 	Quiet        bool // print nothing when the check passes (cron)
 	Out, ErrOut  io.Writer
 
@@ -147,7 +149,12 @@ prometheus (the text exposition format, bounded by --max-processes;
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
 	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, nagios or prometheus")
 	f.StringVar(&opts.Textfile, "textfile", "", "also write the metrics to this file, atomically (node_exporter's textfile collector)")
-	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own, besides those with a violation; the rest are summed as process="other"`)
+	f.IntVar(&opts.MaxWorkloads, "max-workloads", report.DefaultMaxWorkloads, fmt.Sprintf(
+		`workloads (the worst first) with metrics of their own, besides those with a violation; the rest are summed as workload="other". `+
+			`Series stay under %d×(N+1)+%d (%d at the default)`, report.SeriesPerWorkload, report.FixedSeries, report.SeriesCap(report.DefaultMaxWorkloads)))
+	f.IntVar(&opts.MaxWorkloads, "max-processes", report.DefaultMaxWorkloads, "")
+	_ = f.MarkDeprecated("max-processes", "use --max-workloads")
+	f.BoolVar(&opts.PIDLabel, "pid-label", false, "key the metrics by process (pid and process labels) instead of by workload: series then churn with every restart")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when the check passes (for cron's mail)")
 	return c
 }
@@ -163,7 +170,7 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	if err != nil {
 		return l, &flagError{err}
 	}
-	l.MaxProcesses = o.MaxProcesses
+	l.MaxWorkloads, l.PIDLabel = o.MaxWorkloads, o.PIDLabel
 	if o.MinAge < 0 || o.MinAge > maxMinAge {
 		return l, flagErrorf("invalid --min-age %v: want a duration from 0 to 1h", o.MinAge)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/report"
-	"github.com/sockleak/sockleak/watch"
 )
 
 // checkThresholds parses check's flags and returns the thresholds they
@@ -47,11 +46,7 @@ func TestCheckFlags(t *testing.T) {
 		States:      map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
 		FDUsage:     &report.Level{Warn: 80, Crit: 95},
 		AcceptQueue: true,
-		// watch's default: check's metrics are bounded as watch's are.
-		MaxProcesses: watch.DefaultMaxProcesses,
-	}
-	if report.DefaultMaxProcesses != watch.DefaultMaxProcesses {
-		t.Errorf("report.DefaultMaxProcesses = %d, watch.DefaultMaxProcesses = %d: want one default", report.DefaultMaxProcesses, watch.DefaultMaxProcesses)
+		MaxWorkloads: report.DefaultMaxWorkloads,
 	}
 	if diff := cmp.Diff(want, l); diff != "" {
 		t.Errorf("default limits (-want +got):\n%s", diff)
@@ -70,9 +65,11 @@ func TestCheckFlags(t *testing.T) {
 		t.Errorf("options = %+v", o)
 	}
 
-	l, _, err = checkThresholds(t, "--max-processes", "7")
-	if err != nil || l.MaxProcesses != 7 {
-		t.Errorf("--max-processes 7: MaxProcesses %d, %v", l.MaxProcesses, err)
+	for _, flag := range []string{"--max-workloads", "--max-processes"} { // the old name, deprecated
+		l, _, err = checkThresholds(t, flag, "7", "--pid-label")
+		if err != nil || l.MaxWorkloads != 7 || !l.PIDLabel {
+			t.Errorf("%s 7 --pid-label: MaxWorkloads %d, PIDLabel %v, %v", flag, l.MaxWorkloads, l.PIDLabel, err)
+		}
 	}
 }
 
@@ -429,17 +426,20 @@ func TestCheckPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cw float64 = -1
-	for _, m := range mfs["sockleak_process_sockets"].GetMetric() {
+	for _, m := range mfs["sockleak_workload_sockets"].GetMetric() {
 		labels := map[string]string{}
 		for _, lp := range m.GetLabel() {
 			labels[lp.GetName()] = lp.GetValue()
 		}
-		if labels["pid"] == "4242" && labels["state"] == "close_wait" && labels["process"] == "openser" {
+		if labels["workload"] == "openser" && labels["kind"] == "process" && labels["state"] == "close_wait" {
 			cw = m.GetGauge().GetValue()
+		}
+		if _, ok := labels["pid"]; ok {
+			t.Errorf("a pid label without --pid-label: %v", labels)
 		}
 	}
 	if cw != 1987 {
-		t.Errorf("sockleak_process_sockets{pid=4242,state=close_wait} = %v, want 1987", cw)
+		t.Errorf(`sockleak_workload_sockets{workload="openser",state="close_wait"} = %v, want 1987`, cw)
 	}
 	hostStates := map[string]float64{}
 	for _, m := range mfs["sockleak_sockets"].GetMetric() {
