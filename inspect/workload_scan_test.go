@@ -73,7 +73,7 @@ func TestScanSelectsWorkload(t *testing.T) {
 		{"nginx.service", []int{900, 901, 902}},
 		{"nginx.*", []int{900, 901, 902}},
 		{"0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", []int{700}}, // the pod UID
-		{"aaaaaa", []int{700}},                                 // a container id prefix
+		{"aaaaaa", []int{700}},                               // a container id prefix
 	} {
 		snap := scanFixture(t, fsys, Options{Workloads: []string{tc.pattern}})
 		var pids []int

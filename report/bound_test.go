@@ -146,7 +146,6 @@ func labelValue(labels, name string) string {
 	return ""
 }
 
-
 // TestNagiosBounded: the long output lists NagiosMaxViolations, worst
 // first, then how many more; 2000 violations gave 2009 lines before.
 func TestNagiosBounded(t *testing.T) {

@@ -129,9 +129,9 @@ func TestHostileLabels(t *testing.T) {
 	series := parseExposition(t, &b)
 	unit := `bad\x1b[31m\nSOCKLEAK OK - all fine.service`
 	want := map[string]bool{
-		`sockleak_workload_open_fds{kind="unit",unit="` + unit + `",workload="` + unit + `"}`:                                      true,
-		`sockleak_workload_open_fds{kind="process",workload="\xff\xfebad\x1b[31m"}`:                                               true,
-		`sockleak_workload_open_fds{kind="process",workload="aaaaaaaaaaaaaaa\nSOCKLEAK OK - all fine"}`:                           true,
+		`sockleak_workload_open_fds{kind="unit",unit="` + unit + `",workload="` + unit + `"}`:                                       true,
+		`sockleak_workload_open_fds{kind="process",workload="\xff\xfebad\x1b[31m"}`:                                                 true,
+		`sockleak_workload_open_fds{kind="process",workload="aaaaaaaaaaaaaaa\nSOCKLEAK OK - all fine"}`:                             true,
 		`sockleak_workload_listen_queue_connections{kind="unit",local="10.0.0.7:8080",unit="` + unit + `",workload="` + unit + `"}`: true,
 		`sockleak_metric_errors`: true,
 	}

@@ -61,11 +61,11 @@ func Gatherer(r *Report, l CheckThresholds, vs []Violation) (prometheus.Gatherer
 // checkMetrics are the collectors of a check's metrics.
 type checkMetrics struct {
 	sockets, wlSockets, wlProcs, wlFDs, wlUsage, kernel *prometheus.GaugeVec
-	violations, warnLimit, critLimit              *prometheus.GaugeVec
-	listenQueue, listenBacklog                    *prometheus.GaugeVec
-	status, inspected, denied, scanTime, errors   prometheus.Gauge
-	rolledUp                                      prometheus.Gauge
-	failed                                        int // series that could not be built
+	violations, warnLimit, critLimit                    *prometheus.GaugeVec
+	listenQueue, listenBacklog                          *prometheus.GaugeVec
+	status, inspected, denied, scanTime, errors         prometheus.Gauge
+	rolledUp                                            prometheus.Gauge
+	failed                                              int // series that could not be built
 }
 
 func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs []Violation) error {

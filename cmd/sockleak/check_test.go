@@ -43,9 +43,9 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := report.CheckThresholds{
-		States:      map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
-		FDUsage:     &report.Level{Warn: 80, Crit: 95},
-		AcceptQueue: true,
+		States:       map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
+		FDUsage:      &report.Level{Warn: 80, Crit: 95},
+		AcceptQueue:  true,
 		MaxWorkloads: report.DefaultMaxWorkloads,
 	}
 	if diff := cmp.Diff(want, l); diff != "" {
