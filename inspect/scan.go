@@ -55,6 +55,7 @@ type scanner struct {
 	tables  tableSource
 	owners  ownerSource
 	meta    *metaReader
+	names   *podNames // the kubelet's names of pods, read once if a pod is seen
 	procs   []procScan
 	// nsMembers are the processes in each namespace, to read its tables
 	// through.
@@ -100,7 +101,7 @@ func newScanner(ctx context.Context, fsys FS, opts Options) (*scanner, error) {
 	if snap.System, err = fsys.readSystem(); err != nil {
 		snap.Warnings = append(snap.Warnings, fmt.Sprintf("some system counters are missing: %v", err))
 	}
-	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name, view: fsys.readHiddenView()}
+	sc := &scanner{ctx: ctx, fsys: fsys, opts: opts, snap: snap, backend: def.name, view: fsys.readHiddenView(), names: &podNames{fsys: fsys}}
 	if sc.view.hidden() {
 		snap.Warnings = append(snap.Warnings, sc.view.warning(fsys.root))
 	}
@@ -217,6 +218,7 @@ func (sc *scanner) processDone(i int) {
 			}
 		}
 		ps.p.Workload = sc.fsys.readWorkload(ps.p.PID)
+		sc.names.fill(&ps.p.Workload)
 	}
 }
 

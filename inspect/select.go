@@ -86,6 +86,7 @@ func (sc *scanner) matchSelection(p *Process) bool {
 		return true
 	}
 	p.Workload = sc.fsys.readWorkload(p.PID)
+	sc.names.fill(&p.Workload)
 	return slices.ContainsFunc(sc.opts.Workloads, func(pat string) bool { return p.Workload.Match(pat, p.Name) })
 }
 

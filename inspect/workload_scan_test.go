@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,18 @@ func workloadTree(t *testing.T) FS {
 			t.Fatal(err)
 		}
 	}
+	// The kubelet's files, on the node's root seen through pid 1: the
+	// pod's container by id, and another pod by UID only.
+	logs := filepath.Join(root, "1", "root", "var", "log")
+	for _, d := range []string{
+		"containers/api-7d9f_shop_app-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.log",
+		"containers/not_a-log", "containers/x_y-zz.log", // not the kubelet's pattern: passed over
+		"pods/shop_api-7d9f_0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+	} {
+		if err := os.MkdirAll(filepath.Join(logs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	fsys, err := NewFS(root)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +60,7 @@ func TestScanWorkloads(t *testing.T) {
 	want := map[int]string{
 		1:   " systemd", // no cgroup file: the zero workload, named by the process
 		900: "unit nginx.service", 901: "unit nginx.service", 902: "unit nginx.service",
-		700: "pod pod/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+		700: "pod shop/api-7d9f/app", // the kubelet's names
 	}
 	for pid, w := range want {
 		if _, shown := got[pid]; shown && got[pid] != w {
@@ -94,4 +107,29 @@ func TestScanSelectsWorkload(t *testing.T) {
 	if !errors.Is(err, ErrNoMatch) || err.Error() != `no process matches --workload "redis.service"` {
 		t.Errorf("--workload redis.service: error %v, want ErrNoMatch naming the flag", err)
 	}
+}
+
+func TestParseContainerLog(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	ns, pod, ctr, got, ok := parseContainerLog("web-5d8f-x2x_default_nginx-" + id + ".log")
+	if !ok || ns != "default" || pod != "web-5d8f-x2x" || ctr != "nginx" || got != id {
+		t.Errorf("parseContainerLog = %q %q %q %q %v", ns, pod, ctr, got, ok)
+	}
+	for _, bad := range []string{"", ".log", "a_b_c-" + id[1:] + ".log", "a_b-" + id + ".log", "a_b_c_d-" + id + ".log",
+		"a_b_c-" + strings.ToUpper(id[:63]) + "g.log", "a_b_c-" + id} {
+		if _, _, _, _, ok := parseContainerLog(bad); ok {
+			t.Errorf("parseContainerLog(%q) ok, want not", bad)
+		}
+	}
+}
+
+func FuzzParseContainerLog(f *testing.F) {
+	f.Add("web-5d8f-x2x_default_nginx-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log")
+	f.Add("a_b_c-.log")
+	f.Fuzz(func(t *testing.T, name string) {
+		ns, pod, ctr, id, ok := parseContainerLog(name)
+		if ok && (len(id) != 64 || ns+pod+ctr == "" || pod+"_"+ns+"_"+ctr+"-"+id+".log" != name) {
+			t.Errorf("parseContainerLog(%q) = %q %q %q %q: not the name's parts", name, ns, pod, ctr, id)
+		}
+	})
 }
