@@ -17,17 +17,19 @@ import (
 const DefaultMaxWorkloads = 50
 
 // SeriesPerWorkload is the most series one workload (or the roll-up) has:
-// sockets in each of the 11 states, its processes, descriptors and fd
-// usage, and a listener's queue and backlog. The series cap of check's
-// metrics is SeriesPerWorkload × (MaxWorkloads + 1) + FixedSeries, plus
-// the workloads with a violation beyond MaxWorkloads (each has its own).
-const SeriesPerWorkload = 11 + 3 + 2
+// sockets in each state (inspect.States, 12), its processes, descriptors
+// and fd usage, its fullest listener's queue and backlog, and its other
+// listeners' queues summed. The series cap of
+// check's metrics is SeriesPerWorkload × (MaxWorkloads + 1) +
+// FixedSeries, plus the workloads with a violation beyond MaxWorkloads
+// (each has its own).
+var SeriesPerWorkload = len(inspect.States) + 3 + 3
 
 // FixedSeries bounds the series that are not per workload: sockets and
-// the kernel's by state (11 each), the violations and thresholds of each
-// checked metric (4 each, at most 12 metrics), and the gauges without
-// labels.
-const FixedSeries = 11 + 11 + 4*12 + 8
+// the kernel's by state, the violations and thresholds of each checked
+// metric (4 each: at most one per state and fd usage and accept_queue),
+// and the gauges without labels.
+var FixedSeries = 2*len(inspect.States) + 4*(len(inspect.States)+2) + 8
 
 // SeriesCap is the most series check's metrics hold with at most
 // maxWorkloads workloads and no violation beyond them.

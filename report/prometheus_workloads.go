@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
 )
@@ -134,11 +135,19 @@ func (m *checkMetrics) setGroup(g seriesGroup) {
 
 // setListeners sets the accept queue and backlog of listeners whose
 // queue is not empty: few series, and the ones an alert on a server that
-// stopped accepting needs. A listener of a group with series of its own
-// has its own; the rest's queues are summed under the roll-up's labels
-// (their backlogs do not sum: left out).
+// stopped accepting needs. Of a group with series of its own, the
+// fullest listener has its own (queue and backlog), and the rest's queues
+// are summed under local="" (a server on many ports stays one series
+// more); the queues of the rest of the host are summed under the roll-up's
+// labels. Backlogs do not sum: the sums have none.
 func (m *checkMetrics) setListeners(r *Report, own map[int][]string, other []string) {
-	var rest float64
+	type queues struct {
+		labels  []string
+		fullest *inspect.Socket
+		rest    float64
+	}
+	byGroup := map[string]*queues{}
+	var keys []string
 	for i := range r.Snapshot.Sockets {
 		s := &r.Snapshot.Sockets[i]
 		if s.State != inspect.Listen || s.RxQueue == 0 {
@@ -146,16 +155,38 @@ func (m *checkMetrics) setListeners(r *Report, own map[int][]string, other []str
 		}
 		labels, ok := own[socketOwner(s)]
 		if !ok {
-			rest += float64(s.RxQueue)
-			continue
+			labels = other
 		}
-		m.set(m.listenQueue, float64(s.RxQueue), append(slices.Clone(labels), s.Local.String())...)
-		if s.TxQueue > 0 {
-			m.set(m.listenBacklog, float64(s.TxQueue), append(slices.Clone(labels), s.Local.String())...)
+		key := strings.Join(labels, "\x00")
+		q := byGroup[key]
+		if q == nil {
+			q = &queues{labels: labels}
+			byGroup[key] = q
+			keys = append(keys, key)
+		}
+		switch {
+		case !ok: // the roll-up: summed
+			q.rest += float64(s.RxQueue)
+		case q.fullest == nil || s.RxQueue > q.fullest.RxQueue:
+			if q.fullest != nil {
+				q.rest += float64(q.fullest.RxQueue)
+			}
+			q.fullest = s
+		default:
+			q.rest += float64(s.RxQueue)
 		}
 	}
-	if rest > 0 {
-		m.set(m.listenQueue, rest, append(slices.Clone(other), "")...)
+	for _, key := range keys {
+		q := byGroup[key]
+		if s := q.fullest; s != nil {
+			m.set(m.listenQueue, float64(s.RxQueue), append(slices.Clone(q.labels), s.Local.String())...)
+			if s.TxQueue > 0 {
+				m.set(m.listenBacklog, float64(s.TxQueue), append(slices.Clone(q.labels), s.Local.String())...)
+			}
+		}
+		if q.rest > 0 {
+			m.set(m.listenQueue, q.rest, append(slices.Clone(q.labels), "")...)
+		}
 	}
 }
 
