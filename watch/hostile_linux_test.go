@@ -141,7 +141,7 @@ func TestHostileLive(t *testing.T) {
 	if err := TextLines(&out, st); err != nil {
 		t.Fatal(err)
 	}
-	e := NewExporter(0)
+	e := NewExporter(0, false)
 	e.Update(st)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)

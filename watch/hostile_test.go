@@ -108,10 +108,10 @@ func TestHostileText(t *testing.T) {
 
 // TestHostileExporter: the exporter survives the hostile names (issue 12:
 // watch --listen panicked at its first sample): /metrics parses with
-// prometheus/common's parser, the process label is the name escaped, never
+// prometheus/common's parser, the workload label is the name escaped, never
 // command-line text, and no series was lost.
 func TestHostileExporter(t *testing.T) {
-	e := NewExporter(0)
+	e := NewExporter(0, false)
 	e.Update(hostileStatus(t))
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
@@ -133,16 +133,16 @@ func TestHostileExporter(t *testing.T) {
 		t.Fatalf("/metrics does not parse: %v\n%s", err, body)
 	}
 	names := map[string]bool{}
-	for _, m := range mfs[metrics.ProcessOpenFDs.Name].GetMetric() {
+	for _, m := range mfs[metrics.WorkloadOpenFDs.Name].GetMetric() {
 		for _, lp := range m.GetLabel() {
-			if lp.GetName() == "process" {
+			if lp.GetName() == "workload" {
 				names[lp.GetValue()] = true
 			}
 		}
 	}
 	want := map[string]bool{`\xff\xfebad\x1b[31m`: true, `aaaaaaaaaaaaaaa\nSOCKLEAK OK - all fine`: true}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
-		t.Errorf("process labels %v, want %v", names, want)
+		t.Errorf("workload labels %v, want %v", names, want)
 	}
 	if g := mfs[metrics.MetricErrors.Name].GetMetric(); len(g) != 1 || g[0].GetGauge().GetValue() != 0 {
 		t.Errorf("sockleak_metric_errors %v, want 0", g)
@@ -153,8 +153,9 @@ func TestHostileExporter(t *testing.T) {
 // sockleak_metric_errors and left out, never a panic.
 func TestSeriesNotBuilt(t *testing.T) {
 	var s series
-	s.gauge(descOpenFDs, 1, "42") // one label value of two
-	s.gauge(descOpenFDs, 1, "42", hostileName)
+	d := newWorkloadDescs(false).openFDs
+	s.gauge(d, 1, "process", "42") // two label values of six
+	s.gauge(d, 1, "process", hostileName, "", "", "", "")
 	if s.failed != 1 || len(s.ms) != 1 {
 		t.Errorf("failed %d, built %d; want 1 and 1", s.failed, len(s.ms))
 	}

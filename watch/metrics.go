@@ -1,13 +1,10 @@
 package watch
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,23 +16,44 @@ import (
 	"github.com/sockleak/sockleak/internal/wording"
 )
 
-// OtherProcess is the process label of the processes beyond the exporter's
-// limit, summed.
-const OtherProcess = "other"
+// DefaultMaxWorkloads is how many workloads get series of their own
+// unless told otherwise (--max-workloads).
+const DefaultMaxWorkloads = 50
 
-// DefaultMaxProcesses is how many processes get series of their own
-// unless told otherwise.
-const DefaultMaxProcesses = 50
+// DefaultMaxProcesses is the default of sockleak check's --max-processes,
+// which it shares with watch's series cap: DefaultMaxWorkloads.
+const DefaultMaxProcesses = DefaultMaxWorkloads
+
+// OtherSeries bounds the series of one workload (or of the roll-up)
+// besides its sockets by state (one per state it holds, of the
+// len(inspect.States) = 12): processes, open fds, fd usage, CLOSE_WAIT
+// age, time to the limit.
+const OtherSeries = 5
+
+// fixedFamilies are the series without labels (sockleak_sample_*,
+// sockleak_processes_*, sockleak_scan_timestamp_seconds,
+// sockleak_watch_workloads, sockleak_workloads_rolled_up,
+// sockleak_metric_errors).
+const fixedFamilies = 8
+
+// MaxSeries is the most series the exporter exports with a cap of
+// maxWorkloads: (maxWorkloads+1) groups (the roll-up is one) of at most
+// len(inspect.States)+OtherSeries series each, plus sockleak_sockets by
+// state, sockleak_watch_alerts_firing by rule and the 8 without labels:
+// 17 × (N+1) + 24, 891 for the default 50.
+func MaxSeries(maxWorkloads int) int {
+	return (maxWorkloads+1)*(len(inspect.States)+OtherSeries) + len(inspect.States) + len(ruleOrder) + fixedFamilies
+}
 
 // families are the metric families the exporter exports, as
 // internal/metrics defines them: those it shares with sockleak check
 // -o prometheus have the same names, labels and meaning, so one set of
 // alert rules serves both.
 var families = []metrics.Family{
-	metrics.Sockets, metrics.ProcessSockets, metrics.ProcessOpenFDs, metrics.ProcessFDLimit, metrics.CloseWaitOldest,
-	metrics.ProcessSecondsToFDLimit, metrics.SampleDuration, metrics.SampleErrors, metrics.ProcessesUninspectable,
-	metrics.ProcessesInspected, metrics.ScanTimestamp, metrics.WatchAlertsFiring, metrics.WatchProcesses,
-	metrics.MetricErrors,
+	metrics.Sockets, metrics.WorkloadSockets, metrics.WorkloadProcesses, metrics.WorkloadOpenFDs, metrics.WorkloadFDUsage,
+	metrics.WorkloadCloseWaitOldest, metrics.WorkloadSecondsToFDLimit, metrics.WorkloadsRolledUp, metrics.SampleDuration,
+	metrics.SampleErrors, metrics.ProcessesUninspectable, metrics.ProcessesInspected, metrics.ScanTimestamp,
+	metrics.WatchAlertsFiring, metrics.WatchWorkloads, metrics.MetricErrors,
 }
 
 // MetricNames lists every metric the exporter can export.
@@ -49,18 +67,14 @@ var MetricNames = func() []string {
 
 var (
 	descSockets          = metrics.Sockets.Desc()
-	descProcessSockets   = metrics.ProcessSockets.Desc()
-	descOpenFDs          = metrics.ProcessOpenFDs.Desc()
-	descMaxFDs           = metrics.ProcessFDLimit.Desc()
-	descCloseWaitOldest  = metrics.CloseWaitOldest.Desc()
-	descSecondsToLimit   = metrics.ProcessSecondsToFDLimit.Desc()
+	descRolledUp         = metrics.WorkloadsRolledUp.Desc()
 	descSampleDuration   = metrics.SampleDuration.Desc()
 	descSampleErrors     = metrics.SampleErrors.Desc()
 	descDenied           = metrics.ProcessesUninspectable.Desc()
 	descInspected        = metrics.ProcessesInspected.Desc()
 	descScanTimestamp    = metrics.ScanTimestamp.Desc()
 	descAlertsFiring     = metrics.WatchAlertsFiring.Desc()
-	descProcessesTracked = metrics.WatchProcesses.Desc()
+	descWorkloadsTracked = metrics.WatchWorkloads.Desc()
 	descMetricErrors     = metrics.MetricErrors.Desc()
 )
 
@@ -72,7 +86,9 @@ var (
 // nothing a process calls itself stops the exporter. Safe for concurrent
 // use.
 type Exporter struct {
-	maxProcs int
+	max   int  // groups with series of their own
+	byPID bool // a group is a process, not a workload
+	descs workloadDescs
 
 	mu      sync.Mutex
 	metrics []prometheus.Metric
@@ -84,18 +100,23 @@ type Exporter struct {
 }
 
 // NewExporter returns an exporter that gives series of their own to the
-// maxProcesses processes with the most sockets (DefaultMaxProcesses when
-// 0 or less), and sums the rest under process="other".
-func NewExporter(maxProcesses int) *Exporter {
-	if maxProcesses <= 0 {
-		maxProcesses = DefaultMaxProcesses
+// maxWorkloads worst workloads (DefaultMaxWorkloads when 0 or less), and
+// sums the rest under kind="other". With byPID (--pid-label) the series
+// are per process, with pid and process labels, and the cap counts
+// processes.
+func NewExporter(maxWorkloads int, byPID bool) *Exporter {
+	if maxWorkloads <= 0 {
+		maxWorkloads = DefaultMaxWorkloads
 	}
-	return &Exporter{maxProcs: maxProcesses}
+	return &Exporter{max: maxWorkloads, byPID: byPID, descs: newWorkloadDescs(byPID)}
 }
 
 // Describe implements prometheus.Collector.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range families {
+		if e.byPID {
+			f = f.ByPID()
+		}
 		ch <- f.Desc()
 	}
 }
@@ -159,7 +180,8 @@ func (e *Exporter) build(out *series, st *Status) {
 	for _, s := range inspect.States { // every state, so a series never just disappears
 		out.gauge(descSockets, float64(st.States[s]), s.Label())
 	}
-	e.processes(out, st.Processes)
+	groups := groupStatuses(st.Processes, e.byPID)
+	e.workloads(out, groups)
 	firing := map[string]int{}
 	for i := range st.Processes {
 		for _, r := range st.Processes[i].Firing {
@@ -173,64 +195,7 @@ func (e *Exporter) build(out *series, st *Status) {
 	out.gauge(descDenied, float64(st.Denied))
 	out.gauge(descInspected, float64(st.Inspected))
 	out.gauge(descScanTimestamp, float64(st.Time.UnixMilli())/1000)
-	out.gauge(descProcessesTracked, float64(len(st.Processes)))
-}
-
-// processes adds the series of the maxProcs processes with the most
-// sockets, and those of the rest summed under process="other". The
-// process label is the name alone: the command line that tells processes
-// of one name apart in watch's lines (ProcStatus.Command) stays out.
-func (e *Exporter) processes(out *series, all []ProcStatus) {
-	procs := slices.Clone(all)
-	slices.SortStableFunc(procs, func(a, b ProcStatus) int {
-		return cmp.Or(cmp.Compare(b.Sockets, a.Sockets), cmp.Compare(len(b.Firing), len(a.Firing)), cmp.Compare(a.PID, b.PID))
-	})
-	for i := range procs[:min(len(procs), e.maxProcs)] {
-		p := &procs[i]
-		processSeries(out, strconv.Itoa(p.PID), p.Name, p.States, p.FDs, p.CloseWaitOldest(), p.ETA)
-		if p.FDLimit > 0 {
-			out.gauge(descMaxFDs, float64(p.FDLimit), strconv.Itoa(p.PID), p.Name)
-		}
-	}
-	if len(procs) <= e.maxProcs {
-		return
-	}
-	var (
-		otherStates = map[inspect.TCPState]int{}
-		otherFDs    int
-		otherOldest time.Duration
-		otherETA    time.Duration = -1
-	)
-	for _, p := range procs[e.maxProcs:] {
-		for s, n := range p.States {
-			otherStates[s] += n
-		}
-		otherFDs += p.FDs
-		otherOldest = max(otherOldest, p.CloseWaitOldest())
-		if p.ETA >= 0 && (otherETA < 0 || p.ETA < otherETA) {
-			otherETA = p.ETA
-		}
-	}
-	processSeries(out, "", OtherProcess, otherStates, otherFDs, otherOldest, otherETA)
-}
-
-// processSeries adds a process's series (or the roll-up's): its sockets
-// by state, its descriptors, the age of its oldest CLOSE_WAIT socket
-// while it holds one, and its time to the fd limit while its descriptors
-// grow.
-func processSeries(out *series, pid, name string, states map[inspect.TCPState]int, fds int, oldest, eta time.Duration) {
-	for _, s := range inspect.States {
-		if n := states[s]; n > 0 {
-			out.gauge(descProcessSockets, float64(n), pid, name, s.Label())
-		}
-	}
-	out.gauge(descOpenFDs, float64(fds), pid, name)
-	if states[inspect.CloseWait] > 0 {
-		out.gauge(descCloseWaitOldest, oldest.Seconds(), pid, name)
-	}
-	if eta >= 0 {
-		out.gauge(descSecondsToLimit, eta.Seconds(), pid, name)
-	}
+	out.gauge(descWorkloadsTracked, float64(len(groups)))
 }
 
 // Health reports whether the exporter's data is fresh at now: a sample

@@ -33,12 +33,12 @@ func exporterStatus(t *testing.T) *Status {
 	return st
 }
 
-// processFamilies are the families of each process's series.
-var processFamilies = []string{metrics.ProcessSockets.Name, metrics.ProcessOpenFDs.Name, metrics.ProcessFDLimit.Name,
-	metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name}
+// workloadFamilies are the families of each workload's series.
+var workloadFamilies = []string{metrics.WorkloadSockets.Name, metrics.WorkloadProcesses.Name, metrics.WorkloadOpenFDs.Name,
+	metrics.WorkloadFDUsage.Name, metrics.WorkloadCloseWaitOldest.Name, metrics.WorkloadSecondsToFDLimit.Name, metrics.WorkloadsRolledUp.Name}
 
 // exporterCases are the exposition of exporterStatus's families with
-// series for max processes.
+// series for max workloads.
 var exporterCases = []struct {
 	name     string
 	max      int
@@ -46,69 +46,85 @@ var exporterCases = []struct {
 	expected string
 }{
 	{
-		name: "every process", max: 50,
-		metrics: processFamilies,
+		name: "every workload", max: 50,
+		metrics: workloadFamilies,
 		expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
-# TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{pid="9",process="cron"} 30
-sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
-# HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
-# TYPE sockleak_process_fd_limit gauge
-sockleak_process_fd_limit{pid="42",process="leaky"} 64
-sockleak_process_fd_limit{pid="7",process="sshd"} 1024
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{pid="9",process="cron"} 3
-sockleak_process_open_fds{pid="42",process="leaky"} 10
-sockleak_process_open_fds{pid="7",process="sshd"} 7
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
-# TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_sockets gauge
-sockleak_process_sockets{pid="9",process="cron",state="close_wait"} 1
-sockleak_process_sockets{pid="9",process="cron",state="established"} 1
-sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
-sockleak_process_sockets{pid="7",process="sshd",state="established"} 4
+# HELP sockleak_workload_close_wait_oldest_seconds How long the workload's oldest CLOSE_WAIT socket has been in the state, a lower bound (tcp_info's clock where the kernel tells, otherwise sockleak watch's samples).
+# TYPE sockleak_workload_close_wait_oldest_seconds gauge
+sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 30
+sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 20
+# HELP sockleak_workload_fd_usage_ratio The highest ratio of open descriptors to the soft open-files limit among the workload's processes, 0-1: the limit is per process (absent when no limit is known).
+# TYPE sockleak_workload_fd_usage_ratio gauge
+sockleak_workload_fd_usage_ratio{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 0.15625
+sockleak_workload_fd_usage_ratio{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 0.0068359375
+# HELP sockleak_workload_open_fds File descriptors the workload's processes have open, summed.
+# TYPE sockleak_workload_open_fds gauge
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 3
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 10
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 7
+# HELP sockleak_workload_processes Processes of the workload that sockleak inspected.
+# TYPE sockleak_workload_processes gauge
+sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 1
+sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
+sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 1
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until a process of the workload reaches its soft open-files limit, at the workload's descriptor growth over the window, across restarts (only while they grow).
+# TYPE sockleak_workload_seconds_to_fd_limit gauge
+sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
+# HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).
+# TYPE sockleak_workload_sockets gauge
+sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="close_wait",unit="",workload="cron"} 1
+sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="close_wait",unit="",workload="leaky"} 6
+sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="established",unit="",workload="cron"} 1
+sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="established",unit="",workload="sshd"} 4
+# HELP sockleak_workloads_rolled_up Workloads (or processes, with --pid-label) beyond the series cap (--max-workloads), summed under kind="other".
+# TYPE sockleak_workloads_rolled_up gauge
+sockleak_workloads_rolled_up 0
 `,
 	},
 	{
-		name: "one process of its own, the rest summed as other", max: 1,
-		metrics: processFamilies,
+		name: "one workload of its own, the rest summed as other", max: 1,
+		metrics: workloadFamilies,
 		expected: `
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
-# TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{pid="42",process="leaky"} 20
-sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
-# HELP sockleak_process_fd_limit A process's soft limit on open files (absent when unlimited or unknown).
-# TYPE sockleak_process_fd_limit gauge
-sockleak_process_fd_limit{pid="42",process="leaky"} 64
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{pid="42",process="leaky"} 10
-sockleak_process_open_fds{pid="",process="other"} 10
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
-# TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{pid="42",process="leaky"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_sockets gauge
-sockleak_process_sockets{pid="42",process="leaky",state="close_wait"} 6
-sockleak_process_sockets{pid="",process="other",state="close_wait"} 1
-sockleak_process_sockets{pid="",process="other",state="established"} 5
+# HELP sockleak_workload_close_wait_oldest_seconds How long the workload's oldest CLOSE_WAIT socket has been in the state, a lower bound (tcp_info's clock where the kernel tells, otherwise sockleak watch's samples).
+# TYPE sockleak_workload_close_wait_oldest_seconds gauge
+sockleak_workload_close_wait_oldest_seconds{container="",kind="other",namespace="",pod="",unit="",workload="other"} 30
+sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 20
+# HELP sockleak_workload_fd_usage_ratio The highest ratio of open descriptors to the soft open-files limit among the workload's processes, 0-1: the limit is per process (absent when no limit is known).
+# TYPE sockleak_workload_fd_usage_ratio gauge
+sockleak_workload_fd_usage_ratio{container="",kind="other",namespace="",pod="",unit="",workload="other"} 0.0068359375
+sockleak_workload_fd_usage_ratio{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 0.15625
+# HELP sockleak_workload_open_fds File descriptors the workload's processes have open, summed.
+# TYPE sockleak_workload_open_fds gauge
+sockleak_workload_open_fds{container="",kind="other",namespace="",pod="",unit="",workload="other"} 10
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 10
+# HELP sockleak_workload_processes Processes of the workload that sockleak inspected.
+# TYPE sockleak_workload_processes gauge
+sockleak_workload_processes{container="",kind="other",namespace="",pod="",unit="",workload="other"} 2
+sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until a process of the workload reaches its soft open-files limit, at the workload's descriptor growth over the window, across restarts (only while they grow).
+# TYPE sockleak_workload_seconds_to_fd_limit gauge
+sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
+# HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).
+# TYPE sockleak_workload_sockets gauge
+sockleak_workload_sockets{container="",kind="other",namespace="",pod="",state="close_wait",unit="",workload="other"} 1
+sockleak_workload_sockets{container="",kind="other",namespace="",pod="",state="established",unit="",workload="other"} 5
+sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="close_wait",unit="",workload="leaky"} 6
+# HELP sockleak_workloads_rolled_up Workloads (or processes, with --pid-label) beyond the series cap (--max-workloads), summed under kind="other".
+# TYPE sockleak_workloads_rolled_up gauge
+sockleak_workloads_rolled_up 2
 `,
 	},
 	{
 		name: "host and sample metrics", max: 50,
 		metrics: []string{metrics.Sockets.Name, metrics.SampleDuration.Name, metrics.SampleErrors.Name, metrics.ProcessesUninspectable.Name, metrics.ProcessesInspected.Name,
-			metrics.WatchAlertsFiring.Name, metrics.WatchProcesses.Name},
+			metrics.WatchAlertsFiring.Name, metrics.WatchWorkloads.Name},
 		expected: `
-# HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
-# TYPE sockleak_processes_uninspectable gauge
-sockleak_processes_uninspectable 2
 # HELP sockleak_processes_inspected Processes whose descriptors sockleak read.
 # TYPE sockleak_processes_inspected gauge
 sockleak_processes_inspected 3
+# HELP sockleak_processes_uninspectable Processes sockleak could not inspect (permission denied): run as root for complete ownership.
+# TYPE sockleak_processes_uninspectable gauge
+sockleak_processes_uninspectable 2
 # HELP sockleak_sample_duration_seconds How long the latest sample took.
 # TYPE sockleak_sample_duration_seconds gauge
 sockleak_sample_duration_seconds 0.25
@@ -135,9 +151,9 @@ sockleak_watch_alerts_firing{rule="close_wait"} 1
 sockleak_watch_alerts_firing{rule="close_wait_age"} 0
 sockleak_watch_alerts_firing{rule="fd_limit_eta"} 0
 sockleak_watch_alerts_firing{rule="fd_usage"} 0
-# HELP sockleak_watch_processes Processes holding a socket of the view (or with a firing alert) at the latest sample, before the --max-processes roll-up.
-# TYPE sockleak_watch_processes gauge
-sockleak_watch_processes 3
+# HELP sockleak_watch_workloads Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.
+# TYPE sockleak_watch_workloads gauge
+sockleak_watch_workloads 3
 `,
 	},
 }
@@ -146,7 +162,7 @@ func TestExporter(t *testing.T) {
 	st := exporterStatus(t)
 	for _, tt := range exporterCases {
 		t.Run(tt.name, func(t *testing.T) {
-			e := NewExporter(tt.max)
+			e := NewExporter(tt.max, false)
 			e.Update(st)
 			reg := prometheus.NewPedanticRegistry()
 			if err := reg.Register(e); err != nil {
@@ -162,7 +178,7 @@ func TestExporter(t *testing.T) {
 // TestMetricNames: MetricNames is what a full exporter exports, so the
 // alert rules' test can trust it.
 func TestMetricNames(t *testing.T) {
-	e := NewExporter(1)
+	e := NewExporter(1, false)
 	e.Update(exporterStatus(t))
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
@@ -185,7 +201,7 @@ func TestMetricNames(t *testing.T) {
 // TestExporterSampleErrors: a failed sample counts and keeps the latest
 // good metrics; a scrape sees one sample or the other, never half.
 func TestExporterSampleErrors(t *testing.T) {
-	e := NewExporter(0)
+	e := NewExporter(0, false)
 	if err := e.Health(t0, time.Minute); err == nil || !strings.Contains(err.Error(), "no sample yet") {
 		t.Errorf("health before a sample = %v", err)
 	}
@@ -207,12 +223,12 @@ func TestExporterSampleErrors(t *testing.T) {
 # HELP sockleak_sample_errors_total Samples that failed since sockleak watch started.
 # TYPE sockleak_sample_errors_total counter
 sockleak_sample_errors_total 2
-# HELP sockleak_process_open_fds File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_open_fds gauge
-sockleak_process_open_fds{pid="9",process="cron"} 3
-sockleak_process_open_fds{pid="42",process="leaky"} 10
-sockleak_process_open_fds{pid="7",process="sshd"} 7
-`), metrics.SampleErrors.Name, metrics.ProcessOpenFDs.Name); err != nil {
+# HELP sockleak_workload_open_fds File descriptors the workload's processes have open, summed.
+# TYPE sockleak_workload_open_fds gauge
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 3
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 10
+sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 7
+`), metrics.SampleErrors.Name, metrics.WorkloadOpenFDs.Name); err != nil {
 		t.Error(err)
 	}
 
@@ -238,36 +254,4 @@ sockleak_process_open_fds{pid="7",process="sshd"} 7
 		}
 	}
 	srv.Client().CloseIdleConnections()
-}
-
-// TestExporterOtherETA: the roll-up keeps the soonest limit and the
-// oldest CLOSE_WAIT of the processes it sums.
-func TestExporterOtherETA(t *testing.T) {
-	m := NewMonitor(Config{Window: time.Minute})
-	var st *Status
-	for i := range 4 {
-		st = m.Observe(sample(time.Duration(i)*10*time.Second,
-			procSpec{pid: 7, start: 1, name: "big", est: 20, extraFDs: 3, limit: 1024},
-			procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64},
-			procSpec{pid: 43, start: 1, name: "leaky", cw: 1, cwBase: 5000, extraFDs: 4, limit: 64},
-		))
-	}
-	e := NewExporter(1)
-	e.Update(st)
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(e)
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP sockleak_close_wait_oldest_seconds How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.
-# TYPE sockleak_close_wait_oldest_seconds gauge
-sockleak_close_wait_oldest_seconds{pid="",process="other"} 30
-# HELP sockleak_process_seconds_to_fd_limit Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.
-# TYPE sockleak_process_seconds_to_fd_limit gauge
-sockleak_process_seconds_to_fd_limit{pid="",process="other"} 270
-# HELP sockleak_process_sockets TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).
-# TYPE sockleak_process_sockets gauge
-sockleak_process_sockets{pid="7",process="big",state="established"} 20
-sockleak_process_sockets{pid="",process="other",state="close_wait"} 7
-`), metrics.CloseWaitOldest.Name, metrics.ProcessSecondsToFDLimit.Name, metrics.ProcessSockets.Name); err != nil {
-		t.Error(err)
-	}
 }

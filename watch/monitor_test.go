@@ -21,7 +21,8 @@ type procSpec struct {
 	cwBase   uint64 // first CLOSE_WAIT inode; consecutive after it
 	fds      int
 	limit    int64
-	extraFDs int // fds that are not these sockets
+	extraFDs int    // fds that are not these sockets
+	unit     string // the systemd unit it runs in; "": none (a process workload)
 }
 
 func sample(at time.Duration, procs ...procSpec) Sample {
@@ -32,6 +33,9 @@ func sample(at time.Duration, procs ...procSpec) Sample {
 			fds = p.cw + p.est + p.extraFDs
 		}
 		s.Snap.Processes = append(s.Snap.Processes, inspect.Process{PID: p.pid, Name: p.name, FDs: fds, FDSoftLimit: p.limit, StartTime: p.start})
+		if p.unit != "" {
+			s.Snap.Processes[len(s.Snap.Processes)-1].Workload = inspect.Workload{Kind: inspect.KindUnit, Unit: p.unit, Slice: "system.slice"}
+		}
 		base := p.cwBase
 		if base == 0 {
 			base = uint64(p.pid) * 100000

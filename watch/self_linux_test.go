@@ -45,7 +45,7 @@ func TestWatchLeaksNothingItself(t *testing.T) {
 	for range n {
 		tick <- time.Now()
 	}
-	e := NewExporter(DefaultMaxProcesses)
+	e := NewExporter(DefaultMaxWorkloads, false)
 	scrape := keepAliveScraper(t, e)
 	scrape() // the keep-alive connection, open from the first sample on
 

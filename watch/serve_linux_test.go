@@ -37,7 +37,7 @@ func TestExporterChild(t *testing.T) {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 256, Max: 256}); err != nil {
 		t.Fatal(err)
 	}
-	exp := NewExporter(DefaultMaxProcesses)
+	exp := NewExporter(DefaultMaxWorkloads, false)
 	srv, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: 50 * time.Millisecond}, exp)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestExporterChild(t *testing.T) {
 		return inspect.Scan(ctx, fsys, inspect.Options{})
 	})
 	var samples, failed int
-	err = Watch(ctx, Options{Interval: 50 * time.Millisecond, Window: time.Second, MaxProcesses: DefaultMaxProcesses},
+	err = Watch(ctx, Options{Interval: 50 * time.Millisecond, Window: time.Second, MaxWorkloads: DefaultMaxWorkloads},
 		sample, exp, func(st *Status) error {
 			samples++
 			if st.Err != nil {

@@ -37,10 +37,10 @@ func get(t *testing.T, s *Server, path string) (int, string) {
 
 func TestServe(t *testing.T) {
 	livetest.Skip(t)
-	if _, err := Serve(ServeOptions{Addr: "256.0.0.1:1", Interval: time.Second}, NewExporter(1)); err == nil {
+	if _, err := Serve(ServeOptions{Addr: "256.0.0.1:1", Interval: time.Second}, NewExporter(1, false)); err == nil {
 		t.Error("Serve on a bad address: no error")
 	}
-	exp := NewExporter(1)
+	exp := NewExporter(1, false)
 	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, exp)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 func TestServeTimeouts(t *testing.T) {
 	livetest.Skip(t)
 	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second,
-		ReadHeaderTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}, NewExporter(1))
+		ReadHeaderTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}, NewExporter(1, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestServeTimeouts(t *testing.T) {
 // served at once: the one idle the longest is closed to make room.
 func TestServeConnectionCap(t *testing.T) {
 	livetest.Skip(t)
-	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, MaxConns: 3}, NewExporter(1))
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, MaxConns: 3}, NewExporter(1, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestCapFromLimit(t *testing.T) {
 // A connection that never sends a request does not hold Shutdown up.
 func TestServeShutdownSilent(t *testing.T) {
 	livetest.Skip(t)
-	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, NewExporter(1))
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, NewExporter(1, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func totalAlloc() uint64 {
 // two hundred: they share them.
 func TestServeScrapesShareRenders(t *testing.T) {
 	livetest.Skip(t)
-	exp := NewExporter(2000)
+	exp := NewExporter(2000, false)
 	exp.Update(bigStatus(2000))
 	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second}, exp)
 	if err != nil {

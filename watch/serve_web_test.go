@@ -107,7 +107,7 @@ func webClient(t *testing.T, s *Server, pool *x509.CertPool) func(scheme, user, 
 func TestServeWebConfig(t *testing.T) {
 	livetest.Skip(t)
 	path, pool := writeWebConfig(t)
-	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1))
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestServeWebConfig(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: bad}, NewExporter(1)); err == nil {
+	if s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: bad}, NewExporter(1, false)); err == nil {
 		s.Shutdown() //nolint:errcheck // a server that should not have started
 		t.Error("Serve with a web config naming missing files: no error")
 	}
@@ -150,7 +150,7 @@ func TestServeExampleWebConfig(t *testing.T) {
 	if err := os.WriteFile(path, example, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1))
+	s, err := Serve(ServeOptions{Addr: "127.0.0.1:0", Interval: time.Second, WebConfigFile: path}, NewExporter(1, false))
 	if err != nil {
 		t.Fatal(err)
 	}

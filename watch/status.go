@@ -43,6 +43,11 @@ type Status struct {
 type ProcStatus struct {
 	ProcKey
 	Name, User string
+	// Workload is what the process runs as (its unit, container, pod);
+	// WorkloadName its key and display name across restarts
+	// (inspect.Process.WorkloadName): the exporter's series are keyed by it.
+	Workload     inspect.Workload
+	WorkloadName string
 	// Command is a short, escaped command line (report.ShortCmdline) when
 	// another process of the sample shown has the same Name; "" otherwise.
 	Command string

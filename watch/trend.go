@@ -33,8 +33,9 @@ type point struct {
 func (m *Monitor) status(tr *procTrack, p *inspect.Process) ProcStatus {
 	last := tr.points[len(tr.points)-1]
 	ps := ProcStatus{
-		ProcKey: tr.key, Name: p.Name, User: p.User, States: map[inspect.TCPState]int{},
-		FDs: p.FDs, FDLimit: p.FDSoftLimit, Rates: map[inspect.TCPState]float64{}, ETA: -1,
+		ProcKey: tr.key, Name: p.Name, User: p.User, Workload: p.Workload, WorkloadName: p.WorkloadName(),
+		States: map[inspect.TCPState]int{},
+		FDs:    p.FDs, FDLimit: p.FDSoftLimit, Rates: map[inspect.TCPState]float64{}, ETA: -1,
 	}
 	for s, n := range last.counts {
 		if n > 0 {

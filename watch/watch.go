@@ -21,9 +21,10 @@ type Options struct {
 	// Thresholds are the alerts' (--close-wait, --max-age, --fd-usage,
 	// --eta).
 	Thresholds Thresholds
-	// MaxProcesses is how many processes get metrics of their own
-	// (--max-processes); the exporter sums the rest.
-	MaxProcesses int
+	// MaxWorkloads is how many workloads (processes, with --pid-label)
+	// get metrics of their own (--max-workloads); the exporter sums the
+	// rest.
+	MaxWorkloads int
 }
 
 // Validate returns an error naming the first setting out of range by its
@@ -42,8 +43,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("invalid --fd-usage %v: want a percentage (0: off)", o.Thresholds.FDUsage)
 	case o.Thresholds.MaxAge < 0 || o.Thresholds.ETA < 0:
 		return errors.New("invalid --max-age or --eta: want a duration of 0 (off) or more")
-	case o.MaxProcesses <= 0:
-		return fmt.Errorf("invalid --max-processes %d: want 1 or more", o.MaxProcesses)
+	case o.MaxWorkloads <= 0:
+		return fmt.Errorf("invalid --max-workloads %d: want 1 or more", o.MaxWorkloads)
 	}
 	return nil
 }

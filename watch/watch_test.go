@@ -10,7 +10,7 @@ import (
 )
 
 func TestOptionsValidate(t *testing.T) {
-	ok := Options{Interval: time.Second, Window: time.Minute, MaxProcesses: 1, Thresholds: Thresholds{CloseWait: -1}}
+	ok := Options{Interval: time.Second, Window: time.Minute, MaxWorkloads: 1, Thresholds: Thresholds{CloseWait: -1}}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("%+v: %v", ok, err)
 	}
@@ -26,7 +26,7 @@ func TestOptionsValidate(t *testing.T) {
 		{func(o *Options) { o.Window = time.Millisecond }, "invalid --window 1ms: want at least the --interval (1s)"},
 		{func(o *Options) { o.Thresholds.FDUsage = 101 }, "invalid --fd-usage 101: want a percentage (0: off)"},
 		{func(o *Options) { o.Thresholds.ETA = -time.Second }, "invalid --max-age or --eta: want a duration of 0 (off) or more"},
-		{func(o *Options) { o.MaxProcesses = 0 }, "invalid --max-processes 0: want 1 or more"},
+		{func(o *Options) { o.MaxWorkloads = 0 }, "invalid --max-workloads 0: want 1 or more"},
 	} {
 		o := ok
 		tt.change(&o)
@@ -39,8 +39,8 @@ func TestOptionsValidate(t *testing.T) {
 // TestWatch: the exporter and render see each status; a failed first
 // sample ends the watch with its error, and the exporter sees it.
 func TestWatch(t *testing.T) {
-	o := Options{Interval: time.Hour, Count: 1, Window: time.Hour, MaxProcesses: 1, Thresholds: Thresholds{CloseWait: -1}}
-	exp := NewExporter(1)
+	o := Options{Interval: time.Hour, Count: 1, Window: time.Hour, MaxWorkloads: 1, Thresholds: Thresholds{CloseWait: -1}}
+	exp := NewExporter(1, false)
 	var seqs []int
 	render := func(st *Status) error { seqs = append(seqs, st.Seq); return nil }
 	good := func(context.Context) (Sample, error) { return sample(0, procSpec{pid: 1, name: "x", est: 1}), nil }
@@ -52,7 +52,7 @@ func TestWatch(t *testing.T) {
 	}
 
 	seqs = nil
-	exp = NewExporter(1)
+	exp = NewExporter(1, false)
 	failing := func(context.Context) (Sample, error) { return Sample{}, errors.New("no /proc") }
 	if err := Watch(context.Background(), o, failing, exp, render); err == nil || err.Error() != "no /proc" || len(seqs) != 0 {
 		t.Errorf("Watch = %v after rendering %v; want the first sample's error, nothing rendered", err, seqs)

@@ -36,8 +36,12 @@ type WatchOptions struct {
 	// WebConfigFile is --web.config.file: TLS and basic auth for
 	// --listen, as Prometheus exporters take them. Optional.
 	WebConfigFile string
-	MaxProcesses  int // --max-processes: processes with series of their own
-	Out, ErrOut   io.Writer
+	// MaxWorkloads is --max-workloads (and the deprecated
+	// --max-processes): workloads with series of their own; PIDLabel is
+	// --pid-label: series per process, the cap counting processes.
+	MaxWorkloads int
+	PIDLabel     bool
+	Out, ErrOut  io.Writer
 
 	// listening is told the exporter's address once it listens (tests
 	// listen on port 0). Optional.
@@ -107,7 +111,14 @@ then leaves its last frame on the terminal).`,
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
 	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
-	f.IntVar(&opts.MaxProcesses, "max-processes", watch.DefaultMaxProcesses, `processes (most sockets first) with metrics of their own; the rest are summed as process="other"`)
+	maxHelp := fmt.Sprintf("workloads (the worst first: firing alerts, soonest fd limit, CLOSE_WAIT, sockets) with metrics of their own; "+
+		`the rest are summed as kind="other". With N, /metrics holds at most %d×(N+1)+%d series (%d for %d)`,
+		len(inspect.States)+watch.OtherSeries, watch.MaxSeries(0)-len(inspect.States)-watch.OtherSeries,
+		watch.MaxSeries(watch.DefaultMaxWorkloads), watch.DefaultMaxWorkloads)
+	f.IntVar(&opts.MaxWorkloads, "max-workloads", watch.DefaultMaxWorkloads, maxHelp)
+	f.IntVar(&opts.MaxWorkloads, "max-processes", watch.DefaultMaxWorkloads, "the same as --max-workloads")
+	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
+	f.BoolVar(&opts.PIDLabel, "pid-label", false, "series per process, with pid and process labels (a restart starts new series; --max-workloads then counts processes)")
 	return c
 }
 
@@ -127,7 +138,7 @@ func terminalSize(w io.Writer) (cols, rows int, ok bool) {
 
 func runWatch(ctx context.Context, opts *WatchOptions) error {
 	wo := watch.Options{
-		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxProcesses: opts.MaxProcesses,
+		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads,
 		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA},
 	}
 	if err := wo.Validate(); err != nil {
@@ -157,7 +168,7 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 
 	var exp *watch.Exporter
 	if opts.Listen != "" {
-		exp = watch.NewExporter(wo.MaxProcesses)
+		exp = watch.NewExporter(wo.MaxWorkloads, opts.PIDLabel)
 		srv, err := watch.Serve(watch.ServeOptions{Addr: opts.Listen, Interval: opts.Interval, Version: versionString(),
 			WebConfigFile: opts.WebConfigFile, Log: notes}, exp)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -175,7 +176,7 @@ func TestWatchExporter(t *testing.T) {
 		return runWatch(ctx, o)
 	})
 	var stderr bytes.Buffer
-	c.SetArgs([]string{"--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-processes", "2",
+	c.SetArgs([]string{"--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-workloads", "2", "--pid-label",
 		"--interval", "100ms", "-o", "text"})
 	c.SetOut(io.Discard)
 	c.SetErr(&stderr)
@@ -221,29 +222,53 @@ func TestWatchExporter(t *testing.T) {
 	checkExporterMetrics(t, scrape(t, addr), pids)
 }
 
+// seriesBy is series keyed by the values of these labels alone.
+func seriesBy(mf *dto.MetricFamily, labels ...string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range mf.GetMetric() {
+		ls := make([]string, len(labels))
+		for _, lp := range m.GetLabel() {
+			if i := slices.Index(labels, lp.GetName()); i >= 0 {
+				ls[i] = fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue())
+			}
+		}
+		out[strings.Join(ls, ",")] += m.GetGauge().GetValue()
+	}
+	return out
+}
+
 // checkExporterMetrics checks the metrics of three leaking processes,
-// 2, 4 and 6 sockets in CLOSE_WAIT, with --max-processes 2.
+// 2, 4 and 6 sockets in CLOSE_WAIT, with --max-workloads 2 --pid-label:
+// series per process, the two worst of their own.
 func checkExporterMetrics(t *testing.T, mfs map[string]*dto.MetricFamily, pids []string) {
 	t.Helper()
-	procSockets := series(mfs[metrics.ProcessSockets.Name])
+	procSockets := seriesBy(mfs[metrics.WorkloadSockets.Name], "pid", "process", "state")
 	want := map[string]float64{
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[2]): 6,
 		fmt.Sprintf(`pid=%q,process="leaky",state="close_wait"`, pids[1]): 4,
-		`pid="",process="other",state="close_wait"`:                       2,
+		`pid="",process="",state="close_wait"`:                            2,
 	}
 	if fmt.Sprint(procSockets) != fmt.Sprint(want) {
-		t.Errorf("%s = %v\nwant %v", metrics.ProcessSockets.Name, procSockets, want)
+		t.Errorf("%s = %v\nwant %v", metrics.WorkloadSockets.Name, procSockets, want)
+	}
+	// The three run in one cgroup (the test's), so in one workload.
+	kinds := seriesBy(mfs[metrics.WorkloadProcesses.Name], "kind", "workload")
+	if len(kinds) != 2 || kinds[`kind="other",workload="other"`] != 1 {
+		t.Errorf("%s by workload = %v, want the leaky ones' workload (2 processes) and other (1)", metrics.WorkloadProcesses.Name, kinds)
 	}
 	if got := series(mfs[metrics.Sockets.Name])[`state="close_wait"`]; got != 12 {
 		t.Errorf(`%s{state="close_wait"} = %v, want 12`, metrics.Sockets.Name, got)
 	}
-	fds := series(mfs[metrics.ProcessOpenFDs.Name])
-	if len(fds) != 3 || fds[`pid="",process="other"`] < 2 || fds[fmt.Sprintf(`pid=%q,process="leaky"`, pids[2])] < 6 {
-		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", metrics.ProcessOpenFDs.Name, fds)
+	fds := seriesBy(mfs[metrics.WorkloadOpenFDs.Name], "pid", "process")
+	if len(fds) != 3 || fds[`pid="",process=""`] < 2 || fds[fmt.Sprintf(`pid=%q,process="leaky"`, pids[2])] < 6 {
+		t.Errorf("%s = %v, want the two biggest and other, each with at least its sockets", metrics.WorkloadOpenFDs.Name, fds)
 	}
-	oldest := series(mfs[metrics.CloseWaitOldest.Name])
+	oldest := seriesBy(mfs[metrics.WorkloadCloseWaitOldest.Name], "pid", "process")
 	if len(oldest) != 3 {
-		t.Errorf("%s = %v, want three series", metrics.CloseWaitOldest.Name, oldest)
+		t.Errorf("%s = %v, want three series", metrics.WorkloadCloseWaitOldest.Name, oldest)
+	}
+	if got := series(mfs[metrics.WorkloadsRolledUp.Name])[""]; got != 1 {
+		t.Errorf("%s = %v, want 1", metrics.WorkloadsRolledUp.Name, got)
 	}
 	if got := series(mfs[metrics.ProcessesInspected.Name])[""]; got != 3 {
 		t.Errorf("%s = %v, want 3", metrics.ProcessesInspected.Name, got)
@@ -267,14 +292,31 @@ func TestWatchFlags(t *testing.T) {
 	var got *WatchOptions
 	c := newWatchCmd(func(_ context.Context, o *WatchOptions) error { got = o; return nil })
 	c.SetArgs([]string{"--name", "openser", "--interval", "5s", "--count", "3", "--window", "10m", "--close-wait", "-1",
-		"--max-age", "0", "--fd-usage", "90", "--eta", "2m", "-o", "json", "--listen", "127.0.0.1:9816", "--max-processes", "7"})
+		"--max-age", "0", "--fd-usage", "90", "--eta", "2m", "-o", "json", "--listen", "127.0.0.1:9816", "--max-workloads", "7", "--pid-label"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if got.Scan.Name != "openser" || got.Interval != 5*time.Second || got.Count != 3 || got.Window != 10*time.Minute ||
 		got.CloseWait != -1 || got.MaxAge != 0 || got.FDUsage != 90 || got.ETA != 2*time.Minute || got.Output != "json" ||
-		got.Listen != "127.0.0.1:9816" || got.MaxProcesses != 7 {
+		got.Listen != "127.0.0.1:9816" || got.MaxWorkloads != 7 || !got.PIDLabel {
 		t.Errorf("options = %+v", got)
+	}
+	// --max-processes is a deprecated alias: it sets --max-workloads, and
+	// says so.
+	var stderr bytes.Buffer
+	c = newWatchCmd(func(_ context.Context, o *WatchOptions) error { got = o; return nil })
+	c.Flags().SetOutput(&stderr) // pflag's deprecation notice
+	c.SetArgs([]string{"--max-processes", "9"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.MaxWorkloads != 9 || got.PIDLabel || !strings.Contains(stderr.String(), "--max-workloads") {
+		t.Errorf("--max-processes 9: max workloads %d, pid label %v, stderr %q", got.MaxWorkloads, got.PIDLabel, stderr.String())
+	}
+	// The help states the series cap, as MaxSeries computes it.
+	help := c.Flags().Lookup("max-workloads").Usage
+	if want := fmt.Sprintf("(%d for %d)", watch.MaxSeries(watch.DefaultMaxWorkloads), watch.DefaultMaxWorkloads); !strings.Contains(help, want) {
+		t.Errorf("--max-workloads help %q does not state the cap %s", help, want)
 	}
 
 	for _, tt := range []struct {
@@ -290,7 +332,8 @@ func TestWatchFlags(t *testing.T) {
 		{[]string{"--peer", "", "--count", "1"}, `invalid --peer ""`},
 		{[]string{"--interval", "10s", "--window", "5s"}, "invalid --window"},
 		{[]string{"--fd-usage", "120"}, "invalid --fd-usage"},
-		{[]string{"--max-processes", "0"}, "invalid --max-processes"},
+		{[]string{"--max-workloads", "0"}, "invalid --max-workloads"},
+		{[]string{"--max-processes", "0"}, "invalid --max-workloads"},
 		{[]string{"--state", "nope"}, "invalid --state"},
 		{[]string{"--proc-root", "/nonexistent"}, "could not read proc root"},
 		{[]string{"--listen", "256.0.0.1:1", "--count", "1"}, "--listen"},

@@ -172,6 +172,4 @@ var (
 		"Samples that failed since sockleak watch started.", nil}
 	WatchAlertsFiring = Family{"sockleak_watch_alerts_firing",
 		"Processes for which each of sockleak watch's own alert rules is firing.", []string{"rule"}}
-	WatchProcesses = Family{"sockleak_watch_processes",
-		"Processes holding a socket of the view (or with a firing alert) at the latest sample, before the --max-processes roll-up.", nil}
 )

@@ -9,7 +9,7 @@ import (
 
 var all = []Family{Sockets, ProcessSockets, ProcessOpenFDs, ProcessFDLimit, ProcessesInspected, ProcessesUninspectable,
 	ScanTimestamp, KernelTCPSockets, CheckViolations, CheckWarningThreshold, CheckCriticalThreshold, CheckStatus, ListenQueue, ListenBacklog,
-	CloseWaitOldest, ProcessSecondsToFDLimit, SampleDuration, SampleErrors, WatchAlertsFiring, WatchProcesses}
+	CloseWaitOldest, ProcessSecondsToFDLimit, SampleDuration, SampleErrors, WatchAlertsFiring}
 
 // TestFamilies registers every family on a pedantic registry: valid and
 // distinct names and labels, a help text each.
