@@ -20,10 +20,6 @@ import (
 // unless told otherwise (--max-workloads).
 const DefaultMaxWorkloads = 50
 
-// DefaultMaxProcesses is the default of sockleak check's --max-processes,
-// which it shares with watch's series cap: DefaultMaxWorkloads.
-const DefaultMaxProcesses = DefaultMaxWorkloads
-
 // OtherSeries bounds the series of one workload (or of the roll-up)
 // besides its sockets by state (one per state it holds, of the
 // len(inspect.States) = 12): processes, open fds, fd usage, CLOSE_WAIT

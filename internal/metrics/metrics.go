@@ -14,10 +14,11 @@ import (
 )
 
 // Family is one metric family: a name, what it measures, and its labels.
-// Processes are labelled by pid and name, escaped as sockleak prints
-// names (a process names itself: invalid UTF-8, escape sequences);
-// command lines never go into labels (unbounded, and they can hold
-// secrets), not even those that tell processes of one name apart. States
+// Processes are labelled by workload (WorkloadLabels), and with
+// --pid-label by pid and name too, escaped as sockleak prints names (a
+// process or unit names itself: invalid UTF-8, escape sequences); command
+// lines never go into labels (unbounded, and they can hold secrets), not
+// even those that tell processes of one name apart. States
 // are lower case, as node_exporter's ("close_wait").
 type Family struct {
 	Name   string
@@ -107,8 +108,6 @@ var (
 var (
 	WorkloadSecondsToFDLimit = workloadFamily("sockleak_workload_seconds_to_fd_limit",
 		"Estimated seconds until a process of the workload reaches its soft open-files limit, at the workload's descriptor growth over the window, across restarts (only while they grow).")
-	WorkloadFDLimitExits = workloadFamily("sockleak_workload_fd_limit_exits",
-		"Processes of the workload that ended near their open-files limit within the crash-loop period (sockleak watch --crash-loop-period): a workload that keeps dying of its leak and coming back.")
 	WatchWorkloads = Family{"sockleak_watch_workloads",
 		"Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.", nil}
 )
@@ -118,15 +117,6 @@ var (
 	Sockets = Family{"sockleak_sockets",
 		"TCP sockets in the scanned view by state; on an unfiltered scan, every socket of every network namespace.",
 		[]string{"state"}}
-	ProcessSockets = Family{"sockleak_process_sockets",
-		`TCP sockets a process holds, by state (a socket shared after fork counts for each holder); process="other" sums the processes beyond --max-processes (sockleak watch's and check's).`,
-		[]string{"pid", "process", "state"}}
-	ProcessOpenFDs = Family{"sockleak_process_open_fds",
-		`File descriptors a process has open; process="other" sums the processes beyond --max-processes (sockleak watch's and check's).`,
-		[]string{"pid", "process"}}
-	ProcessFDLimit = Family{"sockleak_process_fd_limit",
-		"A process's soft limit on open files (absent when unlimited or unknown).",
-		[]string{"pid", "process"}}
 	ProcessesInspected = Family{"sockleak_processes_inspected",
 		"Processes whose descriptors sockleak read.", nil}
 	ProcessesUninspectable = Family{"sockleak_processes_uninspectable",
@@ -150,22 +140,10 @@ var (
 		"The critical threshold of each checked metric: above it is critical.", []string{"metric"}}
 	CheckStatus = Family{"sockleak_check_status",
 		"Outcome of the check: 0 ok, 1 warning, 2 critical.", nil}
-	ListenQueue = Family{"sockleak_listen_queue_connections",
-		`Connections waiting in a listening socket's accept queue, not accepted yet, for listeners whose queue is not empty; local is the listening address.`,
-		[]string{"pid", "process", "local"}}
-	ListenBacklog = Family{"sockleak_listen_backlog",
-		"The backlog of a listening socket whose accept queue is not empty: past it the kernel drops new connections (absent when unknown).",
-		[]string{"pid", "process", "local"}}
 )
 
 // The families of sockleak watch alone.
 var (
-	CloseWaitOldest = Family{"sockleak_close_wait_oldest_seconds",
-		`How long the process's oldest CLOSE_WAIT socket has been in the state, a lower bound, from the kernel's clock (tcp_info) where it tells, otherwise from watch's samples; process="other": the oldest of the rest.`,
-		[]string{"pid", "process"}}
-	ProcessSecondsToFDLimit = Family{"sockleak_process_seconds_to_fd_limit",
-		`Estimated seconds until the process's open descriptors reach its soft limit, at their growth over the window (only while they grow); process="other": the soonest of the rest.`,
-		[]string{"pid", "process"}}
 	SampleDuration = Family{"sockleak_sample_duration_seconds",
 		"How long the latest sample took.", nil}
 	SampleErrors = Family{"sockleak_sample_errors_total",

@@ -7,9 +7,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var all = []Family{Sockets, ProcessSockets, ProcessOpenFDs, ProcessFDLimit, ProcessesInspected, ProcessesUninspectable,
-	ScanTimestamp, KernelTCPSockets, CheckViolations, CheckWarningThreshold, CheckCriticalThreshold, CheckStatus, ListenQueue, ListenBacklog,
-	CloseWaitOldest, ProcessSecondsToFDLimit, SampleDuration, SampleErrors, WatchAlertsFiring}
+var all = []Family{Sockets, WorkloadSockets, WorkloadProcesses, WorkloadOpenFDs, WorkloadFDUsage, WorkloadCloseWaitOldest,
+	WorkloadListenQueue, WorkloadListenBacklog, WorkloadsRolledUp, WorkloadSecondsToFDLimit, WatchWorkloads,
+	ProcessesInspected, ProcessesUninspectable, ScanTimestamp, MetricErrors, KernelTCPSockets, CheckViolations,
+	CheckWarningThreshold, CheckCriticalThreshold, CheckStatus, SampleDuration, SampleErrors, WatchAlertsFiring}
+
+// TestByPID: series per process add pid and process after the workload
+// labels, and leave the family's own labels last; a family without
+// workload labels is unchanged.
+func TestByPID(t *testing.T) {
+	got := strings.Join(WorkloadSockets.ByPID().Labels, ",")
+	if want := "kind,workload,unit,namespace,pod,container,pid,process,state"; got != want {
+		t.Errorf("WorkloadSockets.ByPID().Labels = %s, want %s", got, want)
+	}
+	if strings.Join(WorkloadSockets.Labels, ",") != "kind,workload,unit,namespace,pod,container,state" {
+		t.Errorf("ByPID changed the family it was called on: %v", WorkloadSockets.Labels)
+	}
+	if got := CheckViolations.ByPID().Labels; strings.Join(got, ",") != "metric,severity" {
+		t.Errorf("CheckViolations.ByPID().Labels = %v", got)
+	}
+}
 
 // TestFamilies registers every family on a pedantic registry: valid and
 // distinct names and labels, a help text each.
