@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/report"
@@ -149,14 +150,20 @@ prometheus (the text exposition format, bounded by --max-processes;
 	f.BoolVar(&opts.AllowMissing, "allow-missing", false, "pass when --pid or --name matches no process")
 	f.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, nagios or prometheus")
 	f.StringVar(&opts.Textfile, "textfile", "", "also write the metrics to this file, atomically (node_exporter's textfile collector)")
+	registerSeriesFlags(f, opts)
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when the check passes (for cron's mail)")
+	return c
+}
+
+// registerSeriesFlags registers the flags that shape check's metrics:
+// their cap and their key.
+func registerSeriesFlags(f *pflag.FlagSet, opts *CheckOptions) {
 	f.IntVar(&opts.MaxWorkloads, "max-workloads", report.DefaultMaxWorkloads, fmt.Sprintf(
 		`workloads (the worst first) with metrics of their own, besides those with a violation; the rest are summed as workload="other". `+
 			`Series stay under %d×(N+1)+%d (%d at the default)`, report.SeriesPerWorkload, report.FixedSeries, report.SeriesCap(report.DefaultMaxWorkloads)))
-	f.IntVar(&opts.MaxWorkloads, "max-processes", report.DefaultMaxWorkloads, "")
-	_ = f.MarkDeprecated("max-processes", "use --max-workloads")
+	f.IntVar(&opts.MaxWorkloads, "max-processes", report.DefaultMaxWorkloads, "the same as --max-workloads")
+	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
 	f.BoolVar(&opts.PIDLabel, "pid-label", false, "key the metrics by process (pid and process labels) instead of by workload: series then churn with every restart")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when the check passes (for cron's mail)")
-	return c
 }
 
 // thresholds turns the threshold flags into report.CheckThresholds.
