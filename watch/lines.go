@@ -79,10 +79,17 @@ func formatFDs(fds int, limit int64) string {
 }
 
 // Headline is a process's state in one line, as in
-// "pid 4242 (openser): CLOSE_WAIT 1987 +34/min, 1987/2048 fds, limit in ~2m".
+// "pid 4242 (openser): CLOSE_WAIT 1987 +34/min, 1987/2048 fds, limit in ~2m",
+// led by its workload when it has one ("openser.service (pid 4242,
+// openser): ...").
 func (p *ProcStatus) Headline() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
+	switch p.Workload.Kind {
+	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod: // led by the workload, as report's findings
+		fmt.Fprintf(&b, "%s (pid %d, %s): CLOSE_WAIT %d", wording.Escape(p.WorkloadName), p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
+	default:
+		fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
+	}
 	if r, ok := p.Rates[inspect.CloseWait]; ok {
 		b.WriteString(" " + formatRate(r))
 	}
@@ -219,6 +226,16 @@ type ProcessLine struct {
 	// oldest socket has been seen in it.
 	OldestSeconds map[string]float64 `json:"oldest_seconds"`
 	Firing        []string           `json:"firing"`
+	// Workload is what the process belongs to (inspect.Workload), with
+	// its name: absent when its cgroup could not be read.
+	Workload *WorkloadLine `json:"workload,omitempty"`
+}
+
+// WorkloadLine is a process's workload in a line: its name (its key
+// across restarts) and the fields of inspect.Workload.
+type WorkloadLine struct {
+	Name string `json:"name"`
+	inspect.Workload
 }
 
 // AlertLine is the JSON form of an alert transition (type "alert").
@@ -278,6 +295,9 @@ func JSONLines(w io.Writer, st *Status) error {
 			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
 			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest().Seconds(), CloseWaitPeer: p.CloseWaitPeer,
 			Firing: append([]string{}, p.Firing...),
+		}
+		if p.Workload.Kind != "" {
+			pl.Workload = &WorkloadLine{Name: p.WorkloadName, Workload: p.Workload}
 		}
 		pl.OldestSeconds = map[string]float64{}
 		for s, d := range p.Oldest {
