@@ -107,7 +107,7 @@ var (
 // The workload families of sockleak watch alone.
 var (
 	WorkloadSecondsToFDLimit = workloadFamily("sockleak_workload_seconds_to_fd_limit",
-		"Estimated seconds until a process of the workload reaches its soft open-files limit, at the workload's descriptor growth over the window, across restarts (only while they grow).")
+		"Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).")
 	WatchWorkloads = Family{"sockleak_watch_workloads",
 		"Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.", nil}
 )
