@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,7 +232,10 @@ func TestServeShutdownSilent(t *testing.T) {
 func bigStatus(n int) *Status {
 	st := &Status{Seq: 1, Time: time.Now(), States: map[inspect.TCPState]int{inspect.CloseWait: 3 * n}}
 	for i := range n {
-		st.Processes = append(st.Processes, ProcStatus{ProcKey: ProcKey{PID: 1000 + i, Start: 1}, Name: "worker",
+		// A workload each (names of their own), so that n processes make
+		// n workloads' series, not one.
+		name := "worker" + strconv.Itoa(i)
+		st.Processes = append(st.Processes, ProcStatus{ProcKey: ProcKey{PID: 1000 + i, Start: 1}, Name: name, WorkloadName: name,
 			States:  map[inspect.TCPState]int{inspect.CloseWait: 3, inspect.Established: 2},
 			Sockets: 5, FDs: 10, FDLimit: 1024, ETA: -1})
 	}
