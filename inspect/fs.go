@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 )
 
 // FS is a proc filesystem root. Every reader takes its paths from it.
@@ -24,6 +22,11 @@ type FS struct {
 	// live is true when root is this host's own /proc, which netlink can
 	// stand in for.
 	live bool
+	// native is true where there is no proc root to read (every system
+	// but Linux): processes, their limits and start times come from the
+	// system through gopsutil (native.go), and only the gopsutil backend
+	// serves. Tests set it on Linux to run that path on the live host.
+	native bool
 }
 
 // DefaultRoot is the proc root of the live host.
@@ -31,6 +34,9 @@ const DefaultRoot = "/proc"
 
 // NewFS checks that root is a readable directory and returns an FS for it.
 func NewFS(root string) (FS, error) {
+	if native, err := nativeRoot(root); native || err != nil {
+		return FS{root: root, native: true}, err
+	}
 	fi, err := os.Stat(root)
 	if err != nil {
 		return FS{}, fmt.Errorf("could not read proc root %q: %w", root, err)
@@ -39,8 +45,7 @@ func NewFS(root string) (FS, error) {
 		return FS{}, fmt.Errorf("proc root %q is not a directory", root)
 	}
 	fsys := FS{root: filepath.Clean(root)}
-	var st unix.Statfs_t
-	if unix.Statfs(fsys.root, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC {
+	if isProcfs(fsys.root) {
 		fsys.procfs = true
 		fsys.live = fsys.root == DefaultRoot
 	}
@@ -69,6 +74,9 @@ func (fsys FS) fault(path string) error {
 // asked for. A requested PID that does not exist is a warning, unless none
 // does.
 func (fsys FS) listPIDs(want []int, warnings *[]string) ([]int, error) {
+	if fsys.native {
+		return fsys.nativePIDs(want, warnings)
+	}
 	if len(want) > 0 {
 		var pids []int
 		for _, pid := range slices.Compact(slices.Sorted(slices.Values(want))) {

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // hiddenView is what a proc mount's hidepid option hides from this
@@ -170,5 +168,5 @@ func (fsys FS) mayBeHidden(pid int) bool {
 	if !fsys.live {
 		return true
 	}
-	return !errors.Is(unix.Kill(pid, 0), unix.ESRCH)
+	return !noSuchProcess(pid)
 }

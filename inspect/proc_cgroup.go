@@ -155,6 +155,9 @@ func isContainerID(s string) bool {
 // is best-effort, and the usual cause is the process racing its exit (a
 // fixture or old tree simply has no cgroup file).
 func (fsys FS) readWorkload(pid int) Workload {
+	if fsys.native {
+		return Workload{} // no cgroups: each process is its own workload
+	}
 	f, err := os.Open(fsys.path(strconv.Itoa(pid), "cgroup"))
 	if err != nil {
 		return Workload{}

@@ -95,6 +95,10 @@ func readLimits(path string) (ProcLimits, error) {
 
 // readProcLimits fills a process's fd limits from its PID/limits.
 func (fsys FS) readProcLimits(ps *procScan) {
+	if fsys.native {
+		fsys.nativeLimits(ps)
+		return
+	}
 	path := fsys.path(strconv.Itoa(ps.p.PID), "limits")
 	lim, err := readLimits(path)
 	switch {

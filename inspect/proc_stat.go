@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -109,6 +110,9 @@ func isStateLetter(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <
 // readStat reads and parses pid's PID/stat. Its errors are os.ReadFile's
 // (fs.ErrNotExist when the process is gone) or parseStat's.
 func (fsys FS) readStat(pid int) (procStat, error) {
+	if fsys.native {
+		return fsys.nativeStat(pid)
+	}
 	b, err := os.ReadFile(fsys.path(strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return procStat{}, err
@@ -136,7 +140,11 @@ func (fsys FS) parentPID(pid int) (int, error) {
 // PID/task/TID/children, which needs CONFIG_PROC_CHILDREN and lists only
 // children that are not yet reaped in some kernels.
 func (fsys FS) ProcessTree(root int) ([]int, error) {
-	if _, err := os.Stat(fsys.path(strconv.Itoa(root))); err != nil {
+	if fsys.native {
+		if fsys.nativeExited(root) {
+			return nil, fmt.Errorf("process %d: %w", root, fs.ErrNotExist)
+		}
+	} else if _, err := os.Stat(fsys.path(strconv.Itoa(root))); err != nil {
 		return nil, fmt.Errorf("process %d: %w", root, err)
 	}
 	all, err := fsys.listPIDs(nil, nil)

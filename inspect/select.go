@@ -117,6 +117,9 @@ func (sc *scanner) visiblePIDs(want []int) []int {
 // a fixture) a file missing from a directory still there is a malformed
 // directory, to be named, not passed over as if it had exited.
 func (fsys FS) exited(pid int, err error) bool {
+	if fsys.native {
+		return fsys.nativeExited(pid)
+	}
 	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ESRCH) {
 		return false
 	}
@@ -148,7 +151,7 @@ type procScan struct {
 // service that is not running must not find sockleak instead.
 func (fsys FS) selfAndWrappers(meta *metaReader) map[int]bool {
 	pid := os.Getpid()
-	if link, err := os.Readlink(fsys.path("self")); err != nil || link != strconv.Itoa(pid) {
+	if link, err := os.Readlink(fsys.path("self")); !fsys.native && (err != nil || link != strconv.Itoa(pid)) {
 		return nil // a proc root of another pid namespace, or a fixture tree
 	}
 	me := Process{PID: pid}

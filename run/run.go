@@ -18,8 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/wording"
 	"github.com/sockleak/sockleak/watch"
@@ -77,10 +75,8 @@ func Command(ctx context.Context, cfg Config) (*Result, error) {
 	// that inherited the pipes and outlived the command.
 	cmd.WaitDelay = time.Second
 	// Should sockleak die (SIGKILL, SIGHUP, a crash), the command must not
-	// run on unwatched: the kernel kills it. Pdeathsig fires when the
-	// thread that started the command ends, so start and wait run on one
-	// locked thread (start).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: cfg.OwnGroup}
+	// run on unwatched: on Linux the kernel kills it (sysProcAttr).
+	cmd.SysProcAttr = sysProcAttr(cfg.OwnGroup)
 
 	begin := time.Now()
 	done := make(chan struct{})
@@ -149,9 +145,7 @@ func forward(target int, sigc <-chan os.Signal, forwardSIGINT bool, done <-chan 
 			if s == syscall.SIGINT && !forwardSIGINT {
 				continue
 			}
-			if sig, ok := s.(syscall.Signal); ok {
-				_ = syscall.Kill(target, sig)
-			}
+			signalTarget(target, s)
 		case <-done:
 			return
 		}
@@ -211,7 +205,7 @@ func (r *Result) setExit(cmd *exec.Cmd, waitErr error) {
 		r.ExitCode = exitErr.ExitCode()
 		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.ExitCode = 128 + int(ws.Signal())
-			r.Signal = unix.SignalName(ws.Signal())
+			r.Signal = signalName(ws.Signal())
 		}
 	default:
 		// The command ran but its end could not be read (e.g. its output

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/metrics"
 )
@@ -177,11 +176,11 @@ const maxConnsDefault = 128
 // maxConnsDefault. Go raises the soft limit to the hard one at start, so
 // the soft limit read here is the one in force.
 func connCap() (int, error) {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+	limit, err := openFilesLimit()
+	if err != nil {
 		return 0, fmt.Errorf("read the open-files limit: %w", err)
 	}
-	return capFromLimit(rl.Cur, runtime.GOMAXPROCS(0)), nil
+	return capFromLimit(limit, runtime.GOMAXPROCS(0)), nil
 }
 
 func capFromLimit(limit uint64, procs int) int {

@@ -71,3 +71,14 @@ func (fsys FS) readNetDir(dir string, ns uint64, dst *[]Socket) error {
 	*dst = socks
 	return nil
 }
+
+// recheckTables reads dir/tcp and dir/tcp6 again for the sockets of
+// these: the proc source's recheck, and netlink's fallback.
+func (fsys FS) recheckTables(dir string, ns uint64, these []Socket, present map[uint64]bool) error {
+	var again []Socket
+	if err := fsys.readNetDir(dir, ns, &again); err != nil {
+		return err
+	}
+	markPresent(these, again, present)
+	return nil
+}
