@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockleak/sockleak/client"
 )
 
@@ -33,15 +31,11 @@ func Child(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 	if *kind != "leaky" && *kind != "reference" {
 		return fmt.Errorf("demo client: -client %q: want leaky or reference", *kind)
 	}
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	lim.Cur = min(*fdLimit, lim.Max)
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+	limit, err := lowerFDLimit(*fdLimit)
+	if err != nil {
 		return fmt.Errorf("demo client: lower RLIMIT_NOFILE: %w", err)
 	}
-	fmt.Fprintf(stdout, "ready %d\n", lim.Cur)
+	fmt.Fprintf(stdout, "ready %d\n", limit)
 
 	leaky := &client.LeakyClient{}
 	defer leaky.CloseLeaked() // also keeps the leaked conns referenced to the end
@@ -66,6 +60,6 @@ func Child(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer
 		fmt.Fprintf(stdout, "tx %d\n", i)
 	}
 	fmt.Fprintln(stdout, "done")
-	_, err := io.Copy(io.Discard, stdin)
+	_, err = io.Copy(io.Discard, stdin)
 	return err
 }

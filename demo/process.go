@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
+
 	"time"
 )
 
@@ -29,7 +29,7 @@ func (d *demo) start(ctx context.Context, client string) (*process, error) {
 		"-timeout", d.o.Timeout.String(), "-fd-limit", strconv.Itoa(d.o.FDLimit)}
 	p := &process{cmd: d.o.Command(ctx, args)}
 	// The child dies with us, whatever happens to us.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = childAttr()
 	p.cmd.WaitDelay = 2 * time.Second
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {

@@ -3,6 +3,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -35,6 +36,11 @@ type backendDef struct {
 	open func(fsys FS, opts Options) (tableSource, ownerSource)
 }
 
+// linuxOnly names the backends that read the Linux kernel or /proc, and
+// are built on Linux only: elsewhere asking for one says why it is
+// missing rather than that it is unknown.
+var linuxOnly = []Backend{"netlink", "proc", "bpf"}
+
 // backends are the registered backends, by rank.
 var backends []backendDef
 
@@ -61,6 +67,9 @@ func ParseBackend(s string) (Backend, error) {
 	}
 	if b == "" {
 		return BackendAuto, nil
+	}
+	if runtime.GOOS != "linux" && slices.Contains(linuxOnly, b) {
+		return "", fmt.Errorf("the %s backend reads Linux's socket tables and runs on Linux only; on %s sockets are read with gopsutil (--backend auto or gopsutil)", b, runtime.GOOS)
 	}
 	names := []string{string(BackendAuto)}
 	for _, d := range backends {

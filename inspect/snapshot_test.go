@@ -36,3 +36,7 @@ func TestListenIndexInbound(t *testing.T) {
 		t.Error("the zero ListenIndex calls a socket inbound")
 	}
 }
+
+func listener(ns uint64, addr string) Listener {
+	return Listener{NetNS: ns, Addr: netip.MustParseAddrPort(addr)}
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/run"
@@ -161,19 +160,4 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &exitStatus{exitThreshold}
 	}
 	return nil
-}
-
-// terminalGroup reports whether sockleak has a controlling terminal
-// (tty), and whether it runs in that terminal's foreground process group,
-// where the terminal sends ^C to the whole group (foreground). Only a real
-// terminal can say; tests run without one. Its stdin need not be the
-// terminal: /dev/tty is the controlling terminal whatever the redirections.
-func terminalGroup() (foreground, tty bool) {
-	f, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
-	if err != nil {
-		return false, false // no controlling terminal: CI, systemd, setsid
-	}
-	defer f.Close()
-	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp(), true
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/watch"
@@ -120,20 +119,6 @@ then leaves its last frame on the terminal).`,
 	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
 	f.BoolVar(&opts.PIDLabel, "pid-label", false, "series per process, with pid and process labels (a restart starts new series; --max-workloads then counts processes)")
 	return c
-}
-
-// terminalSize returns w's columns and rows, and false when w is not a
-// terminal.
-func terminalSize(w io.Writer) (cols, rows int, ok bool) {
-	f, isFile := w.(*os.File)
-	if !isFile {
-		return 0, 0, false
-	}
-	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	if err != nil {
-		return 0, 0, false
-	}
-	return int(ws.Col), int(ws.Row), true
 }
 
 func runWatch(ctx context.Context, opts *WatchOptions) error {

@@ -98,10 +98,6 @@ func sortedListeners(ls []Listener) []Listener {
 	return ls
 }
 
-func listener(ns uint64, addr string) Listener {
-	return Listener{NetNS: ns, Addr: netip.MustParseAddrPort(addr)}
-}
-
 // checkSorted checks that CompareSockets orders the sockets totally: no
 // socket is listed twice, so an output sorted with it is stable.
 func checkSorted(t *testing.T, socks []Socket) {
