@@ -4,6 +4,9 @@ package demo
 
 import "golang.org/x/sys/unix"
 
+// Supported says why the demo cannot run on this system: nil, it can.
+func Supported() error { return nil }
+
 // lowerFDLimit lowers this process's soft open-files limit to n (at most
 // the hard limit) and returns the limit now in force.
 func lowerFDLimit(n uint64) (uint64, error) {

@@ -22,7 +22,7 @@ type Document struct {
 	Time          string         `json:"time"` // RFC 3339
 	Hostname      string         `json:"hostname"`
 	ProcRoot      string         `json:"proc_root"`
-	Backend       string         `json:"backend"` // how sockets were read: netlink or proc
+	Backend       string         `json:"backend"` // how sockets were read: netlink, proc or gopsutil
 	System        SystemDoc      `json:"system"`
 	Processes     []ProcessDoc   `json:"processes"`
 	Sockets       []SocketDoc    `json:"sockets"`

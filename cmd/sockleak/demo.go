@@ -65,6 +65,9 @@ and why, and stops everything it started.`,
 // runDemo runs the demo, with this program, under the hidden subcommand
 // demoClientCmd, as its clients.
 func runDemo(ctx context.Context, opts *DemoOptions) error {
+	if err := demo.Supported(); err != nil {
+		return fmt.Errorf("demo: %w", err) // exit 2, before any child starts
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("demo: find this program to run its clients: %w", err)

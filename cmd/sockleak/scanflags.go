@@ -16,7 +16,7 @@ type ScanFlags struct {
 	States    []string // --state, repeatable, any spelling ParseState takes. Optional.
 	Ports     []int    // --port, repeatable. Optional.
 	Peers     []string // --peer, repeatable: IP, IP:port or CIDR. Optional.
-	Backend   string   // --backend: auto, netlink or proc
+	Backend   string   // --backend: auto, netlink, proc or gopsutil
 	Verbose   bool     // -v: print how the scan went (backend fallbacks) on stderr
 
 	flags *pflag.FlagSet // where they were registered, to tell --state "" from no --state (and --name, --peer)
@@ -31,7 +31,7 @@ func (f *ScanFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.States, "state", nil, "only sockets in this state (repeatable; close-wait, FIN_WAIT2, finwait2... all work)")
 	fs.IntSliceVar(&f.Ports, "port", nil, "only sockets with this local or remote port (repeatable)")
 	fs.StringSliceVar(&f.Peers, "peer", nil, "only sockets to this peer: IP, IP:port or CIDR (repeatable)")
-	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (netlink, else /proc), netlink, or proc")
+	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (netlink, else /proc; gopsutil off Linux), netlink, proc, or gopsutil (any system)")
 	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "say how the scan went (backend and fallbacks) on stderr")
 }
 
