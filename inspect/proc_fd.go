@@ -1,29 +1,10 @@
 package inspect
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"strconv"
 )
-
-// fdTable is what a walk of PID/fd found.
-type fdTable struct {
-	open      int      // open descriptors
-	socketFDs int      // of which sockets of any family
-	sockets   []uint64 // inodes of the socket descriptors the walk kept
-}
-
-var socketPrefix = []byte("socket:[")
-
-// parseSocketLink returns the inode of a "socket:[12345]" link target.
-func parseSocketLink(target []byte) (uint64, bool) {
-	if !bytes.HasPrefix(target, socketPrefix) || len(target) < len(socketPrefix)+2 || target[len(target)-1] != ']' {
-		return 0, false
-	}
-	ino, err := parseDec(target[len(socketPrefix):len(target)-1], 64)
-	return ino, err == nil
-}
 
 // readNetNS returns the inode of the namespace a PID/ns/net link names
 // ("net:[4026531840]").

@@ -1,10 +1,7 @@
 package inspect
 
 import (
-	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/sockleak/sockleak/internal/wording"
 )
@@ -66,41 +63,6 @@ func unownedWarningFor(unowned, denied int) string {
 	}
 	return fmt.Sprintf("%s an owner that could not be identified (%s); they are shown with owner \"?\"",
 		wording.Count(unowned, "socket has", "sockets have"), why)
-}
-
-// recheckEachNamespace calls read for the sockets of each namespace in
-// socks, through the reader's own namespace (pid 0) or the first member
-// through which it succeeds, and marks in present those it finds again.
-// A namespace that cannot be read again keeps its sockets: whether they
-// are gone is unknown. Its error is returned, after the others are read.
-func recheckEachNamespace(req tableRequest, socks []Socket, read func(pid int, ns uint64, these []Socket, present map[uint64]bool) error) (map[uint64]bool, error) {
-	byNS := make(map[uint64][]Socket)
-	for _, s := range socks {
-		byNS[s.NetNS] = append(byNS[s.NetNS], s)
-	}
-	present := make(map[uint64]bool, len(socks))
-	var errs []error
-	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-		these := byNS[ns]
-		var err error
-		if ns == req.hostNS {
-			err = read(0, ns, these, present)
-		} else {
-			err = errors.New("no process left to read it through")
-			for _, pid := range req.namespaces[ns] {
-				if err = read(pid, ns, these, present); err == nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			for _, s := range these {
-				present[s.Inode] = true
-			}
-			errs = append(errs, fmt.Errorf("network namespace %d: %w", ns, err))
-		}
-	}
-	return present, errors.Join(errs...)
 }
 
 // markPresent marks in present the sockets of these found in again with
