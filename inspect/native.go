@@ -150,11 +150,11 @@ func (fsys FS) gopsutilGaps() string {
 	}
 	switch runtime.GOOS {
 	case "darwin":
-		gaps = append(gaps, "descriptors and sockets of other users' processes only as root (lsof)")
+		gaps = append(gaps, "descriptors and sockets of other users' processes only as root (lsof)", "no TIME_WAIT or orphaned sockets (lsof lists only sockets a process holds)")
 	case "windows":
 		gaps = append(gaps, "handles, not file descriptors, as each process's descriptor count")
 	case "freebsd":
-		gaps = append(gaps, "no descriptor counts (gopsutil has none on freebsd)")
+		gaps = append(gaps, "no descriptor counts (gopsutil has none on freebsd)", "sockets only with lsof installed (pkg install lsof), and no TIME_WAIT or orphaned sockets")
 	}
 	return "the gopsutil backend gives " + strings.Join(gaps, "; ")
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // BackendGopsutil reads the sockets with their owning pids through
-// gopsutil's net.Connections: /proc on Linux, lsof on macOS, sockstat on
-// FreeBSD, GetExtendedTcpTable on Windows. It is the only backend on those
+// gopsutil's net.Connections: /proc on Linux, lsof on macOS and FreeBSD,
+// GetExtendedTcpTable on Windows. It is the only backend on those
 // systems; on Linux it is there for --backend gopsutil and for comparisons
 // with netlink (auto never picks it there). What it cannot give is in
 // gopsutilGaps, said once per scan.

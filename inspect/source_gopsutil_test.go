@@ -16,8 +16,8 @@ func conn4(laddr string, lport uint32, raddr string, rport uint32, status string
 		Laddr: gnet.Addr{IP: laddr, Port: lport}, Raddr: gnet.Addr{IP: raddr, Port: rport}, Status: status, Pid: pid}
 }
 
-// TestFromConnections converts the connections of Linux, lsof (macOS),
-// sockstat (FreeBSD) and Windows: states in each spelling, wildcards,
+// TestFromConnections converts the connections of Linux, lsof (macOS and
+// FreeBSD) and Windows: states in each spelling, wildcards,
 // IPv6 and mapped addresses, and owners: a pid's, the kernel's (closed
 // states), a queued connection's (no pid, on a listening port) and an
 // unknown one (no pid, a state only a descriptor holds).
@@ -98,10 +98,9 @@ func TestConnKey(t *testing.T) {
 	}
 }
 
-// FuzzFromConnection: whatever a system's tool prints (lsof's and
-// sockstat's output is parsed by gopsutil, and addresses and states come
-// through as text), a connection converts to a valid socket or is left
-// out, without a panic.
+// FuzzFromConnection: whatever a system's tool prints (gopsutil parses
+// lsof's output, and addresses and states come through as text), a
+// connection converts to a valid socket or is left out, without a panic.
 func FuzzFromConnection(f *testing.F) {
 	f.Add("127.0.0.1", uint32(80), "*", uint32(0), "LISTEN", true)
 	f.Add("fe80::1%lo0", uint32(5000), "::1", uint32(80), "FIN_WAIT_2", false)
