@@ -169,3 +169,53 @@ func TestGopsutilNativeScan(t *testing.T) {
 		t.Errorf("second scan: %+v, %v; want the same start time", again, err)
 	}
 }
+
+// TestGopsutilMatchesProcOnFixtures scans the fixture proc roots with the
+// gopsutil backend (gopsutil reads any proc root) and with the proc
+// backend: the sockets of the reader's namespace, their states and
+// owners (gopsutil's one among proc's), and each process's descriptors
+// and limits agree. gopsutil reads no other namespace, and counts only
+// TCP sockets among a process's descriptors.
+func TestGopsutilMatchesProcOnFixtures(t *testing.T) {
+	for _, tree := range []string{"healthy", "hung", "incident/client", "incident/peer", "ipv6", "netns", "denied"} {
+		t.Run(tree, func(t *testing.T) {
+			fsys := fixtureFS(t, tree)
+			views := func(b Backend) (map[string]gopsutilView, *Snapshot) {
+				snap, err := Scan(context.Background(), fsys, Options{Backend: b})
+				if err != nil {
+					t.Fatalf("%s: %v", b, err)
+				}
+				v := make(map[string]gopsutilView)
+				for _, s := range snap.Sockets {
+					if s.NetNS == snap.HostNetNS {
+						v[fmt.Sprintf("%s %s %s %s", s.Proto, s.Local, s.Remote, s.State)] = gopsutilView{s.State, s.PIDs}
+					}
+				}
+				return v, snap
+			}
+			pr, psnap := views(BackendProc)
+			gp, gsnap := views(BackendGopsutil)
+			if diff := gopsutilDisagreement(pr, gp); diff != "" {
+				t.Errorf("gopsutil and proc disagree:\n%s", diff)
+			}
+			if len(gp) == 0 {
+				t.Errorf("no socket read")
+			}
+			type budget struct {
+				PID, FDs      int
+				Soft, Hard    int64
+				Name, Cmdline string
+			}
+			var want, got []budget
+			for _, p := range psnap.Processes {
+				want = append(want, budget{p.PID, p.FDs, p.FDSoftLimit, p.FDHardLimit, p.Name, p.Cmdline})
+			}
+			for _, p := range gsnap.Processes {
+				got = append(got, budget{p.PID, p.FDs, p.FDSoftLimit, p.FDHardLimit, p.Name, p.Cmdline})
+			}
+			if !slices.Equal(want, got) || psnap.Denied != gsnap.Denied {
+				t.Errorf("processes: proc %+v (%d denied), gopsutil %+v (%d denied)", want, psnap.Denied, got, gsnap.Denied)
+			}
+		})
+	}
+}
