@@ -394,3 +394,27 @@ func TestAnalyzeOwnerWithoutRow(t *testing.T) {
 		t.Fatalf("rows = %+v, want pid 7 alone with its 1 socket", r.Processes)
 	}
 }
+
+// A system without /proc (the gopsutil backend off Linux) has no counters
+// and no fd limits: the table shows no SYSTEM line of zeros and no
+// fd_pressure finding however many descriptors are open, and the
+// backend's warning says why, once.
+func TestTableWithoutCountersOrLimits(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(42, "client", 5000, 0)}, many(3, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
+	snap.System = inspect.System{}
+	snap.Warnings = []string{"the gopsutil backend gives no open-files limits on darwin (no fd_pressure finding, no time to EMFILE)"}
+	r := Analyze(snap, DefaultThresholds)
+	var b strings.Builder
+	if err := Table(&b, r, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"SYSTEM", "[fd_pressure]", "EMFILE) at"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("table shows %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "[close_wait]") || strings.Count(out, "no open-files limits") != 1 {
+		t.Errorf("want the close_wait finding and the warning once:\n%s", out)
+	}
+}

@@ -83,10 +83,15 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 			return err
 		}
 	}
-	sys := snap.System
-	fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, timewait %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
-		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
-		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
+	// No counter at all is a system without /proc (the gopsutil backend's
+	// warning says so): a line of zeros would read as a quiet host.
+	if sys := snap.System; sys != (inspect.System{}) {
+		fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, timewait %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
+			sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
+			sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
+	} else {
+		b.WriteString("\n")
+	}
 	for _, warn := range snap.Warnings {
 		wording.WriteWrapped(&b, "warning: ", "         ", wording.Escape(warn))
 	}
