@@ -674,13 +674,10 @@ func liveProcess(t *testing.T, snap *Snapshot, pid int) Process {
 	return snap.Processes[i]
 }
 
-// TestLiveChildOwner: a connection held by a child process is the child's,
-// not ours, and the child's name and command line are known.
-func TestLiveChildOwner(t *testing.T) {
-	livetest.Skip(t)
-	me := os.Getpid()
-	ln := liveListen(t, liveTCP4)
-	lnAP := liveAddr(ln.Addr())
+// liveDialChild starts a child that connects to ln and holds the
+// connection, accepts it, and returns the child and its end's address.
+func liveDialChild(t *testing.T, ln *net.TCPListener) (liveChild, netip.AddrPort) {
+	t.Helper()
 	child, err := startLiveChild(t, "dial", func(cmd *exec.Cmd) {
 		cmd.Env = append(cmd.Env, liveDialEnv+"="+ln.Addr().String())
 	})
@@ -692,6 +689,17 @@ func TestLiveChildOwner(t *testing.T) {
 		t.Fatalf("child printed %q: %v", child.line, err)
 	}
 	liveAccept(t, ln, childAP)
+	return child, childAP
+}
+
+// TestLiveChildOwner: a connection held by a child process is the child's,
+// not ours, and the child's name and command line are known.
+func TestLiveChildOwner(t *testing.T) {
+	livetest.Skip(t)
+	me := os.Getpid()
+	ln := liveListen(t, liveTCP4)
+	lnAP := liveAddr(ln.Addr())
+	child, childAP := liveDialChild(t, ln)
 
 	wants := []liveWant{
 		{name: "child's end", local: childAP, remote: lnAP, state: Established},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -121,17 +120,7 @@ func TestGopsutilNativeScan(t *testing.T) {
 	livetest.Skip(t)
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
-	child, err := startLiveChild(t, "dial", func(cmd *exec.Cmd) {
-		cmd.Env = append(cmd.Env, liveDialEnv+"="+ln.Addr().String())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	childAP, err := netip.ParseAddrPort(child.line)
-	if err != nil {
-		t.Fatalf("child printed %q: %v", child.line, err)
-	}
-	liveAccept(t, ln, childAP)
+	child, childAP := liveDialChild(t, ln)
 
 	me := os.Getpid()
 	fsys := FS{root: DefaultRoot, native: true}
