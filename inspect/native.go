@@ -68,8 +68,13 @@ func (fsys FS) nativeStat(pid int) (procStat, error) {
 	if t, err := p.CreateTimeWithContext(ctx); err == nil && t > 0 {
 		st.StartTime = uint64(t)
 	}
-	if s, err := p.StatusWithContext(ctx); err == nil && len(s) > 0 {
-		st.State = stateLetter(s[0])
+	// On macOS gopsutil runs ps(1) for a process's status: a command per
+	// process would cost more than the rest of the scan, so the state
+	// stays unknown there.
+	if runtime.GOOS != "darwin" {
+		if s, err := p.StatusWithContext(ctx); err == nil && len(s) > 0 {
+			st.State = stateLetter(s[0])
+		}
 	}
 	return st, nil
 }

@@ -22,8 +22,9 @@ type Process struct {
 	NetNS                    uint64 // inode of the process's network namespace
 	// StartTime is when the process started, in clock ticks after boot
 	// (PID/stat field 22): with the PID it names the process across scans,
-	// as a reused PID comes back with a later start time. 0 when it could
-	// not be read.
+	// as a reused PID comes back with a later start time. Off Linux (no
+	// /proc) it is gopsutil's creation time, in ms since the epoch. 0 when
+	// it could not be read.
 	StartTime uint64
 	// State is the state letter of PID/stat (field 3), as the scan read
 	// it: 'R' running, 'S' sleeping, 'D' uninterruptible sleep, 'T'
