@@ -168,6 +168,16 @@ func (fsys FS) gopsutilGaps() string {
 // open-files limits.
 var limitSystems = []string{"linux"}
 
+// FDLimitsUnknown says why the open-files limits of other processes
+// cannot be read on this system, or is nil where they can (Linux): a
+// threshold on fd usage asked for there could never be crossed.
+func FDLimitsUnknown() error {
+	if slices.Contains(limitSystems, runtime.GOOS) {
+		return nil
+	}
+	return fmt.Errorf("sockleak cannot read other processes' open-files limits on %s, so fd usage cannot be judged there", runtime.GOOS)
+}
+
 // isNotImplemented reports whether err is gopsutil's "not implemented
 // yet" for this system: its sentinel is in an internal package, so the
 // text is what tells.

@@ -292,6 +292,14 @@ func (s CheckSettings) warnings() (*warnings, error) {
 	return w, nil
 }
 
+// IsFDUsagePair reports whether a --warn or --crit METRIC=N pair is on
+// fd usage.
+func IsFDUsagePair(s string) bool {
+	name, _, _ := strings.Cut(s, "=")
+	_, fd, err := metricOf(name)
+	return err == nil && fd
+}
+
 // metricOf parses the left side of METRIC=N: fd-usage, or a state.
 func metricOf(s string) (state inspect.TCPState, fd bool, err error) {
 	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(strings.TrimSpace(s))) {

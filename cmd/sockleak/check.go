@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -114,6 +115,11 @@ prometheus (the text exposition format, bounded by --max-processes;
 			opts.set = map[string]bool{}
 			for _, name := range []string{"max-close-wait", "max-fin-wait2", "max-fd-usage", "min-age"} {
 				opts.set[name] = c.Flags().Changed(name)
+			}
+			if opts.set["max-fd-usage"] && opts.MaxFDUsage >= 0 || slices.ContainsFunc(append(slices.Clone(opts.Warn), opts.Crit...), report.IsFDUsagePair) {
+				if err := fdLimitsUnknown(); err != nil {
+					return fmt.Errorf("--max-fd-usage, fd-usage=: %w", err) // a threshold that could never fail is not a pass
+				}
 			}
 			var err error
 			switch opts.Output {

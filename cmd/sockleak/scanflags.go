@@ -98,3 +98,7 @@ func hasEmpty(values []string) bool {
 	}
 	return false
 }
+
+// fdLimitsUnknown says why fd usage cannot be judged on this system
+// (inspect.FDLimitsUnknown); tests replace it.
+var fdLimitsUnknown = inspect.FDLimitsUnknown

@@ -92,6 +92,11 @@ then leaves its last frame on the terminal).`,
 			if opts.WebConfigFile != "" && opts.Listen == "" {
 				return flagErrorf("--web.config.file needs --listen")
 			}
+			if c.Flags().Changed("fd-usage") && opts.FDUsage > 0 || c.Flags().Changed("eta") && opts.ETA > 0 {
+				if err := fdLimitsUnknown(); err != nil {
+					return fmt.Errorf("--fd-usage, --eta: %w", err) // alerts that could never fire
+				}
+			}
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
