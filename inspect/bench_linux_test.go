@@ -174,6 +174,30 @@ func BenchmarkScanLive(b *testing.B) {
 	b.ReportMetric(float64(sockets), "sockets")
 }
 
+// BenchmarkScanBackends scans this host with each backend, in one run so
+// their ratio means something: netlink (auto's choice), the proc tables
+// and gopsutil (what the other systems use; it reads /proc/net/tcp and
+// walks every PID/fd itself). Run it beside bench/loadgen for a landscape.
+func BenchmarkScanBackends(b *testing.B) {
+	fsys, err := NewFS(DefaultRoot)
+	if err != nil {
+		b.Skip(err)
+	}
+	for _, backend := range []Backend{BackendNetlink, BackendProc, BackendGopsutil} {
+		b.Run(string(backend), func(b *testing.B) {
+			sockets := 0
+			for b.Loop() {
+				snap, err := Scan(b.Context(), fsys, Options{Backend: backend})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sockets = len(snap.Sockets)
+			}
+			b.ReportMetric(float64(sockets), "sockets")
+		})
+	}
+}
+
 // BenchmarkNetlinkAgeBound compares the ways to read the age bound of
 // CLOSE_WAIT and FIN_WAIT2 sockets (tcp_info) in a dump of every state:
 // none (no age), tcp_info for every socket, and a dump of the other states
