@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -206,5 +207,32 @@ func TestGopsutilMatchesProcOnFixtures(t *testing.T) {
 				t.Errorf("processes: proc %+v (%d denied), gopsutil %+v (%d denied)", want, psnap.Denied, got, gsnap.Denied)
 			}
 		})
+	}
+}
+
+// TestGopsutilNativeScanHost: without --pid the native path lists every
+// process through gopsutil, this one among them with the listener it
+// holds, and each process once.
+func TestGopsutilNativeScanHost(t *testing.T) {
+	livetest.Skip(t)
+	ln := liveListen(t, liveTCP4)
+	lnAP := liveAddr(ln.Addr())
+	snap, err := Scan(context.Background(), FS{root: DefaultRoot, native: true}, Options{Backend: BackendGopsutil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range snap.Processes {
+		if seen[p.PID] {
+			t.Errorf("pid %d listed twice", p.PID)
+		}
+		seen[p.PID] = true
+	}
+	if !seen[os.Getpid()] || len(seen) < 2 {
+		t.Errorf("processes %v: want this one (%d) among others", slices.Sorted(maps.Keys(seen)), os.Getpid())
+	}
+	i := slices.IndexFunc(snap.Sockets, func(s Socket) bool { return s.Local == lnAP && s.State == Listen })
+	if i < 0 || !slices.Equal(snap.Sockets[i].PIDs, []int{os.Getpid()}) {
+		t.Errorf("listener %v not listed as ours", lnAP)
 	}
 }
