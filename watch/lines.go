@@ -206,7 +206,7 @@ type SampleLine struct {
 // ProcessLine is one process of a sample line.
 type ProcessLine struct {
 	PID         int            `json:"pid"`
-	StartTime   uint64         `json:"start_time"` // clock ticks after boot
+	StartTime   uint64         `json:"start_time"` // clock ticks after boot (Linux), ms since the epoch elsewhere
 	Name        string         `json:"name"`
 	Command     string         `json:"command,omitempty"` // when another process shown has the same name
 	User        string         `json:"user"`
