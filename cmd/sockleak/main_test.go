@@ -7,8 +7,6 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "update .golden files")
-
 // binDir holds programs the tests build once per run.
 var binDir string
 
