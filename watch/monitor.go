@@ -39,7 +39,7 @@ type procTrack struct {
 // what is on the host, not how long it has run. It is not safe for
 // concurrent use.
 type Monitor struct {
-	cfg     Config
+	cfg       Config
 	tracker   *Tracker // CLOSE_WAIT sockets: when each entered the state
 	procs     map[ProcKey]*procTrack
 	workloads map[string]*wlTrack // by trackName
@@ -53,8 +53,8 @@ func NewMonitor(cfg Config) *Monitor {
 		cfg.Window = DefaultWindow
 	}
 	return &Monitor{
-		cfg:     cfg,
-		tracker: NewTracker(HandshakeStates),
+		cfg:       cfg,
+		tracker:   NewTracker(HandshakeStates),
 		procs:     map[ProcKey]*procTrack{},
 		workloads: map[string]*wlTrack{},
 	}
