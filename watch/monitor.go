@@ -90,7 +90,7 @@ func (m *Monitor) Observe(s Sample) *Status {
 	m.tracker.Observe(snap)
 	m.tracker.forget()
 	counts := countStates(snap, st.States)
-	ages := m.handshakeAges()
+	ages := m.handshakeAges(now)
 
 	seen := make(map[ProcKey]bool, len(snap.Processes))
 	known := m.knownPIDs()
@@ -182,10 +182,12 @@ func countStates(snap *inspect.Snapshot, states map[inspect.TCPState]int) map[in
 type ages struct {
 	since   map[int]map[inspect.TCPState]time.Time // per process, the oldest Since of each state
 	cwPeers map[int]map[string]int                 // per process, its CLOSE_WAIT sockets by peer
+	cwOld   map[int]int                            // per process, its CLOSE_WAIT sockets seen for CarryAge or longer
+	now     time.Time
 }
 
-func (m *Monitor) handshakeAges() ages {
-	a := ages{since: map[int]map[inspect.TCPState]time.Time{}, cwPeers: map[int]map[string]int{}}
+func (m *Monitor) handshakeAges(now time.Time) ages {
+	a := ages{since: map[int]map[inspect.TCPState]time.Time{}, cwPeers: map[int]map[string]int{}, cwOld: map[int]int{}, now: now}
 	for _, l := range m.tracker.seen {
 		for _, pid := range l.PIDs {
 			o := a.since[pid]
@@ -203,6 +205,9 @@ func (m *Monitor) handshakeAges() ages {
 				a.cwPeers[pid] = map[string]int{}
 			}
 			a.cwPeers[pid][l.Peer]++
+			if now.Sub(l.Since) >= CarryAge {
+				a.cwOld[pid]++
+			}
 		}
 	}
 	return a
@@ -217,6 +222,7 @@ func (a ages) fill(ps *ProcStatus, now time.Time) {
 		ps.Oldest[st] = now.Sub(t)
 	}
 	ps.CloseWaitPeer = topPeer(a.cwPeers[ps.PID])
+	ps.cwOld = a.cwOld[ps.PID]
 }
 
 func topPeer(peers map[string]int) string {

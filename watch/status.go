@@ -85,6 +85,7 @@ type ProcStatus struct {
 	// this process, in rule order.
 	Firing []string
 	track  string // its workload's key in the Monitor (trackName)
+	cwOld  int    // its CLOSE_WAIT sockets seen for CarryAge or longer
 }
 
 // CloseWaitOldest is the age of its oldest CLOSE_WAIT socket,

@@ -21,6 +21,14 @@ const CrashLoopWindow = 10 * time.Minute
 // 2048.
 const CrashLoopUsage = 0.8
 
+// CarryAge is how long a CLOSE_WAIT socket must have been seen in the
+// state to count on in its workload's growth after its process ends: a
+// leaked socket, not one a process that exits on its peer's close held
+// for an instant. (A busy host's short-lived workers often end holding
+// such a socket: carried over, they would add up to a growth that is not
+// there.)
+const CarryAge = 30 * time.Second
+
 // DefaultCrashLoop is how many processes of one workload must end near
 // their fd limit within CrashLoopWindow for the crash loop rule to fire.
 const DefaultCrashLoop = 3
@@ -74,9 +82,10 @@ type WorkloadStatus struct {
 	FDs     int
 	FDLimit int64
 	// Rate is the growth of its CLOSE_WAIT sockets in sockets per minute
-	// over the window, across restarts: the sockets a process held when
-	// it ended count on, as Prometheus's rate() counts on over a counter
-	// reset. RateKnown is false until the window holds 3 samples.
+	// over the window, across restarts: the sockets of CarryAge or older
+	// a process held when it ended count on, as Prometheus's rate()
+	// counts on over a counter reset. RateKnown is false until the window
+	// holds 3 samples.
 	Rate      float64
 	RateKnown bool
 	// ETA is the soonest time to the fd limit of its processes: by each
@@ -110,7 +119,7 @@ type wlTrack struct {
 	name     string
 	workload inspect.Workload
 	alive    map[ProcKey]procLast // its processes at the latest sample that held any
-	offset   int32                // CLOSE_WAIT sockets its ended processes held when last seen
+	offset   int32                // CLOSE_WAIT sockets of CarryAge or older its ended processes held when last seen
 	points   []wpoint             // within the window, oldest first
 	exits    []Exit               // within CrashLoopWindow, oldest first
 	present  time.Time            // the latest sample that held a process of it
@@ -120,7 +129,7 @@ type wlTrack struct {
 
 // procLast is a process as the latest sample saw it.
 type procLast struct {
-	closeWait int32
+	closeWait int32 // of CarryAge or older
 	fds       int
 	limit     int64
 }
@@ -171,9 +180,8 @@ func (tr *wlTrack) observe(ps []*ProcStatus, now time.Time, window time.Duration
 	now0 := make(map[ProcKey]procLast, len(ps))
 	var cw int32
 	for _, p := range ps {
-		n := int32(p.States[inspect.CloseWait])
-		now0[p.ProcKey] = procLast{closeWait: n, fds: p.FDs, limit: p.FDLimit}
-		cw += n
+		now0[p.ProcKey] = procLast{closeWait: int32(p.cwOld), fds: p.FDs, limit: p.FDLimit}
+		cw += int32(p.States[inspect.CloseWait])
 		tr.workload = p.Workload
 	}
 	for key, last := range tr.alive {
@@ -227,9 +235,11 @@ func (tr *wlTrack) status(ps []*ProcStatus, now time.Time) *WorkloadStatus {
 	if len(tr.points) >= minTrendPoints {
 		w.Rate, w.RateKnown = wslope(tr.points), true
 	}
+	// How far it grew in the window: to its highest point, which a
+	// restart's sockets younger than CarryAge may have dropped from.
 	grown := int32(0)
-	if len(tr.points) > 0 {
-		grown = tr.points[len(tr.points)-1].closeWait - tr.points[0].closeWait
+	for _, p := range tr.points {
+		grown = max(grown, p.closeWait-tr.points[0].closeWait)
 	}
 	for _, p := range ps {
 		eta := p.ETA
