@@ -82,10 +82,11 @@ type WorkloadStatus struct {
 	FDs     int
 	FDLimit int64
 	// Rate is the growth of its CLOSE_WAIT sockets in sockets per minute
-	// over the window, across restarts: the sockets of CarryAge or older
-	// a process held when it ended count on, as Prometheus's rate()
-	// counts on over a counter reset. RateKnown is false until the window
-	// holds 3 samples.
+	// over the window, across restarts: the sockets a process held when
+	// it ended count on, as Prometheus's rate() counts on over a counter
+	// reset — all of them if it ended at its fd limit or with
+	// minETAGrowth or more, else those of CarryAge or older. RateKnown is
+	// false until the window holds 3 samples.
 	Rate      float64
 	RateKnown bool
 	// ETA is the soonest time to the fd limit of its processes: by each
@@ -119,7 +120,7 @@ type wlTrack struct {
 	name     string
 	workload inspect.Workload
 	alive    map[ProcKey]procLast // its processes at the latest sample that held any
-	offset   int32                // CLOSE_WAIT sockets of CarryAge or older its ended processes held when last seen
+	offset   int32                // CLOSE_WAIT sockets its ended processes carried (procLast.carried)
 	points   []wpoint             // within the window, oldest first
 	exits    []Exit               // within CrashLoopWindow, oldest first
 	present  time.Time            // the latest sample that held a process of it
@@ -129,9 +130,26 @@ type wlTrack struct {
 
 // procLast is a process as the latest sample saw it.
 type procLast struct {
-	closeWait int32 // of CarryAge or older
-	fds       int
-	limit     int64
+	closeWait, old int32 // its CLOSE_WAIT sockets; those of CarryAge or older
+	prev           int32 // its CLOSE_WAIT sockets at the sample before
+	fds            int
+	limit          int64
+}
+
+// carried is how many of its CLOSE_WAIT sockets count on in its
+// workload's growth after it ended: all of them when it died at its fd
+// limit or held minETAGrowth or more (a leak: a crash loop's processes
+// live seconds), else those of CarryAge or older (a worker that ends on
+// its peer's close holds one for an instant).
+//
+// A sample that caught the process dying may have found its sockets
+// closed by its exit and its descriptors not yet: the sample before
+// counts too.
+func (l procLast) carried(e Exit) int32 {
+	if n := max(l.closeWait, l.prev); e.AtLimit() || n >= minETAGrowth {
+		return n
+	}
+	return l.old
 }
 
 // wpoint is a workload's CLOSE_WAIT count at one sample, with the
@@ -180,14 +198,16 @@ func (tr *wlTrack) observe(ps []*ProcStatus, now time.Time, window time.Duration
 	now0 := make(map[ProcKey]procLast, len(ps))
 	var cw int32
 	for _, p := range ps {
-		now0[p.ProcKey] = procLast{closeWait: int32(p.cwOld), fds: p.FDs, limit: p.FDLimit}
+		now0[p.ProcKey] = procLast{closeWait: int32(p.States[inspect.CloseWait]), prev: tr.alive[p.ProcKey].closeWait,
+			old: int32(p.cwOld), fds: p.FDs, limit: p.FDLimit}
 		cw += int32(p.States[inspect.CloseWait])
 		tr.workload = p.Workload
 	}
 	for key, last := range tr.alive {
 		if _, ok := now0[key]; !ok {
-			tr.offset += last.closeWait
-			tr.exits = append(tr.exits, Exit{ProcKey: key, At: now, FDs: last.fds, FDLimit: last.limit})
+			e := Exit{ProcKey: key, At: now, FDs: last.fds, FDLimit: last.limit}
+			tr.offset += last.carried(e)
+			tr.exits = append(tr.exits, e)
 		}
 	}
 	// A name many short-lived processes share (a cron job's) must not

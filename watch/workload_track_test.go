@@ -98,6 +98,11 @@ func TestCrashLoop(t *testing.T) {
 				}
 			}
 		}
+		if i == 17 { // pid 400's third sample: the growth of the lives before carries on
+			if w := workload(st, "leaky.service"); w == nil || !w.RateKnown || w.Rate < 50 {
+				t.Errorf("sample 17: %+v, want leaky.service's growth across lives (72/min)", w)
+			}
+		}
 		if i == 19 {
 			w := workload(st, "leaky.service")
 			if w == nil || len(w.LimitExits()) != 3 || len(w.Exits) != 4 || !slices.Contains(w.Firing, RuleCrashLoop) {
