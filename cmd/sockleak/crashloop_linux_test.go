@@ -173,6 +173,7 @@ func TestWatchCrashLoop(t *testing.T) {
 		t.Fatalf("no crash_loop alert for %s in 60 s; %d processes started: %v", unit, len(pids), pids)
 	}
 	checkCrashLoopAlert(t, fired, unit, pids)
+	t.Logf("%s %s: %s", fired.Time, fired.Rule, fired.Message)
 	t.Logf("%s: CLOSE_WAIT growth %.0f/min across %d pids; the samples show %.0f/min", unit, rate, len(pids), shown)
 	if rate < shown/2 {
 		t.Errorf("%s: CLOSE_WAIT growth %.0f/min across its restarts, want about what its pids leaked (%.0f/min)", unit, rate, shown)
