@@ -77,7 +77,7 @@ sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 1
 sockleak_workload_processes{container="",kind="unit",namespace="",pod="",unit="crashy.service",workload="crashy.service"} 0
-# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window or the workload's CLOSE_WAIT growth across restarts, whichever is sooner (only while they grow).
 # TYPE sockleak_workload_seconds_to_fd_limit gauge
 sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
 # HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).
@@ -114,7 +114,7 @@ sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit=
 # TYPE sockleak_workload_processes gauge
 sockleak_workload_processes{container="",kind="other",namespace="",pod="",unit="",workload="other"} 2
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
-# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window or the workload's CLOSE_WAIT growth across restarts, whichever is sooner (only while they grow).
 # TYPE sockleak_workload_seconds_to_fd_limit gauge
 sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
 # HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).

@@ -300,16 +300,10 @@ func exited(a Alert) int {
 // sortWorstFirst orders processes the worst first: the most alerts, then
 // the soonest to its fd limit, then the most CLOSE_WAIT.
 func sortWorstFirst(procs []ProcStatus) {
-	soonest := func(p ProcStatus) time.Duration {
-		if p.ETA < 0 {
-			return math.MaxInt64
-		}
-		return p.ETA
-	}
 	slices.SortFunc(procs, func(a, b ProcStatus) int {
 		return cmp.Or(
 			cmp.Compare(len(b.Firing), len(a.Firing)),
-			cmp.Compare(soonest(a), soonest(b)),
+			cmp.Compare(soonest(a.ETA), soonest(b.ETA)),
 			cmp.Compare(b.States[inspect.CloseWait], a.States[inspect.CloseWait]),
 			cmp.Compare(b.Rates[inspect.CloseWait], a.Rates[inspect.CloseWait]),
 			cmp.Compare(b.Sockets, a.Sockets),
@@ -320,19 +314,21 @@ func sortWorstFirst(procs []ProcStatus) {
 // sortWorkloads orders workloads the worst first: the most alerts, a
 // crash loop, the soonest to the fd limit, then the most CLOSE_WAIT.
 func sortWorkloads(ws []WorkloadStatus) {
-	soonest := func(w WorkloadStatus) time.Duration {
-		if w.ETA < 0 {
-			return math.MaxInt64
-		}
-		return w.ETA
-	}
 	slices.SortFunc(ws, func(a, b WorkloadStatus) int {
 		return cmp.Or(
 			cmp.Compare(len(b.Firing), len(a.Firing)),
 			cmp.Compare(len(b.LimitExits()), len(a.LimitExits())),
-			cmp.Compare(soonest(a), soonest(b)),
+			cmp.Compare(soonest(a.ETA), soonest(b.ETA)),
 			cmp.Compare(b.CloseWait, a.CloseWait),
 			cmp.Compare(b.Rate, a.Rate),
 			cmp.Compare(a.Name, b.Name))
 	})
+}
+
+// soonest orders times to the fd limit: none (-1) after every estimate.
+func soonest(eta time.Duration) time.Duration {
+	if eta < 0 {
+		return math.MaxInt64
+	}
+	return eta
 }

@@ -148,13 +148,7 @@ func addExits(groups []*group, ws []WorkloadStatus, byPID bool) []*group {
 // worstFirst orders groups: firing alerts, the soonest time to the fd
 // limit, CLOSE_WAIT sockets, all sockets, then the name.
 func worstFirst(a, b *group) int {
-	eta := func(g *group) time.Duration {
-		if g.eta < 0 {
-			return time.Duration(1<<63 - 1)
-		}
-		return g.eta
-	}
-	return cmp.Or(cmp.Compare(b.firing, a.firing), cmp.Compare(b.exits, a.exits), cmp.Compare(eta(a), eta(b)),
+	return cmp.Or(cmp.Compare(b.firing, a.firing), cmp.Compare(b.exits, a.exits), cmp.Compare(soonest(a.eta), soonest(b.eta)),
 		cmp.Compare(b.states[inspect.CloseWait], a.states[inspect.CloseWait]), cmp.Compare(b.sockets(), a.sockets()),
 		cmp.Compare(a.name, b.name), slices.Compare(a.labels, b.labels))
 }
