@@ -69,7 +69,7 @@ func promFixture() (*Report, CheckThresholds, []Violation) {
 		many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	snap.Denied = 2
 	r := Analyze(snap, DefaultThresholds)
-	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 100}}, FDUsage: &Level{80, 95}}
+	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(100)}}, FDUsage: &Level{AtMost(80), AtMost(95)}}
 	return r, l, Check(r, l)
 }
 
