@@ -7,10 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
@@ -127,5 +131,42 @@ func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
 	}
 	if waited != 10*time.Minute || !strings.HasPrefix(out.String(), "OK: no threshold exceeded") {
 		t.Errorf("waited %v, output:\n%s", waited, out.String())
+	}
+}
+
+// TestCheckTimeout: a scan that hangs (a socket table that is a FIFO no
+// one writes: the read never returns, whatever the context says) ends
+// at -t as a plugin must: UNKNOWN, exit 3, on time.
+func TestCheckTimeout(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(healthyRoot)); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(root, "net", "tcp")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Unblock the abandoned reader: a writer that comes and goes
+		// gives it an end of file.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+	})
+	start := time.Now()
+	code, stdout, stderr := runMain("check", "-o", "nagios", "--proc-root", root, "--backend", "proc", "-t", "300ms")
+	took := time.Since(start)
+	if code != report.NagiosUnknown || stdout != "SOCKLEAK UNKNOWN - the check did not finish within --timeout 300ms\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 3 and UNKNOWN", code, stdout, stderr)
+	}
+	if took < 300*time.Millisecond || took > 5*time.Second {
+		t.Errorf("returned after %v, want 300ms and a little", took)
+	}
+	code, _, stderr = runMain("check", "--proc-root", root, "--backend", "proc", "--timeout=300ms")
+	if code != exitError || stderr != "sockleak: the check did not finish within --timeout 300ms\n" {
+		t.Errorf("text: exit %d, stderr %q; want 2 and the timeout", code, stderr)
 	}
 }
