@@ -373,7 +373,7 @@ func Status(vs []Violation) Severity {
 
 // CheckText renders the result of a check for a person and for cron's
 // mail: one line per violation, worst first, then a one-line summary and
-// the scan's warnings.
+// the analysis' notes. The scan's warnings are Warnings', for stderr.
 func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error {
 	var b strings.Builder
 	for _, v := range vs {
@@ -392,9 +392,6 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 	}
 	for _, note := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", note)
-	}
-	for _, warn := range r.Snapshot.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", wording.Escape(warn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -245,10 +245,16 @@ func TestCheckTextAndJSON(t *testing.T) {
 	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
 CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 0 are sockets
 FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 processes inspected
-warning: 1 process could not be inspected (permission denied); run as root for complete ownership
 `
 	if diff := cmp.Diff(want, text.String()); diff != "" {
 		t.Errorf("CheckText (-want +got):\n%s", diff)
+	}
+	var diag bytes.Buffer
+	if err := Warnings(&diag, snap.Warnings); err != nil {
+		t.Fatal(err)
+	}
+	if got := diag.String(); got != "sockleak: warning: 1 process could not be inspected (permission denied); run as root for complete ownership\n" {
+		t.Errorf("Warnings = %q", got)
 	}
 
 	text.Reset()

@@ -61,6 +61,7 @@ func TestHostileText(t *testing.T) {
 		out   func(w *bytes.Buffer) error
 	}{
 		{"table", 0, func(w *bytes.Buffer) error { return Table(w, r, TableOptions{Sockets: true}) }},
+		{"warnings", 1, func(w *bytes.Buffer) error { return Warnings(w, r.Snapshot.Warnings) }},
 		{"check text", 0, func(w *bytes.Buffer) error { return CheckText(w, r, l, vs) }},
 		{"nagios", 1 + len(vs), func(w *bytes.Buffer) error { _, err := Nagios(w, r, l, vs); return err }},
 		{"nagios error", 1, func(w *bytes.Buffer) error {

@@ -393,6 +393,11 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 	if err != nil {
 		return code, err
 	}
+	if len(vs) > 0 || !opts.Quiet {
+		// The scan's warnings are diagnostics: on stderr, whatever the
+		// output (JSON also carries them); -q's pass says nothing.
+		report.Warnings(opts.ErrOut, r.Snapshot.Warnings) //nolint:errcheck // stderr: nowhere to report its failure
+	}
 	if opts.Output != "nagios" {
 		if err := writeTextfile(); err != nil {
 			if opts.Output == "text" && opts.Quiet && len(vs) == 0 {

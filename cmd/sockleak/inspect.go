@@ -121,9 +121,16 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 	th.MinAge = opts.MinAge
 	r := report.Analyze(snap, th)
 	if opts.Output == "json" {
-		return report.JSON(opts.Out, r)
+		err = report.JSON(opts.Out, r)
+	} else {
+		err = report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
 	}
-	return report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
+	if err != nil {
+		return err
+	}
+	// The document on stdout, its warnings on stderr (JSON also carries
+	// them).
+	return report.Warnings(opts.ErrOut, snap.Warnings)
 }
 
 // gcPause is the collector's pause during scans. Scans that overlap (the

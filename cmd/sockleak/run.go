@@ -22,7 +22,7 @@ type RunOptions struct {
 	Grace      time.Duration // --grace: how long a socket may sit in a leak state
 	LeakStates []string      // --leak-state, any spelling
 	Output     string        // -o: text or json
-	ReportFile string        // --report-file: write the report here, not to stderr. Optional.
+	ReportFile string        // --report-file: write the report here, not to stderr (text) or stdout (json). Optional.
 	ProcRoot   string        // the live proc root; tests may point elsewhere
 	// In, Out and ErrOut are the command's stdio; the report goes to
 	// ErrOut after the command's own output, unless ReportFile is set.
@@ -44,9 +44,10 @@ away is lost). Each socket is tracked by inode from the sample it is first
 seen in CLOSE_WAIT (or another --leak-state).
 
 When COMMAND exits, the report lists every socket that sat in a leak state
-for --grace or longer: the process and its command line, the peer, how long,
-and the peak count per leak state. It goes to stderr, after the command's own
-output (use --report-file to keep it apart).
+for --min-age or longer: the process and its command line, the peer, how long,
+and the peak count per leak state. The text report goes to stderr, -o json's
+document to stdout, each after the command's own output (use --report-file to
+keep it apart).
 
 Exit status: the command's own if it failed (128+N if signal N killed it);
 otherwise 1 if a socket leaked, 0 if none did; 2 if sockleak could not start
@@ -75,7 +76,7 @@ the command.`,
 	f.DurationVar(&opts.Grace, "grace", time.Second, "report sockets that sat in a leak state this long or longer")
 	f.StringSliceVar(&opts.LeakStates, "leak-state", []string{"CLOSE_WAIT"}, "states that count as a leak (repeatable)")
 	f.StringVarP(&opts.Output, "output", "o", "text", "report format: text or json")
-	f.StringVar(&opts.ReportFile, "report-file", "", "write the report to this file instead of stderr")
+	f.StringVar(&opts.ReportFile, "report-file", "", "write the report to this file instead of stderr (text) or stdout (json)")
 	opts.ProcRoot = inspect.DefaultRoot
 	return c
 }
@@ -110,7 +111,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	var report io.Writer = opts.ErrOut
+	// A person's report is a diagnostic, as time(1)'s is: stderr. A JSON
+	// document is a document: stdout, after the command's own output.
+	report := opts.ErrOut
+	if opts.Output == "json" {
+		report = opts.Out
+	}
 	if opts.ReportFile != "" {
 		f, err := os.Create(opts.ReportFile)
 		if err != nil {

@@ -393,3 +393,19 @@ func TestRunInteractiveCtrlC(t *testing.T) {
 		t.Errorf("the command should get one SIGINT from the terminal, and none forwarded:\n%s", p.out.String())
 	}
 }
+
+// TestRunJSONOnStdout: -o json's document is a document: on stdout, after
+// the command's own output (issue 17: it was on stderr); the text report
+// stays on stderr.
+func TestRunJSONOnStdout(t *testing.T) {
+	livetest.Skip(t)
+	code, stdout, stderr := runMain("run", "-o", "json", "--", "true")
+	var d run.Document
+	if err := json.Unmarshal([]byte(stdout), &d); code != 0 || err != nil || d.ExitCode != 0 || stderr != "" {
+		t.Errorf("run -o json -- true: exit %d, %v\nstdout:\n%s\nstderr:\n%s", code, err, stdout, stderr)
+	}
+	code, stdout, stderr = runMain("run", "--", "sh", "-c", "echo out")
+	if code != 0 || stdout != "out\n" || !strings.Contains(stderr, "peak: CLOSE_WAIT 0") {
+		t.Errorf("run -- sh -c 'echo out': exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
