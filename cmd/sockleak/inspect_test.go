@@ -60,7 +60,7 @@ func TestInspectWarningsToStderr(t *testing.T) {
 		t.Fatal(err)
 	}
 	const warning = "sockleak: warning: some system counters are missing"
-	for _, output := range []string{"table", "json"} {
+	for _, output := range []string{"text", "json"} {
 		code, stdout, stderr := runMain("inspect", "--proc-root", root, "-o", output)
 		if code != 0 || !strings.HasPrefix(stderr, warning) || strings.Count(stderr, "\n") != 1 || strings.Contains(stdout, "warning: ") {
 			t.Errorf("-o %s: exit %d\nstdout:\n%s\nstderr:\n%s", output, code, stdout, stderr)

@@ -37,7 +37,7 @@ func leakyScript(t *testing.T, hold string, args ...string) string {
 func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, doc run.Document) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "report.json")
-	code, stdout, stderr = runMain(append([]string{"run", "--interval", "50ms", "--grace", "300ms", "-o", "json", "--report-file", file, "--"}, args...)...)
+	code, stdout, stderr = runMain(append([]string{"run", "--interval", "50ms", "--min-age", "300ms", "-o", "json", "--report-file", file, "--"}, args...)...)
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatalf("exit %d, no report: %v\nstderr:\n%s", code, err, stderr)
@@ -53,7 +53,7 @@ func TestRunLeakingClient(t *testing.T) {
 	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
 	script := leakyScript(t, "1.5", "-addr", peer, "-n", "3", "-timeout", "30ms")
-	textCmd, textOut, textErr := startSockleak(t, "run", "--interval", "50ms", "--grace", "300ms", "--", "sh", "-c", script)
+	textCmd, textOut, textErr := startSockleak(t, "run", "--interval", "50ms", "--min-age", "300ms", "--", "sh", "-c", script)
 	code, stdout, stderr, d := runReport(t, "sh", "-c", script)
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (leaks)\nstderr:\n%s", code, stderr)
