@@ -17,16 +17,16 @@ import (
 
 // RunOptions are the flags and arguments of sockleak run.
 type RunOptions struct {
-	Command    []string      // the command and its arguments
-	Interval   time.Duration // --interval: between samples of the tree
+	Command  []string      // the command and its arguments
+	Interval time.Duration // --interval: between samples of the tree
 	// MinAge is --min-age (the deprecated --grace): a socket counts as a
 	// leak once it has sat in a leak state this long, as check's and
 	// inspect's --min-age count a socket.
 	MinAge     time.Duration
-	LeakStates []string      // --leak-state, any spelling
-	Output     string        // -o: text or json
-	ReportFile string        // --report-file: write the report here, not to stderr (text) or stdout (json). Optional.
-	ProcRoot   string        // the live proc root; tests may point elsewhere
+	LeakStates []string // --leak-state, any spelling
+	Output     string   // -o: text or json
+	ReportFile string   // --report-file: write the report here, not to stderr (text) or stdout (json). Optional.
+	ProcRoot   string   // the live proc root; tests may point elsewhere
 	// In, Out and ErrOut are the command's stdio; the report goes to
 	// ErrOut after the command's own output, unless ReportFile is set.
 	In          io.Reader
