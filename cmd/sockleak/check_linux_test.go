@@ -23,9 +23,7 @@ import (
 func TestCheckLeakingClient(t *testing.T) {
 	livetest.Skip(t)
 	t.Parallel() // it mostly waits, on processes and sockets of its own
-	peer := slowPeer(t, 150*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "10ms")
-	waitCloseWait(t, pid, 3)
+	pid, peer := leakingClient(t, 3, 150*time.Millisecond)
 	p := strconv.Itoa(pid)
 
 	// --min-age 0: the sockets are fresh, and every one counts.
@@ -178,9 +176,7 @@ func TestCheckTimeout(t *testing.T) {
 func TestCheckNagiosRanges(t *testing.T) {
 	livetest.Skip(t)
 	t.Parallel() // it mostly waits, on processes and sockets of its own
-	peer := slowPeer(t, 150*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "12", "-timeout", "10ms")
-	waitCloseWait(t, pid, 12)
+	pid, _ := leakingClient(t, 12, 150*time.Millisecond)
 	base := []string{"check", "-o", "nagios", "--pid", strconv.Itoa(pid), "--min-age", "0"}
 	for _, tt := range []struct {
 		args []string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ func TestOldFlagNames(t *testing.T) {
 	for _, flag := range []string{"--min-age", "--grace"} {
 		c := newRunCmd(func(_ context.Context, o *RunOptions) error { got = o; return nil })
 		c.SetArgs([]string{flag, "4s", "--", "true"})
+		c.SetOut(io.Discard) // the notice: TestOldFlagNames checks it through Main below
 		if err := c.Execute(); err != nil || got.MinAge != 4*time.Second {
 			t.Errorf("run %s 4s: min age %v, %v", flag, got.MinAge, err)
 		}

@@ -51,7 +51,7 @@ func TestWatchLeakingChild(t *testing.T) {
 	// --state close-wait: the kernel leaves the rest of a busy host's
 	// sockets out of the dump, so samples stay quick.
 	c.SetArgs([]string{"--pid", strconv.Itoa(l.pid), "--state", "close-wait", "--interval", "100ms",
-		"--close-wait", "5", "-o", "json"})
+		"--max-close-wait", "5", "-o", "json"})
 	c.SetOut(pw)
 	c.SetErr(&stderr)
 	done := make(chan error, 1)
