@@ -111,16 +111,6 @@ func (v Violation) Message() string {
 	return s
 }
 
-// Measurement is the worst value of one metric with a threshold: the highest
-// owner's (or the host's with Total), whether or not it crossed a
-// threshold. Nagios performance data is made of them.
-type Measurement struct {
-	Metric string
-	State  inspect.TCPState // 0 for fd usage
-	Value  int
-	Level  Level
-}
-
 // checkOwner is one holder of sockets in the check.
 type checkOwner struct {
 	row    ProcessRow
@@ -314,51 +304,6 @@ func metricRank(v Violation) int {
 		return 2
 	}
 	return 1
-}
-
-// Measure returns the worst value of every metric with a threshold, states in
-// kernel order and fd usage last.
-func Measure(r *Report, l CheckThresholds) []Measurement {
-	var out []Measurement
-	owners := l.owners(r)
-	for _, st := range l.states() {
-		m := Measurement{Metric: st.Label(), State: st, Level: l.States[st]}
-		var w worst
-		for _, o := range owners {
-			if n := o.states[st]; o.judged(n) {
-				w.weigh(m.Level, n)
-			}
-		}
-		m.Value = w.value
-		out = append(out, m)
-	}
-	if l.FDUsage != nil {
-		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
-		var w worst
-		for _, p := range r.fdChecked() {
-			if p.FDSoftLimit > 0 {
-				w.weigh(m.Level, percent(usagePercent(p.FDs, p.FDSoftLimit)))
-			}
-		}
-		m.Value = w.value
-		out = append(out, m)
-	}
-	return out
-}
-
-// worst keeps the worst of the values weighed: the one of the highest
-// severity, the highest of those (a minimum's alert is one too).
-type worst struct {
-	value int
-	sev   Severity
-	seen  bool
-}
-
-func (w *worst) weigh(lv Level, n int) {
-	sev, _, _ := lv.judge(n)
-	if !w.seen || sev > w.sev || sev == w.sev && n > w.value {
-		w.value, w.sev, w.seen = n, sev, true
-	}
 }
 
 // Status is the worst severity among violations: Info when there are

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -83,12 +82,8 @@ type CheckOptions struct {
 	set map[string]bool
 }
 
-func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{}
-	c := &cobra.Command{
-		Use:   "check",
-		Short: "Exit 1 if a process holds too many sockets in CLOSE_WAIT (or another state) or nears its fd limit",
-		Long: `Check the host (or the processes --pid and --name select) against thresholds
+// checkLong is check's help.
+const checkLong = `Check the host (or the processes --pid and --name select) against thresholds
 and exit 0 if all pass, 1 if one is exceeded, 2 if sockleak could not check.
 By default a process holding a socket in CLOSE_WAIT is a warning and one
 holding more than 100 critical; a process using more than 80% of its soft
@@ -120,7 +115,14 @@ Outputs: text (one line per violation, then a summary), json (the inspect
 document plus the violations), nagios (a plugin line with performance data,
 exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the 20 worst listed),
 prometheus (the text exposition format, bounded by --max-processes;
---textfile writes it atomically for node_exporter).`,
+--textfile writes it atomically for node_exporter).`
+
+func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{}
+	c := &cobra.Command{
+		Use:   "check",
+		Short: "Exit 1 if a process holds too many sockets in CLOSE_WAIT (or another state) or nears its fd limit",
+		Long:  checkLong,
 		Example: `  sockleak check
   sockleak check --pid 4242 --max-close-wait 10 --min-age 30s
   sockleak check -w fin-wait-2=100,last-ack=50 --total
@@ -171,30 +173,6 @@ prometheus (the text exposition format, bounded by --max-processes;
 	f.VarP((*seconds)(&opts.Timeout), "timeout", "t", "give up, UNKNOWN, when the check has not finished in this long: seconds as plugins take them "+
 		"(-t 5), or a duration (500ms); 0: no limit. Without -t, a --min-age given adds its wait")
 	return c
-}
-
-// defaultCheckTimeout is -t's default, the Nagios plugin guidelines'
-// usual 10 s.
-const defaultCheckTimeout = 10 * time.Second
-
-// seconds is a duration flag that also takes a plain number of seconds,
-// as the plugin guidelines' -t does: -t 5 is -t 5s.
-type seconds time.Duration
-
-func (s *seconds) String() string { return time.Duration(*s).String() }
-func (s *seconds) Type() string   { return "duration" }
-
-func (s *seconds) Set(v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		n, nerr := strconv.ParseFloat(v, 64)
-		if nerr != nil || math.IsNaN(n) || math.Abs(n) > math.MaxInt64/float64(time.Second) {
-			return fmt.Errorf("want seconds (5) or a duration (500ms, 1m): %w", err)
-		}
-		d = time.Duration(n * float64(time.Second))
-	}
-	*s = seconds(d)
-	return nil
 }
 
 // registerLevelFlags registers -w and -c, and the older flags they
@@ -284,36 +262,6 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		return nil
 	}
 	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
-}
-
-// withTimeout runs f, and gives up on it after timeout (0: never) with an
-// error, whether or not f heeds its context: a plugin that does not
-// answer in time is as bad as one that fails. f writes nothing the caller
-// writes to.
-func withTimeout[T any](ctx context.Context, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
-	if timeout <= 0 {
-		return f(ctx)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f(ctx)
-		done <- result{v, err}
-	}()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case res := <-done:
-		return res.v, res.err
-	case <-t.C:
-		var zero T
-		return zero, fmt.Errorf("the check did not finish within --timeout %v", timeout)
-	}
 }
 
 // judge samples what the check needs, and analyses it.
