@@ -156,9 +156,9 @@ func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command
 	f := c.Flags()
 	opts.Scan.register(f)
 	def := report.DefaultCheckSettings
-	f.IntVar(&opts.MaxCloseWait, "max-close-wait", def.MaxCloseWait, "most sockets in CLOSE_WAIT allowed (-1: no limit)")
-	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", def.MaxFinWait2, "most sockets in FIN_WAIT2 allowed (-1, the default: not checked)")
-	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", def.MaxFDUsage, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
+	f.IntVar(&opts.MaxCloseWait, "max-close-wait", def.MaxCloseWait, "the warning level: most sockets in CLOSE_WAIT a process may hold (-1: no limit); -w close-wait=N")
+	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", def.MaxFinWait2, "the warning level: most sockets in FIN_WAIT2 a process may hold (-1, the default: not checked); -w fin-wait-2=N")
+	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", def.MaxFDUsage, "the warning level: most a process may use of its soft open-files limit, in percent (-1: no limit); -w fd-usage=N")
 	registerLevelFlags(f, opts)
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
 	f.BoolVar(&opts.NoAcceptQueue, "no-accept-queue", false, "do not fail for a listener that is not accepting (its accept queue near full, or holding CLOSE_WAIT)")
