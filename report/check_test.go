@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -291,5 +292,29 @@ FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 proce
 	// The inspect document's fields are at the top level, not nested.
 	if !strings.Contains(js.String(), "\n  \"schema_version\": 1,") || !strings.Contains(js.String(), "\n  \"violations\": [") {
 		t.Errorf("check JSON is not flat:\n%.300s", js.String())
+	}
+}
+
+// TestCheckJSONRanges: check's JSON gives each level in the range syntax,
+// and the plain maximum (-1 for a range that is none); a violation its
+// range and the bound it crossed.
+func TestCheckJSONRanges(t *testing.T) {
+	r, l, _ := promFixture()
+	l.States[inspect.CloseWait] = Level{Warn: Range{Start: math.Inf(-1), End: 20}, Crit: Range{Start: 10, End: math.Inf(1), Inside: true}}
+	var b bytes.Buffer
+	if err := CheckJSON(&b, r, l, Check(r, l)); err != nil {
+		t.Fatal(err)
+	}
+	var d CheckDocument
+	if err := json.Unmarshal(b.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := ThresholdDoc{Metric: "close_wait", Warn: 20, Crit: -1, WarnRange: "~:20", CritRange: "@10:", Worst: 1987}
+	if len(d.Thresholds) == 0 || d.Thresholds[0] != want {
+		t.Errorf("limits = %+v, want %+v first", d.Thresholds, want)
+	}
+	if len(d.Violations) == 0 || d.Violations[0].Range != "@10:" || d.Violations[0].Limit != 10 ||
+		!strings.HasSuffix(strings.SplitN(d.Violations[0].Message, ";", 2)[0], "1987 CLOSE_WAIT to 10.0.0.5:7000, in the alert range @10:") {
+		t.Errorf("violations = %+v", d.Violations)
 	}
 }
