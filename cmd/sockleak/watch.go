@@ -25,12 +25,13 @@ type WatchOptions struct {
 	Window   time.Duration // --window: how far back rates look
 	// The alert rules (docs/flags.md): --max-close-wait (-1 off),
 	// --max-close-wait-age (0 off), --max-fd-usage percent (-1 off), --eta
-	// (0 off). The deprecated --close-wait and --max-age set the first
-	// two; --fd-usage (0 off) is fdUsageOld.
+	// (0 off), --crash-loop (0 off). The deprecated --close-wait and
+	// --max-age set the first two; --fd-usage (0 off) is fdUsageOld.
 	CloseWait int
 	MaxAge    time.Duration
 	FDUsage   float64
 	ETA       time.Duration
+	CrashLoop int
 	// Output is -o: text, json or live; "" picks live on a terminal and
 	// text otherwise.
 	Output string
@@ -76,7 +77,7 @@ func (o *WatchOptions) thresholds() (watch.Thresholds, error) {
 	case !(fd > 0 && fd <= 100): // NaN too
 		return watch.Thresholds{}, flagErrorf("invalid --max-fd-usage %v: want a percentage, more than 0 and at most 100, or -1 for off", fd)
 	}
-	return watch.Thresholds{CloseWait: o.CloseWait, MaxAge: o.MaxAge, FDUsage: fd, ETA: o.ETA}, nil
+	return watch.Thresholds{CloseWait: o.CloseWait, MaxAge: o.MaxAge, FDUsage: fd, ETA: o.ETA, CrashLoop: o.CrashLoop}, nil
 }
 
 func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
@@ -138,7 +139,9 @@ then leaves its last frame on the terminal).`,
 	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
 	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
 	registerAlertFlags(f, opts)
-	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
+	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this, across its workload's restarts (0: off)")
+	f.IntVar(&opts.CrashLoop, "crash-loop", watch.DefaultCrashLoop, fmt.Sprintf("alert when this many processes of a workload ended at %.0f%%+ of their fd limit within %v and it came back (0: off)",
+		100*watch.CrashLoopUsage, watch.CrashLoopWindow))
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
 	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
@@ -157,7 +160,7 @@ then leaves its last frame on the terminal).`,
 // they replace (docs/flags.md).
 func registerAlertFlags(f *pflag.FlagSet, opts *WatchOptions) {
 	cw := report.DefaultCritCloseWait
-	f.IntVar(&opts.CloseWait, "max-close-wait", cw, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")
+	f.IntVar(&opts.CloseWait, "max-close-wait", cw, "alert when a workload holds more CLOSE_WAIT sockets than this (-1: off)")
 	f.DurationVar(&opts.MaxAge, "max-close-wait-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
 	f.Float64Var(&opts.FDUsage, "max-fd-usage", report.DefaultWarnFDUsage, "alert when a process uses this percentage of its soft fd limit (-1: off)")
 	f.IntVar(&opts.CloseWait, "close-wait", cw, "the same as --max-close-wait")
