@@ -244,7 +244,8 @@ func (s CheckSettings) Thresholds() (CheckThresholds, error) {
 			warn[m] = c // critical only: warn at the same level
 		}
 	}
-	for m, w := range warn {
+	for _, m := range slices.Sorted(maps.Keys(warn)) { // the same mistake reported first, every run
+		w := warn[m]
 		c, ok := crit[m]
 		wmax, plain := w.r.Max()
 		switch {
