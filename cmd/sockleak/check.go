@@ -114,7 +114,7 @@ alerting outside it: 10 (above 10), 10: (below 10), ~:10, 10:20, and @10:20
 Outputs: text (one line per violation, then a summary), json (the inspect
 document plus the violations), nagios (a plugin line with performance data,
 exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the 20 worst listed),
-prometheus (the text exposition format, bounded by --max-processes;
+prometheus (the text exposition format, bounded by --max-workloads;
 --textfile writes it atomically for node_exporter).`
 
 func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command {
