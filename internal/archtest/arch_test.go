@@ -206,6 +206,7 @@ var mayImport = map[string][]string{
 	"run":                  {"watch", "inspect", "internal/wording"},
 	"client":               {"inspect", "internal/wording"},
 	"demo":                 {"client", "report", "inspect", "internal/wording"},
+	"socktest":             {"inspect", "internal/wording"},
 }
 
 // TestLayers: every package imports only what the table allows.

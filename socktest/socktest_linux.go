@@ -1,0 +1,19 @@
+package socktest
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/sockleak/sockleak/inspect"
+)
+
+// readSockets returns the TCP sockets this process holds.
+func readSockets() ([]inspect.OwnSocket, error) { return inspect.OwnSockets() }
+
+// fdInode returns the inode of the socket at descriptor fd.
+func fdInode(fd uintptr) (uint64, bool) {
+	var st unix.Stat_t
+	if unix.Fstat(int(fd), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return 0, false
+	}
+	return st.Ino, true
+}
