@@ -17,8 +17,11 @@ import (
 // filter by inode, would cost as much as the host has sockets (see
 // docs/performance.md), too much for a check deferred in every test.
 //
-// Descriptors closed while it reads are skipped.
-func OwnSockets() ([]OwnSocket, error) {
+// addrs, when not nil, says which sockets' addresses to read, given each
+// socket with its inode, state and times: two system calls more for each,
+// which a caller that only wants the sockets it has not seen before can
+// save. Descriptors closed while it reads are skipped.
+func OwnSockets(addrs func(*Socket) bool) ([]OwnSocket, error) {
 	const dir = "/proc/self/fd"
 	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -48,16 +51,17 @@ func OwnSockets() ([]OwnSocket, error) {
 			if err != nil || int(fd) == dfd {
 				continue // "." and "..", and the directory being read
 			}
-			if s, ok := ownSocket(int(fd)); ok {
+			if s, ok := ownSocket(int(fd), addrs); ok {
 				out = append(out, s)
 			}
 		}
 	}
 }
 
-// ownSocket reads the TCP socket at descriptor fd; ok is false when fd is
-// not one (another kind of file, another protocol, or closed meanwhile).
-func ownSocket(fd int) (s OwnSocket, ok bool) {
+// ownSocket reads the TCP socket at descriptor fd, and its addresses if
+// addrs says so; ok is false when fd is not one (another kind of file,
+// another protocol, or closed meanwhile).
+func ownSocket(fd int, addrs func(*Socket) bool) (s OwnSocket, ok bool) {
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return s, false
@@ -67,18 +71,21 @@ func ownSocket(fd int) (s OwnSocket, ok bool) {
 	if err != nil {
 		return s, false
 	}
+	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info.State), Inode: st.Ino}}
+	tcpInfoTimes(&s.Socket, info.Last_data_sent, info.Last_data_recv, info.Last_ack_recv)
+	if addrs != nil && !addrs(&s.Socket) {
+		return s, true
+	}
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return s, false
 	}
-	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info.State), Inode: st.Ino}}
 	if s.Local, s.Proto, ok = sockaddrPort(sa); !ok {
 		return s, false
 	}
 	if sa, err := unix.Getpeername(fd); err == nil { // ENOTCONN: a listener
 		s.Remote, _, _ = sockaddrPort(sa)
 	}
-	tcpInfoTimes(&s.Socket, info.Last_data_sent, info.Last_data_recv, info.Last_ack_recv)
 	return s, true
 }
 

@@ -24,7 +24,11 @@ type leak struct {
 // them.
 func look(c *config) ([]leak, error) {
 	since := registry.next()
-	socks, err := readSockets()
+	// Only a socket that may be a leak needs its addresses: the others
+	// are the baseline's.
+	socks, err := readSockets(func(s *inspect.Socket) bool {
+		return c.blame(s) != "" && !slices.Contains(c.states, s.State) && !(c.listeners && s.State == inspect.Listen)
+	})
 	if err != nil {
 		return nil, err
 	}

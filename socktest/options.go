@@ -52,7 +52,7 @@ func (c *config) err() error { return errors.Join(c.errs...) }
 //
 // takes the baseline at the top of the test.
 func IgnoreCurrent() Option {
-	socks, err := readSockets()
+	socks, err := readSockets(func(*inspect.Socket) bool { return false })
 	return optionFunc(func(c *config) {
 		if err != nil {
 			c.errs = append(c.errs, fmt.Errorf("socktest: baseline: %w", err))

@@ -87,7 +87,11 @@ func Find(opts ...Option) error {
 		}
 		left := c.maxWait - time.Since(start)
 		if left <= 0 {
-			return &leakError{leaks: leaks, waited: time.Since(start)}
+			e := &leakError{leaks: leaks}
+			if c.maxWait > 0 {
+				e.waited = time.Since(start)
+			}
+			return e
 		}
 		// No runtime.GC here: a forced collection would close, through
 		// their finalisers, connections the test forgot.

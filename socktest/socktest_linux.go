@@ -6,8 +6,11 @@ import (
 	"github.com/sockleak/sockleak/inspect"
 )
 
-// readSockets returns the TCP sockets this process holds.
-func readSockets() ([]inspect.OwnSocket, error) { return inspect.OwnSockets() }
+// readSockets returns the TCP sockets this process holds, with the
+// addresses of those for which addrs (if not nil) returns true.
+func readSockets(addrs func(*inspect.Socket) bool) ([]inspect.OwnSocket, error) {
+	return inspect.OwnSockets(addrs)
+}
 
 // fdInode returns the inode of the socket at descriptor fd.
 func fdInode(fd uintptr) (uint64, bool) {

@@ -14,6 +14,6 @@ import (
 var errUnsupported = fmt.Errorf("socktest: check skipped: reading this process's TCP sockets from its descriptors needs Linux, not %s: %w",
 	runtime.GOOS, errors.ErrUnsupported)
 
-func readSockets() ([]inspect.OwnSocket, error) { return nil, errUnsupported }
+func readSockets(func(*inspect.Socket) bool) ([]inspect.OwnSocket, error) { return nil, errUnsupported }
 
 func fdInode(uintptr) (uint64, bool) { return 0, false }
