@@ -5,38 +5,70 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// OwnSockets returns the TCP sockets this process holds: /proc/self/fd
-// lists its descriptors, and each socket's inode, state, addresses and
-// times are read from the descriptor itself (fstat, TCP_INFO,
-// getsockname, getpeername). It needs no privilege, and its cost grows
-// with this process's descriptors alone: a sock_diag dump, which has no
-// filter by inode, would cost as much as the host has sockets (see
-// docs/performance.md), too much for a check deferred in every test.
+// OwnSockets returns the TCP sockets this process holds, read from its own
+// descriptors: each socket's inode, state and times come from the
+// descriptor itself (fstat, TCP_INFO), with no privilege. A sock_diag dump
+// would need no call per descriptor, but it has no filter by inode and
+// walks the kernel's whole hash table, as large as the host is, even to
+// find no socket: on this machine class a dump that finds nothing costs
+// more than reading a thousand descriptors (see docs/performance.md).
 //
 // addrs, when not nil, says which sockets' addresses to read, given each
-// socket with its inode, state and times: two system calls more for each,
-// which a caller that only wants the sockets it has not seen before can
-// save. Descriptors closed while it reads are skipped.
+// socket with its inode, state and times: two system calls more for each
+// (getsockname, getpeername), which a caller that only wants the sockets
+// it has not seen before can save. Descriptors closed while it reads are
+// skipped.
 func OwnSockets(addrs func(*Socket) bool) ([]OwnSocket, error) {
-	const dir = "/proc/self/fd"
-	dfd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	var out []OwnSocket
+	from := 0 // descriptors below it have been read
+	// Where /proc/self/fd's size is the number of open descriptors (Linux
+	// 6.2+), the descriptors are probed in order until all are found, as
+	// fdWalker.walk does: listing the directory costs as much again.
+	var st unix.Stat_t
+	if unix.Stat(selfFD, &st) == nil && st.Size > 0 {
+		found, holes := 0, 0
+		for ; found < int(st.Size) && holes < maxHoles; from++ {
+			s, open, ok := ownSocket(from, addrs)
+			switch {
+			case ok:
+				out = append(out, s)
+				fallthrough
+			case open:
+				found, holes = found+1, 0
+			default:
+				holes++
+			}
+		}
+		if found >= int(st.Size) {
+			return out, nil
+		}
+	}
+	return listOwnSockets(out, from, addrs)
+}
+
+const selfFD = "/proc/self/fd"
+
+// listOwnSockets appends to out the sockets at the descriptors from and
+// above that /proc/self/fd lists.
+func listOwnSockets(out []OwnSocket, from int, addrs func(*Socket) bool) ([]OwnSocket, error) {
+	dfd, err := unix.Open(selfFD, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+		return nil, &os.PathError{Op: "open", Path: selfFD, Err: err}
 	}
 	defer unix.Close(dfd)
 	buf := make([]byte, 32<<10)
-	var out []OwnSocket
 	for {
 		n, err := unix.Getdents(dfd, buf)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "getdents", Path: dir, Err: err}
+			return nil, &os.PathError{Op: "getdents", Path: selfFD, Err: err}
 		}
 		if n <= 0 {
 			return out, nil
@@ -48,10 +80,10 @@ func OwnSockets(addrs func(*Socket) bool) ([]OwnSocket, error) {
 				break
 			}
 			fd, err := parseDec(name[:max(0, bytes.IndexByte(name, 0))], 31)
-			if err != nil || int(fd) == dfd {
-				continue // "." and "..", and the directory being read
+			if err != nil || int(fd) == dfd || int(fd) < from {
+				continue // ".", "..", the directory being read, or probed
 			}
-			if s, ok := ownSocket(int(fd), addrs); ok {
+			if s, _, ok := ownSocket(int(fd), addrs); ok {
 				out = append(out, s)
 			}
 		}
@@ -60,33 +92,41 @@ func OwnSockets(addrs func(*Socket) bool) ([]OwnSocket, error) {
 
 // ownSocket reads the TCP socket at descriptor fd, and its addresses if
 // addrs says so; ok is false when fd is not one (another kind of file,
-// another protocol, or closed meanwhile).
-func ownSocket(fd int, addrs func(*Socket) bool) (s OwnSocket, ok bool) {
+// another protocol, or closed meanwhile), and open is false when fd is
+// not open at all.
+func ownSocket(fd int, addrs func(*Socket) bool) (s OwnSocket, open, ok bool) {
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return s, false
+	if err := unix.Fstat(fd, &st); err != nil {
+		return s, err != unix.EBADF, false
 	}
-	// Only TCP answers TCP_INFO: UDP says ENOPROTOOPT, AF_UNIX EOPNOTSUPP.
-	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return s, false
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return s, true, false
 	}
-	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info.State), Inode: st.Ino}}
-	tcpInfoTimes(&s.Socket, info.Last_data_sent, info.Last_data_recv, info.Last_ack_recv)
+	// Only TCP answers TCP_INFO (UDP says ENOPROTOOPT, AF_UNIX
+	// EOPNOTSUPP). The kernel copies no more than the times this reads.
+	var info [tcpInfoLastAckRecv + 4]byte
+	n := uint32(len(info))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if errno != 0 || n < 1 {
+		return s, true, false
+	}
+	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info[0]), Inode: st.Ino}} // tcpi_state
+	decodeTCPInfo(info[:min(n, uint32(len(info)))], &s.Socket)
 	if addrs != nil && !addrs(&s.Socket) {
-		return s, true
+		return s, true, true
 	}
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
-		return s, false
+		return s, true, false
 	}
 	if s.Local, s.Proto, ok = sockaddrPort(sa); !ok {
-		return s, false
+		return s, true, false
 	}
 	if sa, err := unix.Getpeername(fd); err == nil { // ENOTCONN: a listener
 		s.Remote, _, _ = sockaddrPort(sa)
 	}
-	return s, true
+	return s, true, true
 }
 
 // sockaddrPort converts an AF_INET or AF_INET6 address, IPv4-mapped

@@ -49,7 +49,9 @@ func judge(socks []inspect.OwnSocket, c *config, openedAt func(inode uint64) (op
 		seen[s.Inode] = true
 		if why := c.blame(&s.Socket); why != "" {
 			l := leak{OwnSocket: s, why: why}
-			l.opened, _ = openedAt(s.Inode)
+			if o, ok := openedAt(s.Inode); ok {
+				l.opened = o
+			}
 			out = append(out, l)
 		}
 	}
