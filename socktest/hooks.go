@@ -153,9 +153,13 @@ func (o opening) frames() []runtime.Frame {
 }
 
 // internalFrame reports whether f belongs to the standard library (the
-// first element of its package's path has no dot, and it is not main) or
-// to this package's own code (not its tests).
+// first element of its package's path has no dot, and it is not main), to
+// a test binary's generated main, or to this package's own code (not its
+// tests).
 func internalFrame(f runtime.Frame) bool {
+	if strings.HasSuffix(f.File, "_testmain.go") {
+		return true
+	}
 	fn := f.Function
 	pkg := fn
 	if slash := strings.LastIndexByte(fn, '/'); slash >= 0 {
