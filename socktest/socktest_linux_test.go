@@ -255,3 +255,26 @@ func TestTransportStack(t *testing.T) {
 		t.Errorf("after CloseIdleConnections: %v", err)
 	}
 }
+
+// TestFindResetSocket: a connection the peer reset has left the kernel's
+// tables, but a descriptor still holds it (in CLOSE): that is a leak too.
+func TestFindResetSocket(t *testing.T) {
+	livetest.Skip(t)
+	ln := listen(t, &net.ListenConfig{KeepAlive: -1})
+	base := IgnoreCurrent()
+	c, err := (&net.Dialer{KeepAlive: -1}).Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.(*net.TCPConn).SetLinger(0)
+	a.Close() // RST
+	if _, err := c.Read(make([]byte, 1)); err == nil || err == io.EOF {
+		t.Fatalf("read after the reset: %v, want an error", err)
+	}
+	wantLeaks(t, Find(base, MaxWait(0)), []string{"socktest: 1 leaked socket:", "CLOSE " + c.LocalAddr().String()}, nil)
+}
