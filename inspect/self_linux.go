@@ -11,8 +11,8 @@ import (
 )
 
 // OwnSockets returns the TCP sockets this process holds, read from its own
-// descriptors: each socket's inode, state and times come from the
-// descriptor itself (fstat, TCP_INFO), with no privilege. A sock_diag dump
+// descriptors: each socket's state, times and inode come from the
+// descriptor itself (TCP_INFO, fstat), with no privilege. A sock_diag dump
 // would need no call per descriptor, but it has no filter by inode and
 // walks the kernel's whole hash table, as large as the host is, even to
 // find no socket: on this machine class a dump that finds nothing costs
@@ -95,21 +95,20 @@ func listOwnSockets(out []OwnSocket, from int, addrs func(*Socket) bool) ([]OwnS
 // another protocol, or closed meanwhile), and open is false when fd is
 // not open at all.
 func ownSocket(fd int, addrs func(*Socket) bool) (s OwnSocket, open, ok bool) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return s, err != unix.EBADF, false
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return s, true, false
-	}
-	// Only TCP answers TCP_INFO (UDP says ENOPROTOOPT, AF_UNIX
-	// EOPNOTSUPP). The kernel copies no more than the times this reads.
+	// TCP_INFO first: only TCP answers it (a file says ENOTSOCK, UDP
+	// ENOPROTOOPT, AF_UNIX EOPNOTSUPP), and no other file is then
+	// touched, as an fstat of a file on a dead NFS mount could block. The
+	// kernel copies no more of tcp_info than the times this reads.
 	var info [tcpInfoLastAckRecv + 4]byte
 	n := uint32(len(info))
 	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
 		uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
 	if errno != 0 || n < 1 {
-		return s, true, false
+		return s, errno != unix.EBADF, false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil { // a socket's, in sockfs: never blocks
+		return s, false, false // closed meanwhile
 	}
 	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info[0]), Inode: st.Ino}} // tcpi_state
 	decodeTCPInfo(info[:min(n, uint32(len(info)))], &s.Socket)
