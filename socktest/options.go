@@ -69,16 +69,7 @@ func IgnoreCurrent() Option {
 // ("127.0.0.1", "::1"), an IP and port ("127.0.0.1:6379") or a prefix
 // ("10.0.0.0/8"). A peer that does not parse fails the check.
 func IgnorePeers(peers ...string) Option {
-	return optionFunc(func(c *config) {
-		for _, s := range peers {
-			p, err := inspect.ParsePeer(s)
-			if err != nil {
-				c.errs = append(c.errs, fmt.Errorf("socktest: IgnorePeers: %w", err))
-				continue
-			}
-			c.peers = append(c.peers, p)
-		}
-	})
+	return optionFunc(func(c *config) { parseEach(c, "IgnorePeers", peers, inspect.ParsePeer, &c.peers) })
 }
 
 // IgnorePorts allows sockets whose local or remote port is one of these:
@@ -97,16 +88,20 @@ func IgnoreListeners() Option {
 // ("ESTABLISHED", "close_wait", "CLOSE-WAIT"). A name that does not parse
 // fails the check.
 func IgnoreStates(states ...string) Option {
-	return optionFunc(func(c *config) {
-		for _, s := range states {
-			st, err := inspect.ParseState(s)
-			if err != nil {
-				c.errs = append(c.errs, fmt.Errorf("socktest: IgnoreStates: %w", err))
-				continue
-			}
-			c.states = append(c.states, st)
+	return optionFunc(func(c *config) { parseEach(c, "IgnoreStates", states, inspect.ParseState, &c.states) })
+}
+
+// parseEach appends to dst each of in that parse accepts, and notes the
+// others as errors of the option name.
+func parseEach[T any](c *config, name string, in []string, parse func(string) (T, error), dst *[]T) {
+	for _, s := range in {
+		v, err := parse(s)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("socktest: %s: %w", name, err))
+			continue
 		}
-	})
+		*dst = append(*dst, v)
+	}
 }
 
 // MaxWait sets how long the check looks again for sockets to close

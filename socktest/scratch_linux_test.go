@@ -126,7 +126,8 @@ func TestScratchModule(t *testing.T) {
 	local, peer := logged(t, out, "LOCAL"), logged(t, out, "PEER")
 	contains("leaky/TestLeak", "socktest: 1 leaked socket, still there after ",
 		"CLOSE_WAIT "+local+" → "+peer+", in CLOSE_WAIT for at least ",
-		"opened at example.com/scratch/leaky.closedByPeer (", "leak_test.go:",
+		"opened at example.com/scratch/loopback.Connect (", "loopback.go:", "example.com/scratch/loopback.ClosedByPeer (",
+		"example.com/scratch/leaky.closedByPeer (", "leak_test.go:",
 		"example.com/scratch/leaky.TestLeak (")
 	out = run.output["leaky/TestListenerLeak"]
 	pre, leaked := logged(t, out, "PRE"), logged(t, out, "LEAKED")

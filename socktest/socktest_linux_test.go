@@ -25,25 +25,44 @@ func listen(t *testing.T, lc *net.ListenConfig) net.Listener {
 	return ln
 }
 
-// closeWait dials ln with d and closes the server's end: the returned
-// client end is in CLOSE_WAIT once Find sees it. It is closed at cleanup.
-func closeWait(t *testing.T, d *net.Dialer, ln net.Listener) net.Conn {
+// connect dials ln with d and accepts: the two ends of a new
+// connection, closed at cleanup.
+func connect(t testing.TB, d *net.Dialer, ln net.Listener) (c, a net.Conn) {
 	t.Helper()
 	c, err := d.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	a, err := ln.Accept()
-	if err != nil {
+	if a, err = ln.Accept(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Close() })
+	return c, a
+}
+
+// closeWait dials ln with d and closes the server's end: the returned
+// client end is in CLOSE_WAIT once Find sees it. It is closed at cleanup.
+func closeWait(t *testing.T, d *net.Dialer, ln net.Listener) net.Conn {
+	t.Helper()
+	c, a := connect(t, d, ln)
 	a.Close()
 	// Reading EOF means the FIN is in: the socket is in CLOSE_WAIT.
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read from the closed peer: %v, want EOF", err)
 	}
 	return c
+}
+
+// leakedCloseWait returns a baseline and, opened since, a connection in
+// CLOSE_WAIT, alone: its listener is closed.
+func leakedCloseWait(t *testing.T) (Option, net.Conn) {
+	t.Helper()
+	base := IgnoreCurrent()
+	ln := listen(t, &net.ListenConfig{KeepAlive: -1})
+	c := closeWait(t, &net.Dialer{KeepAlive: -1}, ln)
+	ln.Close()
+	return base, c
 }
 
 // wantLeaks fails t unless err lists each of want and none of bad.
@@ -147,10 +166,7 @@ func TestFindBadOptions(t *testing.T) {
 // the check looked more than once before it passed.
 func TestFindWaitsForAsynchronousClose(t *testing.T) {
 	livetest.Skip(t)
-	base := IgnoreCurrent()
-	ln := listen(t, &net.ListenConfig{KeepAlive: -1})
-	c := closeWait(t, &net.Dialer{KeepAlive: -1}, ln)
-	ln.Close()
+	base, c := leakedCloseWait(t)
 	if Find(base, MaxWait(0)) == nil {
 		t.Fatal("the connection is not seen before it is closed")
 	}
@@ -176,10 +192,7 @@ func TestFindWaitsForAsynchronousClose(t *testing.T) {
 // MaxWait has passed, not before.
 func TestFindDeadline(t *testing.T) {
 	livetest.Skip(t)
-	base := IgnoreCurrent()
-	ln := listen(t, &net.ListenConfig{KeepAlive: -1})
-	c := closeWait(t, &net.Dialer{KeepAlive: -1}, ln)
-	ln.Close()
+	base, c := leakedCloseWait(t)
 	const wait = 150 * time.Millisecond
 	start := time.Now()
 	err := Find(base, MaxWait(wait))
@@ -202,21 +215,11 @@ func TestOpeningStacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tracked.Close()
-	d := net.Dialer{KeepAlive: -1}
-	client, err := d.Dial("tcp", tracked.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := tracked.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	_, server := connect(t, &net.Dialer{KeepAlive: -1}, tracked)
 	err = Find(base, MaxWait(0))
 	wantLeaks(t, err, []string{
 		"CLOSE_WAIT " + c.LocalAddr().String() + " → " + ln.Addr().String(),
-		"opened at github.com/sockleak/sockleak/socktest.closeWait (",
+		"opened at github.com/sockleak/sockleak/socktest.connect (", "github.com/sockleak/sockleak/socktest.closeWait (",
 		"socktest_linux_test.go:",
 		"github.com/sockleak/sockleak/socktest.TestOpeningStacks (",
 		"ESTABLISHED " + server.LocalAddr().String() + " → " + server.RemoteAddr().String(),
@@ -262,15 +265,7 @@ func TestFindResetSocket(t *testing.T) {
 	livetest.Skip(t)
 	ln := listen(t, &net.ListenConfig{KeepAlive: -1})
 	base := IgnoreCurrent()
-	c, err := (&net.Dialer{KeepAlive: -1}).Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	a, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, a := connect(t, &net.Dialer{KeepAlive: -1}, ln)
 	a.(*net.TCPConn).SetLinger(0)
 	a.Close() // RST
 	if _, err := c.Read(make([]byte, 1)); err == nil || err == io.EOF {

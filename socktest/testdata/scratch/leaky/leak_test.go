@@ -3,11 +3,11 @@
 package leaky
 
 import (
-	"io"
 	"net"
 	"testing"
 	"time"
 
+	"example.com/scratch/loopback"
 	"github.com/sockleak/sockleak/socktest"
 )
 
@@ -18,33 +18,11 @@ var (
 	listenConfig = net.ListenConfig{KeepAlive: -1, Control: socktest.Control}
 )
 
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := listenConfig.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
-}
+func listen(t *testing.T) net.Listener { return loopback.Listen(t, &listenConfig) }
 
-// closedByPeer dials ln and closes the server's end: the client's end is
-// in CLOSE_WAIT until it is closed.
 func closedByPeer(t *testing.T, ln net.Listener) net.Conn {
 	t.Helper()
-	c, err := dialer.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
-	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("read: %v, want EOF", err)
-	}
-	t.Logf("LOCAL %s PEER %s", c.LocalAddr(), c.RemoteAddr())
-	return c
+	return loopback.ClosedByPeer(t, &dialer, ln)
 }
 
 const wait = 200 * time.Millisecond

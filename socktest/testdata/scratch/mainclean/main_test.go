@@ -6,25 +6,16 @@ import (
 	"net"
 	"testing"
 
+	"example.com/scratch/loopback"
 	"github.com/sockleak/sockleak/socktest"
 )
 
 func TestMain(m *testing.M) { socktest.VerifyTestMain(m) }
 
 func TestCloses(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback.Listen(t, &net.ListenConfig{})
 	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, a := loopback.Connect(t, &net.Dialer{}, ln)
 	defer c.Close()
-	a, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer a.Close()
 }

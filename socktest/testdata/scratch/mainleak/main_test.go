@@ -3,11 +3,11 @@
 package mainleak
 
 import (
-	"io"
 	"net"
 	"testing"
 	"time"
 
+	"example.com/scratch/loopback"
 	"github.com/sockleak/sockleak/socktest"
 )
 
@@ -16,24 +16,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestLeaksAndPasses(t *testing.T) {
-	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback.Listen(t, &net.ListenConfig{KeepAlive: -1})
 	defer ln.Close()
-	d := net.Dialer{KeepAlive: -1}
-	c, err := d.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
-	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("read: %v, want EOF", err)
-	}
-	t.Logf("LOCAL %s PEER %s", c.LocalAddr(), c.RemoteAddr()) // c is never closed
+	loopback.ClosedByPeer(t, &net.Dialer{KeepAlive: -1}, ln) // never closed
 }
