@@ -54,7 +54,11 @@ func (c *config) err() error { return errors.Join(c.errs...) }
 func IgnoreCurrent() Option {
 	socks, err := readSockets(func(*inspect.Socket) bool { return false })
 	return optionFunc(func(c *config) {
-		if err != nil {
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			c.errs = append(c.errs, err) // the check is skipped: say only why
+			return
+		case err != nil:
 			c.errs = append(c.errs, fmt.Errorf("socktest: baseline: %w", err))
 			return
 		}
