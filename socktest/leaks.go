@@ -24,10 +24,11 @@ type leak struct {
 // them.
 func look(c *config) ([]leak, error) {
 	since := registry.next()
-	// Only a socket that may be a leak needs its addresses: the others
-	// are the baseline's.
+	// Only a socket that may be a leak needs its addresses, and a
+	// listener, which may have accepted one; the others are the
+	// baseline's.
 	socks, err := readSockets(func(s *inspect.Socket) bool {
-		return c.blame(s) != "" && !slices.Contains(c.states, s.State) && !(c.listeners && s.State == inspect.Listen)
+		return s.State == inspect.Listen || c.blame(s) != "" && !slices.Contains(c.states, s.State)
 	})
 	if err != nil {
 		return nil, err

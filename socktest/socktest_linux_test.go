@@ -202,19 +202,21 @@ func TestFindDeadline(t *testing.T) {
 	wantLeaks(t, err, []string{"socktest: 1 leaked socket, still there after ", "CLOSE_WAIT " + c.LocalAddr().String()}, nil)
 }
 
-// TestOpeningStacks: sockets opened through Control, Track or Transport
-// are reported with the test's line that opened them; a connection
-// accepted on a tracked listener, with the listener's.
+// TestOpeningStacks: sockets opened through Control or Track are
+// reported with the test's lines that opened them; a connection accepted
+// on a tracked listener, with the listener's.
 func TestOpeningStacks(t *testing.T) {
 	livetest.Skip(t)
-	base := IgnoreCurrent()
-	ln := listen(t, &net.ListenConfig{KeepAlive: -1, Control: Control})
-	c := closeWait(t, &net.Dialer{KeepAlive: -1, Control: Control}, ln)
+	// A shared server's listener, opened before the baseline: the
+	// connections it accepts since are still attributed to it.
 	tracked, err := Track(net.Listen("tcp", "127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tracked.Close()
+	base := IgnoreCurrent()
+	ln := listen(t, &net.ListenConfig{KeepAlive: -1, Control: Control})
+	c := closeWait(t, &net.Dialer{KeepAlive: -1, Control: Control}, ln)
 	_, server := connect(t, &net.Dialer{KeepAlive: -1}, tracked)
 	err = Find(base, MaxWait(0))
 	wantLeaks(t, err, []string{
