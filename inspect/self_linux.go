@@ -100,15 +100,21 @@ func ownSocket(fd int, addrs func(*Socket) bool) (s OwnSocket, open, ok bool) {
 	// ENOPROTOOPT, AF_UNIX EOPNOTSUPP), and no other file is then
 	// touched, as an fstat of a file on a dead NFS mount could block. The
 	// kernel copies no more of tcp_info than the times this reads.
+	//
+	// Both calls are raw, which the Go scheduler does not hear of, as
+	// readlinkat's in the fd walk: neither does I/O, TCP_INFO waits at
+	// most for a socket call in flight to let go of the socket's lock, and
+	// an fstat in sockfs never waits; the scheduler's bookkeeping around
+	// each call was 12% of a check's CPU (docs/performance.md).
 	var info [tcpInfoLastAckRecv + 4]byte
 	n := uint32(len(info))
-	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+	_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
 		uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
 	if errno != 0 || n < 1 {
 		return s, errno != unix.EBADF, false
 	}
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil { // a socket's, in sockfs: never blocks
+	if _, _, e := unix.RawSyscall(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(&st)), 0); e != 0 {
 		return s, false, false // closed meanwhile
 	}
 	s = OwnSocket{FD: fd, Socket: Socket{State: TCPState(info[0]), Inode: st.Ino}} // tcpi_state
