@@ -31,7 +31,7 @@ func OwnSockets(addrs func(*Socket) bool) ([]OwnSocket, error) {
 	// fdWalker.walk does: listing the directory costs as much again.
 	var st unix.Stat_t
 	if unix.Stat(selfFD, &st) == nil && st.Size > 0 {
-		out = make([]OwnSocket, 0, min(st.Size, 4096)) // most are sockets, in a test; 4096: a bound, not a guess of a million
+		out = make([]OwnSocket, 0, min(st.Size, 4096)) // bounded: a process may hold a million descriptors
 		found, holes := 0, 0
 		for ; found < int(st.Size) && holes < maxHoles; from++ {
 			s, open, ok := ownSocket(from, addrs)
