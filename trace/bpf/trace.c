@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//
+// sockleak trace: the moment each TCP socket gets a descriptor (socket(),
+// accept()), with the user stack that asked for it, and the time of each of
+// its state changes after that. User space reads the table when the trace
+// ends and joins it to the sockets still held in a leak state.
+#include "sockleak_vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_tracing.h"
+#include "bpf_core_read.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+// The fields read beyond the shared header, as CO-RE flavours (the name
+// after ___ is ignored when relocating): struct sock's protocol and type,
+// struct socket, the path from a task to its open files, and the user
+// registers.
+struct sock___trace {
+	u16 sk_type;
+	u16 sk_protocol;
+} __attribute__((preserve_access_index));
+
+struct socket___trace {
+	short type;
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+struct file___trace {
+	void *private_data;
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct fdtable___trace {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+
+struct files_struct___trace {
+	struct fdtable___trace *fdt;
+} __attribute__((preserve_access_index));
+
+struct task_struct___trace {
+	struct files_struct___trace *files;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___trace {
+	unsigned long sp;
+	unsigned long orig_ax;
+} __attribute__((preserve_access_index));
+
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define TCP_CLOSE 7
+
+// STACK_DEPTH frames per user stack: Go's net.Dial is about 25 deep.
+#define STACK_DEPTH 64
+
+// opened is what the trace knows of one socket, by its struct sock address.
+struct opened {
+	u64 open_ns;  // when it got its descriptor (CLOCK_MONOTONIC)
+	u64 state_ns; // when it entered state (open_ns until a change is seen)
+	u64 caller;   // the word at the user stack pointer: see symbolize.Stack
+	u64 inode;    // socket:[inode]
+	s32 stack_id; // in stacks; negative: the errno of bpf_get_stackid
+	u32 tgid;     // the process that opened it
+	u8 state;     // TCP state, include/net/tcp_states.h
+	u8 changed;   // a state change was seen: state_ns is exact
+	u8 pad[6];
+};
+
+// A plain hash, not an LRU one: what an LRU evicts first is what has not
+// been touched for longest, and a leaked socket is exactly that. Entries
+// go when their socket closes; when the table is full, new sockets are not
+// recorded and counted as dropped. MaxEntries is set at load.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u64);
+	__type(value, struct opened);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(u32));
+	__uint(value_size, STACK_DEPTH * sizeof(u64));
+} stacks SEC(".maps");
+
+// The counters, per CPU; user space sums them.
+enum {
+	COUNT_OPENED,     // TCP sockets given a descriptor
+	COUNT_CHANGES,    // state changes of recorded sockets
+	COUNT_CLOSED,     // recorded sockets that closed (entry removed)
+	COUNT_DROP_FULL,  // not recorded: the table was full
+	COUNT_DROP_STACK, // recorded without a stack (stack table full, or none)
+	COUNT_MAX,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNT_MAX);
+	__type(key, u32);
+	__type(value, u64);
+} counters SEC(".maps");
+
+// target_tgid, when not 0, records that process's sockets alone.
+const volatile u32 target_tgid = 0;
+
+static __always_inline void count(u32 which)
+{
+	u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		*c += 1;
+}
+
+// The syscalls that give a TCP socket a descriptor, set at load from
+// the running architecture's numbers (-1: none).
+const volatile long nr_socket = -1;
+const volatile long nr_accept = -1;
+const volatile long nr_accept4 = -1;
+
+// At the exit of socket(2), accept(2) and accept4(2), in the task that
+// asked: the descriptor it returns, its socket and the user stack. Every
+// syscall exit passes here (a raw tracepoint; this kernel refuses
+// fentry/fexit), so what is not one of those three leaves at once.
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
+{
+	if (ret < 0)
+		return 0;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != nr_socket && nr != nr_accept4 && nr != nr_accept)
+		return 0;
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (target_tgid && tgid != target_tgid)
+		return 0;
+	struct task_struct___trace *task = (void *)bpf_get_current_task_btf();
+	struct fdtable___trace *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned long)ret >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file___trace *f = 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[ret]) || !f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket___trace *sock = BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return 0;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ((struct sock___trace *)sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	count(COUNT_OPENED);
+
+	struct opened o = {};
+	o.open_ns = bpf_ktime_get_ns();
+	o.state_ns = o.open_ns;
+	o.tgid = tgid;
+	o.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	o.inode = BPF_CORE_READ(f, f_inode, i_ino);
+	o.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (o.stack_id < 0)
+		count(COUNT_DROP_STACK);
+	u64 sp = BPF_CORE_READ(regs, sp);
+	if (bpf_probe_read_user(&o.caller, sizeof(o.caller), (void *)sp))
+		o.caller = 0;
+	u64 key = (u64)sk;
+	if (bpf_map_update_elem(&socks, &key, &o, BPF_ANY))
+		count(COUNT_DROP_FULL);
+	return 0;
+}
+
+// Every TCP state change, in whatever context it happens (a FIN arrives
+// in softirq): only recorded sockets are touched.
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_set_state, const struct sock *sk, int oldstate, int newstate)
+{
+	u64 key = (u64)sk;
+	struct opened *o = bpf_map_lookup_elem(&socks, &key);
+	if (!o)
+		return 0;
+	count(COUNT_CHANGES);
+	if (newstate == TCP_CLOSE) {
+		if (!bpf_map_delete_elem(&socks, &key))
+			count(COUNT_CLOSED);
+		return 0;
+	}
+	o->state_ns = bpf_ktime_get_ns();
+	o->state = newstate;
+	o->changed = 1;
+	return 0;
+}
+
+// A socket closed without a last state change (one that never connected)
+// still leaves the table when the kernel destroys it (tcp_v4_destroy_sock,
+// which IPv6 calls too).
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(on_destroy, struct sock *sk)
+{
+	u64 key = (u64)sk;
+	if (!bpf_map_delete_elem(&socks, &key))
+		count(COUNT_CLOSED);
+	return 0;
+}
