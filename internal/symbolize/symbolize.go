@@ -201,10 +201,12 @@ func (p *Process) returnAddress(addr uint64) bool {
 var ErrNoStack = errors.New("no user stack recorded")
 
 // isRoot reports whether a function is where a thread's stack starts:
-// nothing past it is the program's.
+// nothing past it is the program's. A C program's main is one: its caller
+// is libc's, whose start functions have no symbol and, in distributions
+// that build libc without frame pointers, no frame to walk past.
 func isRoot(fn string) bool {
 	switch fn {
-	case "runtime.goexit", "runtime.mstart", "runtime.rt0_go", "_start", "__libc_start_main",
+	case "main", "runtime.goexit", "runtime.mstart", "runtime.rt0_go", "_start", "__libc_start_main",
 		"__libc_start_call_main", "start_thread", "clone", "clone3", "__clone", "__clone3":
 		return true
 	}
