@@ -200,6 +200,7 @@ var mayImport = map[string][]string{
 	"internal/livetest":    {},
 	"internal/archtest":    {},
 	"internal/hostiletest": {},
+	"internal/bpfkit":      {},
 	"inspect":              {"internal/wording"},
 	"report":               {"inspect", "internal/wording", "internal/metrics"},
 	"watch":                {"report", "inspect", "internal/wording", "internal/metrics"},
