@@ -201,6 +201,8 @@ var mayImport = map[string][]string{
 	"internal/archtest":    {},
 	"internal/hostiletest": {},
 	"internal/bpfkit":      {},
+	"internal/symbolize":   {},
+	"trace":                {"inspect", "internal/bpfkit", "internal/symbolize", "internal/wording"},
 	"inspect":              {"internal/wording"},
 	"report":               {"inspect", "internal/wording", "internal/metrics"},
 	"watch":                {"report", "inspect", "internal/wording", "internal/metrics"},
