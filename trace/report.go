@@ -61,10 +61,13 @@ type Held struct {
 	Peer  string `json:"peer"`
 	State string `json:"state"`
 	// Since is when it entered State, and Exact whether the trace saw
-	// that change: when it did not (an accepted connection already
-	// closed by its peer), the socket entered State before Since.
+	// that change. When it did not, Bound says which side of Since it
+	// lies: "before" for a connection accepted already in State (its peer
+	// closed before it was accepted), "after" for one that changed State
+	// after the trace stopped (Since is then the trace's end).
 	Since      time.Time `json:"since"`
 	Exact      bool      `json:"exact"`
+	Bound      string    `json:"bound,omitempty"`
 	AgeSeconds float64   `json:"age_seconds"`
 	Opened     time.Time `json:"opened"`
 	OpenerPID  int       `json:"opener_pid"`
@@ -160,8 +163,11 @@ func held(s inspect.Socket, rs *Socket, procs map[int]*inspect.Process, end time
 		Local: s.Local.String(), Peer: s.Remote.String(), State: s.State.String(),
 		Since: rs.Since, Exact: rs.Exact && rs.State == s.State, Opened: rs.Opened, OpenerPID: rs.TGID,
 	}
-	if rs.State != s.State { // it changed after the trace stopped: only the opening is known
-		h.Since = rs.Opened
+	switch {
+	case rs.State != s.State:
+		h.Since, h.Bound = end, "after"
+	case !h.Exact:
+		h.Bound = "before"
 	}
 	h.AgeSeconds = end.Sub(h.Since).Seconds()
 	for _, pid := range s.PIDs {

@@ -80,14 +80,17 @@ func writeGroup(w io.Writer, g Group, end time.Time) {
 	}
 }
 
-// since is "CLOSE_WAIT since 14:02:11.304, 3m12s", or "before" when the
+// since is "CLOSE_WAIT since 14:02:11.304, 3m12s", or a bound when the
 // trace did not see the change.
 func since(h Held, end time.Time) string {
-	word := "since"
-	if !h.Exact {
-		word = "before"
+	age := wording.Round(end.Sub(h.Since))
+	switch h.Bound {
+	case "before":
+		return fmt.Sprintf("%s since before %s (accepted in it), over %s", h.State, clock(h.Since), age)
+	case "after":
+		return fmt.Sprintf("%s since after %s (entered after the trace ended)", h.State, clock(h.Since))
 	}
-	return fmt.Sprintf("%s %s %s, %s", h.State, word, clock(h.Since), wording.Round(end.Sub(h.Since)))
+	return fmt.Sprintf("%s since %s, %s", h.State, clock(h.Since), age)
 }
 
 func owners(os []Owner) string {
