@@ -19,7 +19,7 @@ import (
 // and shared by every process that maps it.
 type module struct {
 	id    string // build id, "" when the file has none
-	file  *os.File
+	file  readerAtCloser
 	elf   *elf.File
 	loads []elf.ProgHeader // PT_LOAD segments, to turn file offsets into addresses
 
@@ -37,19 +37,38 @@ func openModule(path string) (*module, error) {
 	if err != nil {
 		return nil, err
 	}
-	ef, err := elf.NewFile(f)
+	m, err := newModule(f)
 	if err != nil {
 		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+type readerAtCloser interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// newModule reads an ELF file's headers. The file is the host's: any
+// process may map a file crafted to break a parser.
+func newModule(f readerAtCloser) (m *module, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			m, err = nil, fmt.Errorf("malformed ELF file: %v", v)
+		}
+	}()
+	ef, err := elf.NewFile(f)
+	if err != nil {
 		return nil, err
 	}
-	m := &module{file: f, elf: ef, id: buildID(ef)}
+	m = &module{file: f, elf: ef, id: buildID(ef)}
 	for _, p := range ef.Progs {
 		if p.Type == elf.PT_LOAD {
 			m.loads = append(m.loads, p.ProgHeader)
 		}
 	}
 	if len(m.loads) == 0 {
-		m.close()
 		return nil, errors.New("no loadable segment")
 	}
 	return m, nil
@@ -106,8 +125,15 @@ func (m *module) vaddr(off uint64) (uint64, bool) {
 // load reads the symbols, DWARF and the Go line table, once.
 func (m *module) load() {
 	m.once.Do(func() {
-		if d, err := m.elf.DWARF(); err == nil {
-			m.dwarf = d
+		defer func() {
+			if recover() != nil { // a malformed file: name nothing from it
+				m.dwarf, m.gotab, m.syms = nil, nil, nil
+			}
+		}()
+		if debugSize(m.elf) <= maxDebugSize {
+			if d, err := m.elf.DWARF(); err == nil {
+				m.dwarf = d
+			}
 		}
 		m.gotab = goTable(m.elf)
 		syms, _ := m.elf.Symbols()
@@ -119,6 +145,21 @@ func (m *module) load() {
 		}
 		sort.Slice(m.syms, func(i, j int) bool { return m.syms[i].Value < m.syms[j].Value })
 	})
+}
+
+// maxDebugSize bounds the DWARF sections read, uncompressed: a compressed
+// section states its own size, and a small file can claim gigabytes.
+const maxDebugSize = 1 << 30
+
+// debugSize is the size of the DWARF sections once uncompressed.
+func debugSize(f *elf.File) uint64 {
+	var n uint64
+	for _, s := range f.Sections {
+		if strings.HasPrefix(s.Name, ".debug_") || strings.HasPrefix(s.Name, ".zdebug_") {
+			n += s.Size
+		}
+	}
+	return n
 }
 
 // goTable reads a Go binary's pclntab, which -s -w leave in place.
@@ -141,8 +182,13 @@ func goTable(f *elf.File) *gosym.Table {
 // frames returns what the module says of address pc (a vaddr of the
 // file), innermost first: several frames where functions were inlined.
 // None when nothing names it.
-func (m *module) frames(pc uint64) []Frame {
+func (m *module) frames(pc uint64) (fs []Frame) {
 	m.load()
+	defer func() {
+		if recover() != nil {
+			fs = nil // a malformed table: the frame is left unnamed
+		}
+	}()
 	if fs := m.dwarfFrames(pc); len(fs) > 0 {
 		return fs
 	}
