@@ -115,7 +115,7 @@ func (r *Recorder) Stop() (*Recording, error) {
 	if rec.Counters, err = r.counters(); err != nil {
 		return nil, err
 	}
-	stacks := map[int32][]uint64{}
+	stacks := map[uint64][]uint64{}
 	var key uint64
 	var o tracerOpened
 	it := r.objs.Socks.Iterate()
@@ -123,13 +123,13 @@ func (r *Recorder) Stop() (*Recording, error) {
 		s := Socket{
 			Inode: o.Inode, TGID: int(o.Tgid), Opened: r.clock.wall(o.OpenNs),
 			State: inspect.TCPState(o.State), Since: r.clock.wall(o.StateNs), Exact: o.Changed != 0,
-			Caller: o.Caller, StackErr: stackError(o.StackId),
+			Caller: o.Caller, StackErr: stackError(o.StackErr),
 		}
-		if o.StackId >= 0 {
-			st, ok := stacks[o.StackId]
+		if o.Stack != 0 {
+			st, ok := stacks[o.Stack]
 			if !ok {
-				st = r.stack(o.StackId)
-				stacks[o.StackId] = st
+				st = r.stack(o.Stack)
+				stacks[o.Stack] = st
 			}
 			s.Stack = st
 		}
@@ -142,9 +142,9 @@ func (r *Recorder) Stop() (*Recording, error) {
 }
 
 // stack reads one user stack: addresses up to the first zero.
-func (r *Recorder) stack(id int32) []uint64 {
+func (r *Recorder) stack(key uint64) []uint64 {
 	var buf [stackDepth]uint64
-	if err := r.objs.Stacks.Lookup(uint32(id), &buf); err != nil {
+	if err := r.objs.Stacks.Lookup(key, &buf); err != nil {
 		return nil
 	}
 	n := 0
@@ -155,16 +155,16 @@ func (r *Recorder) stack(id int32) []uint64 {
 }
 
 // stackError says why a socket has no stack.
-func stackError(id int32) string {
-	switch {
-	case id >= 0:
+func stackError(errno int32) string {
+	switch unix.Errno(-errno) {
+	case 0:
 		return ""
-	case -id == int32(unix.EEXIST), -id == int32(unix.ENOMEM):
+	case unix.E2BIG, unix.ENOMEM:
 		return "stack table full"
-	case -id == int32(unix.EFAULT):
+	case unix.EFAULT, unix.ENODATA:
 		return "no user stack (a kernel thread, or io_uring)"
 	default:
-		return fmt.Sprintf("no stack (error %d)", -id)
+		return fmt.Sprintf("no stack (%v)", unix.Errno(-errno))
 	}
 }
 

@@ -14,16 +14,23 @@ import (
 )
 
 type tracerOpened struct {
-	_       structs.HostLayout
-	OpenNs  uint64
-	StateNs uint64
-	Caller  uint64
-	Inode   uint64
-	StackId int32
-	Tgid    uint32
-	State   uint8
-	Changed uint8
-	Pad     [6]uint8
+	_        structs.HostLayout
+	OpenNs   uint64
+	StateNs  uint64
+	Caller   uint64
+	Inode    uint64
+	Stack    uint64
+	StackErr int32
+	Tgid     uint32
+	State    uint8
+	Changed  uint8
+	Pad      [2]uint8
+	_        [4]byte
+}
+
+type tracerStack struct {
+	_   structs.HostLayout
+	Ips [64]uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -31,6 +38,7 @@ type tracerOpened struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	tracerMapCounters    = "counters"
+	tracerMapScratch     = "scratch"
 	tracerMapSocks       = "socks"
 	tracerMapStacks      = "stacks"
 	tracerProgOnDestroy  = "on_destroy"
@@ -94,6 +102,7 @@ type tracerProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
 	Socks    *ebpf.MapSpec `ebpf:"socks"`
 	Stacks   *ebpf.MapSpec `ebpf:"stacks"`
 }
@@ -129,6 +138,7 @@ func (o *tracerObjects) Close() error {
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
+	Scratch  *ebpf.Map `ebpf:"scratch"`
 	Socks    *ebpf.Map `ebpf:"socks"`
 	Stacks   *ebpf.Map `ebpf:"stacks"`
 }
@@ -136,6 +146,7 @@ type tracerMaps struct {
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
 		m.Counters,
+		m.Scratch,
 		m.Socks,
 		m.Stacks,
 	)

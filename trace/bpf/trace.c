@@ -61,11 +61,17 @@ struct opened {
 	u64 state_ns; // when it entered state (open_ns until a change is seen)
 	u64 caller;   // the word at the user stack pointer: see symbolize.Stack
 	u64 inode;    // socket:[inode]
-	s32 stack_id; // in stacks; negative: the errno of bpf_get_stackid
+	u64 stack;    // key in stacks; 0: none, stack_err says why
+	s32 stack_err; // a negative errno: bpf_get_stack's or the stacks update's
 	u32 tgid;     // the process that opened it
 	u8 state;     // TCP state, include/net/tcp_states.h
 	u8 changed;   // a state change was seen: state_ns is exact
-	u8 pad[6];
+	u8 pad[2];
+};
+
+// stack is one user stack, the instruction pointer first, zero-filled.
+struct stack {
+	u64 ips[STACK_DEPTH];
 };
 
 // A plain hash, not an LRU one: what an LRU evicts first is what has not
@@ -79,12 +85,27 @@ struct {
 	__type(value, struct opened);
 } socks SEC(".maps");
 
+// The distinct stacks that opened sockets, by a 64-bit hash of their
+// addresses. Not a STACK_TRACE map: that one hashes into as many buckets
+// as it has entries and refuses a stack whose bucket is taken (or, with
+// BPF_F_REUSE_STACKID, overwrites it under the sockets that point to it),
+// so that a few hundred distinct stacks already collide. Stacks stay until
+// the trace ends; a full table is counted.
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 8192);
-	__uint(key_size, sizeof(u32));
-	__uint(value_size, STACK_DEPTH * sizeof(u64));
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u64);
+	__type(value, struct stack);
 } stacks SEC(".maps");
+
+// scratch holds a stack while it is hashed: 512 bytes, too many for the
+// BPF stack.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct stack);
+} scratch SEC(".maps");
 
 // The counters, per CPU; user space sums them.
 enum {
@@ -113,6 +134,41 @@ static __always_inline void count(u32 which)
 		*c += 1;
 }
 
+// save_stack stores the current task's user stack in stacks and returns
+// its key, or 0 with *err set.
+static __always_inline u64 save_stack(void *ctx, s32 *err)
+{
+	u32 zero = 0;
+	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st) {
+		*err = -2; // ENOENT: cannot happen
+		return 0;
+	}
+	long n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
+	if (n <= 0) {
+		*err = n ? n : -61; // ENODATA: an empty stack
+		return 0;
+	}
+	// FNV-1a over the addresses; the rest of the buffer is zeroed, as it
+	// still holds the previous stack.
+	u64 h = 14695981039346656037ULL;
+	for (int i = 0; i < STACK_DEPTH; i++) {
+		if (i < n / 8) {
+			h ^= st->ips[i];
+			h *= 1099511628211ULL;
+		} else {
+			st->ips[i] = 0;
+		}
+	}
+	h |= 1; // never 0, which means none
+	long e = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
+	if (e && e != -17) { // EEXIST: the same stack, stored before
+		*err = e;
+		return 0;
+	}
+	return h;
+}
+
 // The syscalls that give a TCP socket a descriptor, set at load from
 // the running architecture's numbers (-1: none).
 const volatile long nr_socket = -1;
@@ -128,7 +184,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
 {
 	if (ret < 0)
 		return 0;
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	// A direct load (regs is the kernel's own pointer): this is the path
+	// of every other syscall on the host, and a probe read would double it.
+	long nr = regs->orig_ax;
 	if (nr != nr_socket && nr != nr_accept4 && nr != nr_accept)
 		return 0;
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -162,10 +220,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
 	o.tgid = tgid;
 	o.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	o.inode = BPF_CORE_READ(f, f_inode, i_ino);
-	o.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (o.stack_id < 0)
+	o.stack = save_stack(ctx, &o.stack_err);
+	if (!o.stack)
 		count(COUNT_DROP_STACK);
-	u64 sp = BPF_CORE_READ(regs, sp);
+	u64 sp = regs->sp;
 	if (bpf_probe_read_user(&o.caller, sizeof(o.caller), (void *)sp))
 		o.caller = 0;
 	u64 key = (u64)sk;
