@@ -44,7 +44,9 @@ struct task_struct___trace {
 } __attribute__((preserve_access_index));
 
 struct pt_regs___trace {
+	unsigned long ip;
 	unsigned long sp;
+	unsigned long bp;
 	unsigned long orig_ax;
 } __attribute__((preserve_access_index));
 
@@ -134,9 +136,20 @@ static __always_inline void count(u32 which)
 		*c += 1;
 }
 
-// save_stack stores the current task's user stack in stacks and returns
-// its key, or 0 with *err set.
-static __always_inline u64 save_stack(void *ctx, s32 *err)
+// frame is what a frame pointer points to: the caller's frame pointer,
+// then the return address into the caller.
+struct frame {
+	u64 next;
+	u64 ret;
+};
+
+// save_stack walks the user stack by its frame pointers, stores it in
+// stacks and returns its key, or 0 with *err set. The walk is the one
+// perf_callchain_user does (the instruction pointer, then each frame's
+// return address), done here because bpf_get_stack(BPF_F_USER_STACK)
+// costs some 6 µs per call on this kernel whatever the depth
+// (docs/performance.md), ten times this loop over a Go stack.
+static __always_inline u64 save_stack(struct pt_regs___trace *regs, s32 *err)
 {
 	u32 zero = 0;
 	struct stack *st = bpf_map_lookup_elem(&scratch, &zero);
@@ -144,22 +157,26 @@ static __always_inline u64 save_stack(void *ctx, s32 *err)
 		*err = -2; // ENOENT: cannot happen
 		return 0;
 	}
-	long n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), BPF_F_USER_STACK);
-	if (n <= 0) {
-		*err = n ? n : -61; // ENODATA: an empty stack
-		return 0;
-	}
-	// FNV-1a over the addresses; the rest of the buffer is zeroed, as it
-	// still holds the previous stack.
-	u64 h = 14695981039346656037ULL;
-	for (int i = 0; i < STACK_DEPTH; i++) {
-		if (i < n / 8) {
-			h ^= st->ips[i];
-			h *= 1099511628211ULL;
-		} else {
-			st->ips[i] = 0;
+	u64 h = 14695981039346656037ULL; // FNV-1a over the addresses
+	u64 fp = regs->bp;
+	st->ips[0] = regs->ip;
+	h = (h ^ st->ips[0]) * 1099511628211ULL;
+	int i = 1;
+	for (; i < STACK_DEPTH; i++) {
+		struct frame fr;
+		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) || !fr.ret)
+			break;
+		st->ips[i] = fr.ret;
+		h = (h ^ fr.ret) * 1099511628211ULL;
+		if (fr.next <= fp) { // a stack grows down: callers' frames are above
+			i++;
+			break;
 		}
+		fp = fr.next;
 	}
+	for (int j = 1; j < STACK_DEPTH; j++) // ips[i:] still hold the last stack
+		if (j >= i)
+			st->ips[j] = 0;
 	h |= 1; // never 0, which means none
 	long e = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
 	if (e && e != -17) { // EEXIST: the same stack, stored before
@@ -220,7 +237,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
 	o.tgid = tgid;
 	o.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	o.inode = BPF_CORE_READ(f, f_inode, i_ino);
-	o.stack = save_stack(ctx, &o.stack_err);
+	o.stack = save_stack(regs, &o.stack_err);
 	if (!o.stack)
 		count(COUNT_DROP_STACK);
 	u64 sp = regs->sp;
