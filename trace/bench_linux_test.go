@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -63,14 +64,7 @@ func (c *churner) once(b *testing.B) {
 // were opened.
 func traced(b *testing.B, fn func(b *testing.B)) {
 	b.Helper()
-	if err := preflight(); err != nil {
-		b.Skipf("cannot load BPF programs: %v", err)
-	}
-	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err != nil {
-		b.Skipf("BPF run-time statistics: %v", err)
-	}
-	defer stats.Close()
+	defer statsOn(b).Close()
 	r, err := Start(Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -105,6 +99,20 @@ func traced(b *testing.B, fn func(b *testing.B)) {
 	if c := opened1; c.DroppedFull+c.DroppedStack > 0 {
 		b.Logf("dropped on the host meanwhile: %+v", c)
 	}
+}
+
+// statsOn turns the kernel's per-program run times on until Close, or
+// skips b when BPF programs cannot be loaded here.
+func statsOn(b *testing.B) io.Closer {
+	b.Helper()
+	if err := preflight(); err != nil {
+		b.Skipf("cannot load BPF programs: %v", err)
+	}
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		b.Skipf("BPF run-time statistics: %v", err)
+	}
+	return stats
 }
 
 func progStats(b *testing.B, r *Recorder) map[string]*ebpf.ProgramStats {
@@ -197,14 +205,7 @@ func BenchmarkSyscall(b *testing.B) {
 // count it: the floor under filter-ns/syscall (the statistics' own clock
 // reads, the tracepoint's dispatch), to subtract from it.
 func emptyOnSysExit(b *testing.B, fn func(b *testing.B)) {
-	if err := preflight(); err != nil {
-		b.Skipf("cannot load BPF programs: %v", err)
-	}
-	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err != nil {
-		b.Skipf("BPF run-time statistics: %v", err)
-	}
-	defer stats.Close()
+	defer statsOn(b).Close()
 	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceRawTp, AttachTo: "sys_exit", License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
