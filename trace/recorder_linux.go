@@ -115,6 +115,30 @@ func (r *Recorder) Stop() (*Recording, error) {
 	if rec.Counters, err = r.counters(); err != nil {
 		return nil, err
 	}
+	if rec.Sockets, err = r.read(true); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Peek reads what is recorded so far, by inode, without stopping: the
+// sockets open now that were opened since Start, each with the time it
+// entered its state. Stacks are left out (Stop reads them).
+func (r *Recorder) Peek() (map[uint64]Socket, error) {
+	socks, err := r.read(false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint64]Socket, len(socks))
+	for _, s := range socks {
+		out[s.Inode] = s
+	}
+	return out, nil
+}
+
+// read reads the table of sockets, with their stacks if withStacks.
+func (r *Recorder) read(withStacks bool) ([]Socket, error) {
+	var out []Socket
 	stacks := map[uint64][]uint64{}
 	var key uint64
 	var o tracerOpened
@@ -125,7 +149,7 @@ func (r *Recorder) Stop() (*Recording, error) {
 			State: inspect.TCPState(o.State), Since: r.clock.wall(o.StateNs), Exact: o.Changed != 0,
 			Caller: o.Caller, StackErr: stackError(o.StackErr),
 		}
-		if o.Stack != 0 {
+		if o.Stack != 0 && withStacks {
 			st, ok := stacks[o.Stack]
 			if !ok {
 				st = r.stack(o.Stack)
@@ -133,12 +157,12 @@ func (r *Recorder) Stop() (*Recording, error) {
 			}
 			s.Stack = st
 		}
-		rec.Sockets = append(rec.Sockets, s)
+		out = append(out, s)
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("reading the recorded sockets: %w", err)
 	}
-	return rec, nil
+	return out, nil
 }
 
 // stack reads one user stack: addresses up to the first zero.

@@ -113,3 +113,71 @@ func waitState(t *testing.T, c *net.TCPConn, want inspect.TCPState) {
 	}
 	t.Fatalf("socket never reached %v", want)
 }
+
+// TestExactAgesLive: a socket in CLOSE_WAIT that keeps sending (its peer
+// only shut down its side, and acknowledges what comes) refreshes the
+// kernel's bound (the last ACK received) to almost nothing; the recording
+// still knows when it entered CLOSE_WAIT.
+func TestExactAgesLive(t *testing.T) {
+	r := startOrSkip(t, Options{PID: os.Getpid()})
+	defer r.close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := net.Dialer{KeepAlive: -1}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	finAt := time.Now()
+	if err := p.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c.(*net.TCPConn), inspect.CloseWait)
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1)
+	if _, err := p.Read(buf); err != nil { // the peer has it: its ACK is on the way
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	fsys, err := inspect.NewFS(inspect.DefaultRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := inspect.Scan(t.Context(), fsys, inspect.Options{PIDs: []int{os.Getpid()}, States: []inspect.TCPState{inspect.CloseWait}, Backend: inspect.BackendNetlink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := inodeOf(t, c.(*net.TCPConn))
+	var s *inspect.Socket
+	for i := range snap.Sockets {
+		if snap.Sockets[i].Inode == ino {
+			s = &snap.Sockets[i]
+		}
+	}
+	if s == nil || !s.HasAge || s.AgeMs > 500 {
+		t.Fatalf("the kernel's bound should be refreshed by the ACK: %+v", s)
+	}
+	live, err := r.Peek()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ExactAges(snap, live); n < 1 {
+		t.Fatalf("ExactAges set %d sockets", n)
+	}
+	want := snap.Time.Sub(finAt)
+	if got := time.Duration(s.AgeMs) * time.Millisecond; got < want-50*time.Millisecond || got > want+5*time.Millisecond {
+		t.Errorf("exact age %v, want %v (since the FIN) within 50 ms", got, want)
+	}
+}

@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/sockleak/sockleak/internal/bpfkit"
+	"github.com/sockleak/sockleak/internal/livetest"
 )
 
 // TestTraceWithoutPrivileges: run as nobody, with no capability, trace
@@ -32,5 +37,25 @@ func TestTraceWithoutPrivileges(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "recording") {
 		t.Errorf("it started recording: %q", stderr.String())
+	}
+}
+
+// TestWatchTrace: watch --trace samples as watch does and, at the end,
+// reports trace's findings on stderr.
+func TestWatchTrace(t *testing.T) {
+	livetest.Skip(t)
+	if err := bpfkit.Check(bpfkit.TraceCaps...); err != nil {
+		t.Skipf("cannot load BPF programs: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	code := Main([]string{"watch", "--trace", "--pid", fmt.Sprint(os.Getpid()), "--count", "2", "--interval", "500ms", "-o", "json"}, &out, &errOut)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Errorf("%d JSON lines, want 2:\n%s", n, out.String())
+	}
+	if !strings.Contains(errOut.String(), "sockleak trace: recorded") || !strings.Contains(errOut.String(), "counters:") {
+		t.Errorf("no trace report on stderr: %q", errOut.String())
 	}
 }
