@@ -2,7 +2,12 @@
 
 package trace
 
-import "errors"
+import (
+	"context"
+	"errors"
+
+	"github.com/sockleak/sockleak/inspect"
+)
 
 // DefaultMaxSockets is the default size of the table of recorded sockets.
 const DefaultMaxSockets = 65536
@@ -23,3 +28,11 @@ func Start(Options) (*Recorder, error) {
 
 // Stop is never reached.
 func (r *Recorder) Stop() (*Recording, error) { return nil, errors.New("no recording") }
+
+// Peek is never reached.
+func (r *Recorder) Peek() (map[uint64]Socket, error) { return nil, errors.New("no recording") }
+
+// Finish is never reached.
+func (r *Recorder) Finish(context.Context, inspect.FS, inspect.Options) (*Report, error) {
+	return nil, errors.New("no recording")
+}

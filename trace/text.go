@@ -32,7 +32,7 @@ func WriteText(w io.Writer, r *Report) error {
 	for _, g := range r.Groups {
 		held += g.Count
 	}
-	states := strings.Join(r.States, " or ")
+	states := strings.Join(r.States, ", ")
 	fmt.Fprintf(bw, "sockleak trace: recorded %s (%s to %s): %s opened, %s still held in %s\n",
 		wording.Round(r.Ended.Sub(r.Started)), clock(r.Started), clock(r.Ended),
 		wording.Count(int(r.Counters.Opened), "TCP socket", "TCP sockets"), wording.Plural(held, "socket"), states)
