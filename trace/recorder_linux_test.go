@@ -181,3 +181,71 @@ func TestExactAgesLive(t *testing.T) {
 		t.Errorf("exact age %v, want %v (since the FIN) within 50 ms", got, want)
 	}
 }
+
+// TestRecorderBounded: the table holds MaxSockets sockets open at once;
+// more are counted as dropped, and closed ones make room again.
+func TestRecorderBounded(t *testing.T) {
+	const capacity = 4
+	r := startOrSkip(t, Options{PID: os.Getpid(), MaxSockets: capacity})
+	defer r.close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Go listens with MPTCP where the kernel has it (IPPROTO_MPTCP, not
+	// TCP: not recorded); connections from a plain TCP client fall back
+	// to TCP sockets, which are.
+	defer ln.Close()
+	d := net.Dialer{KeepAlive: -1}
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 5 { // 10 sockets: dialled and accepted
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c, a)
+	}
+	for _, c := range held[:4] { // two connections closed: their sockets leave
+		c.Close()
+	}
+	time.Sleep(20 * time.Millisecond)
+	for range 2 { // room again for these four
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c, a)
+	}
+	rec, err := r.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rec.Counters
+	// Opened counts Go's first Listen probing IPv6 support with sockets
+	// of its own, closed at once.
+	if c.Opened < 14 || c.DroppedFull != 6 || len(rec.Sockets) != capacity || rec.Capacity != capacity {
+		t.Errorf("opened %d, dropped %d, %d in the table (capacity %d); want 14+, 6, %d", c.Opened, c.DroppedFull, len(rec.Sockets), rec.Capacity, capacity)
+	}
+	want := map[uint64]bool{}
+	for _, c := range held[10:] {
+		want[inodeOf(t, c.(syscall.Conn))] = true
+	}
+	for _, s := range rec.Sockets {
+		if !want[s.Inode] {
+			t.Errorf("inode %d in the table, want only the last four sockets' %v", s.Inode, want)
+		}
+	}
+}
