@@ -190,19 +190,32 @@ func frameAt(st []symbolize.Frame, fn string) int {
 // TestTraceGoClient: the repository's leaky Go client leaks while the
 // trace runs; the report names the Go function that opened the sockets
 // with its file:line, the leaky Send above it, and each socket's entry in
-// CLOSE_WAIT within 50 ms of its peer's close.
+// CLOSE_WAIT within 50 ms of its peer's close. Built as go build does, and
+// with -ldflags=-s -w (no symbol table, no DWARF: the pclntab alone).
 func TestTraceGoClient(t *testing.T) {
-	r := startOrSkip(t, Options{})
-	defer r.close()
-	bin := filepath.Join(t.TempDir(), "leaky")
-	if out, err := exec.Command("go", "build", "-o", bin, "../testdata/leaky").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	for _, tt := range []struct{ name, ldflags string }{{"dwarf", ""}, {"stripped", "-s -w"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := startOrSkip(t, Options{})
+			bin := filepath.Join(t.TempDir(), "leaky")
+			if out, err := exec.Command("go", "build", "-ldflags="+tt.ldflags, "-o", bin, "../testdata/leaky").CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, out)
+			}
+			const n = 3
+			p := newClosingPeer(t, 150*time.Millisecond)
+			cmd := runHolder(t, "ready", bin, "-addr", p.ln.Addr().String(), "-n", "3", "-timeout", "50ms")
+			rep := finish(t, r, p, cmd.Process.Pid, n)
+			g := rep.Groups[0]
+			checkGoStack(t, g)
+			checkTimes(t, g, p)
+		})
 	}
-	const n = 3
-	p := newClosingPeer(t, 150*time.Millisecond)
-	cmd := runHolder(t, "ready", bin, "-addr", p.ln.Addr().String(), "-n", "3", "-timeout", "50ms")
-	rep := finish(t, r, p, cmd.Process.Pid, n)
-	g := rep.Groups[0]
+}
+
+// checkGoStack: client.(*exchange).dial opened the sockets at its
+// DialContext line, called by LeakyClient.Send at x.dial(), and the stack
+// ends where the goroutine started.
+func checkGoStack(t *testing.T, g Group) {
+	t.Helper()
 	clientGo, _ := filepath.Abs("../client/client.go")
 	leakyGo, _ := filepath.Abs("../client/leaky.go")
 	by := g.OpenedBy
@@ -217,7 +230,6 @@ func TestTraceGoClient(t *testing.T) {
 	if last := g.Stack.Frames[len(g.Stack.Frames)-1]; last.Function != "runtime.goexit" || g.Stack.CutShort {
 		t.Errorf("stack does not end at runtime.goexit: %s (%s)", last, g.Stack.Note)
 	}
-	checkTimes(t, g, p)
 }
 
 // TestTraceC: a C program built with -O2 -g -fno-omit-frame-pointer whose
@@ -229,7 +241,6 @@ func TestTraceC(t *testing.T) {
 		t.Skip("no C compiler (gcc) on PATH")
 	}
 	r := startOrSkip(t, Options{})
-	defer r.close()
 	src, _ := filepath.Abs("testdata/opener.c")
 	bin := filepath.Join(t.TempDir(), "opener")
 	if out, err := exec.Command(cc, "-O2", "-g", "-fno-omit-frame-pointer", "-o", bin, src).CombinedOutput(); err != nil {

@@ -22,6 +22,7 @@ func startOrSkip(t *testing.T, opts Options) *Recorder {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r.close) // unloads the programs whatever the test did; again after Stop is harmless
 	return r
 }
 
@@ -120,7 +121,6 @@ func waitState(t *testing.T, c *net.TCPConn, want inspect.TCPState) {
 // still knows when it entered CLOSE_WAIT.
 func TestExactAgesLive(t *testing.T) {
 	r := startOrSkip(t, Options{PID: os.Getpid()})
-	defer r.close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,6 @@ func TestExactAgesLive(t *testing.T) {
 func TestRecorderBounded(t *testing.T) {
 	const capacity = 4
 	r := startOrSkip(t, Options{PID: os.Getpid(), MaxSockets: capacity})
-	defer r.close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
