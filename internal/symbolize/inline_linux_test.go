@@ -31,7 +31,8 @@ func markedLine(t *testing.T, file, mark string) int {
 // TestResolveInlinedC: in an -O2 build a static function inlined into its
 // caller has no symbol, yet DWARF's inline entries name it, called from
 // its caller's line, as addr2line -i shows. The binary is a PIE run under
-// ASLR: the address is the process's, translated through its maps.
+// ASLR: the address is the process's, translated through its maps. The
+// binary is deleted before it is read.
 func TestResolveInlinedC(t *testing.T) {
 	livetest.Skip(t)
 	cc, err := exec.LookPath("gcc")
@@ -56,6 +57,11 @@ func TestResolveInlinedC(t *testing.T) {
 	}
 	ret, err := strconv.ParseUint(strings.TrimSpace(line), 16, 64)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Gone from the file system, as a binary replaced by an upgrade or
+	// one in another mount namespace: PID/map_files still opens it.
+	if err := os.Remove(bin); err != nil {
 		t.Fatal(err)
 	}
 	s := New("/proc")
