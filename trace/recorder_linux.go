@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -42,6 +43,11 @@ type Recorder struct {
 // attaches them. From then on every TCP socket given a descriptor is
 // recorded, until Stop.
 func Start(opts Options) (*Recorder, error) {
+	if runtime.GOARCH != "amd64" {
+		// The programs read x86-64's user registers (orig_ax, sp, bp,
+		// ip) and symbolize checks x86-64 call instructions.
+		return nil, fmt.Errorf("sockleak trace runs on x86-64 only, not %s", runtime.GOARCH)
+	}
 	if err := preflight(); err != nil {
 		return nil, err
 	}
