@@ -25,9 +25,11 @@ const NoFramePointers = "stack cut short: built without frame pointers"
 // instruction. full says the walk filled its buffer (a stack deeper than
 // it).
 //
-// The walk stops at the first address no executable mapping holds (what a
-// frame without a frame pointer leaves) and after the thread's first
-// function (_start, runtime.goexit...): what follows would be guesses.
+// The walk stops after the thread's first function (_start,
+// runtime.goexit...), and at the first return address that no call
+// instruction of a mapped file precedes (what a frame without a frame
+// pointer leaves, or code with no file, JIT's): what follows would be
+// guesses.
 func (p *Process) Stack(addrs []uint64, callerAtSP uint64, full bool) Stack {
 	if len(addrs) == 0 {
 		return Stack{CutShort: true, Note: ErrNoStack.Error()}
@@ -38,7 +40,7 @@ func (p *Process) Stack(addrs []uint64, callerAtSP uint64, full bool) Stack {
 	}
 	var st Stack
 	for i, a := range list {
-		if !p.executable(a) {
+		if !p.executable(a) || i > 0 && !p.returnAddress(a) && !p.entersRoot(a) {
 			st.CutShort = true
 			break
 		}
@@ -60,4 +62,12 @@ func (p *Process) Stack(addrs []uint64, callerAtSP uint64, full bool) Stack {
 		st.Note = NoFramePointers
 	}
 	return st
+}
+
+// entersRoot reports whether a return address that follows no call is
+// one a thread starts with: runtime.goexit+1, which Go pushes for the
+// first function of every goroutine.
+func (p *Process) entersRoot(a uint64) bool {
+	fs := p.Resolve(a, true)
+	return isRoot(fs[len(fs)-1].Function)
 }

@@ -102,6 +102,13 @@ func TestStackWalk(t *testing.T) {
 	if st = p.Stack(addrs[:1], entry, false); len(st.Frames) != 1 {
 		t.Errorf("function entry taken for a return address: %+v", st)
 	}
+	// A return address in the text that no call precedes (a function's
+	// entry, as garbage from a frame without a frame pointer may be) ends
+	// the walk too: nothing past it is trusted.
+	mid := append([]uint64{addrs[0], entry}, addrs[1:]...)
+	if st = p.Stack(mid, 0, false); len(st.Frames) != 1 || !st.CutShort || st.Note != NoFramePointers {
+		t.Errorf("a non-return address mid-stack: %+v", st)
+	}
 	if st = p.Stack(nil, 0, false); st.Note == "" || len(st.Frames) != 0 {
 		t.Errorf("empty stack: %+v", st)
 	}
