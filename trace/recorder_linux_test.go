@@ -41,41 +41,54 @@ func inodeOf(t *testing.T, c syscall.Conn) uint64 {
 	return st.Ino
 }
 
+// loopback listens on loopback for a test, closed at its end.
+func loopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// connPair dials ln without keepalive (a probe would reset a socket left
+// in CLOSE_WAIT) and accepts: the client's end and the server's, closed
+// at the test's end.
+func connPair(t *testing.T, ln net.Listener) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	d := net.Dialer{KeepAlive: -1}
+	c, err := d.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ln.Accept()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); a.Close() })
+	return c.(*net.TCPConn), a.(*net.TCPConn)
+}
+
 // TestRecorderCloseWait: a connection whose peer closes is recorded with
 // its opener, its stack and the moment it entered CLOSE_WAIT; one closed
 // on both sides leaves the table.
 func TestRecorderCloseWait(t *testing.T) {
 	r := startOrSkip(t, Options{PID: os.Getpid()})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	d := net.Dialer{KeepAlive: -1}
-	leak, err := d.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer leak.Close()
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := loopback(t)
+	leak, peer := connPair(t, ln)
 	closed := time.Now()
 	peer.Close()
-	done, err := d.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, _ := ln.Accept()
+	done, p2 := connPair(t, ln)
 	done.Close()
 	p2.Close()
-	waitState(t, leak.(*net.TCPConn), inspect.CloseWait)
+	waitState(t, leak, inspect.CloseWait)
 	rec, err := r.Stop()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ino := inodeOf(t, leak.(*net.TCPConn))
+	ino := inodeOf(t, leak)
 	var got *Socket
 	for i := range rec.Sockets {
 		if rec.Sockets[i].Inode == ino {
@@ -121,27 +134,12 @@ func waitState(t *testing.T, c *net.TCPConn, want inspect.TCPState) {
 // still knows when it entered CLOSE_WAIT.
 func TestExactAgesLive(t *testing.T) {
 	r := startOrSkip(t, Options{PID: os.Getpid()})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	d := net.Dialer{KeepAlive: -1}
-	c, err := d.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	c, p := connPair(t, loopback(t))
 	finAt := time.Now()
-	if err := p.(*net.TCPConn).CloseWrite(); err != nil {
+	if err := p.CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, c.(*net.TCPConn), inspect.CloseWait)
+	waitState(t, c, inspect.CloseWait)
 	time.Sleep(1500 * time.Millisecond)
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatal(err)
@@ -159,7 +157,7 @@ func TestExactAgesLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ino := inodeOf(t, c.(*net.TCPConn))
+	ino := inodeOf(t, c)
 	var s *inspect.Socket
 	for i := range snap.Sockets {
 		if snap.Sockets[i].Inode == ino {
@@ -187,30 +185,13 @@ func TestExactAgesLive(t *testing.T) {
 func TestRecorderBounded(t *testing.T) {
 	const capacity = 4
 	r := startOrSkip(t, Options{PID: os.Getpid(), MaxSockets: capacity})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Go listens with MPTCP where the kernel has it (IPPROTO_MPTCP, not
 	// TCP: not recorded); connections from a plain TCP client fall back
 	// to TCP sockets, which are.
-	defer ln.Close()
-	d := net.Dialer{KeepAlive: -1}
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	ln := loopback(t)
+	var held []*net.TCPConn
 	for range 5 { // 10 sockets: dialled and accepted
-		c, err := d.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, a := connPair(t, ln)
 		held = append(held, c, a)
 	}
 	for _, c := range held[:4] { // two connections closed: their sockets leave
@@ -218,14 +199,7 @@ func TestRecorderBounded(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	for range 2 { // room again for these four
-		c, err := d.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, a := connPair(t, ln)
 		held = append(held, c, a)
 	}
 	rec, err := r.Stop()
@@ -240,7 +214,7 @@ func TestRecorderBounded(t *testing.T) {
 	}
 	want := map[uint64]bool{}
 	for _, c := range held[10:] {
-		want[inodeOf(t, c.(syscall.Conn))] = true
+		want[inodeOf(t, c)] = true
 	}
 	for _, s := range rec.Sockets {
 		if !want[s.Inode] {
