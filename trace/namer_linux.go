@@ -41,5 +41,12 @@ func (n *Namer) Stack(pid int, addrs []uint64, caller uint64, full bool) symboli
 	return p.Stack(addrs, caller, full)
 }
 
+// Forget drops the processes' maps read so far (their binaries stay
+// open): a long watch reads them again, as processes load libraries,
+// exit, and their pids are reused.
+func (n *Namer) Forget() {
+	n.procs, n.errs = map[int]*symbolize.Process{}, map[int]error{}
+}
+
 // Close closes the binaries.
 func (n *Namer) Close() error { return n.s.Close() }

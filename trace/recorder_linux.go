@@ -153,7 +153,7 @@ func (r *Recorder) read(withStacks bool) ([]Socket, error) {
 		s := Socket{
 			Inode: o.Inode, TGID: int(o.Tgid), Opened: r.clock.wall(o.OpenNs),
 			State: inspect.TCPState(o.State), Since: r.clock.wall(o.StateNs), Exact: o.Changed != 0,
-			Caller: o.Caller, StackErr: stackError(o.StackErr),
+			Caller: o.Caller, StackErr: stackError(o.StackErr), StackKey: o.Stack,
 		}
 		if o.Stack != 0 && withStacks {
 			st, ok := stacks[o.Stack]
@@ -170,6 +170,9 @@ func (r *Recorder) read(withStacks bool) ([]Socket, error) {
 	}
 	return out, nil
 }
+
+// Stack reads the stack a Socket's StackKey names; nil when it is gone.
+func (r *Recorder) Stack(key uint64) []uint64 { return r.stack(key) }
 
 // stack reads one user stack: addresses up to the first zero.
 func (r *Recorder) stack(key uint64) []uint64 {

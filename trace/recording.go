@@ -35,6 +35,9 @@ type Socket struct {
 	Stack    []uint64
 	Caller   uint64
 	StackErr string
+	// StackKey identifies the stack among those recorded (0: none); Peek
+	// leaves Stack empty but sets it.
+	StackKey uint64
 }
 
 // Counters are the programs' own counts over the recording.

@@ -123,6 +123,9 @@ func (a *Alert) Message() string {
 		if a.RateKnown {
 			b.WriteString(", " + formatRate(a.Rate))
 		}
+		if a.OpenedBy != "" {
+			b.WriteString(", opened by " + wording.Escape(a.OpenedBy))
+		}
 		b.WriteString("; ")
 	}
 	b.WriteString(formatFDs(a.FDs, a.FDLimit))
@@ -260,6 +263,7 @@ type AlertLine struct {
 	SecondsToFDLimit *float64 `json:"seconds_to_fd_limit"`
 	Threshold        float64  `json:"threshold"`
 	Message          string   `json:"message"`
+	OpenedBy         string   `json:"opened_by,omitempty"` // watch --trace: the code that opened the sockets counted
 }
 
 // LinesSchemaVersion is the version of SampleLine and AlertLine.
@@ -332,7 +336,7 @@ func JSONLines(w io.Writer, st *Status) error {
 			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name, Command: a.Command,
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
 			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
-			Threshold: a.Threshold, Message: a.Message(),
+			Threshold: a.Threshold, Message: a.Message(), OpenedBy: a.OpenedBy,
 		}); err != nil {
 			return err
 		}

@@ -202,6 +202,9 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	if wt != nil {
+		render = wt.render(render)
+	}
 	err = watch.Watch(ctx, wo, sample, exp, render)
 	// A watch that ended on its own (--count) leaves its last frame on
 	// the terminal; one the user stopped gives the screen back as it was.
