@@ -110,8 +110,9 @@ func TestRunPassesCommandFailure(t *testing.T) {
 	livetest.Skip(t)
 	t.Parallel() // it mostly waits, on processes and sockets of its own
 	peer := slowPeer(t, 150*time.Millisecond)
-	// Leaks and fails: the command's status wins.
-	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "1", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
+	// Leaks and fails: the command's status wins. The leaks are held 2 s (then stdin
+	// ends and leaky closes them): long enough for the grace on a loaded host.
+	code, _, stderr, d := runReport(t, "sh", "-c", leakyScript(t, "2", "-addr", peer, "-n", "2", "-timeout", "30ms")+"; exit 3")
 	if code != 3 || d.ExitCode != 3 || len(d.Leaks) != 2 {
 		t.Errorf("exit %d (report: %d, %d leaks), want 3 with 2 leaks reported\n%s", code, d.ExitCode, len(d.Leaks), stderr)
 	}

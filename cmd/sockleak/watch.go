@@ -22,11 +22,12 @@ type WatchOptions struct {
 	Count    int           // --count: stop after this many samples. Optional: 0 runs until SIGINT/SIGTERM.
 	Window   time.Duration // --window: how far back rates look
 	// The alert rules: --close-wait (-1 off), --max-age (0 off),
-	// --fd-usage percent (0 off), --eta (0 off).
+	// --fd-usage percent (0 off), --eta (0 off), --crash-loop (0 off).
 	CloseWait int
 	MaxAge    time.Duration
 	FDUsage   float64
 	ETA       time.Duration
+	CrashLoop int
 	// Output is -o: text, json or live; "" picks live on a terminal and
 	// text otherwise.
 	Output string
@@ -107,10 +108,12 @@ then leaves its last frame on the terminal).`,
 	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples (at least "+watch.MinInterval.String()+")")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
 	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
-	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")
+	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a workload holds more CLOSE_WAIT sockets than this (-1: off)")
 	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
 	f.Float64Var(&opts.FDUsage, "fd-usage", 80, "alert when a process uses this percentage of its soft fd limit (0: off)")
-	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
+	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this, across its workload's restarts (0: off)")
+	f.IntVar(&opts.CrashLoop, "crash-loop", watch.DefaultCrashLoop, fmt.Sprintf("alert when this many processes of a workload ended at %.0f%%+ of their fd limit within %v and it came back (0: off)",
+		100*watch.CrashLoopUsage, watch.CrashLoopWindow))
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
 	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
@@ -143,7 +146,7 @@ func terminalSize(w io.Writer) (cols, rows int, ok bool) {
 func runWatch(ctx context.Context, opts *WatchOptions) error {
 	wo := watch.Options{
 		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads,
-		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA},
+		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA, CrashLoop: opts.CrashLoop},
 	}
 	if err := wo.Validate(); err != nil {
 		return &flagError{err}

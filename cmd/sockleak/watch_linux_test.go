@@ -20,8 +20,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/livetest"
@@ -118,18 +116,9 @@ func TestWatchLeakingChild(t *testing.T) {
 // scrape fetches and parses /metrics with prometheus/common's parser.
 func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	mfs, err := scrapeQuiet(addr)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
 	}
 	return mfs
 }
@@ -169,56 +158,8 @@ func TestWatchExporter(t *testing.T) {
 		pids = append(pids, strconv.Itoa(l.pid))
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	c := newWatchCmd(func(ctx context.Context, o *WatchOptions) error {
-		o.listening = func(a net.Addr) { addrc <- a.String() }
-		return runWatch(ctx, o)
-	})
-	var stderr bytes.Buffer
-	c.SetArgs([]string{"--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-workloads", "2", "--pid-label",
-		"--interval", "100ms", "-o", "text"})
-	c.SetOut(io.Discard)
-	c.SetErr(&stderr)
-	done := make(chan error, 1)
-	go func() { done <- c.ExecuteContext(ctx) }()
-	var addr string
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch: %v\n%s", err, stderr.String())
-		}
-		// Stopped: the port is closed again.
-		if conn, err := net.Dial("tcp", addr); err == nil {
-			conn.Close()
-			t.Errorf("the exporter still listens after watch stopped")
-		}
-	})
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("watch stopped: %v\n%s", err, stderr.String())
-	}
-
-	// The first sample may not be in yet: poll /healthz.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && string(body) == "ok\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz = %s %q after 10 s", resp.Status, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
+	addr := startWatchExporter(t, "--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-workloads", "2", "--pid-label",
+		"--interval", "100ms", "-o", "text")
 	checkExporterMetrics(t, scrape(t, addr), pids)
 }
 
@@ -454,4 +395,62 @@ func TestWatchSIGTERM(t *testing.T) {
 			t.Errorf("not a JSON line: %q", l)
 		}
 	}
+}
+
+// startWatchExporter runs sockleak watch with these arguments (a
+// --listen 127.0.0.1:0 among them) until the test ends, and returns the
+// exporter's address once /healthz says its first sample is in. Cleanup
+// stops it and checks that the port is closed again.
+func startWatchExporter(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	c := newWatchCmd(func(ctx context.Context, o *WatchOptions) error {
+		o.listening = func(a net.Addr) { addrc <- a.String() }
+		return runWatch(ctx, o)
+	})
+	var stderr bytes.Buffer
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(&stderr)
+	done := make(chan error, 1)
+	go func() { done <- c.ExecuteContext(ctx) }()
+	var addr string
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v\n%s", err, stderr.String())
+		}
+		// Stopped: the port is closed again.
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			t.Errorf("the exporter still listens after watch stopped")
+		}
+	})
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("watch stopped: %v\n%s", err, stderr.String())
+	}
+
+	// The first sample may not be in yet: poll /healthz.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && string(body) == "ok\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz = %s %q after 10 s", resp.Status, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	return addr
 }
