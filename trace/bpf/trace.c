@@ -50,6 +50,11 @@ struct pt_regs___trace {
 	unsigned long orig_ax;
 } __attribute__((preserve_access_index));
 
+// bpf_rdonly_cast (kfunc, Linux 6.2) makes a pointer read from kernel
+// memory one the verifier knows the type of, so that its fields are read
+// by direct loads instead of a helper call each.
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
 #define TCP_CLOSE 7
@@ -209,24 +214,27 @@ int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (target_tgid && tgid != target_tgid)
 		return 0;
+	// The task is the kernel's own pointer, and what is reached from it
+	// by direct loads is typed: no helper call until the descriptor
+	// table's array, whose elements are read with one.
 	struct task_struct___trace *task = (void *)bpf_get_current_task_btf();
-	struct fdtable___trace *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || (unsigned long)ret >= BPF_CORE_READ(fdt, max_fds))
+	struct fdtable___trace *fdt = task->files->fdt;
+	if ((unsigned long)ret >= fdt->max_fds)
 		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file___trace *f = 0;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[ret]) || !f)
+	struct file **fds = fdt->fd;
+	void *fp = 0;
+	if (bpf_probe_read_kernel(&fp, sizeof(fp), &fds[ret]) || !fp)
 		return 0;
-	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
+	struct file___trace *f = bpf_rdonly_cast(fp, bpf_core_type_id_kernel(struct file___trace));
+	if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
-	struct socket___trace *sock = BPF_CORE_READ(f, private_data);
-	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+	struct socket___trace *sock = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket___trace));
+	if (sock->type != SOCK_STREAM)
 		return 0;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ((struct sock___trace *)sk, sk_protocol) != IPPROTO_TCP)
+	struct sock *sk = sock->sk;
+	if (!sk || ((struct sock___trace *)sk)->sk_protocol != IPPROTO_TCP)
 		return 0;
-	unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	unsigned short family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	count(COUNT_OPENED);
@@ -235,8 +243,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs___trace *regs, long ret)
 	o.open_ns = bpf_ktime_get_ns();
 	o.state_ns = o.open_ns;
 	o.tgid = tgid;
-	o.state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	o.inode = BPF_CORE_READ(f, f_inode, i_ino);
+	o.state = sk->__sk_common.skc_state;
+	o.inode = f->f_inode->i_ino;
 	o.stack = save_stack(regs, &o.stack_err);
 	if (!o.stack)
 		count(COUNT_DROP_STACK);
