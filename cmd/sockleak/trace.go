@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,6 +73,14 @@ func runTrace(ctx context.Context, opts *TraceOptions) error {
 	fsys, err := inspect.NewFS(opts.Scan.ProcRoot)
 	if err != nil {
 		return err
+	}
+	// A --pid that is not running will not open a socket: say so now,
+	// not after a recording. (--name and --workload may match a process
+	// that starts later.)
+	for _, pid := range sel.PIDs {
+		if _, err := os.Stat(filepath.Join(fsys.Root(), strconv.Itoa(pid))); err != nil {
+			return fmt.Errorf("%w --pid %d", inspect.ErrNoMatch, pid)
+		}
 	}
 	topts := trace.Options{MaxSockets: opts.MaxSockets}
 	if len(sel.PIDs) == 1 {

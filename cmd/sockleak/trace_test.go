@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +49,17 @@ func TestTraceFlagErrors(t *testing.T) {
 		if !bytes.Contains(errOut.Bytes(), []byte("--help")) {
 			t.Errorf("trace %v: a usage error should point to --help: %q", args, errOut.String())
 		}
+	}
+}
+
+// TestTraceNoSuchPID: a --pid that is not running fails at once, before
+// anything is loaded (so without privileges too).
+func TestTraceNoSuchPID(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"trace", "--pid", "999999999", "--proc-root", t.TempDir()}, &out, &errOut); code != exitError {
+		t.Fatalf("exit %d, want %d: %s", code, exitError, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "no process matches --pid 999999999") {
+		t.Errorf("stderr: %q", errOut.String())
 	}
 }
