@@ -397,8 +397,8 @@ func TestAnalyzeOwnerWithoutRow(t *testing.T) {
 
 // A system without /proc (the gopsutil backend off Linux) has no counters
 // and no fd limits: the table shows no SYSTEM line of zeros and no
-// fd_pressure finding however many descriptors are open, and the
-// backend's warning says why, once.
+// fd_pressure finding however many descriptors are open (the backend's
+// warning, on stderr, says why).
 func TestTableWithoutCountersOrLimits(t *testing.T) {
 	snap := snapshot([]inspect.Process{proc(42, "client", 5000, 0)}, many(3, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
 	snap.System = inspect.System{}
@@ -414,7 +414,7 @@ func TestTableWithoutCountersOrLimits(t *testing.T) {
 			t.Errorf("table shows %q:\n%s", bad, out)
 		}
 	}
-	if !strings.Contains(out, "[close_wait]") || strings.Count(out, "no open-files limits") != 1 {
-		t.Errorf("want the close_wait finding and the warning once:\n%s", out)
+	if !strings.Contains(out, "[close_wait]") {
+		t.Errorf("want the close_wait finding:\n%s", out)
 	}
 }

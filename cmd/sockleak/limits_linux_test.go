@@ -21,13 +21,15 @@ func TestFDThresholdsWithoutLimits(t *testing.T) {
 		code int
 	}{
 		{[]string{"check", "--proc-root", healthyRoot, "--max-fd-usage", "70"}, 2},
-		{[]string{"check", "--proc-root", healthyRoot, "--warn", "fd-usage=60"}, 2},
-		{[]string{"check", "--proc-root", healthyRoot, "--crit", "FDS=90"}, 2},
-		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--fd-usage", "90"}, 2},
+		{[]string{"check", "--proc-root", healthyRoot, "-w", "fd-usage=60"}, 2},
+		{[]string{"check", "--proc-root", healthyRoot, "-c", "close-wait=5,FDS=90"}, 2},
+		{[]string{"check", "--proc-root", healthyRoot, "--crit", "fd=90"}, 2}, // the old name
+		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--max-fd-usage", "90"}, 2},
+		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--fd-usage", "90"}, 2}, // the old name
 		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--eta", "5m"}, 2},
 		{[]string{"check", "--proc-root", healthyRoot}, 0},
-		{[]string{"check", "--proc-root", healthyRoot, "--max-fd-usage", "-1"}, 0},
-		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--fd-usage", "0", "--eta", "0"}, 0},
+		{[]string{"check", "--proc-root", healthyRoot, "--max-fd-usage", "-1", "-c", "close-wait=5"}, 0},
+		{[]string{"watch", "--proc-root", healthyRoot, "--count", "1", "-o", "json", "--max-fd-usage", "-1", "--eta", "0"}, 0},
 	} {
 		code, _, stderr := runMain(tt.args...)
 		if code != tt.code || (tt.code == 2) != strings.Contains(stderr, why) {
