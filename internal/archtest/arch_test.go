@@ -196,7 +196,8 @@ func (t *tree) closure(dir string) (own []string, external map[string]bool) {
 // is a package the table does not describe yet.
 var mayImport = map[string][]string{
 	"internal/wording":     {},
-	"internal/metrics":     {},
+	"internal/metrics":     {"internal/buildinfo"},
+	"internal/buildinfo":   {},
 	"internal/livetest":    {},
 	"internal/archtest":    {},
 	"internal/hostiletest": {},
