@@ -53,6 +53,16 @@ func lookupBackend(b Backend) (backendDef, bool) {
 	return backends[i], true
 }
 
+// Backends lists the --backend values: auto, then the registered backends
+// in auto's order.
+func Backends() []Backend {
+	names := []Backend{BackendAuto}
+	for _, d := range backends {
+		names = append(names, d.name)
+	}
+	return names
+}
+
 // ParseBackend parses a --backend value.
 func ParseBackend(s string) (Backend, error) {
 	b := Backend(strings.ToLower(s))
@@ -62,9 +72,9 @@ func ParseBackend(s string) (Backend, error) {
 	if b == "" {
 		return BackendAuto, nil
 	}
-	names := []string{string(BackendAuto)}
-	for _, d := range backends {
-		names = append(names, string(d.name))
+	var names []string
+	for _, b := range Backends() {
+		names = append(names, string(b))
 	}
 	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 	return "", fmt.Errorf("unknown backend %q (want %s)", s, list)

@@ -71,6 +71,7 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 	setVersion(root)
 	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil),
 		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd(), newWatchCmd(nil))
+	registerCompletions(root)
 	for _, c := range root.Commands() {
 		if c.Args != nil {
 			c.Args = usageArgs(c.Args)
