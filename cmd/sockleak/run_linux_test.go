@@ -42,6 +42,7 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 	if err != nil {
 		t.Fatalf("exit %d, no report: %v\nstderr:\n%s", code, err, stderr)
 	}
+	schemaCheck(t, "run", b)
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("report: %v\n%s", err, b)
 	}

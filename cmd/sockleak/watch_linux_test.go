@@ -70,6 +70,7 @@ func TestWatchLeakingChild(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
 		}
+		schemaCheck(t, "watch-line", sc.Bytes())
 		switch s.Type {
 		case "sample":
 			// To the second (jq's fromdateiso8601 reads no fraction): at
