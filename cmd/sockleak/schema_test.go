@@ -138,6 +138,31 @@ func TestSchemaFixtures(t *testing.T) {
 			}
 			schemaCheck(t, args[0], stdout.Bytes())
 		}
+		watchLines(t, root)
+	}
+}
+
+// watchLines checks every line of two samples of watch on a fixture tree
+// (alerts fire at once on the incident's client): samples and alerts.
+func watchLines(t *testing.T, root string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args := []string{"watch", "-o", "json", "--proc-root", root, "--count", "2", "--interval", "10ms"}
+	if code := Main(args, &stdout, &stderr); code != 0 {
+		if code != exitError || stdout.Len() > 0 {
+			t.Errorf("%q: exit %d: %s", args, code, stderr.String())
+		}
+		return
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) < 2 {
+		t.Errorf("%q: %d lines", args, len(lines))
+	}
+	for _, l := range lines {
+		schemaCheck(t, "watch-line", []byte(l))
+		if strings.Contains(l, `"pid":`) && !strings.Contains(l, `"start_time":"20`) {
+			t.Errorf("a process with no start time in %s", l)
+		}
 	}
 }
 
