@@ -147,9 +147,10 @@ func TestSchemaFixtures(t *testing.T) {
 func watchLines(t *testing.T, root string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	args := []string{"watch", "-o", "json", "--proc-root", root, "--count", "2", "--interval", "10ms"}
+	args := []string{"watch", "-o", "json", "--proc-root", root, "--count", "2", "--interval", "100ms"}
 	if code := Main(args, &stdout, &stderr); code != 0 {
-		if code != exitError || stdout.Len() > 0 {
+		// The broken trees' first sample fails: watch exits 2.
+		if !strings.Contains(root, "broken") || code != exitError || stdout.Len() > 0 {
 			t.Errorf("%q: exit %d: %s", args, code, stderr.String())
 		}
 		return
