@@ -17,8 +17,8 @@ var cookbookBlock = regexp.MustCompile("(?s)```sh cookbook\n(.*?)```")
 // TestCookbook runs the README's jq cookbook, each ```sh cookbook block,
 // with sh and jq against real output: sockleak is this test binary
 // (TestHelperProcess) reading the incident's client tree, the one with a
-// leak. Each block must succeed and print something, and nothing on
-// stderr.
+// leak. Each block must succeed and print something, no null (what a
+// renamed field reads as), and nothing on stderr.
 func TestCookbook(t *testing.T) {
 	jq, err := exec.LookPath("jq")
 	if err != nil {
@@ -61,6 +61,10 @@ SOCKLEAK_TEST_HELPER=sockleak exec %q -test.run='^TestHelperProcess$' -- "$sub" 
 			}
 			if strings.TrimSpace(stdout.String()) == "" {
 				t.Errorf("%s printed nothing on the incident's tree:\n%s", name, script)
+			}
+			// A field the documents no longer have reads as null in jq.
+			if strings.Contains(stdout.String(), "null") {
+				t.Errorf("%s printed a null (a field renamed?):\n%s", name, stdout.String())
 			}
 			t.Logf("%s\n%s", name, stdout.String())
 		})
