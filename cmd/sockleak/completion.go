@@ -22,7 +22,7 @@ import (
 // outputFormats are each command's -o values, with what each prints.
 var outputFormats = map[string][]cobra.Completion{
 	"inspect": {
-		cobra.CompletionWithDesc("table", "findings, processes, top peers and the system (the default)"),
+		cobra.CompletionWithDesc("text", "findings, processes, top peers and the system, as tables (the default)"),
 		cobra.CompletionWithDesc("json", "one JSON document (docs/schemas/inspect.schema.json)"),
 	},
 	"check": {
@@ -157,8 +157,9 @@ func listValues(values []cobra.Completion, list bool) cobra.CompletionFunc {
 	}
 }
 
-// keyValues completes the METRIC of a METRIC=N flag (--max-state,
-// --warn, --crit), leaving the cursor after the "=" for the number.
+// keyValues completes the METRIC of a METRIC=RANGE flag (-w, -c,
+// --max-state), leaving the cursor after the "=" for the range; after a
+// comma (-w close-wait=5,fd-usage=80), the next METRIC.
 func keyValues(keys []cobra.Completion) cobra.CompletionFunc {
 	lowered := make([]cobra.Completion, len(keys))
 	for i, k := range keys {
@@ -166,10 +167,11 @@ func keyValues(keys []cobra.Completion) cobra.CompletionFunc {
 		lowered[i] = cobra.CompletionWithDesc(strings.ReplaceAll(strings.ToLower(name), "_", "-")+"=", desc)
 	}
 	return func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if strings.Contains(toComplete, "=") {
+		last := toComplete[strings.LastIndexByte(toComplete, ',')+1:]
+		if strings.Contains(last, "=") {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		out, _ := listValues(lowered, false)(c, args, strings.ToLower(toComplete))
+		out, _ := listValues(lowered, true)(c, args, toComplete[:len(toComplete)-len(last)]+strings.ToLower(last))
 		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 }

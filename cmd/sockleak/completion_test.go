@@ -88,6 +88,8 @@ func TestCompleteEnumFlags(t *testing.T) {
 		{[]string{"check", "--crit", "fd"}, []string{"fd-usage="}},
 		{[]string{"check", "--max-state", "close"}, []string{"close=", "close-wait="}},
 		{[]string{"check", "--crit", "fd-usage="}, nil},
+		{[]string{"check", "-w", "close-wait=5,fd"}, []string{"close-wait=5,fd-usage="}},
+		{[]string{"check", "--critical", "CLOSE-W"}, []string{"close-wait="}},
 		{[]string{"inspect", "--top", ""}, nil},
 	} {
 		names, _, directive := complete(t, tt.args...)

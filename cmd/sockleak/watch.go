@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -21,12 +23,15 @@ type WatchOptions struct {
 	Interval time.Duration // --interval: between samples
 	Count    int           // --count: stop after this many samples. Optional: 0 runs until SIGINT/SIGTERM.
 	Window   time.Duration // --window: how far back rates look
-	// The alert rules: --close-wait (-1 off), --max-age (0 off),
-	// --fd-usage percent (0 off), --eta (0 off).
+	// The alert rules (docs/flags.md): --max-close-wait (-1 off),
+	// --max-close-wait-age (0 off), --max-fd-usage percent (-1 off), --eta
+	// (0 off), --crash-loop (0 off). The deprecated --close-wait and
+	// --max-age set the first two; --fd-usage (0 off) is fdUsageOld.
 	CloseWait int
 	MaxAge    time.Duration
 	FDUsage   float64
 	ETA       time.Duration
+	CrashLoop int
 	// Output is -o: text, json or live; "" picks live on a terminal and
 	// text otherwise.
 	Output string
@@ -46,6 +51,33 @@ type WatchOptions struct {
 	// listening is told the exporter's address once it listens (tests
 	// listen on port 0). Optional.
 	listening func(net.Addr)
+	// fdUsageOld is the deprecated --fd-usage, whose off was 0; given
+	// says which flags were.
+	fdUsageOld float64
+	given      func(name string) bool
+}
+
+// thresholds returns the alert rules the flags give, in watch's terms
+// (where 0 is off for every rule but CLOSE_WAIT's count).
+func (o *WatchOptions) thresholds() (watch.Thresholds, error) {
+	fd := o.FDUsage
+	if o.given != nil && o.given("fd-usage") {
+		old := o.fdUsageOld
+		if old == 0 {
+			old = -1 // --fd-usage's off
+		}
+		if o.given("max-fd-usage") && old != fd {
+			return watch.Thresholds{}, flagErrorf("--fd-usage %v and --max-fd-usage %v disagree: give --max-fd-usage alone", o.fdUsageOld, fd)
+		}
+		fd = old
+	}
+	switch {
+	case fd == -1:
+		fd = 0 // watch's off
+	case !(fd > 0 && fd <= 100): // NaN too
+		return watch.Thresholds{}, flagErrorf("invalid --max-fd-usage %v: want a percentage, more than 0 and at most 100, or -1 for off", fd)
+	}
+	return watch.Thresholds{CloseWait: o.CloseWait, MaxAge: o.MaxAge, FDUsage: fd, ETA: o.ETA, CrashLoop: o.CrashLoop}, nil
 }
 
 func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
@@ -64,10 +96,11 @@ a new process) and each CLOSE_WAIT socket (by namespace and inode):
     lower bound of its age (netlink), so a leak older than the watch shows
     its age on the first sample;
   - alerts, printed once when they fire and once when they resolve: more than
-    --close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a CLOSE_WAIT
-    socket older than --max-age, fd usage at --fd-usage percent (resolves 5
-    points below), the fd limit less than --eta away (resolves when growth
-    stops or the estimate is 1.5 times --eta).
+    --max-close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a
+    CLOSE_WAIT socket older than --max-close-wait-age, fd usage at
+    --max-fd-usage percent (resolves 5 points below), the fd limit less than
+    --eta away (resolves when growth stops or the estimate is 1.5 times
+    --eta). docs/flags.md has every flag, and the old names.
 
 On a terminal the screen is redrawn at each sample (-o live), worst process
 on top; otherwise (or with -o text) it prints one summary line per sample and
@@ -85,6 +118,7 @@ then leaves its last frame on the terminal).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
+			opts.given = c.Flags().Changed
 			switch opts.Output {
 			case "", "text", "json", "live":
 			default:
@@ -104,10 +138,10 @@ then leaves its last frame on the terminal).`,
 	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples (at least "+watch.MinInterval.String()+")")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
 	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
-	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")
-	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
-	f.Float64Var(&opts.FDUsage, "fd-usage", 80, "alert when a process uses this percentage of its soft fd limit (0: off)")
-	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
+	registerAlertFlags(f, opts)
+	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this, across its workload's restarts (0: off)")
+	f.IntVar(&opts.CrashLoop, "crash-loop", watch.DefaultCrashLoop, fmt.Sprintf("alert when this many processes of a workload ended at %.0f%%+ of their fd limit within %v and it came back (0: off)",
+		100*watch.CrashLoopUsage, watch.CrashLoopWindow))
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
 	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
@@ -120,6 +154,21 @@ then leaves its last frame on the terminal).`,
 	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
 	f.BoolVar(&opts.PIDLabel, "pid-label", false, "series per process, with pid and process labels (a restart starts new series; --max-workloads then counts processes)")
 	return c
+}
+
+// registerAlertFlags registers the alert rules' flags, and the old names
+// they replace (docs/flags.md).
+func registerAlertFlags(f *pflag.FlagSet, opts *WatchOptions) {
+	cw := report.DefaultCritCloseWait
+	f.IntVar(&opts.CloseWait, "max-close-wait", cw, "alert when a workload holds more CLOSE_WAIT sockets than this (-1: off)")
+	f.DurationVar(&opts.MaxAge, "max-close-wait-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
+	f.Float64Var(&opts.FDUsage, "max-fd-usage", report.DefaultWarnFDUsage, "alert when a process uses this percentage of its soft fd limit (-1: off)")
+	f.IntVar(&opts.CloseWait, "close-wait", cw, "the same as --max-close-wait")
+	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "the same as --max-close-wait-age")
+	f.Float64Var(&opts.fdUsageOld, "fd-usage", report.DefaultWarnFDUsage, "--max-fd-usage, with 0 for off")
+	for old, now := range map[string]string{"close-wait": "--max-close-wait", "max-age": "--max-close-wait-age", "fd-usage": "--max-fd-usage (-1: off)"} {
+		_ = f.MarkDeprecated(old, "use "+now) // the flags exist: cannot fail
+	}
 }
 
 // terminalSize returns w's columns and rows, and false when w is not a
@@ -137,9 +186,12 @@ func terminalSize(w io.Writer) (cols, rows int, ok bool) {
 }
 
 func runWatch(ctx context.Context, opts *WatchOptions) error {
+	th, err := opts.thresholds()
+	if err != nil {
+		return err
+	}
 	wo := watch.Options{
-		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads,
-		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA},
+		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads, Thresholds: th,
 	}
 	if err := wo.Validate(); err != nil {
 		return &flagError{err}
