@@ -127,6 +127,9 @@ func (a *Alert) Message() string {
 		if a.RateKnown {
 			b.WriteString(", " + formatRate(a.Rate))
 		}
+		if a.OpenedBy != "" {
+			b.WriteString(", opened by " + wording.Escape(a.OpenedBy))
+		}
 		b.WriteString("; ")
 	}
 	b.WriteString(formatFDs(a.FDs, a.FDLimit))
@@ -279,6 +282,9 @@ type AlertLine struct {
 	// for crash_loop, its processes that ended near their fd limit.
 	Workload     *WorkloadLine `json:"workload,omitempty"`
 	FDLimitExits []ExitLine    `json:"fd_limit_exits,omitempty"`
+	// OpenedBy is, under watch --trace, the code that opened the sockets
+	// counted.
+	OpenedBy string `json:"opened_by,omitempty"`
 }
 
 // LinesSchemaVersion is the version of SampleLine and AlertLine. 2:
@@ -361,7 +367,7 @@ func JSONLines(w io.Writer, st *Status) error {
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
 			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
 			Threshold: a.Threshold, Message: a.Message(), Workload: workloadLine(a.WorkloadName, a.Workload),
-			FDLimitExits: exitLines(a.Exits, st.BootTime),
+			FDLimitExits: exitLines(a.Exits, st.BootTime), OpenedBy: a.OpenedBy,
 		}); err != nil {
 			return err
 		}

@@ -142,4 +142,8 @@ type Alert struct {
 	// Threshold is the rule's threshold, in the rule's unit: sockets,
 	// seconds, percent, processes.
 	Threshold float64
+	// OpenedBy names the code that opened the sockets counted, as
+	// "function (file:line)", where watch --trace knows it. The host's
+	// text: escaped when printed. Optional.
+	OpenedBy string
 }

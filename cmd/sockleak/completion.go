@@ -35,6 +35,10 @@ var outputFormats = map[string][]cobra.Completion{
 		cobra.CompletionWithDesc("text", "the leaks, in words (the default)"),
 		cobra.CompletionWithDesc("json", "one JSON document (docs/schemas/run.schema.json)"),
 	},
+	"trace": {
+		cobra.CompletionWithDesc("text", "each opening stack with its sockets (the default)"),
+		cobra.CompletionWithDesc("json", "one JSON document (docs/schemas/trace.schema.json)"),
+	},
 	"watch": {
 		cobra.CompletionWithDesc("live", "a view redrawn each interval (the default on a terminal)"),
 		cobra.CompletionWithDesc("text", "a line per sample and alert (the default otherwise)"),

@@ -70,7 +70,7 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	setVersion(root)
 	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil),
-		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd(), newWatchCmd(nil))
+		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd(), newWatchCmd(nil), newTraceCmd(nil))
 	registerCompletions(root)
 	for _, c := range root.Commands() {
 		if c.Args != nil {

@@ -96,7 +96,7 @@ func TestSchemasCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"inspect", "check", "run", "watch-line"} {
+	for _, name := range []string{"inspect", "check", "run", "watch-line", "trace"} {
 		if s[name] == nil {
 			t.Errorf("no docs/schemas/%s.schema.json", name)
 		}
@@ -223,4 +223,18 @@ func TestSchemaLiveHost(t *testing.T) {
 		}
 		schemaCheck(t, args[0], stdout.Bytes())
 	}
+}
+
+// TestSchemaTrace: trace's document, as its renderer writes the fixture
+// recording (trace's golden file, rewritten by go test ./trace -update),
+// is valid. A live trace needs BPF: TestWatchTrace checks its lines.
+func TestSchemaTrace(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "trace", "testdata", "report.json.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"opened_by"`)) {
+		t.Fatalf("the golden report has no group with its opener:\n%s", b)
+	}
+	schemaCheck(t, "trace", b)
 }

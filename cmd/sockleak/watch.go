@@ -46,7 +46,10 @@ type WatchOptions struct {
 	// --pid-label: series per process, the cap counting processes.
 	MaxWorkloads int
 	PIDLabel     bool
-	Out, ErrOut  io.Writer
+	// Trace is --trace: trace's programs loaded for the watch, for exact
+	// ages and, at the end, the stacks that opened the sockets held.
+	Trace       bool
+	Out, ErrOut io.Writer
 
 	// listening is told the exporter's address once it listens (tests
 	// listen on port 0). Optional.
@@ -152,6 +155,7 @@ then leaves its last frame on the terminal).`,
 	f.IntVar(&opts.MaxWorkloads, "max-workloads", watch.DefaultMaxWorkloads, maxHelp)
 	f.IntVar(&opts.MaxWorkloads, "max-processes", watch.DefaultMaxWorkloads, "the same as --max-workloads")
 	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
+	f.BoolVar(&opts.Trace, "trace", false, "load sockleak trace's BPF programs: exact ages (from the state change, not the first sample), and at the end the stacks that opened the sockets still held (root or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE)")
 	f.BoolVar(&opts.PIDLabel, "pid-label", false, "series per process, with pid and process labels (a restart starts new series; --max-workloads then counts processes)")
 	return c
 }
@@ -217,6 +221,13 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	sample := watch.NewSampler(fsys.Root(), func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, notes, nil)
 	})
+	var wt *watchTrace
+	if opts.Trace {
+		if wt, err = startWatchTrace(opts, fsys); err != nil {
+			return err
+		}
+		sample = wt.sampler(sample)
+	}
 
 	var exp *watch.Exporter
 	if opts.Listen != "" {
@@ -243,9 +254,17 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	if wt != nil {
+		render = wt.render(render)
+	}
 	err = watch.Watch(ctx, wo, sample, exp, render)
 	// A watch that ended on its own (--count) leaves its last frame on
 	// the terminal; one the user stopped gives the screen back as it was.
 	done(err == nil && ctx.Err() == nil) //nolint:errcheck // the terminal is going away with us
+	if wt != nil {
+		if rerr := wt.report(opts); err == nil {
+			err = rerr
+		}
+	}
 	return err
 }
