@@ -31,6 +31,12 @@ type backendDef struct {
 	// passes over it with a note, and one that is asked for fails in the
 	// scan instead. Optional.
 	probe func() error
+	// require says why the backend cannot serve when it is asked for by
+	// name (its probe's part that is not about whether it pays); the scan
+	// fails with it. Optional.
+	require func() error
+	// chosen says why auto chose it, for -v. Optional.
+	chosen func() string
 	// open returns the backend's sources for one scan.
 	open func(fsys FS, opts Options) (tableSource, ownerSource)
 }
@@ -84,6 +90,11 @@ func (fsys FS) backend(b Backend) (backendDef, string, error) {
 				return backendDef{}, "", err
 			}
 		}
+		if d.require != nil {
+			if err := d.require(); err != nil {
+				return backendDef{}, "", fmt.Errorf("the %s backend cannot serve: %w", d.name, err)
+			}
+		}
 		return d, "", nil
 	}
 	var passed []string
@@ -98,6 +109,9 @@ func (fsys FS) backend(b Backend) (backendDef, string, error) {
 			}
 		}
 		if len(passed) == 0 {
+			if d.chosen != nil {
+				return d, d.chosen(), nil
+			}
 			return d, "", nil
 		}
 		return d, fmt.Sprintf("%v; reading %s instead", strings.Join(passed, "; "), d.reads(fsys)), nil

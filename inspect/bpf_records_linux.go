@@ -1,0 +1,35 @@
+package inspect
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// fdRecordSize is the size of bpf/task_file.c's struct fd_record: tgid
+// u32, fd u32, ino u64, in the host's byte order.
+const fdRecordSize = 16
+
+// fdRecord is one open descriptor as the task_file iterator reports it.
+type fdRecord struct {
+	tgid uint32
+	fd   uint32
+	ino  uint64 // a socket's inode; 0 for any other file
+}
+
+// decodeFDRecords calls fn for each record of the iterator's output b, in
+// order (the iterator writes each process's descriptors together). Output
+// that is not whole records is an error: a program and a decoder out of
+// step, which no count should be taken from.
+func decodeFDRecords(b []byte, fn func(fdRecord)) error {
+	if len(b)%fdRecordSize != 0 {
+		return fmt.Errorf("task_file iterator: %d bytes of output, not a whole number of %d-byte records", len(b), fdRecordSize)
+	}
+	for ; len(b) >= fdRecordSize; b = b[fdRecordSize:] {
+		fn(fdRecord{
+			tgid: binary.NativeEndian.Uint32(b[0:4]),
+			fd:   binary.NativeEndian.Uint32(b[4:8]),
+			ino:  binary.NativeEndian.Uint64(b[8:16]),
+		})
+	}
+	return nil
+}
