@@ -3,7 +3,6 @@ package inspect
 import (
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/cilium/ebpf/link"
@@ -83,41 +82,12 @@ func newBPFIter() (*bpfIter, error) {
 	return it, nil
 }
 
-// bpfBufs are the buffers the iterator's output is read into, reused
-// across a watch's samples.
-var bpfBufs sync.Pool
-
-// read runs the iterator once and returns its whole output, in a buffer
-// from bpfBufs sized at least hint bytes (put it back when done).
-func (it *bpfIter) read(hint int) (*[]byte, error) {
+// run runs the iterator once and calls fn for each record, in order.
+func (it *bpfIter) run(fn func(fdRecord)) error {
 	r, err := it.link.Open()
 	if err != nil {
-		return nil, fmt.Errorf("running the task_file iterator: %w", err)
+		return fmt.Errorf("running the task_file iterator: %w", err)
 	}
 	defer r.Close()
-	bp, _ := bpfBufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	b := (*bp)[:0]
-	if cap(b) < hint {
-		b = make([]byte, 0, hint)
-	}
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF || (err == nil && n == 0) {
-			break
-		}
-		if err != nil {
-			*bp = b
-			bpfBufs.Put(bp)
-			return nil, fmt.Errorf("reading the task_file iterator: %w", err)
-		}
-	}
-	*bp = b
-	return bp, nil
+	return readFDRecords(r, fn)
 }

@@ -1,10 +1,14 @@
 package inspect
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // fdRecordBytes encodes records as bpf/task_file.c writes them.
@@ -38,7 +42,7 @@ func TestDecodeFDRecords(t *testing.T) {
 }
 
 // FuzzDecodeFDRecords: any output decodes to whole records or an error,
-// never a panic, and re-encodes to itself.
+// never a panic, re-encodes to itself, and reads the same as a stream.
 func FuzzDecodeFDRecords(f *testing.F) {
 	f.Add(fdRecordBytes(fdRecord{1, 3, 4242}, fdRecord{2, 0, 0}))
 	f.Add([]byte{1, 2, 3})
@@ -52,5 +56,44 @@ func FuzzDecodeFDRecords(f *testing.F) {
 		if err == nil && string(fdRecordBytes(recs...)) != string(b) {
 			t.Fatalf("%x decoded to %v, which encodes differently", b, recs)
 		}
+		var streamed []fdRecord
+		serr := readFDRecords(iotest.HalfReader(bytes.NewReader(b)), func(r fdRecord) { streamed = append(streamed, r) })
+		if (serr != nil) != (err != nil) || err == nil && !slices.Equal(streamed, recs) {
+			t.Fatalf("%x read as a stream: %v, %v; decoded whole: %v, %v", b, streamed, serr, recs, err)
+		}
 	})
+}
+
+func TestReadFDRecords(t *testing.T) {
+	var want []fdRecord
+	for i := range 9000 { // more than one read's worth
+		want = append(want, fdRecord{uint32(i / 7), uint32(i % 7), uint64(i%3) * 1000})
+	}
+	b := fdRecordBytes(want...)
+	for name, r := range map[string]func() io.Reader{
+		"whole":    func() io.Reader { return bytes.NewReader(b) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+		"halves":   func() io.Reader { return iotest.HalfReader(bytes.NewReader(b)) },
+	} {
+		var got []fdRecord
+		if err := readFDRecords(r(), func(rec fdRecord) { got = append(got, rec) }); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %d records, want %d, or not the same", name, len(got), len(want))
+		}
+	}
+	err := readFDRecords(bytes.NewReader(b[:len(b)-5]), func(fdRecord) {})
+	if err == nil || !strings.Contains(err.Error(), "ends 11 bytes into") {
+		t.Errorf("torn output: %v", err)
+	}
+	injected := errors.New("injected")
+	err = readFDRecords(iotest.TimeoutReader(bytes.NewReader(b)), func(fdRecord) {})
+	if err == nil || errors.Is(err, injected) {
+		t.Errorf("a failed read: %v", err)
+	}
+	err = readFDRecords(io.MultiReader(bytes.NewReader(b[:100]), iotest.ErrReader(injected)), func(fdRecord) {})
+	if !errors.Is(err, injected) {
+		t.Errorf("a failed read: %v, want it wrapped", err)
+	}
 }

@@ -139,17 +139,13 @@ func (bpfOwners) owners(ctx context.Context, w *ownerWork) error {
 }
 
 // runIterator runs the iterator and fills the processes it lists, keeping
-// the socket inodes w wants at that moment; seen marks them.
+// the socket inodes w wants at that moment; seen marks them. On an error
+// it leaves them as they were.
 func runIterator(w *ownerWork) (seen []bool, err error) {
 	it, err := loadBPF()
 	if err != nil {
 		return nil, err
 	}
-	bp, err := it.read(1 << 20)
-	if err != nil {
-		return nil, err
-	}
-	defer bpfBufs.Put(bp)
 	index := make(map[uint32]int, len(w.procs))
 	for i := range w.procs {
 		if !w.procs[i].done {
@@ -161,7 +157,7 @@ func runIterator(w *ownerWork) (seen []bool, err error) {
 	var filled [](*procScan)
 	var cur *procScan
 	last, started := uint32(0), false
-	err = decodeFDRecords(*bp, func(r fdRecord) {
+	err = it.run(func(r fdRecord) {
 		if !started || r.tgid != last {
 			started, last, cur = true, r.tgid, nil
 			if i, ok := index[r.tgid]; ok {
@@ -180,8 +176,11 @@ func runIterator(w *ownerWork) (seen []bool, err error) {
 			}
 		}
 	})
-	if countOnly {
-		for _, ps := range filled {
+	for _, ps := range filled {
+		switch {
+		case err != nil: // cut short: the walk that follows starts afresh
+			ps.p.FDs, ps.p.SocketFDs, ps.sockets = 0, 0, nil
+		case countOnly:
 			ps.p.SocketFDs = -1 // as the walk that only counts
 		}
 	}
