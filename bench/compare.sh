@@ -240,7 +240,7 @@ table=$out/table.txt
 		read -r cb _ < <(stats "$b" 7)
 		tool_cmd "$a"
 		awk -v l="$label" -v wa="$wa" -v wb="$wb" -v ca="$ca" -v cb="$cb" -v b="$b" \
-			'BEGIN { printf "%-34s %.3fx wall, %s CPU, of %s\n", l, wa / wb, cb > 0 ? sprintf("%.3fx", ca / cb) : "-", b }'
+			'BEGIN { printf "%-34s %.3fx wall, %s CPU, of %s\n", l, wa / wb, (cb > 0 ? sprintf("%.3fx", ca / cb) : "-"), b }'
 	}
 	ratio sl_bpf sl_netlink
 	ratio sl_check_bpf sl_check_netlink

@@ -37,6 +37,9 @@ type backendDef struct {
 	require func() error
 	// chosen says why auto chose it, for -v. Optional.
 	chosen func() string
+	// preload readies what its scans share (bpf: loads its program), and
+	// reports whether it did any work. Optional.
+	preload func() bool
 	// open returns the backend's sources for one scan.
 	open func(fsys FS, opts Options) (tableSource, ownerSource)
 }
@@ -117,4 +120,15 @@ func (fsys FS) backend(b Backend) (backendDef, string, error) {
 		return d, fmt.Sprintf("%v; reading %s instead", strings.Join(passed, "; "), d.reads(fsys)), nil
 	}
 	return backendDef{}, "", errors.New("no backend can read " + fsys.root)
+}
+
+// Preload readies the backend that a scan of fsys with b would use, for a
+// caller that scans again and again (watch): the bpf backend loads its
+// program now, once, instead of beside the first scan, so that the load's
+// garbage (the kernel's BTF, parsed) can be freed before any scan holds its
+// tables. It reports whether there was anything to ready; one that fails
+// is left to the scan, which falls back and says why.
+func Preload(fsys FS, b Backend) bool {
+	d, _, err := fsys.backend(b)
+	return err == nil && d.preload != nil && d.preload()
 }

@@ -41,6 +41,10 @@ func init() {
 			n, _ := hostFiles()
 			return fmt.Sprintf("bpf backend: %d files open, over the %d from which loading its iterator pays", n, bpfWorthFiles)
 		},
+		preload: func() bool {
+			_, err := loadBPF()
+			return err == nil
+		},
 		open: func(fsys FS, opts Options) (tableSource, ownerSource) {
 			startBPFLoad() // beside the selection of processes
 			return newNetlinkReader(opts), bpfOwners{}

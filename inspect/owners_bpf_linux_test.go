@@ -289,3 +289,26 @@ func TestBPFLoadFailsOver(t *testing.T) {
 		t.Errorf("a failed load: notes %q, processes %+v; want the walk and the note %q", snap.Notes, snap.Processes, want)
 	}
 }
+
+// TestBPFPreload: Preload loads the bpf backend's program once, for the
+// scans that follow (watch), and does nothing for the other backends.
+func TestBPFPreload(t *testing.T) {
+	bpfLive(t)
+	live := mustFS(t)
+	if Preload(live, BackendNetlink) {
+		t.Error("Preload(netlink) had work to do")
+	}
+	if !Preload(live, BackendBPF) {
+		t.Fatal("Preload(bpf) loaded nothing")
+	}
+	bpfLoaded.mu.Lock()
+	it := bpfLoaded.it
+	bpfLoaded.mu.Unlock()
+	liveScan(t, Options{Backend: BackendBPF, PIDs: []int{os.Getpid()}})
+	bpfLoaded.mu.Lock()
+	again := bpfLoaded.it
+	bpfLoaded.mu.Unlock()
+	if again != it || it == nil {
+		t.Error("the scan after Preload loaded its program again")
+	}
+}

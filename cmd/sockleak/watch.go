@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -144,12 +145,19 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err := wo.Validate(); err != nil {
 		return &flagError{err}
 	}
-	if _, err := opts.Scan.options(); err != nil {
+	so, err := opts.Scan.options()
+	if err != nil {
 		return err
 	}
 	fsys, err := inspect.NewFS(opts.Scan.ProcRoot)
 	if err != nil {
 		return err
+	}
+	// The bpf backend's program is loaded once, for every sample; what
+	// the load parsed (the kernel's BTF, several MB) is freed before the
+	// first sample, not carried into its peak.
+	if inspect.Preload(fsys, so.Backend) {
+		debug.FreeOSMemory()
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
