@@ -20,9 +20,11 @@ const BackendBPF Backend = "bpf"
 
 // bpfWorthFiles is the number of open files (sys/fs/file-nr) from which
 // auto takes the bpf backend. Below it the program's load (BTF, CO-RE
-// relocation, verification: measured in docs/performance.md) costs more
-// than the readlinks it saves.
-const bpfWorthFiles = 20000
+// relocation, verification: 30-60 ms of CPU) costs more than the
+// readlinks it saves. Measured (docs/performance.md, CPU of inspect,
+// medians of 9 interleaved runs): bpf cost 25% more at 2.3k open files
+// and 14% more at 6.5k, and 10% less at 11.5k and 15% less at 20k.
+const bpfWorthFiles = 10000
 
 func init() {
 	registerBackend(backendDef{
