@@ -201,7 +201,7 @@ var mayImport = map[string][]string{
 	"internal/archtest":    {},
 	"internal/hostiletest": {},
 	"internal/bpfkit":      {},
-	"inspect":              {"internal/wording"},
+	"inspect":              {"internal/wording", "internal/bpfkit"},
 	"report":               {"inspect", "internal/wording", "internal/metrics"},
 	"watch":                {"report", "inspect", "internal/wording", "internal/metrics"},
 	"run":                  {"watch", "inspect", "internal/wording"},
