@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sockleak/sockleak/internal/livetest"
+	"golang.org/x/sys/unix"
 )
 
 // bpfLive skips a test where the bpf backend cannot run (not root, no
@@ -310,5 +312,54 @@ func TestBPFPreload(t *testing.T) {
 	bpfLoaded.mu.Unlock()
 	if again != it || it == nil {
 		t.Error("the scan after Preload loaded its program again")
+	}
+}
+
+// TestBPFWithoutCapabilities: asked for by name without CAP_BPF and
+// CAP_PERFMON, the scan fails saying what is missing; auto passes bpf over
+// with the reason and reads with netlink.
+func TestBPFWithoutCapabilities(t *testing.T) {
+	skipWithoutBPF(t)
+	saved := hostFiles
+	t.Cleanup(func() { hostFiles = saved })
+	hostFiles = func() (uint64, error) { return bpfWorthFiles, nil }
+	var named, auto error
+	var autoSnap *Snapshot
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread, without its capabilities, exits with the goroutine
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if err := unix.Capget(&hdr, &data[0]); err != nil {
+			done <- err
+			return
+		}
+		for _, c := range []uint{unix.CAP_BPF, unix.CAP_PERFMON, unix.CAP_SYS_ADMIN} {
+			data[c/32].Effective &^= 1 << (c % 32)
+		}
+		if err := unix.Capset(&hdr, &data[0]); err != nil {
+			done <- err
+			return
+		}
+		fsys, err := NewFS(DefaultRoot)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, named = Scan(context.Background(), fsys, Options{Backend: BackendBPF, PIDs: []int{os.Getpid()}})
+		autoSnap, auto = Scan(context.Background(), fsys, Options{PIDs: []int{os.Getpid()}})
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("dropping capabilities: %v", err)
+	}
+	const want = "the bpf backend cannot serve: BPF unavailable: missing CAP_BPF, CAP_PERFMON"
+	if named == nil || !strings.HasPrefix(named.Error(), want) {
+		t.Errorf("--backend bpf without capabilities: %v, want %q...", named, want)
+	}
+	if auto != nil || autoSnap.Backend != BackendNetlink || !slices.ContainsFunc(autoSnap.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "bpf backend not used: BPF unavailable: missing CAP_BPF, CAP_PERFMON")
+	}) {
+		t.Errorf("auto without capabilities: %v, backend %q, notes %q", auto, autoSnap.Backend, autoSnap.Notes)
 	}
 }
