@@ -504,8 +504,13 @@ func liveViewsSorted(socks []Socket) []liveView {
 // process for the sockets it holds, nobody for TIME_WAIT and orphans.
 func TestLiveStates(t *testing.T) {
 	livetest.Skip(t)
-	for _, b := range []Backend{BackendNetlink, BackendProc} {
-		t.Run(string(b), func(t *testing.T) { testLiveStates(t, b) })
+	for _, b := range []Backend{BackendNetlink, BackendProc, BackendBPF} {
+		t.Run(string(b), func(t *testing.T) {
+			if b == BackendBPF {
+				bpfLive(t)
+			}
+			testLiveStates(t, b)
+		})
 	}
 }
 
