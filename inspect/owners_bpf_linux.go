@@ -61,7 +61,11 @@ func bpfRequire() error {
 	if err := bpfkit.Check(bpfkit.SnapshotCaps...); err != nil {
 		return err
 	}
-	if nested, err := inChildPIDNamespace(); err != nil || nested {
+	nested, err := inChildPIDNamespace()
+	if err != nil {
+		return fmt.Errorf("its pid namespace is unknown: %v", err)
+	}
+	if nested {
 		return fmt.Errorf("sockleak runs in a pid namespace of its own, and the iterator sees the host's pids")
 	}
 	return netlinkAvailable()
