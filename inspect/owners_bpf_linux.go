@@ -48,8 +48,11 @@ func init() {
 			return err == nil
 		},
 		open: func(fsys FS, opts Options) (tableSource, ownerSource) {
-			startBPFLoad() // beside the selection of processes
-			return newNetlinkReader(opts), bpfOwners{}
+			o := &bpfOwners{mayWalk: (opts.Backend == BackendAuto || opts.Backend == "") && opts.selected()}
+			if !o.mayWalk {
+				startBPFLoad() // beside the selection of processes
+			}
+			return newNetlinkReader(opts), o
 		},
 	})
 }
@@ -117,18 +120,44 @@ func inChildPIDNamespace() (bool, error) {
 }
 
 // bpfOwners is the owner source that runs the task_file iterator.
-type bpfOwners struct{}
+type bpfOwners struct {
+	// mayWalk is set when auto chose the backend and --pid, --name or
+	// --workload select processes: the iterator reads every process's
+	// descriptors, the walk only theirs, so before decides between them.
+	mayWalk bool
+	walk    bool // the selected processes are walked instead
+}
 
 // before counts this process's own descriptors as the walk does, first and
-// alone, before the iterator, the program and the dump add theirs.
-func (bpfOwners) before(w *ownerWork) { fdWalkOwners{}.before(w) }
+// alone, before the iterator, the program and the dump add theirs. Where
+// auto may walk instead, it does when the selected processes hold fewer
+// descriptors than the iterator needs to pay (bpfWorthFiles), and says so.
+func (o *bpfOwners) before(w *ownerWork) {
+	fdWalkOwners{}.before(w)
+	if !o.mayWalk {
+		return
+	}
+	n := int64(0)
+	for i := range w.procs {
+		n += w.fsys.fdDirSize(w.procs[i].p.PID)
+	}
+	if n >= bpfWorthFiles {
+		startBPFLoad()
+		return
+	}
+	o.walk = true
+	w.notes = append(w.notes, fmt.Sprintf("bpf backend: the selected processes hold %d descriptors, under the %d from which its iterator pays: walking their PID/fd instead", n, bpfWorthFiles))
+}
 
 // owners runs the iterator once and fills each selected process from its
 // records. A process the iterator did not list is walked as the fd walk
 // would: one with no descriptors (a kernel thread), one gone meanwhile,
 // or one started since. If the iterator cannot be loaded or read, the
 // whole walk runs instead, with a note.
-func (bpfOwners) owners(ctx context.Context, w *ownerWork) error {
+func (o *bpfOwners) owners(ctx context.Context, w *ownerWork) error {
+	if o.walk {
+		return walkAll(ctx, w)
+	}
 	seen, err := runIterator(w)
 	if err != nil {
 		w.notes = append(w.notes, fmt.Sprintf("%v; walking every PID/fd instead", err))

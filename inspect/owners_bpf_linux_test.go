@@ -199,7 +199,7 @@ func TestBPFOwnersGoneAndEmpty(t *testing.T) {
 	w := &ownerWork{fsys: fsys, procs: procs, tablesRead: make(chan struct{}), panicked: new(goPanic),
 		done: func(int) { handed.Add(1) }}
 	close(w.tablesRead)
-	if err := (bpfOwners{}).owners(context.Background(), w); err != nil {
+	if err := (&bpfOwners{}).owners(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.notes) != 0 {
@@ -361,5 +361,36 @@ func TestBPFWithoutCapabilities(t *testing.T) {
 		return strings.HasPrefix(n, "bpf backend not used: BPF unavailable: missing CAP_BPF, CAP_PERFMON")
 	}) {
 		t.Errorf("auto without capabilities: %v, backend %q, notes %q", auto, autoSnap.Backend, autoSnap.Notes)
+	}
+}
+
+// TestBPFAutoWalksASmallSelection: auto on a large host with --pid of a
+// process that holds few descriptors walks them instead of iterating over
+// every process's (and loads nothing); asked for by name, bpf iterates.
+func TestBPFAutoWalksASmallSelection(t *testing.T) {
+	bpfLive(t)
+	saved := hostFiles
+	t.Cleanup(func() { hostFiles = saved })
+	hostFiles = func() (uint64, error) { return bpfWorthFiles, nil }
+	if err := releaseBPF(); err != nil {
+		t.Fatal(err)
+	}
+	snap := liveScan(t, Options{PIDs: []int{os.Getpid()}})
+	walked := slices.ContainsFunc(snap.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "bpf backend: the selected processes hold ") && strings.HasSuffix(n, "walking their PID/fd instead")
+	})
+	bpfLoaded.mu.Lock()
+	loaded := bpfLoaded.it != nil
+	bpfLoaded.mu.Unlock()
+	if snap.Backend != BackendBPF || !walked || loaded || len(snap.Processes) != 1 || snap.Processes[0].FDs == 0 {
+		t.Errorf("auto, --pid of this process: backend %s, notes %q, program loaded %v, processes %+v; want bpf, walked, nothing loaded",
+			snap.Backend, snap.Notes, loaded, snap.Processes)
+	}
+	snap = liveScan(t, Options{PIDs: []int{os.Getpid()}, Backend: BackendBPF})
+	bpfLoaded.mu.Lock()
+	loaded = bpfLoaded.it != nil
+	bpfLoaded.mu.Unlock()
+	if len(snap.Notes) != 0 || !loaded {
+		t.Errorf("--backend bpf --pid: notes %q, program loaded %v; want the iterator", snap.Notes, loaded)
 	}
 }

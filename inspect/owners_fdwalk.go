@@ -104,13 +104,20 @@ func (fsys FS) walkOrder(procs []procScan) []int {
 			continue
 		}
 		order = append(order, i)
-		var st unix.Stat_t
-		if fsys.procfs && unix.Stat(fsys.path(strconv.Itoa(procs[i].p.PID), "fd"), &st) == nil {
-			sizes[i] = st.Size
-		}
+		sizes[i] = fsys.fdDirSize(procs[i].p.PID)
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sizes[b], sizes[a]) })
 	return order
+}
+
+// fdDirSize is the size of pid's fd directory: on a real procfs (Linux
+// 6.2+) the number of its open descriptors; 0 where it cannot tell.
+func (fsys FS) fdDirSize(pid int) int64 {
+	var st unix.Stat_t
+	if fsys.procfs && unix.Stat(fsys.path(strconv.Itoa(pid), "fd"), &st) == nil {
+		return st.Size
+	}
+	return 0
 }
 
 // walkFDs fills a process's descriptors. With countOnly it only counts
