@@ -48,8 +48,11 @@ func init() {
 			return err == nil
 		},
 		open: func(fsys FS, opts Options) (tableSource, ownerSource) {
-			o := &bpfOwners{mayWalk: (opts.Backend == BackendAuto || opts.Backend == "") && opts.selected()}
-			if !o.mayWalk {
+			o := &bpfOwners{
+				mayWalk:  (opts.Backend == BackendAuto || opts.Backend == "") && opts.selected(),
+				filtered: len(opts.States)+len(opts.DumpStates) > 0,
+			}
+			if !o.mayWalk && !o.filtered {
 				startBPFLoad() // beside the selection of processes
 			}
 			return newNetlinkReader(opts), o
@@ -126,6 +129,12 @@ type bpfOwners struct {
 	// descriptors, the walk only theirs, so before decides between them.
 	mayWalk bool
 	walk    bool // the selected processes are walked instead
+	// filtered is set when the kernel filters the dump by state (--state,
+	// check's thresholds): such a dump is short, and when no socket
+	// matches only descriptor counts are wanted, which the walk reads from
+	// each fd directory's size without a readlink. So the program is
+	// loaded only once the tables say there are owners to find.
+	filtered bool
 }
 
 // before counts this process's own descriptors as the walk does, first and
@@ -142,7 +151,9 @@ func (o *bpfOwners) before(w *ownerWork) {
 		n += w.fsys.fdDirSize(w.procs[i].p.PID)
 	}
 	if n >= bpfWorthFiles {
-		startBPFLoad()
+		if !o.filtered {
+			startBPFLoad()
+		}
 		return
 	}
 	o.walk = true
@@ -157,6 +168,16 @@ func (o *bpfOwners) before(w *ownerWork) {
 func (o *bpfOwners) owners(ctx context.Context, w *ownerWork) error {
 	if o.walk {
 		return walkAll(ctx, w)
+	}
+	if o.filtered {
+		select {
+		case <-w.tablesRead:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if _, countOnly := w.wants(); countOnly {
+			return walkAll(ctx, w) // counts only, from the directories' sizes
+		}
 	}
 	seen, err := runIterator(w)
 	if err != nil {

@@ -394,3 +394,42 @@ func TestBPFAutoWalksASmallSelection(t *testing.T) {
 		t.Errorf("--backend bpf --pid: notes %q, program loaded %v; want the iterator", snap.Notes, loaded)
 	}
 }
+
+// TestBPFFilteredWithoutMatches: a dump filtered by state that finds no
+// socket leaves only descriptors to count, which the walk does from the
+// directories' sizes: the program is not loaded, and the counts are the
+// netlink backend's.
+func TestBPFFilteredWithoutMatches(t *testing.T) {
+	bpfLive(t)
+	if err := releaseBPF(); err != nil {
+		t.Fatal(err)
+	}
+	ln := liveListen(t, liveTCP4)
+	f, err := ln.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	child, err := startLiveChild(t, "hold", func(cmd *exec.Cmd) { cmd.ExtraFiles = []*os.File{f} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not this process: the scan's own is walked whole, first and alone.
+	opts := Options{PIDs: []int{child.pid}, DumpStates: []TCPState{SynSent}}
+	_, nlP := bpfViews(t, BackendNetlink, opts, func([]int, uint64) bool { return true })
+	_, bpfP := bpfViews(t, BackendBPF, opts, func([]int, uint64) bool { return true })
+	bpfLoaded.mu.Lock()
+	loaded := bpfLoaded.it != nil
+	bpfLoaded.mu.Unlock()
+	if loaded {
+		t.Error("the program was loaded for a dump that found no socket")
+	}
+	// The netlink backend's walk of the child may start before the dump is
+	// in, and then reads its socket descriptor too; bpf only counts.
+	for i := range nlP {
+		nlP[i].SocketFDs = -1
+	}
+	if diff := cmp.Diff(nlP, bpfP); diff != "" || len(bpfP) != 1 || bpfP[0].SocketFDs != -1 {
+		t.Errorf("processes (-netlink +bpf):\n%s\nbpf: %+v, want the child, descriptors only counted", diff, bpfP)
+	}
+}
