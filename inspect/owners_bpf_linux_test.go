@@ -106,28 +106,15 @@ func TestBPFMatchesNetlink(t *testing.T) {
 	me := os.Getpid()
 	ours := map[int]bool{me: true}
 	ln := liveListen(t, liveTCP4)
-	f, err := ln.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	for range 2 {
-		c, err := startLiveChild(t, "hold", func(cmd *exec.Cmd) { cmd.ExtraFiles = []*os.File{f} })
-		if err != nil {
-			t.Fatal(err)
-		}
-		ours[c.pid] = true
+		ours[liveHoldChild(t, ln).pid] = true
 	}
 	var childNS uint64
-	if c, err := startLiveChild(t, "netns", func(cmd *exec.Cmd) {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		cmd.ExtraFiles = []*os.File{f}
-	}); err == nil {
+	if c, err := liveShareChild(t, ln, "netns", syscall.CLONE_NEWNET); err == nil {
 		ours[c.pid], childNS = true, liveNetNSOf(t, c.pid)
 	} else {
 		t.Logf("no process in another network namespace: %v", err)
 	}
-	f.Close()
 	mine := func(pids []int, ns uint64) bool {
 		return ns != 0 && ns == childNS || slices.ContainsFunc(pids, func(p int) bool { return ours[p] })
 	}
@@ -404,16 +391,7 @@ func TestBPFFilteredWithoutMatches(t *testing.T) {
 	if err := releaseBPF(); err != nil {
 		t.Fatal(err)
 	}
-	ln := liveListen(t, liveTCP4)
-	f, err := ln.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	child, err := startLiveChild(t, "hold", func(cmd *exec.Cmd) { cmd.ExtraFiles = []*os.File{f} })
-	if err != nil {
-		t.Fatal(err)
-	}
+	child := liveHoldChild(t, liveListen(t, liveTCP4))
 	// Not this process: the scan's own is walked whole, first and alone.
 	opts := Options{PIDs: []int{child.pid}, DumpStates: []TCPState{SynSent}}
 	_, nlP := bpfViews(t, BackendNetlink, opts, func([]int, uint64) bool { return true })
