@@ -66,7 +66,7 @@ for _ in $(seq 50); do grep -q listening "$out/peer.log" && break; sleep 0.1; do
 grep -q listening "$out/peer.log" || { echo "the peer did not start:" >&2; cat "$out/peer.log" >&2; exit 1; }
 
 # shellcheck disable=SC2086 # WATCH_ARGS is a list of flags
-GODEBUG=gctrace=1 "$bin/sockleak" watch --interval "$interval" --window 1m --close-wait 20 --max-age 3s \
+GODEBUG=gctrace=1 "$bin/sockleak" watch --interval "$interval" --window 1m --max-close-wait 20 --max-close-wait-age 3s \
 	--listen 127.0.0.1:0 -o text ${WATCH_ARGS:-} >"$out/watch.log" 2>"$out/gctrace.log" &
 wpid=$!
 pids+=($wpid)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/livetest"
+	"github.com/sockleak/sockleak/socktest"
 )
 
 // errorPath is one way an exchange fails.
@@ -89,13 +90,13 @@ func TestSendClosesOnEveryErrorPath(t *testing.T) {
 				var reply []byte
 				var err error
 				var own []inspect.Socket
-				var before, after map[string]bool
+				var leaked error
 				withoutGC(func() {
-					before = socketInodes(t)
+					base := socktest.IgnoreCurrent()
 					arm()
 					reply, err = Send(ctx, addr.String(), []byte("request\n"), opts)
 					own = ownSockets(t, addr)
-					after = socketInodes(t)
+					leaked = socktest.Find(base, socktest.MaxWait(0))
 				})
 				if reply != nil {
 					t.Errorf("reply = %q, want none", reply)
@@ -109,10 +110,8 @@ func TestSendClosesOnEveryErrorPath(t *testing.T) {
 				// socket left the table: a descriptor that was not open
 				// before Send is the leak. (Sockets of the test's earlier
 				// peers may still be closing: fewer after is fine.)
-				for ino := range after {
-					if p.want == ErrReset && !before[ino] {
-						t.Errorf("after Send this process holds %s, which it did not before", ino)
-					}
+				if p.want == ErrReset && leaked != nil {
+					t.Errorf("after Send: %v", leaked)
 				}
 				if p.peer != nil && !local.ap.IsValid() {
 					t.Fatal("no local address traced")
@@ -183,14 +182,14 @@ func TestSendClosesWhenTheTracePanics(t *testing.T) {
 	for _, op := range []string{"connect", "shutdown(SHUT_WR)"} {
 		t.Run(op, func(t *testing.T) {
 			p := startPeer(t, PeerOptions{Behaviour: Echo})
-			before := socketInodes(t)
+			base := socktest.IgnoreCurrent()
 			// No GC: a leaked conn's finalizer would close it for us.
-			withoutGC(func() { tracePanics(t, p, op, before) })
+			withoutGC(func() { tracePanics(t, p, op, base) })
 		})
 	}
 }
 
-func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
+func tracePanics(t *testing.T, p *Peer, op string, base socktest.Option) {
 	func() {
 		defer func() {
 			if r := recover(); r != "boom" {
@@ -204,20 +203,9 @@ func tracePanics(t *testing.T, p *Peer, op string, before map[string]bool) {
 				}
 			}})
 	}()
-	// The peer runs in this process too: give its end a moment to close.
-	var extra []string
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		extra = extra[:0]
-		for ino := range socketInodes(t) {
-			if !before[ino] {
-				extra = append(extra, ino)
-			}
-		}
-		if len(extra) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(extra) > 0 {
-		t.Errorf("after a trace that panicked at %s this process holds %v, which it did not before", op, extra)
+	// The peer runs in this process too: Find gives its end a moment to
+	// close.
+	if err := socktest.Find(base); err != nil {
+		t.Errorf("after a trace that panicked at %s: %v", op, err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,24 +58,6 @@ func ownSockets(t *testing.T, remote netip.AddrPort) []inspect.Socket {
 		t.Fatalf("scan of pid %d: processes %+v", os.Getpid(), snap.Processes)
 	}
 	return snap.Sockets
-}
-
-// socketInodes returns the inodes of the sockets this process holds open.
-// A reset socket leaves the kernel's tables, so only its descriptor shows
-// that it leaked: a new inode after Send is one.
-func socketInodes(t *testing.T) map[string]bool {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inodes := map[string]bool{}
-	for _, e := range entries {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:[") {
-			inodes[target] = true
-		}
-	}
-	return inodes
 }
 
 // waitState polls the kernel until the socket local→remote is in a state

@@ -17,5 +17,7 @@
 // proc_limits.go, proc_stat.go, system.go, netlink_linux.go).
 //
 // Beside Scan it serves the other commands: ProcessTree for sockleak run,
-// LookupSocket for the reference client.
+// LookupSocket for the reference client; and OwnSockets (self_linux.go),
+// the TCP sockets of this process read through its own descriptors, for
+// socktest.
 package inspect

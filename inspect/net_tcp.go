@@ -44,7 +44,7 @@ type Socket struct {
 	Inode       uint64 // 0 for TIME_WAIT and orphaned sockets: no owner
 	// IdleMs is the time since data was last sent or received, from
 	// tcp_info; HasIdle is false when it was not asked for (only the
-	// netlink backend can tell).
+	// netlink backend and OwnSockets can tell).
 	IdleMs  uint32
 	HasIdle bool
 	// AgeMs bounds from below how long the socket has been in its state,
@@ -52,7 +52,8 @@ type Socket struct {
 	// that moved it to CLOSE_WAIT (the peer's FIN) or FIN_WAIT2 (the ACK
 	// of our FIN) carried an ACK, so no later one is older than the
 	// state. HasAge is true only for CLOSE_WAIT and FIN_WAIT2 sockets
-	// read over netlink with tcp_info (not the proc backend), and for
+	// read with tcp_info (over netlink, not the proc backend, or by
+	// OwnSockets), and for
 	// orphaned FIN_WAIT2 sockets, from either backend, whose timer tells
 	// (orphanAge).
 	AgeMs  uint32

@@ -276,21 +276,33 @@ func decodeInetDiagMsg(b []byte, s *Socket) error {
 	return nil
 }
 
-// decodeTCPInfo takes the idle time and, for a socket in CLOSE_WAIT or
-// FIN_WAIT2, the age bound from a struct tcp_info (include/uapi/linux/
-// tcp.h), as far as the kernel's is long enough to hold them: it has
-// been longer since 2.6, but the attribute's length is what says.
+// decodeTCPInfo takes the idle time and the age bound (tcpInfoTimes)
+// from a struct tcp_info (include/uapi/linux/tcp.h), as far as the
+// kernel's is long enough to hold them: it has been longer since 2.6, but
+// the attribute's length is what says.
 func decodeTCPInfo(info []byte, s *Socket) {
 	ne := binary.NativeEndian
-	if len(info) >= tcpInfoLastDataRecv+4 {
-		sent := ne.Uint32(info[tcpInfoLastDataSent:])
-		recv := ne.Uint32(info[tcpInfoLastDataRecv:])
-		s.IdleMs, s.HasIdle = min(sent, recv), true
+	if len(info) < tcpInfoLastDataRecv+4 {
+		return
 	}
-	if len(info) >= tcpInfoLastAckRecv+4 && (s.State == CloseWait || s.State == FinWait2) {
+	sent := ne.Uint32(info[tcpInfoLastDataSent:])
+	recv := ne.Uint32(info[tcpInfoLastDataRecv:])
+	if len(info) < tcpInfoLastAckRecv+4 {
+		s.IdleMs, s.HasIdle = min(sent, recv), true
+		return
+	}
+	tcpInfoTimes(s, sent, recv, ne.Uint32(info[tcpInfoLastAckRecv:]))
+}
+
+// tcpInfoTimes sets the idle time and, for a socket in CLOSE_WAIT or
+// FIN_WAIT2, the age bound from tcp_info's times since the last data sent
+// and received and the last ACK received (ms).
+func tcpInfoTimes(s *Socket, lastDataSent, lastDataRecv, lastAckRecv uint32) {
+	s.IdleMs, s.HasIdle = min(lastDataSent, lastDataRecv), true
+	if s.State == CloseWait || s.State == FinWait2 {
 		// The segment that brought either state carried an ACK (the
 		// peer's FIN, or its ACK of ours): the last ACK is no older.
-		s.AgeMs, s.HasAge = ne.Uint32(info[tcpInfoLastAckRecv:]), true
+		s.AgeMs, s.HasAge = lastAckRecv, true
 	}
 }
 

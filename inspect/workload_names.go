@@ -32,12 +32,24 @@ type podNames struct {
 	once       sync.Once
 	containers map[string][3]string // container id -> namespace, pod, container
 	pods       map[string][2]string // pod UID -> namespace, pod
+	mu         sync.Mutex
+	docker     map[string]string // container id -> its Docker name, "" for none
 }
 
 // fill sets w's Namespace, Pod and Container where the kubelet's files
-// tell, for a pod's container; safe for concurrent use.
+// tell, for a pod's container, and a Docker container's Container from
+// Docker's (dockerName); safe for concurrent use.
 func (n *podNames) fill(w *Workload) {
-	if w.Kind != KindPod || n == nil {
+	if n == nil {
+		return
+	}
+	if w.Kind == KindContainer && w.Runtime == "docker" && w.Container == "" && len(w.ContainerID) == 64 && isHex(w.ContainerID) {
+		if name := n.dockerName(w.ContainerID); name != "" {
+			w.Container, w.NamesFrom = name, "docker"
+		}
+		return
+	}
+	if w.Kind != KindPod {
 		return
 	}
 	n.once.Do(n.load)

@@ -30,7 +30,7 @@ func TestMinAge(t *testing.T) {
 	orphans := func() []inspect.Socket {
 		return aged(many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:443")), 100)
 	}
-	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {0, 0}}}
+	limits := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(0)}, inspect.FinWait2: {AtMost(0), AtMost(0)}}}
 	for _, tt := range []struct {
 		name      string
 		minAge    time.Duration

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"io"
 	"net/netip"
 	"testing"
 
@@ -52,4 +53,33 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(snap.Sockets)), "ns/socket")
+}
+
+// BenchmarkCheckRanges weighs a 100k-socket report against check's
+// thresholds as plain maximums and as plugin ranges (-w close-wait=~:20,
+// -c close-wait=10:, and so on), and renders the plugin line: compare the
+// two sub-benchmarks' ns/op, from the same run.
+func BenchmarkCheckRanges(b *testing.B) {
+	r := Analyze(benchSnapshot(100_000), DefaultThresholds)
+	for _, bench := range []struct {
+		name       string
+		warn, crit []string
+	}{
+		{"plain", []string{"close-wait=5", "fin-wait-2=10", "established=1000"}, []string{"close-wait=20", "fd-usage=90"}},
+		{"ranges", []string{"close-wait=~:5", "fin-wait-2=@10:", "established=10:1000"}, []string{"close-wait=20:", "fd-usage=~:90"}},
+	} {
+		l, err := CheckSettings{MaxCloseWait: -1, MaxFinWait2: -1, MaxFDUsage: -1, Warn: bench.warn, Crit: bench.crit}.Thresholds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bench.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				vs := Check(r, l)
+				if _, err := Nagios(io.Discard, r, l, vs); err != nil || len(vs) == 0 {
+					b.Fatalf("%d violations, %v", len(vs), err)
+				}
+			}
+		})
+	}
 }

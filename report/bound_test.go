@@ -42,7 +42,7 @@ func boundFixture() (*Report, CheckThresholds, []Violation) {
 		}
 	}
 	r := Analyze(snapshot(procs, socks), DefaultThresholds)
-	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 95}, AcceptQueue: true}
+	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(0)}}, FDUsage: &Level{AtMost(80), AtMost(95)}, AcceptQueue: true}
 	return r, l, Check(r, l)
 }
 
@@ -150,7 +150,7 @@ func labelValue(labels, name string) string {
 // first, then how many more; 2000 violations gave 2009 lines before.
 func TestNagiosBounded(t *testing.T) {
 	r, l, _ := boundFixture()
-	l.States[inspect.Established] = Level{0, 0} // every process violates
+	l.States[inspect.Established] = Level{AtMost(0), AtMost(0)} // every process violates
 	vs := Check(r, l)
 	if len(vs) < 2000 {
 		t.Fatalf("fixture: %d violations, want 2000 or more", len(vs))

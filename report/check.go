@@ -40,8 +40,10 @@ type Violation struct {
 	// Value is the socket count, or for fd usage the percentage of the
 	// soft limit, rounded.
 	Value int
-	// Limit is the threshold crossed: Level.Crit when critical, else Warn.
-	Limit       int
+	// Range is the threshold crossed: Level.Crit when critical, else
+	// Warn. Limit is its bound that Value crossed (Range.bound).
+	Range       Range
+	Limit       float64
 	FDs         int   // the process's open fds; 0 for non-processes
 	FDSoftLimit int64 // its soft limit, or 0
 	SocketFDs   int   // its descriptors that are sockets; -1 when only counted
@@ -88,8 +90,9 @@ func (v Violation) Message() string {
 	if v.Metric == MetricAcceptQueue {
 		return v.Detail
 	}
+	_, crossed := v.Range.bound(float64(v.Value))
 	if v.State == 0 {
-		s := fmt.Sprintf("%s, over the maximum %d%%", v.Summary(), v.Limit)
+		s := fmt.Sprintf("%s, %s%%", v.Summary(), crossed)
 		if v.SocketFDs >= 0 { // -1: the scan only counted the descriptors
 			s += fmt.Sprintf("; %d are sockets", v.SocketFDs)
 		}
@@ -98,7 +101,7 @@ func (v Violation) Message() string {
 		}
 		return s
 	}
-	s := fmt.Sprintf("%s, over the maximum %d", v.Summary(), v.Limit)
+	s := fmt.Sprintf("%s, %s", v.Summary(), crossed)
 	if v.PID > 0 {
 		s += "; " + fdUsage(v.FDs, v.FDSoftLimit)
 		if atLimit(v.FDs, v.FDSoftLimit) {
@@ -106,16 +109,6 @@ func (v Violation) Message() string {
 		}
 	}
 	return s
-}
-
-// Measurement is the worst value of one metric with a threshold: the highest
-// owner's (or the host's with Total), whether or not it crossed a
-// threshold. Nagios performance data is made of them.
-type Measurement struct {
-	Metric string
-	State  inspect.TCPState // 0 for fd usage
-	Value  int
-	Level  Level
 }
 
 // checkOwner is one holder of sockets in the check.
@@ -144,6 +137,15 @@ func (l CheckThresholds) owners(r *Report) []checkOwner {
 		checkOwner{row: ProcessRow{Process: inspect.Process{PID: KernelPID, Name: "kernel"}}, states: r.countedStates(KernelPID, r.Kernel)},
 		checkOwner{row: ProcessRow{Process: inspect.Process{PID: UnknownPID}}, states: r.countedStates(UnknownPID, r.Unknown)})
 	return out
+}
+
+// judged reports whether an owner with n sockets in a state is weighed
+// against its thresholds: a process always (a minimum, "10:", is its to
+// meet), the kernel and unknown owners only when they hold some. Neither
+// is a process with a minimum to meet: the kernel's 0 CLOSE_WAIT is no
+// violation of "close-wait=10:".
+func (o checkOwner) judged(n int) bool {
+	return n > 0 || o.row.PID > 0 || o.row.PID == HostPID
 }
 
 // countedStates is an owner's count by state less its young sockets.
@@ -203,14 +205,15 @@ func Check(r *Report, l CheckThresholds) []Violation {
 	for _, o := range l.owners(r) {
 		for _, st := range l.states() {
 			n := o.states[st]
-			sev, limit, bad := l.States[st].judge(n)
-			if !bad {
+			sev, crossed, bad := l.States[st].judge(n)
+			if !bad || !o.judged(n) {
 				continue
 			}
+			limit, _ := crossed.bound(float64(n))
 			peer, others := topPeerOf(r, o.row.PID, st)
 			out = append(out, Violation{
 				Severity: sev, Metric: st.Label(), State: st, PID: o.row.PID, Name: o.row.Name,
-				Peer: peer, Others: others, Value: n, Limit: limit,
+				Peer: peer, Others: others, Value: n, Range: crossed, Limit: limit,
 				FDs: o.row.FDs, FDSoftLimit: o.row.FDSoftLimit, SocketFDs: o.row.SocketFDs,
 			})
 		}
@@ -227,12 +230,13 @@ func Check(r *Report, l CheckThresholds) []Violation {
 				continue // unknown or unlimited: nothing to be near
 			}
 			pct := percent(usagePercent(p.FDs, p.FDSoftLimit))
-			sev, limit, bad := l.FDUsage.judge(pct)
+			sev, crossed, bad := l.FDUsage.judge(pct)
 			if !bad {
 				continue
 			}
+			limit, _ := crossed.bound(float64(pct))
 			out = append(out, Violation{
-				Severity: sev, Metric: MetricFDUsage, PID: p.PID, Name: p.Name, Value: pct, Limit: limit,
+				Severity: sev, Metric: MetricFDUsage, PID: p.PID, Name: p.Name, Value: pct, Range: crossed, Limit: limit,
 				FDs: p.FDs, FDSoftLimit: p.FDSoftLimit, SocketFDs: p.SocketFDs,
 			})
 		}
@@ -302,30 +306,6 @@ func metricRank(v Violation) int {
 	return 1
 }
 
-// Measure returns the worst value of every metric with a threshold, states in
-// kernel order and fd usage last.
-func Measure(r *Report, l CheckThresholds) []Measurement {
-	var out []Measurement
-	owners := l.owners(r)
-	for _, st := range l.states() {
-		m := Measurement{Metric: st.Label(), State: st, Level: l.States[st]}
-		for _, o := range owners {
-			m.Value = max(m.Value, o.states[st])
-		}
-		out = append(out, m)
-	}
-	if l.FDUsage != nil {
-		m := Measurement{Metric: MetricFDUsage, Level: *l.FDUsage}
-		for _, p := range r.fdChecked() {
-			if p.FDSoftLimit > 0 {
-				m.Value = max(m.Value, percent(usagePercent(p.FDs, p.FDSoftLimit)))
-			}
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // Status is the worst severity among violations: Info when there are
 // none (OK).
 func Status(vs []Violation) Severity {
@@ -338,7 +318,7 @@ func Status(vs []Violation) Severity {
 
 // CheckText renders the result of a check for a person and for cron's
 // mail: one line per violation, worst first, then a one-line summary and
-// the scan's warnings.
+// the analysis' notes. The scan's warnings are Warnings', for stderr.
 func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error {
 	var b strings.Builder
 	for _, v := range vs {
@@ -358,9 +338,6 @@ func CheckText(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 	for _, note := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", note)
 	}
-	for _, warn := range r.Snapshot.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", wording.Escape(warn))
-	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -379,24 +356,38 @@ type CheckDocument struct {
 // measured.
 type ThresholdDoc struct {
 	Metric string `json:"metric"` // a state's label, e.g. "close_wait", or "fd_usage"
-	Warn   int    `json:"warn"`
-	Crit   int    `json:"crit"`
-	Worst  int    `json:"worst"` // the highest owner's value (the host's with total)
+	// Warn and Crit are the plain maximums (alert above), -1 for a range
+	// that is none; WarnRange and CritRange the levels in the plugin range
+	// syntax, whatever they are ("10", "10:", "@10:20").
+	Warn      float64 `json:"warn"`
+	Crit      float64 `json:"crit"`
+	WarnRange string  `json:"warn_range"`
+	CritRange string  `json:"crit_range"`
+	Worst     int     `json:"worst"` // the worst owner's value (the host's with total)
+}
+
+// plainMax is a range's plain maximum, or -1 when it is none.
+func plainMax(r Range) float64 {
+	if n, ok := r.Max(); ok {
+		return n
+	}
+	return -1
 }
 
 // ViolationDoc is one threshold crossed.
 type ViolationDoc struct {
-	Severity    string `json:"severity"` // "warning" or "critical"
-	Metric      string `json:"metric"`
-	State       string `json:"state"` // "" for fd_usage
-	PID         int    `json:"pid"`   // 0 the kernel, -1 unknown owner, -2 the host (total)
-	Name        string `json:"name"`
-	Peer        string `json:"peer"`
-	Value       int    `json:"value"` // sockets, or percent of the fd limit for fd_usage
-	Limit       int    `json:"limit"`
-	FDsOpen     int    `json:"fds_open"`
-	FDSoftLimit int64  `json:"fd_soft_limit"`
-	Message     string `json:"message"`
+	Severity    string  `json:"severity"` // "warning" or "critical"
+	Metric      string  `json:"metric"`
+	State       string  `json:"state"` // "" for fd_usage
+	PID         int     `json:"pid"`   // 0 the kernel, -1 unknown owner, -2 the host (total)
+	Name        string  `json:"name"`
+	Peer        string  `json:"peer"`
+	Value       int     `json:"value"` // sockets, or percent of the fd limit for fd_usage
+	Limit       float64 `json:"limit"` // the bound of the range crossed
+	Range       string  `json:"range"` // the range crossed, in the plugin syntax
+	FDsOpen     int     `json:"fds_open"`
+	FDSoftLimit int64   `json:"fd_soft_limit"`
+	Message     string  `json:"message"`
 	// Local is the listening address of an accept_queue violation.
 	Local string `json:"local,omitempty"`
 }
@@ -411,7 +402,8 @@ func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		Violations: make([]ViolationDoc, 0, len(vs)),
 	}
 	for _, m := range Measure(r, l) {
-		d.Thresholds = append(d.Thresholds, ThresholdDoc{Metric: m.Metric, Warn: m.Level.Warn, Crit: m.Level.Crit, Worst: m.Value})
+		d.Thresholds = append(d.Thresholds, ThresholdDoc{Metric: m.Metric,
+			Warn: plainMax(m.Level.Warn), Crit: plainMax(m.Level.Crit), WarnRange: m.Level.Warn.String(), CritRange: m.Level.Crit.String(), Worst: m.Value})
 	}
 	for _, v := range vs {
 		state := ""
@@ -420,7 +412,7 @@ func CheckJSON(w io.Writer, r *Report, l CheckThresholds, vs []Violation) error 
 		}
 		d.Violations = append(d.Violations, ViolationDoc{
 			Severity: v.Severity.String(), Metric: v.Metric, State: state, PID: v.PID, Name: v.Name,
-			Peer: v.Peer, Value: v.Value, Limit: v.Limit, FDsOpen: v.FDs, FDSoftLimit: v.FDSoftLimit,
+			Peer: v.Peer, Value: v.Value, Limit: v.Limit, Range: v.Range.String(), FDsOpen: v.FDs, FDSoftLimit: v.FDSoftLimit,
 			Message: v.Message(), Local: v.Local,
 		})
 	}

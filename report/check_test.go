@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ type violationKey struct {
 	PID      int
 	Peer     string
 	Value    int
-	Limit    int
+	Limit    float64
 }
 
 func violationKeys(vs []Violation) []violationKey {
@@ -29,7 +30,7 @@ func violationKeys(vs []Violation) []violationKey {
 }
 
 func cwThreshold(warn, crit int) map[inspect.TCPState]Level {
-	return map[inspect.TCPState]Level{inspect.CloseWait: {warn, crit}}
+	return map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(warn), AtMost(crit)}}
 }
 
 // cwTo is n CLOSE_WAIT sockets from 10.0.0.7 to remote, held by pids.
@@ -55,7 +56,7 @@ var checkTests = []struct {
 	{
 		name:       "healthy: nothing in CLOSE_WAIT",
 		snap:       snapshot([]inspect.Process{proc(42, "app", 10, 1024)}, many(5, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42)),
-		thresholds: CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 95}},
+		thresholds: CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(95)}},
 		want:       []violationKey{},
 	},
 	{
@@ -118,7 +119,7 @@ var checkTests = []struct {
 		snap: snapshot([]inspect.Process{proc(42, "app", 10, 1024)},
 			many(12, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")),
 			shiftInodes(many(2, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80"), 42), 500)),
-		thresholds: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {10, 10}, inspect.CloseWait: {0, 0}}},
+		thresholds: CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {AtMost(10), AtMost(10)}, inspect.CloseWait: {AtMost(0), AtMost(0)}}},
 		want:       []violationKey{{Critical, "fin_wait2", KernelPID, "10.0.0.9:80", 12, 10}},
 	},
 	{
@@ -148,7 +149,7 @@ var checkTests = []struct {
 			proc(43, "nolimit", 5000, inspect.Unlimited),
 			proc(44, "unknown", 5000, 0),
 		}),
-		thresholds: CheckThresholds{FDUsage: &Level{80, 95}},
+		thresholds: CheckThresholds{FDUsage: &Level{AtMost(80), AtMost(95)}},
 		want: []violationKey{
 			{Critical, MetricFDUsage, 42, "", 97, 95},
 			{Warning, MetricFDUsage, 41, "", 85, 80},
@@ -158,7 +159,7 @@ var checkTests = []struct {
 		name: "worst first: critical before warning, states before fd usage, bigger first",
 		snap: snapshot([]inspect.Process{proc(41, "small", 90, 100), proc(42, "big", 10, 1024)},
 			cwTo(2, "10.0.0.5:7000", 41), shiftInodes(cwTo(9, "10.0.0.6:80", 42), 100)),
-		thresholds: CheckThresholds{States: cwThreshold(1, 5), FDUsage: &Level{80, 80}},
+		thresholds: CheckThresholds{States: cwThreshold(1, 5), FDUsage: &Level{AtMost(80), AtMost(80)}},
 		want: []violationKey{
 			{Critical, "close_wait", 42, "10.0.0.6:80", 9, 5},
 			{Critical, MetricFDUsage, 41, "", 90, 80},
@@ -184,7 +185,7 @@ func TestViolationMessages(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242),
 		many(3, inspect.FinWait2, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	r := Analyze(snap, DefaultThresholds)
-	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {1, 1}}, FDUsage: &Level{80, 90}}
+	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(0)}, inspect.FinWait2: {AtMost(1), AtMost(1)}}, FDUsage: &Level{AtMost(80), AtMost(90)}}
 	var got []string
 	for _, v := range Check(r, th) {
 		got = append(got, v.Summary(), v.Message())
@@ -203,7 +204,7 @@ func TestViolationMessages(t *testing.T) {
 
 	counted := proc(7, "java", 990, 1000)
 	counted.SocketFDs = -1 // the scan only counted its descriptors: say nothing of sockets
-	vs := Check(Analyze(snapshot([]inspect.Process{counted}), DefaultThresholds), CheckThresholds{FDUsage: &Level{80, 95}})
+	vs := Check(Analyze(snapshot([]inspect.Process{counted}), DefaultThresholds), CheckThresholds{FDUsage: &Level{AtMost(80), AtMost(95)}})
 	if len(vs) != 1 || vs[0].Message() != "pid 7 (java) uses 990/1000 fds (99%), over the maximum 95%" {
 		t.Errorf("counted-only fds: %+v", vs)
 	}
@@ -219,11 +220,11 @@ func TestMeasure(t *testing.T) {
 		many(2, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 41),
 		many(3, inspect.Established, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 42))
 	r := Analyze(snap, DefaultThresholds)
-	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {5, 9}, inspect.CloseWait: {0, 0}}, FDUsage: &Level{80, 90}}
+	th := CheckThresholds{States: map[inspect.TCPState]Level{inspect.FinWait2: {AtMost(5), AtMost(9)}, inspect.CloseWait: {AtMost(0), AtMost(0)}}, FDUsage: &Level{AtMost(80), AtMost(90)}}
 	want := []Measurement{
-		{"fin_wait2", inspect.FinWait2, 0, Level{5, 9}},
-		{"close_wait", inspect.CloseWait, 2, Level{0, 0}},
-		{MetricFDUsage, 0, 50, Level{80, 90}},
+		{"fin_wait2", inspect.FinWait2, 0, Level{AtMost(5), AtMost(9)}},
+		{"close_wait", inspect.CloseWait, 2, Level{AtMost(0), AtMost(0)}},
+		{MetricFDUsage, 0, 50, Level{AtMost(80), AtMost(90)}},
 	}
 	if diff := cmp.Diff(want, Measure(r, th)); diff != "" {
 		t.Errorf("Measure (-want +got):\n%s", diff)
@@ -235,7 +236,7 @@ func TestCheckTextAndJSON(t *testing.T) {
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	snap.Warnings = []string{"1 process could not be inspected (permission denied); run as root for complete ownership"}
 	r := Analyze(snap, DefaultThresholds)
-	th := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 95}}
+	th := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(95)}}
 	vs := Check(r, th)
 
 	var text bytes.Buffer
@@ -245,10 +246,16 @@ func TestCheckTextAndJSON(t *testing.T) {
 	want := `CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)
 CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 0 are sockets
 FAIL: 2 thresholds exceeded by 1 owner (max CLOSE_WAIT 0, fd usage 80%); 2 processes inspected
-warning: 1 process could not be inspected (permission denied); run as root for complete ownership
 `
 	if diff := cmp.Diff(want, text.String()); diff != "" {
 		t.Errorf("CheckText (-want +got):\n%s", diff)
+	}
+	var diag bytes.Buffer
+	if err := Warnings(&diag, snap.Warnings); err != nil {
+		t.Fatal(err)
+	}
+	if got := diag.String(); got != "sockleak: warning: 1 process could not be inspected (permission denied); run as root for complete ownership\n" {
+		t.Errorf("Warnings = %q", got)
 	}
 
 	text.Reset()
@@ -272,18 +279,42 @@ warning: 1 process could not be inspected (permission denied); run as root for c
 		t.Errorf("check document: status %q, %d violations, %d findings, %d processes", d.Status, len(d.Violations), len(d.Findings), len(d.Processes))
 	}
 	wantV := ViolationDoc{Severity: "critical", Metric: "close_wait", State: "CLOSE_WAIT", PID: 4242, Name: "openser",
-		Peer: "10.0.0.5:7000", Value: 1987, Limit: 0, FDsOpen: 1997, FDSoftLimit: 2048, Message: vs[0].Message()}
+		Peer: "10.0.0.5:7000", Value: 1987, Limit: 0, Range: "0", FDsOpen: 1997, FDSoftLimit: 2048, Message: vs[0].Message()}
 	if len(d.Violations) > 0 {
 		if diff := cmp.Diff(wantV, d.Violations[0]); diff != "" {
 			t.Errorf("violation doc (-want +got):\n%s", diff)
 		}
 	}
-	wantL := []ThresholdDoc{{"close_wait", 0, 0, 1987}, {"fd_usage", 80, 95, 98}}
+	wantL := []ThresholdDoc{{"close_wait", 0, 0, "0", "0", 1987}, {"fd_usage", 80, 95, "80", "95", 98}}
 	if diff := cmp.Diff(wantL, d.Thresholds); diff != "" {
 		t.Errorf("thresholds (-want +got):\n%s", diff)
 	}
 	// The inspect document's fields are at the top level, not nested.
 	if !strings.Contains(js.String(), "\n  \"schema_version\": 1,") || !strings.Contains(js.String(), "\n  \"violations\": [") {
 		t.Errorf("check JSON is not flat:\n%.300s", js.String())
+	}
+}
+
+// TestCheckJSONRanges: check's JSON gives each level in the range syntax,
+// and the plain maximum (-1 for a range that is none); a violation its
+// range and the bound it crossed.
+func TestCheckJSONRanges(t *testing.T) {
+	r, l, _ := promFixture()
+	l.States[inspect.CloseWait] = Level{Warn: Range{Start: math.Inf(-1), End: 20}, Crit: Range{Start: 10, End: math.Inf(1), Inside: true}}
+	var b bytes.Buffer
+	if err := CheckJSON(&b, r, l, Check(r, l)); err != nil {
+		t.Fatal(err)
+	}
+	var d CheckDocument
+	if err := json.Unmarshal(b.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := ThresholdDoc{Metric: "close_wait", Warn: 20, Crit: -1, WarnRange: "~:20", CritRange: "@10:", Worst: 1987}
+	if len(d.Thresholds) == 0 || d.Thresholds[0] != want {
+		t.Errorf("limits = %+v, want %+v first", d.Thresholds, want)
+	}
+	if len(d.Violations) == 0 || d.Violations[0].Range != "@10:" || d.Violations[0].Limit != 10 ||
+		!strings.HasSuffix(strings.SplitN(d.Violations[0].Message, ";", 2)[0], "1987 CLOSE_WAIT to 10.0.0.5:7000, in the alert range @10:") {
+		t.Errorf("violations = %+v", d.Violations)
 	}
 }

@@ -4,27 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/sockleak/sockleak/inspect"
 )
 
-// Level is a pair of thresholds: a value above Warn is a warning, above
-// Crit critical. sockleak check fails on either; Nagios tells them apart.
+// Level is a pair of thresholds, each a Range: a value it alerts on is a
+// warning (Warn) or critical (Crit). sockleak check fails on either;
+// Nagios tells them apart. Level{AtMost(w), AtMost(c)} is the plain
+// form: above w, above c.
 type Level struct {
-	Warn, Crit int
+	Warn, Crit Range
 }
 
-func (lv Level) judge(value int) (Severity, int, bool) {
+// judge returns the severity of value and the range it crossed.
+func (lv Level) judge(value int) (Severity, Range, bool) {
 	switch {
-	case value > lv.Crit:
+	case lv.Crit.Alert(float64(value)):
 		return Critical, lv.Crit, true
-	case value > lv.Warn:
+	case lv.Warn.Alert(float64(value)):
 		return Warning, lv.Warn, true
 	}
-	return Info, 0, false
+	return Info, Range{}, false
 }
 
 // CheckThresholds are the thresholds of sockleak check.
@@ -99,60 +102,90 @@ func (l CheckThresholds) HiddenWarning(filter []inspect.TCPState) string {
 }
 
 // describe renders the thresholds for a summary line: "max CLOSE_WAIT 0,
-// fd usage 80%".
+// fd usage 80%"; a warning that is no plain maximum in its range syntax:
+// "CLOSE_WAIT 10:20".
 func (l CheckThresholds) describe() string {
 	var parts []string
 	where := ""
 	if l.Total {
 		where = " on the host" // fd usage is always per process
 	}
+	plain := true
+	part := func(name string, r Range, unit string) string {
+		if n, ok := r.Max(); ok {
+			return fmt.Sprintf("%s %s%s", name, formatNumber(n), unit)
+		}
+		plain = false
+		return fmt.Sprintf("%s %s%s", name, r, unit)
+	}
 	for _, st := range l.states() {
-		parts = append(parts, fmt.Sprintf("%s %d%s", st, l.States[st].Warn, where))
+		parts = append(parts, part(st.String(), l.States[st].Warn, "")+where)
 	}
 	if l.FDUsage != nil {
-		parts = append(parts, fmt.Sprintf("fd usage %d%%", l.FDUsage.Warn))
+		parts = append(parts, part("fd usage", l.FDUsage.Warn, "%"))
 	}
-	if len(parts) == 0 {
+	switch {
+	case len(parts) == 0:
 		return "no thresholds"
+	case plain:
+		return "max " + strings.Join(parts, ", ")
 	}
-	return "max " + strings.Join(parts, ", ")
+	return "warning " + strings.Join(parts, ", ")
 }
 
 // DefaultWarnFDUsage and DefaultCritFDUsage are the warning and critical
-// fd usage, in percent, of check (--max-fd-usage, and --crit's default)
-// and of the fd_pressure finding (DefaultThresholds.FDPressure and
-// FDPressureCritical): one definition for both.
+// fd usage, in percent, of check (--max-fd-usage, and --critical's
+// default) and of the fd_pressure finding (DefaultThresholds.FDPressure
+// and FDPressureCritical): one definition for both.
 const (
 	DefaultWarnFDUsage = 80
 	DefaultCritFDUsage = 95
 )
 
+// DefaultCritCloseWait is check's critical CLOSE_WAIT level: a process
+// holding more than this many sockets its peers closed (for --min-age at
+// least) is CRITICAL; from 1 to this many, WARNING. It is watch's alert
+// level too (--max-close-wait).
+const DefaultCritCloseWait = 100
+
 // DefaultCheckSettings are check's settings when no flag says otherwise:
-// any CLOSE_WAIT socket fails, FIN_WAIT2 is not checked, and fd usage
-// warns at DefaultWarnFDUsage.
+// a CLOSE_WAIT socket warns and more than DefaultCritCloseWait are
+// critical, FIN_WAIT2 is not checked, and fd usage warns at
+// DefaultWarnFDUsage and is critical above DefaultCritFDUsage.
 var DefaultCheckSettings = CheckSettings{MaxCloseWait: 0, MaxFinWait2: -1, MaxFDUsage: DefaultWarnFDUsage}
+
+// defaultCrit are the critical levels used where only a warning is set:
+// the warning's when it is higher. fdMetric stands for fd usage.
+var defaultCrit = map[inspect.TCPState]int{inspect.CloseWait: DefaultCritCloseWait, fdMetric: DefaultCritFDUsage}
+
+// fdMetric is fd usage among the states in a threshold's key: no state
+// is 0.
+const fdMetric inspect.TCPState = 0
 
 // CheckSettings are the threshold settings of sockleak check as its flags
 // give them. Errors name the flags.
 type CheckSettings struct {
 	// MaxCloseWait and MaxFinWait2 are the most sockets allowed in
-	// CLOSE_WAIT and FIN_WAIT2 (--max-close-wait, --max-fin-wait2); -1
-	// does not check.
+	// CLOSE_WAIT and FIN_WAIT2 (--max-close-wait, --max-fin-wait2): the
+	// warning level; -1 does not check.
 	MaxCloseWait, MaxFinWait2 int
 	// MaxFDUsage is the most a process may use of its soft fd limit, in
-	// percent, 0-100 (--max-fd-usage); -1 does not check.
+	// percent, 0-100 (--max-fd-usage): the warning level; -1 does not
+	// check.
 	MaxFDUsage int
 	// CloseWaitGiven, FinWait2Given and FDUsageGiven say that the three
 	// above were given, not defaults: a default gives way to any other
 	// setting of its threshold, while two given values that differ are a
 	// mistake.
 	CloseWaitGiven, FinWait2Given, FDUsageGiven bool
-	// MaxStates are STATE=N pairs (--max-state), any state, any spelling.
-	// Optional.
+	// MaxStates are STATE=N pairs (the deprecated --max-state, the same
+	// as Warn). Optional.
 	MaxStates []string
-	// Warn and Crit are METRIC=N pairs, METRIC a state or fd-usage
-	// (--warn, --crit): Warn is the same as the Max settings, Crit the
-	// critical level. Optional.
+	// Warn and Crit are METRIC=RANGE pairs, METRIC a state or fd-usage,
+	// RANGE in the plugin syntax (ParseRange), several to a string with
+	// commas (-w/--warning, -c/--critical, and the deprecated --warn and
+	// --crit). Warn is the warning level, as the Max settings are; Crit
+	// the critical level. Optional.
 	Warn, Crit []string
 	// Total applies the state thresholds to the host's totals.
 	Total bool
@@ -162,83 +195,75 @@ type CheckSettings struct {
 	NoAcceptQueue bool
 }
 
-// source is where a warning threshold came from: a flag, or "" for a
-// default.
+// source is where a threshold came from: a flag, or "" for a default.
 type source struct {
 	flag string
-	n    int
+	r    Range
 }
 
-// warnings gathers the warning thresholds, by state and for fd usage
-// (nil: none).
-type warnings struct {
-	states map[inspect.TCPState]source
-	fd     *source
+// levels gathers thresholds by metric (a state, or fdMetric), and the
+// flag each came from.
+type levels map[inspect.TCPState]source
+
+// metricName names a metric in an error: a state, or fd usage.
+func metricName(m inspect.TCPState) string {
+	if m == fdMetric {
+		return "fd usage"
+	}
+	return m.String()
 }
 
-// set records a warning threshold. A default (flag "") gives way to any
-// flag; two flags that disagree are a mistake.
-func (w *warnings) set(st inspect.TCPState, fd bool, src source) error {
-	if fd {
-		if w.fd != nil && w.fd.flag != "" && src.flag != "" && w.fd.n != src.n {
-			return fmt.Errorf("fd usage given twice: %d%% (%s) and %d%% (%s)", w.fd.n, w.fd.flag, src.n, src.flag)
-		}
-		w.fd = &src
-		return nil
+// set records a threshold. A default (flag "") gives way to any flag;
+// two flags that disagree are a mistake.
+func (lv levels) set(m inspect.TCPState, src source) error {
+	if prev, ok := lv[m]; ok && prev.flag != "" && src.flag != "" && prev.r != src.r {
+		return fmt.Errorf("%s given twice: %s (%s) and %s (%s)", metricName(m), prev.r, prev.flag, src.r, src.flag)
 	}
-	if prev, ok := w.states[st]; ok && prev.flag != "" && src.flag != "" && prev.n != src.n {
-		return fmt.Errorf("%s given twice: %d (%s) and %d (%s)", st, prev.n, prev.flag, src.n, src.flag)
-	}
-	w.states[st] = src
+	lv[m] = src
 	return nil
 }
 
 // Thresholds builds the thresholds the settings describe. Its errors are
 // mistakes in the settings, worded for the flags.
+//
+// A metric with a warning and no critical level gets the default
+// critical level (defaultCrit) when it is above a plain warning, else the
+// warning's; one with a critical level alone warns at it too.
 func (s CheckSettings) Thresholds() (CheckThresholds, error) {
 	l := CheckThresholds{States: map[inspect.TCPState]Level{}, Total: s.Total, AcceptQueue: !s.NoAcceptQueue}
-	w, err := s.warnings()
+	warn, err := s.warnings()
 	if err != nil {
 		return l, err
 	}
-	crit := map[inspect.TCPState]int{}
-	fdCrit := -1
-	for _, c := range s.Crit {
-		st, fd, n, err := parseThreshold("--crit", c, true)
-		if err != nil {
-			return l, err
+	crit := levels{}
+	if err := parseLevels(crit, "--critical", s.Crit); err != nil {
+		return l, err
+	}
+	for m, c := range crit {
+		if _, ok := warn[m]; !ok {
+			warn[m] = c // critical only: warn at the same level
 		}
-		if fd {
-			fdCrit = n
-			if w.fd == nil { // critical only: warn at the same level
-				w.fd = &source{"--crit", n}
+	}
+	for _, m := range slices.Sorted(maps.Keys(warn)) { // the same mistake reported first, every run
+		w := warn[m]
+		c, ok := crit[m]
+		wmax, plain := w.r.Max()
+		switch {
+		case ok:
+			if cmax, cplain := c.r.Max(); plain && cplain && cmax < wmax {
+				return l, fmt.Errorf("%s: critical level %s is below its warning level %s", c.flag, c.r, w.r)
 			}
-			continue
+		case plain && float64(defaultCrit[m]) > wmax && defaultCrit[m] > 0:
+			c.r = AtMost(defaultCrit[m])
+		default:
+			c.r = w.r
 		}
-		crit[st] = n
-		if _, ok := w.states[st]; !ok {
-			w.states[st] = source{"--crit", n}
+		lv := Level{Warn: w.r, Crit: c.r}
+		if m == fdMetric {
+			l.FDUsage = &lv
+		} else {
+			l.States[m] = lv
 		}
-	}
-	for st, warn := range w.states {
-		c, ok := crit[st]
-		if !ok {
-			c = warn.n
-		}
-		if c < warn.n {
-			return l, fmt.Errorf("--crit %s=%d is below its warning threshold %d", st, c, warn.n)
-		}
-		l.States[st] = Level{Warn: warn.n, Crit: c}
-	}
-	if w.fd != nil {
-		c := fdCrit
-		if c < 0 {
-			c = max(w.fd.n, DefaultCritFDUsage)
-		}
-		if c < w.fd.n {
-			return l, fmt.Errorf("--crit fd-usage=%d is below its warning threshold %d", c, w.fd.n)
-		}
-		l.FDUsage = &Level{Warn: w.fd.n, Crit: c}
 	}
 	if len(l.States) == 0 && l.FDUsage == nil {
 		return l, errors.New("no thresholds to check: every limit is off")
@@ -246,81 +271,84 @@ func (s CheckSettings) Thresholds() (CheckThresholds, error) {
 	return l, nil
 }
 
-// warnings gathers the warning thresholds of the Max settings and of
+// warnings gathers the warning levels of the Max settings, MaxStates and
 // Warn.
-func (s CheckSettings) warnings() (*warnings, error) {
-	w := &warnings{states: map[inspect.TCPState]source{}}
-	given := func(name string, n int, given bool) source {
-		if given {
-			return source{"--" + name, n}
+func (s CheckSettings) warnings() (levels, error) {
+	w := levels{}
+	for _, mx := range []struct {
+		flag   string
+		metric inspect.TCPState
+		n      int
+		given  bool
+		want   string
+	}{
+		{"--max-close-wait", inspect.CloseWait, s.MaxCloseWait, s.CloseWaitGiven, "a count,"},
+		{"--max-fin-wait2", inspect.FinWait2, s.MaxFinWait2, s.FinWait2Given, "a count,"},
+		{"--max-fd-usage", fdMetric, s.MaxFDUsage, s.FDUsageGiven, "a percentage, 0-100,"},
+	} {
+		switch {
+		case mx.n == -1:
+			continue
+		case mx.n < -1 || mx.metric == fdMetric && mx.n > 100:
+			return nil, fmt.Errorf("invalid %s %d: want %s or -1 for no limit", mx.flag, mx.n, mx.want)
 		}
-		return source{"", n} // a default: any other flag overrides it
-	}
-	switch {
-	case s.MaxCloseWait >= 0:
-		_ = w.set(inspect.CloseWait, false, given("max-close-wait", s.MaxCloseWait, s.CloseWaitGiven))
-	case s.MaxCloseWait < -1:
-		return nil, fmt.Errorf("invalid --max-close-wait %d: want a count, or -1 for no limit", s.MaxCloseWait)
-	}
-	switch {
-	case s.MaxFinWait2 >= 0:
-		_ = w.set(inspect.FinWait2, false, given("max-fin-wait2", s.MaxFinWait2, s.FinWait2Given))
-	case s.MaxFinWait2 < -1:
-		return nil, fmt.Errorf("invalid --max-fin-wait2 %d: want a count, or -1 for no limit", s.MaxFinWait2)
-	}
-	switch {
-	case s.MaxFDUsage >= 0 && s.MaxFDUsage <= 100:
-		_ = w.set(0, true, given("max-fd-usage", s.MaxFDUsage, s.FDUsageGiven))
-	case s.MaxFDUsage != -1:
-		return nil, fmt.Errorf("invalid --max-fd-usage %d: want a percentage, 0-100, or -1 for no limit", s.MaxFDUsage)
-	}
-	for _, flag := range []struct {
-		name    string
-		vals    []string
-		allowFD bool
-	}{{"--max-state", s.MaxStates, false}, {"--warn", s.Warn, true}} {
-		for _, v := range flag.vals {
-			st, fd, n, err := parseThreshold(flag.name, v, flag.allowFD)
-			if err != nil {
-				return nil, err
-			}
-			if err := w.set(st, fd, source{flag.name + " " + v, n}); err != nil {
-				return nil, err
-			}
+		src := source{r: AtMost(mx.n)} // a default: any other flag overrides it
+		if mx.given {
+			src.flag = mx.flag
 		}
+		_ = w.set(mx.metric, src) // the first of each: no conflict
+	}
+	if err := parseLevels(w, "--max-state", s.MaxStates); err != nil {
+		return nil, err
+	}
+	if err := parseLevels(w, "--warning", s.Warn); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
 
-// metricOf parses the left side of METRIC=N: fd-usage, or a state.
-func metricOf(s string) (state inspect.TCPState, fd bool, err error) {
-	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(strings.TrimSpace(s))) {
-	case "fdusage", "fd", "fds":
-		return 0, true, nil
+// parseLevels parses METRIC=RANGE pairs given to flag (several to a value
+// with commas) into lv.
+func parseLevels(lv levels, flag string, vals []string) error {
+	for _, val := range vals {
+		for _, one := range strings.Split(val, ",") {
+			m, r, err := parseThreshold(flag, one)
+			if err != nil {
+				return err
+			}
+			if err := lv.set(m, source{flag + " " + one, r}); err != nil {
+				return err
+			}
+		}
 	}
-	st, err := inspect.ParseState(s)
-	return st, false, err
+	return nil
 }
 
-// parseThreshold parses METRIC=N, given to flag.
-func parseThreshold(flag, s string, allowFD bool) (inspect.TCPState, bool, int, error) {
+// metricOf parses the left side of METRIC=RANGE: fd-usage, or a state.
+func metricOf(s string) (inspect.TCPState, error) {
+	switch strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(strings.TrimSpace(s))) {
+	case "fdusage", "fd", "fds":
+		return fdMetric, nil
+	}
+	return inspect.ParseState(s)
+}
+
+// parseThreshold parses METRIC=RANGE, given to flag.
+func parseThreshold(flag, s string) (inspect.TCPState, Range, error) {
 	name, val, ok := strings.Cut(s, "=")
 	if !ok {
-		return 0, false, 0, fmt.Errorf("invalid %s %q: want STATE=N", flag, s)
+		return 0, Range{}, fmt.Errorf("invalid %s %q: want METRIC=RANGE, e.g. close-wait=10 or fd-usage=90", flag, s)
 	}
-	st, fd, err := metricOf(name)
-	if err != nil || (fd && !allowFD) {
-		if fd {
-			err = errors.New("fd usage has its own flag, --max-fd-usage")
-		}
-		return 0, false, 0, fmt.Errorf("invalid %s %q: %v", flag, s, err)
+	m, err := metricOf(name)
+	if err != nil {
+		return 0, Range{}, fmt.Errorf("invalid %s %q: %v", flag, s, err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(val))
-	if err != nil || n < 0 {
-		return 0, false, 0, fmt.Errorf("invalid %s %q: want a count of 0 or more", flag, s)
+	r, err := ParseRange(strings.TrimSpace(val))
+	if err != nil {
+		return 0, Range{}, fmt.Errorf("invalid %s %q: %v", flag, s, err)
 	}
-	if fd && n > 100 {
-		return 0, false, 0, fmt.Errorf("invalid %s %q: fd usage is a percentage, 0-100", flag, s)
+	if m == fdMetric && (r.Start < 0 && !math.IsInf(r.Start, -1) || r.End > 100 && !math.IsInf(r.End, 1)) {
+		return 0, Range{}, fmt.Errorf("invalid %s %q: fd usage is a percentage, 0-100", flag, s)
 	}
-	return st, fd, n, nil
+	return m, r, nil
 }

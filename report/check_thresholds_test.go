@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func checkDefaults(change func(*CheckSettings)) CheckSettings {
 	return s
 }
 
-func lvp(warn, crit int) *Level { return &Level{warn, crit} }
+func lvp(warn, crit int) *Level { return &Level{AtMost(warn), AtMost(crit)} }
 
 var thresholdsTests = []struct {
 	name     string
@@ -31,13 +32,13 @@ var thresholdsTests = []struct {
 	{
 		name:     "defaults",
 		settings: checkDefaults(nil),
-		states:   cwThreshold(0, 0),
+		states:   cwThreshold(0, DefaultCritCloseWait),
 		fd:       lvp(80, 95),
 	},
 	{
 		name:     "the accept queue not checked",
 		settings: checkDefaults(func(s *CheckSettings) { s.NoAcceptQueue = true }),
-		states:   cwThreshold(0, 0),
+		states:   cwThreshold(0, DefaultCritCloseWait),
 		fd:       lvp(80, 95),
 	},
 	{
@@ -47,19 +48,19 @@ var thresholdsTests = []struct {
 			s.CloseWaitGiven, s.FinWait2Given, s.FDUsageGiven = true, true, true
 			s.MaxStates = []string{"last-ack=7", "SYN_RECV=1000"}
 		}),
-		states: map[inspect.TCPState]Level{inspect.CloseWait: {5, 5}, inspect.FinWait2: {100, 100}, inspect.LastAck: {7, 7}, inspect.SynRecv: {1000, 1000}},
+		states: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(5), AtMost(DefaultCritCloseWait)}, inspect.FinWait2: {AtMost(100), AtMost(100)}, inspect.LastAck: {AtMost(7), AtMost(7)}, inspect.SynRecv: {AtMost(1000), AtMost(1000)}},
 		fd:     lvp(70, 95),
 	},
 	{
 		name:     "any spelling of a state",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"fin-wait-2=3", "time_wait=10000"} }),
-		states:   map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {3, 3}, inspect.TimeWait: {10000, 10000}},
+		states:   map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(DefaultCritCloseWait)}, inspect.FinWait2: {AtMost(3), AtMost(3)}, inspect.TimeWait: {AtMost(10000), AtMost(10000)}},
 		fd:       lvp(80, 95),
 	},
 	{
 		name:     "--max-state overrides a default",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"close-wait=9"} }),
-		states:   cwThreshold(9, 9),
+		states:   cwThreshold(9, DefaultCritCloseWait),
 		fd:       lvp(80, 95),
 	},
 	{
@@ -74,19 +75,19 @@ var thresholdsTests = []struct {
 	{
 		name:     "a critical level alone also warns there",
 		settings: checkDefaults(func(s *CheckSettings) { s.Crit = []string{"fin-wait2=50"} }),
-		states:   map[inspect.TCPState]Level{inspect.CloseWait: {0, 0}, inspect.FinWait2: {50, 50}},
+		states:   map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(DefaultCritCloseWait)}, inspect.FinWait2: {AtMost(50), AtMost(50)}},
 		fd:       lvp(80, 95),
 	},
 	{
 		name:     "a critical fd usage alone also warns there",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxFDUsage, s.FDUsageGiven, s.Crit = -1, true, []string{"fd-usage=90"} }),
-		states:   cwThreshold(0, 0),
+		states:   cwThreshold(0, DefaultCritCloseWait),
 		fd:       lvp(90, 90),
 	},
 	{
 		name:     "a warning above the default critical fd usage raises it",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxFDUsage, s.FDUsageGiven = 99, true }),
-		states:   cwThreshold(0, 0),
+		states:   cwThreshold(0, DefaultCritCloseWait),
 		fd:       lvp(99, 99),
 	},
 	{
@@ -94,12 +95,12 @@ var thresholdsTests = []struct {
 		settings: checkDefaults(func(s *CheckSettings) {
 			s.MaxCloseWait, s.MaxFDUsage, s.MaxStates = -1, -1, []string{"last-ack=1"}
 		}),
-		states: map[inspect.TCPState]Level{inspect.LastAck: {1, 1}},
+		states: map[inspect.TCPState]Level{inspect.LastAck: {AtMost(1), AtMost(1)}},
 	},
 	{
 		name:     "a default and a flag that differ: the flag",
 		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"fd-usage=60"} }),
-		states:   cwThreshold(0, 0),
+		states:   cwThreshold(0, DefaultCritCloseWait),
 		fd:       lvp(60, 95),
 	},
 	{
@@ -110,22 +111,22 @@ var thresholdsTests = []struct {
 	{
 		name:     "no count",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"close-wait"} }),
-		wantErr:  `invalid --max-state "close-wait": want STATE=N`,
+		wantErr:  `invalid --max-state "close-wait": want METRIC=RANGE`,
 	},
 	{
 		name:     "bad count",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"close-wait=many"} }),
-		wantErr:  `want a count of 0 or more`,
+		wantErr:  `invalid --max-state "close-wait=many": "many" is not a number`,
 	},
 	{
 		name:     "negative count",
 		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"close-wait=-3"} }),
-		wantErr:  `want a count of 0 or more`,
+		wantErr:  `invalid --warning "close-wait=-3": start 0 is above end -3`,
 	},
 	{
 		name:     "bad critical level",
 		settings: checkDefaults(func(s *CheckSettings) { s.Crit = []string{"close-wait=x"} }),
-		wantErr:  `invalid --crit "close-wait=x": want a count of 0 or more`,
+		wantErr:  `invalid --critical "close-wait=x": "x" is not a number`,
 	},
 	{
 		name:     "negative max",
@@ -145,24 +146,25 @@ var thresholdsTests = []struct {
 	{
 		name:     "fd over 100 in --warn",
 		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"fd-usage=101"} }),
-		wantErr:  `invalid --warn "fd-usage=101": fd usage is a percentage, 0-100`,
+		wantErr:  `invalid --warning "fd-usage=101": fd usage is a percentage, 0-100`,
 	},
 	{
-		name:     "fd in --max-state",
+		name:     "fd usage in --max-state, an alias of --warning",
 		settings: checkDefaults(func(s *CheckSettings) { s.MaxStates = []string{"fd-usage=50"} }),
-		wantErr:  "fd usage has its own flag",
+		states:   cwThreshold(0, DefaultCritCloseWait),
+		fd:       lvp(50, 95),
 	},
 	{
 		name: "crit below warn",
 		settings: checkDefaults(func(s *CheckSettings) {
 			s.MaxCloseWait, s.CloseWaitGiven, s.Crit = 10, true, []string{"close-wait=5"}
 		}),
-		wantErr: "--crit CLOSE_WAIT=5 is below its warning threshold 10",
+		wantErr: "--critical close-wait=5: critical level 5 is below its warning level 10",
 	},
 	{
 		name:     "fd crit below warn",
 		settings: checkDefaults(func(s *CheckSettings) { s.Crit = []string{"fd-usage=70"} }),
-		wantErr:  "--crit fd-usage=70 is below its warning threshold 80",
+		wantErr:  "--critical fd-usage=70: critical level 70 is below its warning level 80",
 	},
 	{
 		name: "conflict",
@@ -176,7 +178,42 @@ var thresholdsTests = []struct {
 		settings: checkDefaults(func(s *CheckSettings) {
 			s.MaxFDUsage, s.FDUsageGiven, s.Warn = 70, true, []string{"fd=60"}
 		}),
-		wantErr: "fd usage given twice: 70% (--max-fd-usage) and 60% (--warn fd=60)",
+		wantErr: "fd usage given twice: 70 (--max-fd-usage) and 60 (--warning fd=60)",
+	},
+	{
+		name: "ranges: the plugin syntax, several to a value",
+		settings: checkDefaults(func(s *CheckSettings) {
+			s.Warn = []string{"close-wait=~:20,fin-wait-2=10:", "established=@5:10"}
+			s.Crit = []string{"close-wait=30", "fin-wait-2=5:,fd-usage=~:99"}
+		}),
+		states: map[inspect.TCPState]Level{
+			inspect.CloseWait:   {Range{Start: math.Inf(-1), End: 20}, AtMost(30)},
+			inspect.FinWait2:    {Range{Start: 10, End: math.Inf(1)}, Range{Start: 5, End: math.Inf(1)}},
+			inspect.Established: {Range{Start: 5, End: 10, Inside: true}, Range{Start: 5, End: 10, Inside: true}},
+		},
+		fd: &Level{AtMost(80), Range{Start: math.Inf(-1), End: 99}},
+	},
+	{
+		name:     "a minimum alone is its own critical level: no default to compare",
+		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"close-wait=10:"} }),
+		states:   map[inspect.TCPState]Level{inspect.CloseWait: {Range{Start: 10, End: math.Inf(1)}, Range{Start: 10, End: math.Inf(1)}}},
+		fd:       lvp(80, 95),
+	},
+	{
+		name:     "a critical range alone keeps the default warning",
+		settings: checkDefaults(func(s *CheckSettings) { s.Crit = []string{"close-wait=10:"} }),
+		states:   map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), Range{Start: 10, End: math.Inf(1)}}},
+		fd:       lvp(80, 95),
+	},
+	{
+		name:     "an empty item in a list",
+		settings: checkDefaults(func(s *CheckSettings) { s.Warn = []string{"close-wait=5,"} }),
+		wantErr:  `invalid --warning "": want METRIC=RANGE`,
+	},
+	{
+		name:     "fd usage below 0",
+		settings: checkDefaults(func(s *CheckSettings) { s.Crit = []string{"fd=-1:90"} }),
+		wantErr:  `invalid --critical "fd=-1:90": fd usage is a percentage, 0-100`,
 	},
 	{
 		name:     "everything off",
@@ -255,30 +292,32 @@ func TestHiddenWarning(t *testing.T) {
 	}
 }
 
-// FuzzParseThreshold: --warn, --crit and --max-state take METRIC=N from
-// people and scripts. Whatever the text, the parser never panics, and what
-// it accepts is a valid state or fd usage with a count of 0 or more (fd
-// usage a percentage), only where fd usage is allowed.
+// FuzzParseThreshold: --warning, --critical and --max-state take
+// METRIC=RANGE from people and scripts. Whatever the text, the parser
+// never panics, and what it accepts is a valid state or fd usage (a
+// percentage: no finite bound outside 0-100) with a range that prints
+// back as itself.
 func FuzzParseThreshold(f *testing.F) {
-	for _, s := range []string{"close-wait=0", "fd-usage=90", "FIN_WAIT2=10", "fd=101", "close-wait=-1", "=", "close-wait", "estab= 3 ", "x=y"} {
-		f.Add(s, true)
-		f.Add(s, false)
+	for _, s := range []string{"close-wait=0", "fd-usage=90", "FIN_WAIT2=10:", "fd=101", "close-wait=-1", "=", "close-wait",
+		"estab= 3 ", "x=y", "last-ack=@1:5", "fd=~:80.5"} {
+		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string, allowFD bool) {
-		st, fd, n, err := parseThreshold("--warn", s, allowFD)
+	f.Fuzz(func(t *testing.T, s string) {
+		m, r, err := parseThreshold("--warning", s)
 		if err != nil {
-			if !strings.Contains(err.Error(), "--warn") {
+			if !strings.Contains(err.Error(), "--warning") {
 				t.Errorf("error %q does not name the flag", err)
 			}
 			return
 		}
 		switch {
-		case n < 0:
-			t.Errorf("%q: a negative count %d", s, n)
-		case fd && (!allowFD || n > 100):
-			t.Errorf("%q: fd usage %d accepted (allowed %v)", s, n, allowFD)
-		case !fd && !st.Valid():
-			t.Errorf("%q: state %d is not valid", s, st)
+		case m == fdMetric && (r.Start < 0 && !math.IsInf(r.Start, -1) || r.End > 100 && !math.IsInf(r.End, 1)):
+			t.Errorf("%q: fd usage %v accepted", s, r)
+		case m != fdMetric && !m.Valid():
+			t.Errorf("%q: state %d is not valid", s, m)
+		}
+		if back, err := ParseRange(r.String()); err != nil || back != r {
+			t.Errorf("%q: range %+v prints as %q, parsed back as %+v, %v", s, r, r, back, err)
 		}
 	})
 }

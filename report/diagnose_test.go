@@ -65,7 +65,7 @@ func TestAtTheLimit(t *testing.T) {
 				t.Errorf("%d fds: %s %s %q", fds, f.Severity, kind, f.Message)
 			}
 		}
-		vs := Check(r, CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 95}})
+		vs := Check(r, CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(95)}})
 		if len(vs) != 2 {
 			t.Fatalf("violations %+v", vs)
 		}
@@ -90,7 +90,7 @@ func TestFiltersNarrowFDPressure(t *testing.T) {
 		snap.Filtered = filtered
 		return Analyze(snap, DefaultThresholds)
 	}
-	limits := CheckThresholds{States: cwThreshold(5, 5), FDUsage: &Level{80, 95}}
+	limits := CheckThresholds{States: cwThreshold(5, 5), FDUsage: &Level{AtMost(80), AtMost(95)}}
 	var pids []int
 	for _, p := range build(false).Processes {
 		pids = append(pids, p.PID)

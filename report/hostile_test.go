@@ -50,7 +50,7 @@ func hostileSnapshot() *inspect.Snapshot {
 // JSON keeps the raw values, valid.
 func TestHostileText(t *testing.T) {
 	r := Analyze(hostileSnapshot(), DefaultThresholds)
-	l := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 90}, AcceptQueue: true}
+	l := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(90)}, AcceptQueue: true}
 	vs := Check(r, l)
 	if len(vs) < 3 {
 		t.Fatalf("%d violations, want one per process at least", len(vs))
@@ -61,6 +61,7 @@ func TestHostileText(t *testing.T) {
 		out   func(w *bytes.Buffer) error
 	}{
 		{"table", 0, func(w *bytes.Buffer) error { return Table(w, r, TableOptions{Sockets: true}) }},
+		{"warnings", 1, func(w *bytes.Buffer) error { return Warnings(w, r.Snapshot.Warnings) }},
 		{"check text", 0, func(w *bytes.Buffer) error { return CheckText(w, r, l, vs) }},
 		{"nagios", 1 + len(vs), func(w *bytes.Buffer) error { _, err := Nagios(w, r, l, vs); return err }},
 		{"nagios error", 1, func(w *bytes.Buffer) error {
@@ -109,7 +110,7 @@ func TestHostileText(t *testing.T) {
 // command-line text, even where the table tells processes apart by it.
 func TestHostileLabels(t *testing.T) {
 	r := Analyze(hostileSnapshot(), DefaultThresholds)
-	l := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 90}}
+	l := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(90)}}
 	vs := Check(r, l)
 	var b bytes.Buffer
 	if err := Prometheus(&b, r, l, vs); err != nil {

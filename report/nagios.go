@@ -34,8 +34,9 @@ var nagiosWords = [...]string{NagiosOK: "OK", NagiosWarning: "WARNING", NagiosCr
 // Each further line is one violation (the plugin's long output), at most
 // NagiosMaxViolations of them, then "... and N more violations". The
 // performance data holds, for every metric with a threshold, the worst owner's
-// value with the warning and critical thresholds: a plain number N in the
-// plugin range syntax means "alert above N", as sockleak's maximums do.
+// value with the warning and critical levels in the plugin range syntax
+// (Range.String): a plain number N means "alert above N", as sockleak's
+// maximums do; a range given (-w close-wait=10:20) shows as given.
 func Nagios(w io.Writer, r *Report, l CheckThresholds, vs []Violation) (int, error) {
 	code := NagiosOK
 	switch Status(vs) {
@@ -59,9 +60,9 @@ func Nagios(w io.Writer, r *Report, l CheckThresholds, vs []Violation) (int, err
 		b.WriteString(sep)
 		sep = " "
 		if m.State == 0 {
-			fmt.Fprintf(&b, "%s=%d%%;%d;%d;0;100", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
+			fmt.Fprintf(&b, "%s=%d%%;%s;%s;0;100", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
 		} else {
-			fmt.Fprintf(&b, "%s=%d;%d;%d;0;", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
+			fmt.Fprintf(&b, "%s=%d;%s;%s;0;", m.Metric, m.Value, m.Level.Warn, m.Level.Crit)
 		}
 	}
 	b.WriteByte('\n')

@@ -15,8 +15,11 @@ import (
 // space-separated 'label'=value[UOM];[warn];[crit];[min];[max], where UOM
 // is one of s, ms, us, %, B, KB, MB, TB, c (or none).
 var (
+	// rangeRE is a warn or crit field: empty, or a range in the plugin
+	// syntax ("10", "10:", "~:10", "10:20", "@10:20").
+	rangeRE    = `@?(?:(?:~|-?[0-9.]+(?:e[+-]?[0-9]+)?):)?(?:-?[0-9.]+(?:e[+-]?[0-9]+)?)?`
 	nagiosLine = regexp.MustCompile(`^SOCKLEAK (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\n]+?)(?: \| (.*))?$`)
-	perfItem   = regexp.MustCompile(`^('[^'=]+'|[^'= ]+)=(-?[0-9]+(?:\.[0-9]+)?)(s|ms|us|%|B|KB|MB|TB|c)?;(-?[0-9.]*);(-?[0-9.]*);(-?[0-9.]*);(-?[0-9.]*)$`)
+	perfItem   = regexp.MustCompile(`^('[^'=]+'|[^'= ]+)=(-?[0-9]+(?:\.[0-9]+)?)(s|ms|us|%|B|KB|MB|TB|c)?;(` + rangeRE + `);(` + rangeRE + `);(-?[0-9.]*);(-?[0-9.]*)$`)
 )
 
 type nagiosOut struct {
@@ -105,7 +108,7 @@ var nagiosTests = []struct {
 }
 
 func TestNagios(t *testing.T) {
-	limits := CheckThresholds{States: cwThreshold(0, 100), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwThreshold(0, 100), FDUsage: &Level{AtMost(80), AtMost(90)}}
 	for _, tt := range nagiosTests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Analyze(tt.snap, DefaultThresholds)
@@ -141,7 +144,7 @@ func TestNagiosIssueExample(t *testing.T) {
 	snap := snapshot([]inspect.Process{proc(4242, "openser", 1997, 2048)},
 		many(1987, inspect.CloseWait, ephemeral("10.0.0.7"), fixed("10.0.0.5:7000"), 4242))
 	r := Analyze(snap, DefaultThresholds)
-	limits := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{80, 90}}
+	limits := CheckThresholds{States: cwThreshold(0, 0), FDUsage: &Level{AtMost(80), AtMost(90)}}
 	var b bytes.Buffer
 	code, err := Nagios(&b, r, limits, Check(r, limits))
 	if err != nil {
@@ -160,5 +163,50 @@ func TestNagiosError(t *testing.T) {
 	o := parseNagios(t, b.String())
 	if code != NagiosUnknown || o.word != "UNKNOWN" || !strings.Contains(o.text, `could not read proc root "/nope"`) {
 		t.Errorf("exit %d, output %q", code, b.String())
+	}
+}
+
+// TestNagiosRanges: -w and -c in the plugin range syntax, against pid 42's
+// 12 CLOSE_WAIT sockets and pid 43's 3, in the plugin's status, its long
+// output and its perfdata (warn;crit as given).
+func TestNagiosRanges(t *testing.T) {
+	snap := snapshot([]inspect.Process{proc(42, "leaky", 20, 1024), proc(43, "other", 20, 1024)},
+		cwTo(12, "10.0.0.5:7000", 42), shiftInodes(cwTo(3, "10.0.0.6:7000", 43), 100))
+	for _, tt := range []struct {
+		warn, crit []string
+		code       int
+		long       []string // the long output
+		perf       string   // close_wait's value;warn;crit
+	}{
+		{[]string{"close-wait=5"}, []string{"close-wait=20"}, NagiosWarning,
+			[]string{"WARNING: pid 42 (leaky) 12 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 5; 20/1024 fds (2%)"}, "12;5;20"},
+		// 10: alerts below 10: pid 43's 3, not pid 42's 12, nor the
+		// kernel's and unknown owners' none.
+		{nil, []string{"close-wait=10:"}, NagiosCritical, []string{
+			"CRITICAL: pid 43 (other) 3 CLOSE_WAIT to 10.0.0.6:7000, under the minimum 10; 20/1024 fds (2%)",
+			"WARNING: pid 42 (leaky) 12 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 20/1024 fds (2%)"}, "3;0;10:"},
+		{nil, []string{"close-wait=@10:"}, NagiosCritical, []string{
+			"CRITICAL: pid 42 (leaky) 12 CLOSE_WAIT to 10.0.0.5:7000, in the alert range @10:; 20/1024 fds (2%)",
+			"WARNING: pid 43 (other) 3 CLOSE_WAIT to 10.0.0.6:7000, over the maximum 0; 20/1024 fds (2%)"}, "12;0;@10:"},
+		{[]string{"close-wait=~:20"}, []string{"close-wait=30"}, NagiosOK, nil, "12;~:20;30"},
+		{[]string{"close-wait=2:4"}, []string{"close-wait=1:"}, NagiosWarning,
+			[]string{"WARNING: pid 42 (leaky) 12 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 4; 20/1024 fds (2%)"}, "12;2:4;1:"},
+	} {
+		s := checkDefaults(func(s *CheckSettings) { s.MaxFDUsage, s.NoAcceptQueue, s.Warn, s.Crit = -1, true, tt.warn, tt.crit })
+		l, err := s.Thresholds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := Analyze(snap, DefaultThresholds)
+		var b bytes.Buffer
+		code, err := Nagios(&b, r, l, Check(r, l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := parseNagios(t, b.String())
+		if got := strings.Join(o.perf["close_wait"][:1], "") + ";" + strings.Join(o.perf["close_wait"][2:4], ";"); code != tt.code || got != tt.perf ||
+			strings.Join(o.long, "\n") != strings.Join(tt.long, "\n") {
+			t.Errorf("-w %v -c %v: exit %d, perfdata %q, long output %q; want %d, %q, %q", tt.warn, tt.crit, code, got, o.long, tt.code, tt.perf, tt.long)
+		}
 	}
 }

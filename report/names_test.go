@@ -83,7 +83,7 @@ func TestNamespacesNamed(t *testing.T) {
 	if f := findingOf(t, Analyze(snap, DefaultThresholds), KindFDPressure); !strings.HasPrefix(f.Message, "pid 5001 (nginx) in network namespace 4026532500 uses") {
 		t.Errorf("a process's finding in another namespace: %q", f.Message)
 	}
-	vs := Check(Analyze(snap, DefaultThresholds), CheckThresholds{FDUsage: &Level{80, 95}})
+	vs := Check(Analyze(snap, DefaultThresholds), CheckThresholds{FDUsage: &Level{AtMost(80), AtMost(95)}})
 	if len(vs) != 1 || !strings.HasPrefix(vs[0].Message(), "pid 5001 (nginx) in network namespace 4026532500 uses") {
 		t.Errorf("violations %+v: want nginx's, its namespace named", vs)
 	}

@@ -159,8 +159,14 @@ func (m *checkMetrics) setSockets(r *Report) {
 // check's status.
 func (m *checkMetrics) setThresholds(r *Report, l CheckThresholds, vs []Violation) {
 	for _, ms := range Measure(r, l) {
-		m.set(m.warnLimit, float64(ms.Level.Warn), ms.Metric)
-		m.set(m.critLimit, float64(ms.Level.Crit), ms.Metric)
+		// A threshold gauge is the maximum: a range that is none (a
+		// minimum, "10:") has no series to compare a value with.
+		if n, ok := ms.Level.Warn.Max(); ok {
+			m.set(m.warnLimit, n, ms.Metric)
+		}
+		if n, ok := ms.Level.Crit.Max(); ok {
+			m.set(m.critLimit, n, ms.Metric)
+		}
 		// Zero series for every checked metric, so "> 0" alerts resolve.
 		m.add(m.violations, 0, ms.Metric, Warning.String())
 		m.add(m.violations, 0, ms.Metric, Critical.String())

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -69,7 +70,7 @@ func promFixture() (*Report, CheckThresholds, []Violation) {
 		many(50, inspect.TimeWait, ephemeral("10.0.0.7"), fixed("10.0.0.9:80")))
 	snap.Denied = 2
 	r := Analyze(snap, DefaultThresholds)
-	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {0, 100}}, FDUsage: &Level{80, 95}}
+	l := CheckThresholds{States: map[inspect.TCPState]Level{inspect.CloseWait: {AtMost(0), AtMost(100)}}, FDUsage: &Level{AtMost(80), AtMost(95)}}
 	return r, l, Check(r, l)
 }
 
@@ -341,5 +342,33 @@ func TestWriteTextfileFails(t *testing.T) {
 	err := WriteTextfile(filepath.Join(t.TempDir(), "missing", "sockleak.prom"), r, l, vs)
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("WriteTextfile into a missing directory: %v, want an error naming it", err)
+	}
+}
+
+// TestPrometheusRangeThresholds: a threshold gauge is a plain maximum; a
+// level that is none (a minimum, an inside range) has no series, where a
+// number would say the opposite of what alerts.
+func TestPrometheusRangeThresholds(t *testing.T) {
+	r, l, _ := promFixture()
+	l.States[inspect.CloseWait] = Level{Warn: Range{Start: math.Inf(-1), End: 20}, Crit: Range{Start: 10, End: math.Inf(1), Inside: true}}
+	l.FDUsage = &Level{Warn: Range{Start: 5, End: 80}, Crit: AtMost(95)}
+	var b bytes.Buffer
+	if err := Prometheus(&b, r, l, Check(r, l)); err != nil {
+		t.Fatal(err)
+	}
+	got := parseExposition(t, &b)
+	for series, want := range map[string]float64{
+		`sockleak_check_warning_threshold{metric="close_wait"}`:              20, // ~:20 is a maximum
+		`sockleak_check_critical_threshold{metric="fd_usage"}`:               95,
+		`sockleak_check_violations{metric="close_wait",severity="critical"}`: 1, // 1987 is inside @10:
+	} {
+		if v, ok := got[series]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", series, v, ok, want)
+		}
+	}
+	for _, series := range []string{`sockleak_check_critical_threshold{metric="close_wait"}`, `sockleak_check_warning_threshold{metric="fd_usage"}`} {
+		if v, ok := got[series]; ok {
+			t.Errorf("%s = %v, want no series: its range is no maximum", series, v)
+		}
 	}
 }

@@ -35,7 +35,8 @@ const maxTableFindings = 10
 
 // Table renders a report for a person: the findings (what is wrong and
 // whose bug it is), the processes with their sockets by state and fd usage,
-// the top peers per process and state, and optionally every socket.
+// the top peers per process and state, and optionally every socket. The
+// scan's warnings are Warnings', for stderr.
 func Table(w io.Writer, r *Report, opts TableOptions) error {
 	if opts.Top <= 0 {
 		opts.Top = 5
@@ -87,10 +88,20 @@ func Table(w io.Writer, r *Report, opts TableOptions) error {
 	fmt.Fprintf(&b, "\nSYSTEM  file handles %d/%d · TCP in use %d, orphans %d/%d, timewait %d/%d · tcp_fin_timeout %d s · local ports %d-%d\n",
 		sys.FilesAllocated, sys.FileMax, sys.TCPInUse, sys.TCPOrphan, sys.MaxOrphans, sys.TCPTimeWait, sys.MaxTWBuckets,
 		sys.FinTimeout, sys.LocalPortRange[0], sys.LocalPortRange[1])
-	for _, warn := range snap.Warnings {
-		wording.WriteWrapped(&b, "warning: ", "         ", wording.Escape(warn))
-	}
 	_, err := w.Write(trimTrailingSpace(b.Bytes()))
+	return err
+}
+
+// Warnings writes a scan's warnings (Snapshot.Warnings: processes denied,
+// a selection that matched nothing) as diagnostics, for stderr: one line
+// each, "sockleak: warning: ...", escaped. The documents for stdout
+// (Table, CheckText) leave them out; JSON carries them as data.
+func Warnings(w io.Writer, warnings []string) error {
+	var b strings.Builder
+	for _, warn := range warnings {
+		fmt.Fprintf(&b, "sockleak: warning: %s\n", wording.Escape(warn))
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 

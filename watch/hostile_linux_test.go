@@ -118,7 +118,7 @@ func TestHostileLive(t *testing.T) {
 	}
 
 	r := report.Analyze(snap, report.Thresholds{})
-	l := report.CheckThresholds{States: map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}}}
+	l := report.CheckThresholds{States: map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: report.AtMost(0), Crit: report.AtMost(0)}}}
 	vs := report.Check(r, l)
 	var out bytes.Buffer
 	if err := report.Table(&out, r, report.TableOptions{Sockets: true}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,12 +105,15 @@ func (p *ProcStatus) Headline() string {
 // Message says what an alert is about, in one line.
 func (a *Alert) Message() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pid %d (%s)", a.PID, label(a.Name, a.Command))
+	b.WriteString(a.subject())
 	if a.Exited {
 		b.WriteString(" exited")
 		return b.String()
 	}
 	b.WriteString(": ")
+	if a.Rule == RuleCrashLoop {
+		b.WriteString(crashLoopPhrase(a.Exits) + "; now ")
+	}
 	// An fd alert of a process with no socket in the state says nothing
 	// of the state.
 	if a.Count > 0 || a.Rule == RuleCloseWait || a.Rule == RuleCloseWaitAge {
@@ -122,6 +126,9 @@ func (a *Alert) Message() string {
 		}
 		if a.RateKnown {
 			b.WriteString(", " + formatRate(a.Rate))
+		}
+		if a.OpenedBy != "" {
+			b.WriteString(", opened by " + wording.Escape(a.OpenedBy))
 		}
 		b.WriteString("; ")
 	}
@@ -139,6 +146,8 @@ func (a *Alert) Message() string {
 		fmt.Fprintf(&b, " [%g%% of the fd limit or more]", a.Threshold)
 	case RuleFDLimitETA:
 		fmt.Fprintf(&b, " [fd limit in less than %s]", formatAge(time.Duration(a.Threshold*float64(time.Second))))
+	case RuleCrashLoop:
+		fmt.Fprintf(&b, " [%g ends at %.0f%%+ of the fd limit in %s]", a.Threshold, 100*CrashLoopUsage, formatAge(CrashLoopWindow))
 	}
 	return b.String()
 }
@@ -176,6 +185,11 @@ func TextLines(w io.Writer, st *Status) error {
 			b.WriteString("; worst: " + p.Headline())
 		}
 	}
+	for i := range st.Workloads {
+		if w := &st.Workloads[i]; slices.Contains(w.Firing, RuleCrashLoop) {
+			b.WriteString("; " + wording.Escape(w.Name) + " " + crashLoopPhrase(w.LimitExits()))
+		}
+	}
 	b.WriteByte('\n')
 	for i := range st.Alerts {
 		a := &st.Alerts[i]
@@ -200,7 +214,10 @@ type SampleLine struct {
 	Denied        int            `json:"processes_denied"`
 	Errors        int            `json:"sample_errors"`
 	Processes     []ProcessLine  `json:"processes"`
-	Warnings      []string       `json:"warnings"`
+	// Workloads are the workloads with CLOSE_WAIT sockets, a firing alert,
+	// or a process that ended near its fd limit in the last 10 minutes.
+	Workloads []WorkloadSample `json:"workloads"`
+	Warnings  []string         `json:"warnings"`
 }
 
 // ProcessLine is one process of a sample line.
@@ -260,6 +277,14 @@ type AlertLine struct {
 	SecondsToFDLimit *float64 `json:"seconds_to_fd_limit"`
 	Threshold        float64  `json:"threshold"`
 	Message          string   `json:"message"`
+	// Workload is the workload the alert is about (alerts are per
+	// workload; pid is its process the alert names); FDLimitExits are,
+	// for crash_loop, its processes that ended near their fd limit.
+	Workload     *WorkloadLine `json:"workload,omitempty"`
+	FDLimitExits []ExitLine    `json:"fd_limit_exits,omitempty"`
+	// OpenedBy is, under watch --trace, the code that opened the sockets
+	// counted.
+	OpenedBy string `json:"opened_by,omitempty"`
 }
 
 // LinesSchemaVersion is the version of SampleLine and AlertLine.
@@ -311,6 +336,7 @@ func JSONLines(w io.Writer, st *Status) error {
 		}
 		line.Processes = append(line.Processes, pl)
 	}
+	line.Workloads = workloadSamples(st.Workloads)
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -332,7 +358,8 @@ func JSONLines(w io.Writer, st *Status) error {
 			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name, Command: a.Command,
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
 			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
-			Threshold: a.Threshold, Message: a.Message(),
+			Threshold: a.Threshold, Message: a.Message(), Workload: workloadLine(a.WorkloadName, a.Workload),
+			FDLimitExits: exitLines(a.Exits), OpenedBy: a.OpenedBy,
 		}); err != nil {
 			return err
 		}

@@ -251,11 +251,20 @@ func (v *Live) processes(st *Status, cols, rows int) []string {
 		lines = append(lines, v.paint(bold, l))
 	}
 	lines = append(lines, joinColumns(parts, cols)...)
+	for i := range st.Workloads {
+		if w := &st.Workloads[i]; slices.Contains(w.Firing, RuleCrashLoop) {
+			l := "CRASH LOOP: " + wording.Escape(w.Name) + " " + crashLoopPhrase(w.LimitExits())
+			for _, w := range wrapColumns(l, cols, "  ") {
+				lines = append(lines, v.paint(red, w))
+			}
+		}
+	}
 	lines = append(lines, "")
 	// As many columns as fit, most important first; the sparkline
 	// takes what they leave, up to 30.
+	columns := liveColumnsFor(st.Processes)
 	ncols, width := 0, 0
-	for _, c := range liveColumns {
+	for _, c := range columns {
 		if width+c.width > cols {
 			break
 		}
@@ -266,7 +275,7 @@ func (v *Live) processes(st *Status, cols, rows int) []string {
 		spark = 0
 	}
 	var header strings.Builder
-	for _, c := range liveColumns[:ncols] {
+	for _, c := range columns[:ncols] {
 		header.WriteString(c.cell(c.title))
 	}
 	if spark > 0 {
@@ -281,7 +290,7 @@ func (v *Live) processes(st *Status, cols, rows int) []string {
 			lines = append(lines, "… "+wording.Count(len(st.Processes)-i, "more process", "more processes"))
 			break
 		}
-		lines = append(lines, v.row(&st.Processes[i], ncols, spark))
+		lines = append(lines, v.row(&st.Processes[i], columns[:ncols], spark))
 	}
 	return lines
 }
@@ -343,6 +352,30 @@ var liveColumns = []liveColumn{
 	}},
 }
 
+// workloadColumn replaces PROCESS when a process shown runs in a unit,
+// container or pod: that is its name across restarts, and the PID column
+// names the process.
+var workloadColumn = liveColumn{"WORKLOAD", 21, true, func(p *ProcStatus) string {
+	switch p.Workload.Kind {
+	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+		return truncate(wording.Escape(p.WorkloadName), 20)
+	}
+	return truncate(label(p.Name, p.Command), 20)
+}}
+
+// liveColumnsFor returns the columns for these processes.
+func liveColumnsFor(procs []ProcStatus) []liveColumn {
+	for i := range procs {
+		switch procs[i].Workload.Kind {
+		case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+			cols := slices.Clone(liveColumns)
+			cols[1] = workloadColumn
+			return cols
+		}
+	}
+	return liveColumns
+}
+
 func dash(n int) string {
 	if n == 0 {
 		return "-"
@@ -357,9 +390,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func (v *Live) row(p *ProcStatus, ncols, spark int) string {
+func (v *Live) row(p *ProcStatus, columns []liveColumn, spark int) string {
 	var b strings.Builder
-	for _, c := range liveColumns[:ncols] {
+	for _, c := range columns {
 		b.WriteString(c.cell(c.value(p)))
 	}
 	line := strings.TrimRight(b.String(), " ")

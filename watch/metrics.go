@@ -23,8 +23,8 @@ const DefaultMaxWorkloads = 50
 // OtherSeries bounds the series of one workload (or of the roll-up)
 // besides its sockets by state (one per state it holds, of the
 // len(inspect.States) = 12): processes, open fds, fd usage, CLOSE_WAIT
-// age, time to the limit.
-const OtherSeries = 5
+// age, time to the limit, processes that ended at the limit.
+const OtherSeries = 6
 
 // fixedFamilies are the series without labels (sockleak_sample_*,
 // sockleak_processes_*, sockleak_scan_timestamp_seconds,
@@ -36,7 +36,7 @@ const fixedFamilies = 8
 // maxWorkloads: (maxWorkloads+1) groups (the roll-up is one) of at most
 // len(inspect.States)+OtherSeries series each, plus sockleak_sockets by
 // state, sockleak_watch_alerts_firing by rule and the 8 without labels:
-// 17 × (N+1) + 24, 891 for the default 50.
+// 18 × (N+1) + 25, 943 for the default 50.
 func MaxSeries(maxWorkloads int) int {
 	return (maxWorkloads+1)*(len(inspect.States)+OtherSeries) + len(inspect.States) + len(ruleOrder) + fixedFamilies
 }
@@ -47,7 +47,7 @@ func MaxSeries(maxWorkloads int) int {
 // alert rules serves both.
 var families = []metrics.Family{
 	metrics.Sockets, metrics.WorkloadSockets, metrics.WorkloadProcesses, metrics.WorkloadOpenFDs, metrics.WorkloadFDUsage,
-	metrics.WorkloadCloseWaitOldest, metrics.WorkloadSecondsToFDLimit, metrics.WorkloadsRolledUp, metrics.SampleDuration,
+	metrics.WorkloadCloseWaitOldest, metrics.WorkloadSecondsToFDLimit, metrics.WorkloadFDLimitExits, metrics.WorkloadsRolledUp, metrics.SampleDuration,
 	metrics.SampleErrors, metrics.ProcessesUninspectable, metrics.ProcessesInspected, metrics.ScanTimestamp,
 	metrics.WatchAlertsFiring, metrics.WatchWorkloads, metrics.MetricErrors,
 }
@@ -176,7 +176,7 @@ func (e *Exporter) build(out *series, st *Status) {
 	for _, s := range inspect.States { // every state, so a series never just disappears
 		out.gauge(descSockets, float64(st.States[s]), s.Label())
 	}
-	groups := groupStatuses(st.Processes, e.byPID)
+	groups := addExits(groupStatuses(st.Processes, e.byPID), st.Workloads, e.byPID)
 	e.workloads(out, groups)
 	firing := map[string]int{}
 	for i := range st.Processes {

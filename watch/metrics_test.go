@@ -22,11 +22,15 @@ func exporterStatus(t *testing.T) *Status {
 	m := NewMonitor(Config{Window: time.Minute, Thresholds: Thresholds{CloseWait: 4}})
 	var st *Status
 	for i := range 4 {
-		st = m.Observe(sample(time.Duration(i)*10*time.Second,
-			procSpec{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64},
-			procSpec{pid: 7, start: 1, name: "sshd", est: 4, extraFDs: 3, limit: 1024},
-			procSpec{pid: 9, start: 1, name: "cron", cw: 1, cwBase: 900, est: 1, extraFDs: 1, limit: -1},
-		))
+		procs := []procSpec{
+			{pid: 42, start: 1, name: "leaky", cw: 2 * i, extraFDs: 4, limit: 64},
+			{pid: 7, start: 1, name: "sshd", est: 4, extraFDs: 3, limit: 1024},
+			{pid: 9, start: 1, name: "cron", cw: 1, cwBase: 900, est: 1, extraFDs: 1, limit: -1},
+		}
+		if i < 3 { // crashy.service dies at its fd limit before the last sample
+			procs = append(procs, procSpec{pid: 50, start: 1, name: "crashy", fds: 60, limit: 64, unit: "crashy.service"})
+		}
+		st = m.Observe(sample(time.Duration(i)*10*time.Second, procs...))
 	}
 	st.Took = 250 * time.Millisecond
 	st.Denied, st.Errors = 2, 1
@@ -35,7 +39,8 @@ func exporterStatus(t *testing.T) *Status {
 
 // workloadFamilies are the families of each workload's series.
 var workloadFamilies = []string{metrics.WorkloadSockets.Name, metrics.WorkloadProcesses.Name, metrics.WorkloadOpenFDs.Name,
-	metrics.WorkloadFDUsage.Name, metrics.WorkloadCloseWaitOldest.Name, metrics.WorkloadSecondsToFDLimit.Name, metrics.WorkloadsRolledUp.Name}
+	metrics.WorkloadFDUsage.Name, metrics.WorkloadCloseWaitOldest.Name, metrics.WorkloadSecondsToFDLimit.Name,
+	metrics.WorkloadFDLimitExits.Name, metrics.WorkloadsRolledUp.Name}
 
 // exporterCases are the exposition of exporterStatus's families with
 // series for max workloads.
@@ -53,6 +58,9 @@ var exporterCases = []struct {
 # TYPE sockleak_workload_close_wait_oldest_seconds gauge
 sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 30
 sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 20
+# HELP sockleak_workload_fd_limit_exits Processes of the workload that ended within the last 10 minutes at 80% of their soft open-files limit or more when last sampled (only while there are any): 3 or more, and the workload back, is a crash loop of a leak.
+# TYPE sockleak_workload_fd_limit_exits gauge
+sockleak_workload_fd_limit_exits{container="",kind="unit",namespace="",pod="",unit="crashy.service",workload="crashy.service"} 1
 # HELP sockleak_workload_fd_usage_ratio The highest ratio of open descriptors to the soft open-files limit among the workload's processes, 0-1: the limit is per process (absent when no limit is known).
 # TYPE sockleak_workload_fd_usage_ratio gauge
 sockleak_workload_fd_usage_ratio{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 0.15625
@@ -62,12 +70,14 @@ sockleak_workload_fd_usage_ratio{container="",kind="process",namespace="",pod=""
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 3
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 10
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 7
+sockleak_workload_open_fds{container="",kind="unit",namespace="",pod="",unit="crashy.service",workload="crashy.service"} 0
 # HELP sockleak_workload_processes Processes of the workload that sockleak inspected.
 # TYPE sockleak_workload_processes gauge
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 1
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 1
-# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).
+sockleak_workload_processes{container="",kind="unit",namespace="",pod="",unit="crashy.service",workload="crashy.service"} 0
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window or the workload's CLOSE_WAIT growth across restarts, whichever is sooner (only while they grow).
 # TYPE sockleak_workload_seconds_to_fd_limit gauge
 sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
 # HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).
@@ -89,6 +99,9 @@ sockleak_workloads_rolled_up 0
 # TYPE sockleak_workload_close_wait_oldest_seconds gauge
 sockleak_workload_close_wait_oldest_seconds{container="",kind="other",namespace="",pod="",unit="",workload="other"} 30
 sockleak_workload_close_wait_oldest_seconds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 20
+# HELP sockleak_workload_fd_limit_exits Processes of the workload that ended within the last 10 minutes at 80% of their soft open-files limit or more when last sampled (only while there are any): 3 or more, and the workload back, is a crash loop of a leak.
+# TYPE sockleak_workload_fd_limit_exits gauge
+sockleak_workload_fd_limit_exits{container="",kind="other",namespace="",pod="",unit="",workload="other"} 1
 # HELP sockleak_workload_fd_usage_ratio The highest ratio of open descriptors to the soft open-files limit among the workload's processes, 0-1: the limit is per process (absent when no limit is known).
 # TYPE sockleak_workload_fd_usage_ratio gauge
 sockleak_workload_fd_usage_ratio{container="",kind="other",namespace="",pod="",unit="",workload="other"} 0.0068359375
@@ -101,7 +114,7 @@ sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit=
 # TYPE sockleak_workload_processes gauge
 sockleak_workload_processes{container="",kind="other",namespace="",pod="",unit="",workload="other"} 2
 sockleak_workload_processes{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 1
-# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).
+# HELP sockleak_workload_seconds_to_fd_limit Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window or the workload's CLOSE_WAIT growth across restarts, whichever is sooner (only while they grow).
 # TYPE sockleak_workload_seconds_to_fd_limit gauge
 sockleak_workload_seconds_to_fd_limit{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 270
 # HELP sockleak_workload_sockets TCP sockets the workload's processes hold, by state, each socket once (kind="other" sums the workloads beyond the series cap).
@@ -111,7 +124,7 @@ sockleak_workload_sockets{container="",kind="other",namespace="",pod="",state="e
 sockleak_workload_sockets{container="",kind="process",namespace="",pod="",state="close_wait",unit="",workload="leaky"} 6
 # HELP sockleak_workloads_rolled_up Workloads (or processes, with --pid-label) beyond the series cap (--max-workloads), summed under kind="other".
 # TYPE sockleak_workloads_rolled_up gauge
-sockleak_workloads_rolled_up 2
+sockleak_workloads_rolled_up 3
 `,
 	},
 	{
@@ -145,15 +158,16 @@ sockleak_sockets{state="new_syn_recv"} 0
 sockleak_sockets{state="syn_recv"} 0
 sockleak_sockets{state="syn_sent"} 0
 sockleak_sockets{state="time_wait"} 0
-# HELP sockleak_watch_alerts_firing Processes for which each of sockleak watch's own alert rules is firing.
+# HELP sockleak_watch_alerts_firing Workloads for which each of sockleak watch's own alert rules is firing.
 # TYPE sockleak_watch_alerts_firing gauge
 sockleak_watch_alerts_firing{rule="close_wait"} 1
 sockleak_watch_alerts_firing{rule="close_wait_age"} 0
+sockleak_watch_alerts_firing{rule="crash_loop"} 0
 sockleak_watch_alerts_firing{rule="fd_limit_eta"} 0
 sockleak_watch_alerts_firing{rule="fd_usage"} 0
 # HELP sockleak_watch_workloads Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.
 # TYPE sockleak_watch_workloads gauge
-sockleak_watch_workloads 3
+sockleak_watch_workloads 4
 `,
 	},
 }
@@ -228,6 +242,7 @@ sockleak_sample_errors_total 2
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="cron"} 3
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="leaky"} 10
 sockleak_workload_open_fds{container="",kind="process",namespace="",pod="",unit="",workload="sshd"} 7
+sockleak_workload_open_fds{container="",kind="unit",namespace="",pod="",unit="crashy.service",workload="crashy.service"} 0
 `), metrics.SampleErrors.Name, metrics.WorkloadOpenFDs.Name); err != nil {
 		t.Error(err)
 	}

@@ -31,12 +31,7 @@ const DefaultWindow = 5 * time.Minute
 // procTrack is what the Monitor remembers of one process.
 type procTrack struct {
 	key    ProcKey
-	name   string
-	user   string
-	limit  int64
 	points []point // within the window, oldest first
-	firing map[string]bool
-	last   *Alert // the latest alert values, for a resolution after exit
 }
 
 // Monitor turns samples into trends and alerts. It keeps state only for
@@ -44,11 +39,12 @@ type procTrack struct {
 // what is on the host, not how long it has run. It is not safe for
 // concurrent use.
 type Monitor struct {
-	cfg     Config
-	tracker *Tracker // CLOSE_WAIT sockets: when each entered the state
-	procs   map[ProcKey]*procTrack
-	seq     int
-	errors  int
+	cfg       Config
+	tracker   *Tracker // CLOSE_WAIT sockets: when each entered the state
+	procs     map[ProcKey]*procTrack
+	workloads map[string]*wlTrack // by trackName
+	seq       int
+	errors    int
 }
 
 // NewMonitor returns a Monitor with no history.
@@ -57,9 +53,10 @@ func NewMonitor(cfg Config) *Monitor {
 		cfg.Window = DefaultWindow
 	}
 	return &Monitor{
-		cfg:     cfg,
-		tracker: NewTracker(HandshakeStates),
-		procs:   map[ProcKey]*procTrack{},
+		cfg:       cfg,
+		tracker:   NewTracker(HandshakeStates),
+		procs:     map[ProcKey]*procTrack{},
+		workloads: map[string]*wlTrack{},
 	}
 }
 
@@ -93,27 +90,69 @@ func (m *Monitor) Observe(s Sample) *Status {
 	m.tracker.Observe(snap)
 	m.tracker.forget()
 	counts := countStates(snap, st.States)
-	ages := m.handshakeAges()
+	ages := m.handshakeAges(now)
 
 	seen := make(map[ProcKey]bool, len(snap.Processes))
 	known := m.knownPIDs()
+	all := make([]ProcStatus, len(snap.Processes))
 	for i := range snap.Processes {
 		p := &snap.Processes[i]
 		key := procKey(p.PID, p.StartTime, known)
 		seen[key] = true
-		tr := m.track(key, p, now, counts[p.PID])
-		ps := m.status(tr, p)
-		ages.fill(&ps, now)
-		st.Alerts = append(st.Alerts, m.evaluate(tr, &ps, now)...)
-		if ps.Sockets > 0 || len(ps.Firing) > 0 {
-			st.Processes = append(st.Processes, ps)
+		all[i] = m.status(m.track(key, p, now, counts[p.PID]), p)
+		all[i].track = trackName(p)
+		ages.fill(&all[i], now)
+	}
+	m.dropExited(seen)
+	st.Alerts = m.evaluateWorkloads(st, all, now)
+	for i := range all {
+		if all[i].Sockets > 0 || len(all[i].Firing) > 0 {
+			st.Processes = append(st.Processes, all[i])
 		}
 	}
-	st.Alerts = append(st.Alerts, m.dropExited(seen, now)...)
 	tellApart(st, snap.Processes)
 	sortAlerts(st.Alerts)
 	sortWorstFirst(st.Processes)
 	return st
+}
+
+// evaluateWorkloads follows the workloads of the sample's processes,
+// applies the rules to them, marks each firing rule on the process its
+// alert names, fills st.Workloads and returns the alert transitions.
+func (m *Monitor) evaluateWorkloads(st *Status, all []ProcStatus, now time.Time) []Alert {
+	var alerts []Alert
+	byKey := make(map[ProcKey]*ProcStatus, len(all))
+	for i := range all {
+		byKey[all[i].ProcKey] = &all[i]
+	}
+	for _, w := range m.observeWorkloads(all, now) {
+		tr := m.workloads[w.track]
+		if w.Processes == 0 {
+			alerts = append(alerts, m.gone(tr, w, now)...)
+		} else {
+			alerts = append(alerts, m.evaluate(tr, w, now)...)
+			if p := byKey[w.Lead]; p != nil {
+				p.Firing = append(p.Firing, w.Firing...)
+			}
+		}
+		if w.CloseWait > 0 || len(w.Firing) > 0 || len(w.LimitExits()) > 0 {
+			st.Workloads = append(st.Workloads, *w)
+		}
+	}
+	sortWorkloads(st.Workloads)
+	return alerts
+}
+
+// trackName is the key of a process's workload track: its unit,
+// container or pod (WorkloadName), which outlives its pids; a plain
+// process's name and command line, so that two python3 scripts are two
+// workloads, and one restarted with the same command is the same.
+func trackName(p *inspect.Process) string {
+	switch p.Workload.Kind {
+	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+		return p.WorkloadName()
+	}
+	return p.WorkloadName() + "\x00" + p.Cmdline
 }
 
 // countStates counts the sample's sockets by state into states, and
@@ -143,10 +182,12 @@ func countStates(snap *inspect.Snapshot, states map[inspect.TCPState]int) map[in
 type ages struct {
 	since   map[int]map[inspect.TCPState]time.Time // per process, the oldest Since of each state
 	cwPeers map[int]map[string]int                 // per process, its CLOSE_WAIT sockets by peer
+	cwOld   map[int]int                            // per process, its CLOSE_WAIT sockets seen for CarryAge or longer
+	now     time.Time
 }
 
-func (m *Monitor) handshakeAges() ages {
-	a := ages{since: map[int]map[inspect.TCPState]time.Time{}, cwPeers: map[int]map[string]int{}}
+func (m *Monitor) handshakeAges(now time.Time) ages {
+	a := ages{since: map[int]map[inspect.TCPState]time.Time{}, cwPeers: map[int]map[string]int{}, cwOld: map[int]int{}, now: now}
 	for _, l := range m.tracker.seen {
 		for _, pid := range l.PIDs {
 			o := a.since[pid]
@@ -164,6 +205,9 @@ func (m *Monitor) handshakeAges() ages {
 				a.cwPeers[pid] = map[string]int{}
 			}
 			a.cwPeers[pid][l.Peer]++
+			if now.Sub(l.Since) >= CarryAge {
+				a.cwOld[pid]++
+			}
 		}
 	}
 	return a
@@ -178,6 +222,7 @@ func (a ages) fill(ps *ProcStatus, now time.Time) {
 		ps.Oldest[st] = now.Sub(t)
 	}
 	ps.CloseWaitPeer = topPeer(a.cwPeers[ps.PID])
+	ps.cwOld = a.cwOld[ps.PID]
 }
 
 func topPeer(peers map[string]int) string {
@@ -214,49 +259,33 @@ func procKey(pid int, start uint64, known map[int]ProcKey) ProcKey {
 func (m *Monitor) track(key ProcKey, p *inspect.Process, now time.Time, counts *[nStates]int32) *procTrack {
 	tr := m.procs[key]
 	if tr == nil {
-		tr = &procTrack{key: key, firing: map[string]bool{}}
+		tr = &procTrack{key: key}
 		m.procs[key] = tr
 	}
-	tr.name, tr.user, tr.limit = p.Name, p.User, p.FDSoftLimit
 	pt := point{at: now, fds: int32(min(p.FDs, math.MaxInt32))}
 	if counts != nil {
 		pt.counts = *counts
 	}
 	tr.points = append(tr.points, pt)
-	cutoff := now.Add(-m.cfg.Window)
-	if i := slices.IndexFunc(tr.points, func(q point) bool { return !q.at.Before(cutoff) }); i > 0 {
-		tr.points = append(tr.points[:0], tr.points[i:]...)
-	}
+	tr.points = trimBefore(tr.points, now.Add(-m.cfg.Window), func(q point) time.Time { return q.at })
 	return tr
 }
 
-// dropExited forgets the processes the sample did not hold: a process
-// that exited resolves its alerts, which dropExited returns.
-func (m *Monitor) dropExited(seen map[ProcKey]bool, now time.Time) []Alert {
-	var out []Alert
-	for key, tr := range m.procs {
-		if seen[key] {
-			continue
+// dropExited forgets the processes the sample did not hold. (Their
+// workloads' tracks remember that they ended.)
+func (m *Monitor) dropExited(seen map[ProcKey]bool) {
+	for key := range m.procs {
+		if !seen[key] {
+			delete(m.procs, key)
 		}
-		for _, rule := range ruleOrder {
-			if tr.firing[rule] && tr.last != nil {
-				a := *tr.last
-				a.Time, a.Rule, a.Firing, a.Exited = now, rule, false, true
-				a.Threshold = m.threshold(rule)
-				out = append(out, a)
-			}
-		}
-		delete(m.procs, key)
 	}
-	return out
 }
 
-// sortAlerts orders alerts by pid; a process that exited first, so that
-// when the kernel reused its pid the old one's resolution comes before the
-// new one's alerts.
+// sortAlerts orders alerts by workload, then pid; resolutions of a
+// workload gone first.
 func sortAlerts(alerts []Alert) {
 	slices.SortStableFunc(alerts, func(a, b Alert) int {
-		return cmp.Or(cmp.Compare(a.PID, b.PID), -cmp.Compare(exited(a), exited(b)),
+		return cmp.Or(cmp.Compare(a.WorkloadName, b.WorkloadName), cmp.Compare(a.PID, b.PID), -cmp.Compare(exited(a), exited(b)),
 			cmp.Compare(slices.Index(ruleOrder, a.Rule), slices.Index(ruleOrder, b.Rule)))
 	})
 }
@@ -271,19 +300,35 @@ func exited(a Alert) int {
 // sortWorstFirst orders processes the worst first: the most alerts, then
 // the soonest to its fd limit, then the most CLOSE_WAIT.
 func sortWorstFirst(procs []ProcStatus) {
-	soonest := func(p ProcStatus) time.Duration {
-		if p.ETA < 0 {
-			return math.MaxInt64
-		}
-		return p.ETA
-	}
 	slices.SortFunc(procs, func(a, b ProcStatus) int {
 		return cmp.Or(
 			cmp.Compare(len(b.Firing), len(a.Firing)),
-			cmp.Compare(soonest(a), soonest(b)),
+			cmp.Compare(soonest(a.ETA), soonest(b.ETA)),
 			cmp.Compare(b.States[inspect.CloseWait], a.States[inspect.CloseWait]),
 			cmp.Compare(b.Rates[inspect.CloseWait], a.Rates[inspect.CloseWait]),
 			cmp.Compare(b.Sockets, a.Sockets),
 			cmp.Compare(a.PID, b.PID), cmp.Compare(a.Start, b.Start))
 	})
+}
+
+// sortWorkloads orders workloads the worst first: the most alerts, a
+// crash loop, the soonest to the fd limit, then the most CLOSE_WAIT.
+func sortWorkloads(ws []WorkloadStatus) {
+	slices.SortFunc(ws, func(a, b WorkloadStatus) int {
+		return cmp.Or(
+			cmp.Compare(len(b.Firing), len(a.Firing)),
+			cmp.Compare(len(b.LimitExits()), len(a.LimitExits())),
+			cmp.Compare(soonest(a.ETA), soonest(b.ETA)),
+			cmp.Compare(b.CloseWait, a.CloseWait),
+			cmp.Compare(b.Rate, a.Rate),
+			cmp.Compare(a.Name, b.Name))
+	})
+}
+
+// soonest orders times to the fd limit: none (-1) after every estimate.
+func soonest(eta time.Duration) time.Duration {
+	if eta < 0 {
+		return math.MaxInt64
+	}
+	return eta
 }

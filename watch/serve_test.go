@@ -19,6 +19,7 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/livetest"
+	"github.com/sockleak/sockleak/socktest"
 )
 
 // get fetches a path from the server and returns its status and body.
@@ -38,6 +39,9 @@ func get(t *testing.T, s *Server, path string) (int, string) {
 
 func TestServe(t *testing.T) {
 	livetest.Skip(t)
+	// Shutdown closes the listener and every connection; the client's
+	// pool then closes its ends (a moment later: VerifyNone waits).
+	defer socktest.VerifyNone(t, socktest.IgnoreCurrent())
 	if _, err := Serve(ServeOptions{Addr: "256.0.0.1:1", Interval: time.Second}, NewExporter(1, false)); err == nil {
 		t.Error("Serve on a bad address: no error")
 	}

@@ -34,6 +34,11 @@ type Status struct {
 	Errors   int
 	Err      error
 	Warnings []string
+	// Workloads are the workloads that hold CLOSE_WAIT sockets, have a
+	// firing alert, or had a process end near its fd limit within
+	// CrashLoopWindow, the worst first; one gone for now (a service
+	// waiting for its restart) is listed with Processes 0.
+	Workloads []WorkloadStatus
 	// Alerts are the transitions at this sample: rules that fired and
 	// rules that resolved.
 	Alerts []Alert
@@ -76,8 +81,11 @@ type ProcStatus struct {
 	// History is its CLOSE_WAIT count at each sample of the window, oldest
 	// first.
 	History []int
-	// Firing lists the rules firing for it, in rule order.
+	// Firing lists the rules firing for its workload whose alerts name
+	// this process, in rule order.
 	Firing []string
+	track  string // its workload's key in the Monitor (trackName)
+	cwOld  int    // its CLOSE_WAIT sockets seen for CarryAge or longer
 }
 
 // CloseWaitOldest is the age of its oldest CLOSE_WAIT socket,
@@ -93,15 +101,21 @@ func (p *ProcStatus) FDUsage() float64 {
 	return 100 * float64(p.FDs) / float64(p.FDLimit)
 }
 
-// Alert is a rule firing or resolving for a process. It names the process,
-// and its CLOSE_WAIT sockets' count, main peer, oldest age and growth, and
-// its descriptors against the limit.
+// Alert is a rule firing or resolving for a workload. It names the
+// workload and its process the rule is about (the most CLOSE_WAIT
+// sockets, then the highest fd usage), and the workload's CLOSE_WAIT
+// sockets' count, main peer, oldest age and growth across restarts, and
+// the descriptors against the limit of its process nearest it.
 type Alert struct {
 	Time   time.Time
 	Rule   string // RuleCloseWait, ...
 	Firing bool   // false: resolved
-	// Exited is true when the alert resolved because the process exited.
+	// Exited is true when the alert resolved because the workload's
+	// processes exited (a unit, container or pod: for a whole window).
 	Exited bool
+	// WorkloadName and Workload are the workload's, as in ProcStatus.
+	WorkloadName string
+	Workload     inspect.Workload
 	ProcKey
 	Name string
 	// Command is the process's short command line when its name is
@@ -119,7 +133,14 @@ type Alert struct {
 	FDs     int
 	FDLimit int64
 	ETA     time.Duration
+	// Exits are the workload's processes that ended near their fd limit
+	// within CrashLoopWindow (WorkloadStatus.LimitExits).
+	Exits []Exit
 	// Threshold is the rule's threshold, in the rule's unit: sockets,
-	// seconds, percent.
+	// seconds, percent, processes.
 	Threshold float64
+	// OpenedBy names the code that opened the sockets counted, as
+	// "function (file:line)", where watch --trace knows it. The host's
+	// text: escaped when printed. Optional.
+	OpenedBy string
 }

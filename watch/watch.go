@@ -18,8 +18,8 @@ type Options struct {
 	// until ctx is done.
 	Count  int
 	Window time.Duration // --window: how far back trends look
-	// Thresholds are the alerts' (--close-wait, --max-age, --fd-usage,
-	// --eta).
+	// Thresholds are the alerts' (--max-close-wait,
+	// --max-close-wait-age, --max-fd-usage, --eta).
 	Thresholds Thresholds
 	// MaxWorkloads is how many workloads (processes, with --pid-label)
 	// get metrics of their own (--max-workloads); the exporter sums the
@@ -38,11 +38,11 @@ func (o *Options) Validate() error {
 	case o.Window < o.Interval:
 		return fmt.Errorf("invalid --window %v: want at least the --interval (%v)", o.Window, o.Interval)
 	case o.Thresholds.CloseWait < -1:
-		return fmt.Errorf("invalid --close-wait %d: want 0 or more (-1: off)", o.Thresholds.CloseWait)
+		return fmt.Errorf("invalid --max-close-wait %d: want 0 or more (-1: off)", o.Thresholds.CloseWait)
 	case !(o.Thresholds.FDUsage >= 0 && o.Thresholds.FDUsage <= 100): // NaN too
-		return fmt.Errorf("invalid --fd-usage %v: want a percentage (0: off)", o.Thresholds.FDUsage)
+		return fmt.Errorf("invalid --max-fd-usage %v: want a percentage", o.Thresholds.FDUsage)
 	case o.Thresholds.MaxAge < 0 || o.Thresholds.ETA < 0:
-		return errors.New("invalid --max-age or --eta: want a duration of 0 (off) or more")
+		return errors.New("invalid --max-close-wait-age or --eta: want a duration of 0 (off) or more")
 	case o.MaxWorkloads <= 0:
 		return fmt.Errorf("invalid --max-workloads %d: want 1 or more", o.MaxWorkloads)
 	}

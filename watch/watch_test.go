@@ -20,12 +20,12 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{func(o *Options) { o.Interval = 0 }, "invalid --interval 0s: want 100ms or more"},
 		{func(o *Options) { o.Interval = time.Nanosecond }, "invalid --interval 1ns: want 100ms or more"},
-		{func(o *Options) { o.Thresholds.CloseWait = -2 }, "invalid --close-wait -2: want 0 or more (-1: off)"},
-		{func(o *Options) { o.Thresholds.FDUsage = math.NaN() }, "invalid --fd-usage NaN: want a percentage (0: off)"},
+		{func(o *Options) { o.Thresholds.CloseWait = -2 }, "invalid --max-close-wait -2: want 0 or more (-1: off)"},
+		{func(o *Options) { o.Thresholds.FDUsage = math.NaN() }, "invalid --max-fd-usage NaN: want a percentage"},
 		{func(o *Options) { o.Count = -1 }, "invalid --count -1: want 0 (no end) or more"},
 		{func(o *Options) { o.Window = time.Millisecond }, "invalid --window 1ms: want at least the --interval (1s)"},
-		{func(o *Options) { o.Thresholds.FDUsage = 101 }, "invalid --fd-usage 101: want a percentage (0: off)"},
-		{func(o *Options) { o.Thresholds.ETA = -time.Second }, "invalid --max-age or --eta: want a duration of 0 (off) or more"},
+		{func(o *Options) { o.Thresholds.FDUsage = 101 }, "invalid --max-fd-usage 101: want a percentage"},
+		{func(o *Options) { o.Thresholds.ETA = -time.Second }, "invalid --max-close-wait-age or --eta: want a duration of 0 (off) or more"},
 		{func(o *Options) { o.MaxWorkloads = 0 }, "invalid --max-workloads 0: want 1 or more"},
 	} {
 		o := ok

@@ -16,7 +16,7 @@ import (
 // workloadDescs are the descriptors of the workload families, per
 // workload or (--pid-label) per process.
 type workloadDescs struct {
-	sockets, processes, openFDs, fdUsage, closeWaitOldest, secondsToLimit *prometheus.Desc
+	sockets, processes, openFDs, fdUsage, closeWaitOldest, secondsToLimit, limitExits *prometheus.Desc
 }
 
 func newWorkloadDescs(byPID bool) workloadDescs {
@@ -30,6 +30,7 @@ func newWorkloadDescs(byPID bool) workloadDescs {
 		sockets: desc(metrics.WorkloadSockets), processes: desc(metrics.WorkloadProcesses),
 		openFDs: desc(metrics.WorkloadOpenFDs), fdUsage: desc(metrics.WorkloadFDUsage),
 		closeWaitOldest: desc(metrics.WorkloadCloseWaitOldest), secondsToLimit: desc(metrics.WorkloadSecondsToFDLimit),
+		limitExits: desc(metrics.WorkloadFDLimitExits),
 	}
 }
 
@@ -45,6 +46,7 @@ type group struct {
 	oldest time.Duration
 	eta    time.Duration // the soonest; -1 when none
 	firing int
+	exits  int // processes that ended near the fd limit (WorkloadStatus.LimitExits)
 }
 
 func newGroup(name string, labels []string) *group {
@@ -107,16 +109,46 @@ func groupStatuses(procs []ProcStatus, byPID bool) []*group {
 	return out
 }
 
+// addExits gives each workload's group its processes that ended near the
+// fd limit (with byPID, its first process's group), and a group of its
+// own, with no process, to a workload that has none now: a service that
+// died of its leak keeps its series while it waits to be restarted.
+func addExits(groups []*group, ws []WorkloadStatus, byPID bool) []*group {
+	byName := map[string]*group{}
+	for _, g := range groups {
+		if _, ok := byName[g.name]; !ok {
+			byName[g.name] = g
+		}
+	}
+	for i := range ws {
+		w := &ws[i]
+		n := len(w.LimitExits())
+		if n == 0 {
+			continue
+		}
+		g := byName[w.Name]
+		if g == nil {
+			wl := w.Workload
+			if wl.Kind == "" {
+				wl.Kind = inspect.KindProcess
+			}
+			labels := report.MetricLabels(&wl, w.Name, 0, "")
+			if byPID {
+				labels = append(labels, "", "")
+			}
+			g = newGroup(w.Name, labels)
+			byName[w.Name] = g
+			groups = append(groups, g)
+		}
+		g.exits += n
+	}
+	return groups
+}
+
 // worstFirst orders groups: firing alerts, the soonest time to the fd
 // limit, CLOSE_WAIT sockets, all sockets, then the name.
 func worstFirst(a, b *group) int {
-	eta := func(g *group) time.Duration {
-		if g.eta < 0 {
-			return time.Duration(1<<63 - 1)
-		}
-		return g.eta
-	}
-	return cmp.Or(cmp.Compare(b.firing, a.firing), cmp.Compare(eta(a), eta(b)),
+	return cmp.Or(cmp.Compare(b.firing, a.firing), cmp.Compare(b.exits, a.exits), cmp.Compare(soonest(a.eta), soonest(b.eta)),
 		cmp.Compare(b.states[inspect.CloseWait], a.states[inspect.CloseWait]), cmp.Compare(b.sockets(), a.sockets()),
 		cmp.Compare(a.name, b.name), slices.Compare(a.labels, b.labels))
 }
@@ -137,6 +169,7 @@ func (e *Exporter) workloads(out *series, groups []*group) {
 	other := newGroup(metrics.OtherKind, report.OtherLabels(e.byPID))
 	for _, g := range rest {
 		other.add(g.states, g.procs, g.fds, g.usage, g.oldest, g.eta, g.firing)
+		other.exits += g.exits
 	}
 	e.groupSeries(out, other)
 }
@@ -163,5 +196,8 @@ func (e *Exporter) groupSeries(out *series, g *group) {
 	}
 	if g.eta >= 0 {
 		out.gauge(e.descs.secondsToLimit, g.eta.Seconds(), with()...)
+	}
+	if g.exits > 0 {
+		out.gauge(e.descs.limitExits, float64(g.exits), with()...)
 	}
 }

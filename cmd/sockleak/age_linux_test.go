@@ -87,9 +87,7 @@ func TestCheckMinAgeByKernelClock(t *testing.T) {
 func TestWatchFirstSampleAge(t *testing.T) {
 	livetest.Skip(t)
 	t.Parallel() // it mostly waits, on processes and sockets of its own
-	peer := slowPeer(t, 50*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "2", "-timeout", "10ms")
-	waitCloseWait(t, pid, 2)
+	pid, _ := leakingClient(t, 2, 50*time.Millisecond)
 	// The sockets were in CLOSE_WAIT by now; let them age.
 	const aged = 2500 * time.Millisecond
 	time.Sleep(aged)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,16 +40,21 @@ type CheckOptions struct {
 	// MaxFinWait2 is the most FIN_WAIT2 sockets allowed. Optional: -1,
 	// the default, does not check.
 	MaxFinWait2 int
-	// MaxStates are STATE=N pairs, any state, any spelling. Optional.
+	// MaxStates are STATE=N pairs (--max-state, deprecated: the same as
+	// --warning). Optional.
 	MaxStates []string
 	// MaxFDUsage is the most a process may use of its soft fd limit, in
 	// percent (-1: no limit).
 	MaxFDUsage int
-	// Warn and Crit are METRIC=N pairs: a state or fd-usage. Warn is the
-	// same as the --max flags; Crit is the critical level (Nagios).
-	// Optional.
+	// Warn and Crit are METRIC=RANGE pairs (-w/--warning, -c/--critical,
+	// and the deprecated --warn and --crit), METRIC a state or fd-usage,
+	// RANGE in the plugin syntax, several to a value with commas. Warn is
+	// the level the --max flags set; Crit the critical one. Optional.
 	Warn, Crit []string
-	Total      bool // the state thresholds apply to the host's totals
+	// Timeout is -t: UNKNOWN (exit 3 with -o nagios, else 2) when the
+	// check has not finished in this long; 0: no limit.
+	Timeout time.Duration
+	Total   bool // the state thresholds apply to the host's totals
 	// NoAcceptQueue does not fail for a listener that is not accepting
 	// (the accept_queue finding). Optional.
 	NoAcceptQueue bool
@@ -67,6 +73,8 @@ type CheckOptions struct {
 	Quiet        bool // print nothing when the check passes (cron)
 	Out, ErrOut  io.Writer
 
+	// warnOld and critOld are the deprecated --warn and --crit.
+	warnOld, critOld []string
 	// after waits for --min-age; time.After unless a test drives it.
 	after func(time.Duration) <-chan time.Time
 	// set records which threshold flags were given, so that two
@@ -74,17 +82,15 @@ type CheckOptions struct {
 	set map[string]bool
 }
 
-func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{}
-	c := &cobra.Command{
-		Use:   "check",
-		Short: "Exit 1 if a process holds too many sockets in CLOSE_WAIT (or another state) or nears its fd limit",
-		Long: `Check the host (or the processes --pid and --name select) against thresholds
+// checkLong is check's help.
+const checkLong = `Check the host (or the processes --pid and --name select) against thresholds
 and exit 0 if all pass, 1 if one is exceeded, 2 if sockleak could not check.
-By default any socket in CLOSE_WAIT fails, and so does a process using more
-than 80% of its soft open-files limit, and a listener that is not accepting:
-its accept queue near its backlog or holding connections in CLOSE_WAIT, whose
-clients gave up (a hung or stopped server; --no-accept-queue: not checked).
+By default a process holding a socket in CLOSE_WAIT is a warning and one
+holding more than 100 critical; a process using more than 80% of its soft
+open-files limit a warning, more than 95% critical; and a listener that is
+not accepting critical: its accept queue near its backlog or holding
+connections in CLOSE_WAIT, whose clients gave up (a hung or stopped server;
+--no-accept-queue: not checked). Either level fails the check.
 Thresholds apply to each process (and to the kernel's orphans, and to unknown
 owners) unless --total applies them to the host as a whole.
 
@@ -98,21 +104,35 @@ pass: no second sample, no wait. --min-age 0 counts every socket. A longer
 (the proc backend, states other than those two) a socket counts only if it is
 in the state at a first sample and still is at a second one, --min-age later.
 
+-w/--warning and -c/--critical set the levels as METRIC=RANGE (repeatable, or
+comma-separated): METRIC is close-wait, fin-wait-2, any TCP state, or fd-usage
+(percent of the soft limit, 0-100); RANGE is the plugin guidelines' syntax,
+alerting outside it: 10 (above 10), 10: (below 10), ~:10, 10:20, and @10:20
+(inside). --max-close-wait N is -w close-wait=N. -t gives up, UNKNOWN, after
+10 seconds (docs/flags.md has every flag).
+
 Outputs: text (one line per violation, then a summary), json (the inspect
 document plus the violations), nagios (a plugin line with performance data,
 exit codes 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the 20 worst listed),
-prometheus (the text exposition format, bounded by --max-processes;
---textfile writes it atomically for node_exporter).`,
+prometheus (the text exposition format, bounded by --max-workloads;
+--textfile writes it atomically for node_exporter).`
+
+func newCheckCmd(runF func(context.Context, *CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{}
+	c := &cobra.Command{
+		Use:   "check",
+		Short: "Exit 1 if a process holds too many sockets in CLOSE_WAIT (or another state) or nears its fd limit",
+		Long:  checkLong,
 		Example: `  sockleak check
   sockleak check --pid 4242 --max-close-wait 10 --min-age 30s
-  sockleak check --max-state fin-wait-2=100 --max-state last-ack=50 --total
-  sockleak check -o nagios --crit close-wait=100 --crit fd-usage=90
+  sockleak check -w fin-wait-2=100,last-ack=50 --total
+  sockleak check -o nagios -w close-wait=5 -c close-wait=20,fd-usage=90 -t 5
   sockleak check -q --textfile /var/lib/node_exporter/textfile_collector/sockleak.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
 			opts.set = map[string]bool{}
-			for _, name := range []string{"max-close-wait", "max-fin-wait2", "max-fd-usage", "min-age"} {
+			for _, name := range []string{"max-close-wait", "max-fin-wait2", "max-fd-usage", "min-age", "timeout"} {
 				opts.set[name] = c.Flags().Changed(name)
 			}
 			var err error
@@ -136,13 +156,10 @@ prometheus (the text exposition format, bounded by --max-processes;
 	f := c.Flags()
 	opts.Scan.register(f)
 	def := report.DefaultCheckSettings
-	f.IntVar(&opts.MaxCloseWait, "max-close-wait", def.MaxCloseWait, "most sockets in CLOSE_WAIT allowed (-1: no limit)")
-	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", def.MaxFinWait2, "most sockets in FIN_WAIT2 allowed (-1, the default: not checked)")
-	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
-	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", def.MaxFDUsage, "most a process may use of its soft open-files limit, in percent (-1: no limit)")
-	f.StringArrayVar(&opts.Warn, "warn", nil, "warning threshold METRIC=N, METRIC a state or fd-usage; the same as the --max flags (repeatable)")
-	f.StringArrayVar(&opts.Crit, "crit", nil, "critical threshold METRIC=N (repeatable; default: the warning threshold, and "+
-		strconv.Itoa(report.DefaultCritFDUsage)+" for fd-usage)")
+	f.IntVar(&opts.MaxCloseWait, "max-close-wait", def.MaxCloseWait, "the warning level: most sockets in CLOSE_WAIT a process may hold (-1: no limit); -w close-wait=N")
+	f.IntVar(&opts.MaxFinWait2, "max-fin-wait2", def.MaxFinWait2, "the warning level: most sockets in FIN_WAIT2 a process may hold (-1, the default: not checked); -w fin-wait-2=N")
+	f.IntVar(&opts.MaxFDUsage, "max-fd-usage", def.MaxFDUsage, "the warning level: most a process may use of its soft open-files limit, in percent (-1: no limit); -w fd-usage=N")
+	registerLevelFlags(f, opts)
 	f.BoolVar(&opts.Total, "total", false, "apply the state thresholds to the host's totals, not each process")
 	f.BoolVar(&opts.NoAcceptQueue, "no-accept-queue", false, "do not fail for a listener that is not accepting (its accept queue near full, or holding CLOSE_WAIT)")
 	f.DurationVar(&opts.MinAge, "min-age", report.DefaultMinAge, minAgeUsage+
@@ -152,7 +169,26 @@ prometheus (the text exposition format, bounded by --max-processes;
 	f.StringVar(&opts.Textfile, "textfile", "", "also write the metrics to this file, atomically (node_exporter's textfile collector)")
 	registerSeriesFlags(f, opts)
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when the check passes (for cron's mail)")
+	opts.Timeout = defaultCheckTimeout
+	f.VarP((*seconds)(&opts.Timeout), "timeout", "t", "give up, UNKNOWN, when the check has not finished in this long: seconds as plugins take them "+
+		"(-t 5), or a duration (500ms); 0: no limit. Without -t, a --min-age given adds its wait")
 	return c
+}
+
+// registerLevelFlags registers -w and -c, and the older flags they
+// replace.
+func registerLevelFlags(f *pflag.FlagSet, opts *CheckOptions) {
+	f.StringArrayVarP(&opts.Warn, "warning", "w", nil, "warning level METRIC=RANGE (repeatable, or comma-separated): METRIC close-wait, fin-wait-2, "+
+		"any TCP state, or fd-usage (percent of the soft open-files limit); RANGE in the plugin syntax: N (alert above N), N: (below N), "+
+		"~:N, N:M (outside N..M), @N:M (inside)")
+	f.StringArrayVarP(&opts.Crit, "critical", "c", nil, fmt.Sprintf("critical level METRIC=RANGE, as -w (default: close-wait %d, fd-usage %d, "+
+		"or the warning level where it is higher or no maximum)", report.DefaultCritCloseWait, report.DefaultCritFDUsage))
+	f.StringArrayVar(&opts.MaxStates, "max-state", nil, "most sockets allowed in a state, as STATE=N (repeatable)")
+	f.StringArrayVar(&opts.warnOld, "warn", nil, "the same as --warning")
+	f.StringArrayVar(&opts.critOld, "crit", nil, "the same as --critical")
+	for old, now := range map[string]string{"max-state": "-w/--warning STATE=N", "warn": "-w/--warning", "crit": "-c/--critical"} {
+		_ = f.MarkDeprecated(old, "use "+now) // the flags exist: cannot fail
+	}
 }
 
 // registerSeriesFlags registers the flags that shape check's metrics:
@@ -172,7 +208,8 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	l, err := report.CheckSettings{
 		MaxCloseWait: o.MaxCloseWait, MaxFinWait2: o.MaxFinWait2, MaxFDUsage: o.MaxFDUsage,
 		CloseWaitGiven: o.set["max-close-wait"], FinWait2Given: o.set["max-fin-wait2"], FDUsageGiven: o.set["max-fd-usage"],
-		MaxStates: o.MaxStates, Warn: o.Warn, Crit: o.Crit, Total: o.Total, NoAcceptQueue: o.NoAcceptQueue,
+		MaxStates: o.MaxStates, Warn: append(slices.Clip(o.Warn), o.warnOld...), Crit: append(slices.Clip(o.Crit), o.critOld...),
+		Total: o.Total, NoAcceptQueue: o.NoAcceptQueue,
 	}.Thresholds()
 	if err != nil {
 		return l, &flagError{err}
@@ -181,7 +218,22 @@ func (o *CheckOptions) thresholds() (report.CheckThresholds, error) {
 	if o.MinAge < 0 || o.MinAge > maxMinAge {
 		return l, flagErrorf("invalid --min-age %v: want a duration from 0 to 1h", o.MinAge)
 	}
+	if o.Timeout < 0 {
+		return l, flagErrorf("invalid --timeout %v: want a duration, or 0 for no limit", o.Timeout)
+	}
+	if o.set["timeout"] && o.set["min-age"] && o.Timeout > 0 && o.MinAge >= o.Timeout {
+		return l, flagErrorf("--min-age %v waits as long as --timeout %v or longer: the check could never finish", o.MinAge, o.Timeout)
+	}
 	return l, nil
+}
+
+// timeout is how long the check may take: -t, and without -t the
+// default plus the wait of a --min-age given.
+func (o *CheckOptions) timeout() time.Duration {
+	if o.Timeout > 0 && !o.set["timeout"] && o.set["min-age"] {
+		return o.Timeout + o.MinAge
+	}
+	return o.Timeout
 }
 
 func runCheck(ctx context.Context, opts *CheckOptions) error {
@@ -196,6 +248,24 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 	if warning := th.HiddenWarning(so.States); warning != "" {
 		fmt.Fprintf(opts.ErrOut, "sockleak: warning: %s\n", warning)
 	}
+	r, err := withTimeout(ctx, opts.timeout(), func(ctx context.Context) (*report.Report, error) {
+		return judge(ctx, opts, th)
+	})
+	if err != nil {
+		return err
+	}
+	code, err := writeCheck(opts, r, th, report.Check(r, th))
+	if err != nil {
+		return err
+	}
+	if code == exitOK {
+		return nil
+	}
+	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
+}
+
+// judge samples what the check needs, and analyses it.
+func judge(ctx context.Context, opts *CheckOptions, th report.CheckThresholds) (*report.Report, error) {
 	after := opts.after
 	if after == nil {
 		after = time.After
@@ -225,19 +295,11 @@ func runCheck(ctx context.Context, opts *CheckOptions) error {
 		// metrics so a textfile does not go stale.
 		snap = report.NoMatch(time.Now(), opts.Scan.ProcRoot, err.Error()+" (--allow-missing)")
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	rt := report.DefaultThresholds
 	rt.MinAge = opts.MinAge
-	r := report.Analyze(snap, rt)
-	code, err := writeCheck(opts, r, th, report.Check(r, th))
-	if err != nil {
-		return err
-	}
-	if code == exitOK {
-		return nil
-	}
-	return &exitStatus{code} // exitThreshold, or a Nagios plugin's own codes
+	return report.Analyze(snap, rt), nil
 }
 
 // stable is watch.Stable, ended by SIGINT or SIGTERM with an error, not by
@@ -278,6 +340,11 @@ func writeCheck(opts *CheckOptions, r *report.Report, th report.CheckThresholds,
 	code, err := checkOutput(opts, r, th, vs)
 	if err != nil {
 		return code, err
+	}
+	if len(vs) > 0 || !opts.Quiet {
+		// The scan's warnings are diagnostics: on stderr, whatever the
+		// output (JSON also carries them); -q's pass says nothing.
+		report.Warnings(opts.ErrOut, r.Snapshot.Warnings) //nolint:errcheck // stderr: nowhere to report its failure
 	}
 	if opts.Output != "nagios" {
 		if err := writeTextfile(); err != nil {

@@ -7,10 +7,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/livetest"
 	"github.com/sockleak/sockleak/report"
@@ -19,14 +23,13 @@ import (
 func TestCheckLeakingClient(t *testing.T) {
 	livetest.Skip(t)
 	t.Parallel() // it mostly waits, on processes and sockets of its own
-	peer := slowPeer(t, 150*time.Millisecond)
-	pid := startLeaky(t, "-addr", peer, "-n", "3", "-timeout", "10ms")
-	waitCloseWait(t, pid, 3)
+	pid, peer := leakingClient(t, 3, 150*time.Millisecond)
 	p := strconv.Itoa(pid)
 
 	// --min-age 0: the sockets are fresh, and every one counts.
 	code, stdout, stderr := runMain("check", "--pid", p, "--min-age", "0")
-	want := fmt.Sprintf("CRITICAL  pid %d (leaky) 3 CLOSE_WAIT to %s, over the maximum 0; ", pid, peer)
+	// 3: over the default warning level (0), under the critical (100).
+	want := fmt.Sprintf("WARNING   pid %d (leaky) 3 CLOSE_WAIT to %s, over the maximum 0; ", pid, peer)
 	if code != 1 || !strings.HasPrefix(stdout, want) || !strings.Contains(stdout, "\nFAIL: 1 threshold exceeded by 1 owner") {
 		t.Errorf("check --pid %d: exit %d, want 1 and a line %q\nstdout:\n%s\nstderr:\n%s", pid, code, want, stdout, stderr)
 	}
@@ -36,7 +39,7 @@ func TestCheckLeakingClient(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 		t.Fatalf("exit %d: %v\n%s%s", code, err, stdout, stderr)
 	}
-	if code != 1 || d.Status != "critical" || len(d.Violations) != 1 {
+	if code != 1 || d.Status != "warning" || len(d.Violations) != 1 {
 		t.Fatalf("check -o json: exit %d, document %+v", code, d)
 	}
 	v := d.Violations[0]
@@ -45,9 +48,9 @@ func TestCheckLeakingClient(t *testing.T) {
 	}
 
 	code, stdout, _ = runMain("check", "--pid", p, "-o", "nagios", "--min-age", "0")
-	wantN := fmt.Sprintf("SOCKLEAK CRITICAL - pid %d (leaky) 3 CLOSE_WAIT to %s | close_wait=3;0;0;0; fd_usage=", pid, peer)
-	if code != report.NagiosCritical || !strings.HasPrefix(stdout, wantN) {
-		t.Errorf("nagios: exit %d, output %q, want 2 and %q", code, stdout, wantN)
+	wantN := fmt.Sprintf("SOCKLEAK WARNING - pid %d (leaky) 3 CLOSE_WAIT to %s | close_wait=3;0;100;0; fd_usage=", pid, peer)
+	if code != report.NagiosWarning || !strings.HasPrefix(stdout, wantN) {
+		t.Errorf("nagios: exit %d, output %q, want 1 and %q", code, stdout, wantN)
 	}
 
 	// A limit above the count passes: the count is what check compares.
@@ -127,5 +130,73 @@ func TestCheckMinAgeIgnoresClosedSockets(t *testing.T) {
 	}
 	if waited != 10*time.Minute || !strings.HasPrefix(out.String(), "OK: no threshold exceeded") {
 		t.Errorf("waited %v, output:\n%s", waited, out.String())
+	}
+}
+
+// TestCheckTimeout: a scan that hangs (a socket table that is a FIFO no
+// one writes: the read never returns, whatever the context says) ends
+// at -t as a plugin must: UNKNOWN, exit 3, on time.
+func TestCheckTimeout(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(healthyRoot)); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(root, "net", "tcp")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Unblock the abandoned reader: a writer that comes and goes
+		// gives it an end of file.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+	})
+	start := time.Now()
+	code, stdout, stderr := runMain("check", "-o", "nagios", "--proc-root", root, "--backend", "proc", "-t", "300ms")
+	took := time.Since(start)
+	if code != report.NagiosUnknown || stdout != "SOCKLEAK UNKNOWN - the check did not finish within --timeout 300ms\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 3 and UNKNOWN", code, stdout, stderr)
+	}
+	if took < 300*time.Millisecond || took > 5*time.Second {
+		t.Errorf("returned after %v, want 300ms and a little", took)
+	}
+	code, _, stderr = runMain("check", "--proc-root", root, "--backend", "proc", "--timeout=300ms")
+	if code != exitError || stderr != "sockleak: the check did not finish within --timeout 300ms\n" {
+		t.Errorf("text: exit %d, stderr %q; want 2 and the timeout", code, stderr)
+	}
+}
+
+// TestCheckNagiosRanges is issue 17's acceptance on real sockets: a
+// client holding 12 CLOSE_WAIT sockets on loopback, against -w and -c in
+// the plugin range syntax; the perfdata carries warn;crit as given.
+func TestCheckNagiosRanges(t *testing.T) {
+	livetest.Skip(t)
+	t.Parallel() // it mostly waits, on processes and sockets of its own
+	pid, _ := leakingClient(t, 12, 150*time.Millisecond)
+	base := []string{"check", "-o", "nagios", "--pid", strconv.Itoa(pid), "--min-age", "0"}
+	for _, tt := range []struct {
+		args []string
+		code int
+		perf string // close_wait's perfdata
+	}{
+		{[]string{"-w", "close-wait=5", "-c", "close-wait=20"}, report.NagiosWarning, "close_wait=12;5;20;0;"},
+		{[]string{"-w", "close-wait=~:20", "-c", "close-wait=30"}, report.NagiosOK, "close_wait=12;~:20;30;0;"},
+		{[]string{"-w", "close-wait=~:20", "-c", "close-wait=30", "-t", "5"}, report.NagiosOK, "close_wait=12;~:20;30;0;"},
+		// 10: alerts BELOW 10 (the guidelines: outside 10..∞): 12 is
+		// no critical there, and the default warning (above 0) stays.
+		{[]string{"-c", "close-wait=10:"}, report.NagiosWarning, "close_wait=12;0;10:;0;"},
+		// @10: alerts inside 10..∞: 12 is critical.
+		{[]string{"-c", "close-wait=@10:"}, report.NagiosCritical, "close_wait=12;0;@10:;0;"},
+		{[]string{"-w", "close-wait=13:", "-c", "close-wait=12:"}, report.NagiosWarning, "close_wait=12;13:;12:;0;"},
+		{nil, report.NagiosWarning, "close_wait=12;0;100;0;"}, // the defaults: a warning
+	} {
+		code, stdout, stderr := runMain(append(base, tt.args...)...)
+		if code != tt.code || !strings.Contains(stdout, " | "+tt.perf+" ") {
+			t.Errorf("%v: exit %d, want %d and perfdata %q\nstdout:\n%s\nstderr:\n%s", tt.args, code, tt.code, tt.perf, stdout, stderr)
+		}
 	}
 }

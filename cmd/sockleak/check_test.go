@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,8 +44,8 @@ func TestCheckFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := report.CheckThresholds{
-		States:       map[inspect.TCPState]report.Level{inspect.CloseWait: {Warn: 0, Crit: 0}},
-		FDUsage:      &report.Level{Warn: 80, Crit: 95},
+		States:       map[inspect.TCPState]report.Level{inspect.CloseWait: lv(0, report.DefaultCritCloseWait)},
+		FDUsage:      lvp(80, 95),
 		AcceptQueue:  true,
 		MaxWorkloads: report.DefaultMaxWorkloads,
 	}
@@ -65,6 +66,32 @@ func TestCheckFlags(t *testing.T) {
 		t.Errorf("options = %+v", o)
 	}
 
+	// -t takes seconds, as plugins do, or a duration.
+	for arg, want := range map[string]time.Duration{"": defaultCheckTimeout, "-t=5": 5 * time.Second, "--timeout=1.5": 1500 * time.Millisecond,
+		"-t=500ms": 500 * time.Millisecond, "-t=0": 0} {
+		_, o, err := checkThresholds(t, strings.Fields(strings.ReplaceAll(arg, "=", " "))...)
+		if err != nil || o.Timeout != want || o.timeout() != want {
+			t.Errorf("%q: timeout %v, %v; want %v", arg, o.Timeout, err, want)
+		}
+	}
+	// Without -t, a --min-age given adds its wait; with it, it does not.
+	if _, o, _ := checkThresholds(t, "--min-age", "30s"); o.timeout() != defaultCheckTimeout+30*time.Second {
+		t.Errorf("--min-age 30s: timeout %v", o.timeout())
+	}
+	if _, o, _ := checkThresholds(t, "--min-age", "3s", "-t", "5"); o.timeout() != 5*time.Second {
+		t.Errorf("--min-age 3s -t 5: timeout %v", o.timeout())
+	}
+
+	// The deprecated names set the same thresholds as the new ones.
+	oldL, _, err := checkThresholds(t, "--warn", "close-wait=5", "--crit", "close-wait=20", "--max-state", "last-ack=3", "--warn", "fd=70")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newL, _, err := checkThresholds(t, "-w", "close-wait=5,last-ack=3", "-c", "close-wait=20", "-w", "fd-usage=70")
+	if err != nil || !cmp.Equal(oldL, newL) || oldL.States[inspect.LastAck] != lv(3, 3) || *oldL.FDUsage != lv(70, 95) {
+		t.Errorf("old flags %+v, new flags %+v, %v", oldL, newL, err)
+	}
+
 	for _, flag := range []string{"--max-workloads", "--max-processes"} { // the old name, deprecated
 		l, _, err = checkThresholds(t, flag, "7", "--pid-label")
 		if err != nil || l.MaxWorkloads != 7 || !l.PIDLabel {
@@ -73,7 +100,9 @@ func TestCheckFlags(t *testing.T) {
 	}
 }
 
-func lv(warn, crit int) report.Level { return report.Level{Warn: warn, Crit: crit} }
+func lv(warn, crit int) report.Level {
+	return report.Level{Warn: report.AtMost(warn), Crit: report.AtMost(crit)}
+}
 
 func lvp(warn, crit int) *report.Level { l := lv(warn, crit); return &l }
 
@@ -92,13 +121,13 @@ func TestCheckThresholds(t *testing.T) {
 		{
 			name:   "every flag",
 			args:   []string{"--max-close-wait", "5", "--max-fin-wait2", "100", "--max-state", "last-ack=7", "--max-state", "SYN_RECV=1000", "--max-fd-usage", "70"},
-			states: map[inspect.TCPState]report.Level{cw: lv(5, 5), inspect.FinWait2: lv(100, 100), inspect.LastAck: lv(7, 7), inspect.SynRecv: lv(1000, 1000)},
+			states: map[inspect.TCPState]report.Level{cw: lv(5, report.DefaultCritCloseWait), inspect.FinWait2: lv(100, 100), inspect.LastAck: lv(7, 7), inspect.SynRecv: lv(1000, 1000)},
 			fd:     lvp(70, 95),
 		},
 		{
 			name:   "--max-state overrides a default",
 			args:   []string{"--max-state", "close-wait=9"},
-			states: map[inspect.TCPState]report.Level{cw: lv(9, 9)},
+			states: map[inspect.TCPState]report.Level{cw: lv(9, report.DefaultCritCloseWait)},
 			fd:     lvp(80, 95),
 		},
 		{
@@ -108,6 +137,21 @@ func TestCheckThresholds(t *testing.T) {
 			fd:     lvp(70, 90),
 		},
 		{
+			name:   "-w and -c",
+			args:   []string{"-w", "close-wait=10", "-c", "close-wait=100", "--warning", "fd-usage=70", "--critical=fd_usage=90"},
+			states: map[inspect.TCPState]report.Level{cw: lv(10, 100)},
+			fd:     lvp(70, 90),
+		},
+		{
+			name: "ranges, comma-separated",
+			args: []string{"-w", "close-wait=~:20,fin-wait-2=@5:10", "-c", "close-wait=30,fin-wait-2=10:"},
+			states: map[inspect.TCPState]report.Level{
+				cw:               {Warn: report.Range{Start: math.Inf(-1), End: 20}, Crit: report.AtMost(30)},
+				inspect.FinWait2: {Warn: report.Range{Start: 5, End: 10, Inside: true}, Crit: report.Range{Start: 10, End: math.Inf(1)}},
+			},
+			fd: lvp(80, 95),
+		},
+		{
 			name:   "limits off",
 			args:   []string{"--max-close-wait", "-1", "--max-fd-usage", "-1", "--max-state", "last-ack=1"},
 			states: map[inspect.TCPState]report.Level{inspect.LastAck: lv(1, 1)},
@@ -115,7 +159,11 @@ func TestCheckThresholds(t *testing.T) {
 		{name: "unknown state", args: []string{"--max-state", "half-open=3"}, wantErr: `invalid --max-state "half-open=3": unknown TCP state "half-open"`},
 		{name: "not a number", args: []string{"--max-close-wait", "lots"}, wantErr: `invalid argument "lots" for "--max-close-wait"`},
 		{name: "conflict", args: []string{"--max-close-wait", "1", "--max-state", "closewait=2"}, wantErr: "CLOSE_WAIT given twice: 1 (--max-close-wait) and 2 (--max-state closewait=2)"},
-		{name: "fd conflict", args: []string{"--max-fd-usage", "70", "--warn", "fd=60"}, wantErr: "fd usage given twice: 70% (--max-fd-usage) and 60% (--warn fd=60)"},
+		{name: "fd conflict", args: []string{"--max-fd-usage", "70", "--warn", "fd=60"}, wantErr: "fd usage given twice: 70 (--max-fd-usage) and 60 (--warning fd=60)"},
+		{name: "a range that is none", args: []string{"-c", "close-wait=20:10"}, wantErr: `invalid --critical "close-wait=20:10": start 20 is above end 10`},
+		{name: "negative timeout", args: []string{"-t", "-1s"}, wantErr: "invalid --timeout -1s"},
+		{name: "a timeout that is no duration", args: []string{"-t", "soon"}, wantErr: `invalid argument "soon" for "-t, --timeout" flag: want seconds (5) or a duration`},
+		{name: "a min-age as long as the timeout", args: []string{"-t", "5s", "--min-age", "5s"}, wantErr: "--min-age 5s waits as long as --timeout 5s"},
 		{name: "max-fin-wait2 given", args: []string{"--max-fin-wait2", "3", "--max-state", "fin-wait-2=4"}, wantErr: "FIN_WAIT2 given twice"},
 		{name: "everything off", args: []string{"--max-close-wait", "-1", "--max-fd-usage", "-1"}, wantErr: "no thresholds to check"},
 		{name: "negative min age", args: []string{"--min-age", "-1s"}, wantErr: "invalid --min-age"},
@@ -167,7 +215,7 @@ var checkExitTests = []struct {
 	{
 		name: "incident: the client fails", args: []string{"check", "--proc-root", incidentClient}, code: 1,
 		stdout: []string{
-			"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 0; 1997/2048 fds (98%)\n",
+			"CRITICAL  pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000, over the maximum 100; 1997/2048 fds (98%)\n",
 			"CRITICAL  pid 4242 (openser) uses 1997/2048 fds (98%), over the maximum 95%; 1991 are sockets\n",
 			"FAIL: 2 thresholds exceeded by 1 owner",
 		},
@@ -212,7 +260,7 @@ var checkExitTests = []struct {
 		// check fails for it by --pid and by --name, the queue first.
 		name: "hung server", args: []string{"check", "--proc-root", hungRoot, "--pid", "2100"}, code: 1,
 		stdout: []string{"CRITICAL  pid 2100 (redis-server) is not accepting connections on 0.0.0.0:6379: 55 connections wait",
-			"it is stopped: SIGSTOP or a debugger\n", "CRITICAL  pid 2100 (redis-server) 63 CLOSE_WAIT", "FAIL: 2 thresholds exceeded by 1 owner"},
+			"it is stopped: SIGSTOP or a debugger\n", "WARNING   pid 2100 (redis-server) 63 CLOSE_WAIT", "FAIL: 2 thresholds exceeded by 1 owner"},
 	},
 	{
 		name: "hung server by name", args: []string{"check", "--proc-root", hungRoot, "--name", "redis-server"}, code: 1,
@@ -238,7 +286,9 @@ var checkExitTests = []struct {
 	},
 	{
 		name: "missing pid allowed", args: []string{"check", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
-		stdout: []string{"OK: no threshold exceeded", "warning: no process matches --pid 4242 (--allow-missing)"},
+		stdout: []string{"OK: no threshold exceeded"},
+		// A diagnostic: on stderr (issue 17), not in the result.
+		stderr: "sockleak: warning: no process matches --pid 4242 (--allow-missing)\n",
 	},
 	{
 		name: "missing pid allowed, quietly", args: []string{"check", "-q", "--proc-root", healthyRoot, "--pid", "4242", "--allow-missing"}, code: 0,
@@ -315,7 +365,8 @@ var checkExitTests = []struct {
 	},
 	{
 		name: "bad threshold", args: []string{"check", "--max-state", "close-wiat=3"}, code: 2,
-		stderr: `sockleak: invalid --max-state "close-wiat=3": unknown TCP state "close-wiat"`, wantUsage: true,
+		stderr: "Flag --max-state has been deprecated, use -w/--warning STATE=N\n" +
+			`sockleak: invalid --max-state "close-wiat=3": unknown TCP state "close-wiat"`, wantUsage: true,
 	},
 	{
 		name: "unreadable proc root", args: []string{"check", "--proc-root", "/nonexistent/proc"}, code: 2,
@@ -327,24 +378,31 @@ var checkExitTests = []struct {
 	},
 	{name: "bad output", args: []string{"check", "-o", "yaml"}, code: 2, stderr: `invalid -o "yaml"`, wantUsage: true},
 	{
-		name: "nagios: critical", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--crit", "fd-usage=90"}, code: 2,
-		stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;0;0; fd_usage=98%;80;90;0;100\n"},
+		name: "nagios: critical", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "-c", "fd-usage=90"}, code: 2,
+		stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;100;0; fd_usage=98%;80;90;0;100\n"},
 	},
 	{
-		name: "nagios: warning", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--warn", "close-wait=100", "--crit", "close-wait=5000", "--max-fd-usage", "99"}, code: 1,
+		// The old names still work, and say so on stderr, not before
+		// the plugin's line.
+		name: "nagios: deprecated --crit", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "--crit", "fd-usage=90"}, code: 2,
+		stdout: []string{"SOCKLEAK CRITICAL - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 (and 1 more) | close_wait=1987;0;100;0; fd_usage=98%;80;90;0;100\n"},
+		stderr: "Flag --crit has been deprecated, use -c/--critical\n",
+	},
+	{
+		name: "nagios: warning", args: []string{"check", "-o", "nagios", "--proc-root", incidentClient, "-w", "close-wait=100", "-c", "close-wait=5000", "--max-fd-usage", "99"}, code: 1,
 		stdout: []string{"SOCKLEAK WARNING - pid 4242 (openser) 1987 CLOSE_WAIT to 10.0.0.5:7000 | close_wait=1987;100;5000;0; fd_usage=98%;99;99;0;100\n"},
 	},
 	{
 		name: "nagios: ok", args: []string{"check", "-o", "nagios", "--proc-root", healthyRoot}, code: 0,
-		stdout: []string{"SOCKLEAK OK - no threshold exceeded; 5 processes inspected | close_wait=0;0;0;0; fd_usage="},
+		stdout: []string{"SOCKLEAK OK - no threshold exceeded; 5 processes inspected | close_wait=0;0;100;0; fd_usage="},
 	},
 	{
 		name: "nagios: unknown when the proc root is unreadable", args: []string{"check", "-o", "nagios", "--proc-root", "/nonexistent/proc"}, code: 3,
 		stdout: []string{`SOCKLEAK UNKNOWN - could not read proc root "/nonexistent/proc"`},
 	},
 	{
-		name: "nagios: unknown for a bad threshold", args: []string{"check", "-o", "nagios", "--crit", "close-wait=x"}, code: 3,
-		stdout: []string{`SOCKLEAK UNKNOWN - invalid --crit "close-wait=x"`},
+		name: "nagios: unknown for a bad threshold", args: []string{"check", "-o", "nagios", "-c", "close-wait=x"}, code: 3,
+		stdout: []string{`SOCKLEAK UNKNOWN - invalid --critical "close-wait=x": "x" is not a number` + "\n"},
 	},
 }
 

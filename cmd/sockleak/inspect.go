@@ -17,7 +17,7 @@ import (
 // InspectOptions are the flags of sockleak inspect.
 type InspectOptions struct {
 	Scan    ScanFlags
-	Output  string // -o: table or json
+	Output  string // -o: text or json (table: the deprecated name of text)
 	Sockets bool   // --sockets: list every socket
 	Top     int    // --top: peers per process and state
 	// MinAge: the findings leave out CLOSE_WAIT and FIN_WAIT2 sockets
@@ -49,8 +49,14 @@ every socket; without the bound (the proc backend) every socket counts.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
-			if opts.Output != "table" && opts.Output != "json" {
-				return flagErrorf("invalid -o %q: want table or json", opts.Output)
+			switch opts.Output {
+			case "table":
+				// Every other command calls its person's output text.
+				fmt.Fprintln(opts.ErrOut, "sockleak: -o table has been deprecated, use -o text")
+				opts.Output = "text"
+			case "text", "json":
+			default:
+				return flagErrorf("invalid -o %q: want text or json", opts.Output)
 			}
 			if opts.MinAge < 0 {
 				return flagErrorf("invalid --min-age %v: want a duration of 0 or more", opts.MinAge)
@@ -65,7 +71,7 @@ every socket; without the bound (the proc backend) every socket counts.`,
 		},
 	}
 	opts.Scan.register(c.Flags())
-	c.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	c.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text (tables, for a person) or json")
 	c.Flags().BoolVar(&opts.Sockets, "sockets", false, "list every socket, grouped by process")
 	c.Flags().IntVar(&opts.Top, "top", 5, "peers to show per process and state")
 	c.Flags().DurationVar(&opts.MinAge, "min-age", report.DefaultMinAge, minAgeUsage+" for the findings (still listed)")
@@ -121,9 +127,16 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 	th.MinAge = opts.MinAge
 	r := report.Analyze(snap, th)
 	if opts.Output == "json" {
-		return report.JSON(opts.Out, r)
+		err = report.JSON(opts.Out, r)
+	} else {
+		err = report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
 	}
-	return report.Table(opts.Out, r, report.TableOptions{Top: opts.Top, Sockets: opts.Sockets})
+	if err != nil {
+		return err
+	}
+	// The document on stdout, its warnings on stderr (JSON also carries
+	// them).
+	return report.Warnings(opts.ErrOut, snap.Warnings)
 }
 
 // gcPause is the collector's pause during scans. Scans that overlap (the

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,5 +45,28 @@ func TestInspectFlags(t *testing.T) {
 	c.SetArgs(nil)
 	if err := c.Execute(); err != nil || got.MinAge != report.DefaultMinAge {
 		t.Errorf("default --min-age = %v (%v), want report.DefaultMinAge", got.MinAge, err)
+	}
+}
+
+// TestInspectWarningsToStderr: documents on stdout, diagnostics on
+// stderr (issue 17). A proc root without its sys/ counters warns: the
+// warning is on stderr, not in the table; JSON carries it as data too.
+func TestInspectWarningsToStderr(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(healthyRoot)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "sys")); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "sockleak: warning: some system counters are missing"
+	for _, output := range []string{"text", "json"} {
+		code, stdout, stderr := runMain("inspect", "--proc-root", root, "-o", output)
+		if code != 0 || !strings.HasPrefix(stderr, warning) || strings.Count(stderr, "\n") != 1 || strings.Contains(stdout, "warning: ") {
+			t.Errorf("-o %s: exit %d\nstdout:\n%s\nstderr:\n%s", output, code, stdout, stderr)
+		}
+		if output == "json" && !strings.Contains(stdout, `"warnings": [`+"\n"+`    "some system counters are missing`) {
+			t.Errorf("-o json: the document lacks its warning:\n%s", stdout)
+		}
 	}
 }

@@ -34,6 +34,17 @@ func slowPeer(t *testing.T, delay time.Duration) string {
 	return p.Addr().String()
 }
 
+// leakingClient starts testdata/leaky against a slow peer (its reply
+// comes delay after a request, after leaky's 10ms timeout) for n
+// transactions, and waits until it holds their n sockets in CLOSE_WAIT.
+func leakingClient(t *testing.T, n int, delay time.Duration) (pid int, peer string) {
+	t.Helper()
+	peer = slowPeer(t, delay)
+	pid = startLeaky(t, "-addr", peer, "-n", strconv.Itoa(n), "-timeout", "10ms")
+	waitCloseWait(t, pid, n)
+	return pid, peer
+}
+
 // built is one program buildOnce built, or the error that stopped it.
 type built struct {
 	once sync.Once

@@ -17,13 +17,16 @@ import (
 
 // RunOptions are the flags and arguments of sockleak run.
 type RunOptions struct {
-	Command    []string      // the command and its arguments
-	Interval   time.Duration // --interval: between samples of the tree
-	Grace      time.Duration // --grace: how long a socket may sit in a leak state
-	LeakStates []string      // --leak-state, any spelling
-	Output     string        // -o: text or json
-	ReportFile string        // --report-file: write the report here, not to stderr. Optional.
-	ProcRoot   string        // the live proc root; tests may point elsewhere
+	Command  []string      // the command and its arguments
+	Interval time.Duration // --interval: between samples of the tree
+	// MinAge is --min-age (the deprecated --grace): a socket counts as a
+	// leak once it has sat in a leak state this long, as check's and
+	// inspect's --min-age count a socket.
+	MinAge     time.Duration
+	LeakStates []string // --leak-state, any spelling
+	Output     string   // -o: text or json
+	ReportFile string   // --report-file: write the report here, not to stderr (text) or stdout (json). Optional.
+	ProcRoot   string   // the live proc root; tests may point elsewhere
 	// In, Out and ErrOut are the command's stdio; the report goes to
 	// ErrOut after the command's own output, unless ReportFile is set.
 	In          io.Reader
@@ -44,15 +47,16 @@ away is lost). Each socket is tracked by inode from the sample it is first
 seen in CLOSE_WAIT (or another --leak-state).
 
 When COMMAND exits, the report lists every socket that sat in a leak state
-for --grace or longer: the process and its command line, the peer, how long,
-and the peak count per leak state. It goes to stderr, after the command's own
-output (use --report-file to keep it apart).
+for --min-age or longer: the process and its command line, the peer, how long,
+and the peak count per leak state. The text report goes to stderr, -o json's
+document to stdout, each after the command's own output (use --report-file to
+keep it apart).
 
 Exit status: the command's own if it failed (128+N if signal N killed it);
 otherwise 1 if a socket leaked, 0 if none did; 2 if sockleak could not start
 the command.`,
 		Example: `  sockleak run -- go test ./...
-  sockleak run --grace 5s -- ./integration.sh
+  sockleak run --min-age 5s -- ./integration.sh
   sockleak run -o json --report-file leaks.json -- make e2e`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -72,10 +76,12 @@ the command.`,
 	// test -count=1 ./... needs no "--".
 	f.SetInterspersed(false)
 	f.DurationVar(&opts.Interval, "interval", 250*time.Millisecond, "time between samples of the process tree")
-	f.DurationVar(&opts.Grace, "grace", time.Second, "report sockets that sat in a leak state this long or longer")
+	f.DurationVar(&opts.MinAge, "min-age", time.Second, "count a socket as a leak once it has sat in a leak state this long (0: every socket seen in one)")
+	f.DurationVar(&opts.MinAge, "grace", time.Second, "the same as --min-age")
+	_ = f.MarkDeprecated("grace", "use --min-age") // the flag exists: cannot fail
 	f.StringSliceVar(&opts.LeakStates, "leak-state", []string{"CLOSE_WAIT"}, "states that count as a leak (repeatable)")
 	f.StringVarP(&opts.Output, "output", "o", "text", "report format: text or json")
-	f.StringVar(&opts.ReportFile, "report-file", "", "write the report to this file instead of stderr")
+	f.StringVar(&opts.ReportFile, "report-file", "", "write the report to this file instead of stderr (text) or stdout (json)")
 	opts.ProcRoot = inspect.DefaultRoot
 	return c
 }
@@ -103,14 +109,19 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if opts.Interval <= 0 {
 		return flagErrorf("invalid --interval %v: want a positive duration", opts.Interval)
 	}
-	if opts.Grace < 0 {
-		return flagErrorf("invalid --grace %v: want a duration of 0 or more", opts.Grace)
+	if opts.MinAge < 0 {
+		return flagErrorf("invalid --min-age %v: want a duration of 0 or more", opts.MinAge)
 	}
 	fsys, err := inspect.NewFS(opts.ProcRoot)
 	if err != nil {
 		return err
 	}
-	var report io.Writer = opts.ErrOut
+	// A person's report is a diagnostic, as time(1)'s is: stderr. A JSON
+	// document is a document: stdout, after the command's own output.
+	report := opts.ErrOut
+	if opts.Output == "json" {
+		report = opts.Out
+	}
 	if opts.ReportFile != "" {
 		f, err := os.Create(opts.ReportFile)
 		if err != nil {
@@ -131,7 +142,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	res, err := run.Command(ctx, run.Config{
 		Command: opts.Command,
 		Stdin:   opts.In, Stdout: opts.Out, Stderr: opts.ErrOut,
-		Interval: opts.Interval, Grace: opts.Grace, LeakStates: states,
+		Interval: opts.Interval, Grace: opts.MinAge, LeakStates: states,
 		Tree: fsys.ProcessTree,
 		// Only the leak states: the netlink backend has the kernel filter
 		// them, a fraction of a full dump on a busy host.

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/report"
 	"github.com/sockleak/sockleak/watch"
 )
 
@@ -22,12 +24,15 @@ type WatchOptions struct {
 	Interval time.Duration // --interval: between samples
 	Count    int           // --count: stop after this many samples. Optional: 0 runs until SIGINT/SIGTERM.
 	Window   time.Duration // --window: how far back rates look
-	// The alert rules: --close-wait (-1 off), --max-age (0 off),
-	// --fd-usage percent (0 off), --eta (0 off).
+	// The alert rules (docs/flags.md): --max-close-wait (-1 off),
+	// --max-close-wait-age (0 off), --max-fd-usage percent (-1 off), --eta
+	// (0 off), --crash-loop (0 off). The deprecated --close-wait and
+	// --max-age set the first two; --fd-usage (0 off) is fdUsageOld.
 	CloseWait int
 	MaxAge    time.Duration
 	FDUsage   float64
 	ETA       time.Duration
+	CrashLoop int
 	// Output is -o: text, json or live; "" picks live on a terminal and
 	// text otherwise.
 	Output string
@@ -42,11 +47,41 @@ type WatchOptions struct {
 	// --pid-label: series per process, the cap counting processes.
 	MaxWorkloads int
 	PIDLabel     bool
-	Out, ErrOut  io.Writer
+	// Trace is --trace: trace's programs loaded for the watch, for exact
+	// ages and, at the end, the stacks that opened the sockets held.
+	Trace       bool
+	Out, ErrOut io.Writer
 
 	// listening is told the exporter's address once it listens (tests
 	// listen on port 0). Optional.
 	listening func(net.Addr)
+	// fdUsageOld is the deprecated --fd-usage, whose off was 0; given
+	// says which flags were.
+	fdUsageOld float64
+	given      func(name string) bool
+}
+
+// thresholds returns the alert rules the flags give, in watch's terms
+// (where 0 is off for every rule but CLOSE_WAIT's count).
+func (o *WatchOptions) thresholds() (watch.Thresholds, error) {
+	fd := o.FDUsage
+	if o.given != nil && o.given("fd-usage") {
+		old := o.fdUsageOld
+		if old == 0 {
+			old = -1 // --fd-usage's off
+		}
+		if o.given("max-fd-usage") && old != fd {
+			return watch.Thresholds{}, flagErrorf("--fd-usage %v and --max-fd-usage %v disagree: give --max-fd-usage alone", o.fdUsageOld, fd)
+		}
+		fd = old
+	}
+	switch {
+	case fd == -1:
+		fd = 0 // watch's off
+	case !(fd > 0 && fd <= 100): // NaN too
+		return watch.Thresholds{}, flagErrorf("invalid --max-fd-usage %v: want a percentage, more than 0 and at most 100, or -1 for off", fd)
+	}
+	return watch.Thresholds{CloseWait: o.CloseWait, MaxAge: o.MaxAge, FDUsage: fd, ETA: o.ETA, CrashLoop: o.CrashLoop}, nil
 }
 
 func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
@@ -65,10 +100,11 @@ a new process) and each CLOSE_WAIT socket (by namespace and inode):
     lower bound of its age (netlink), so a leak older than the watch shows
     its age on the first sample;
   - alerts, printed once when they fire and once when they resolve: more than
-    --close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a CLOSE_WAIT
-    socket older than --max-age, fd usage at --fd-usage percent (resolves 5
-    points below), the fd limit less than --eta away (resolves when growth
-    stops or the estimate is 1.5 times --eta).
+    --max-close-wait sockets in CLOSE_WAIT (resolves at 3/4 of it), a
+    CLOSE_WAIT socket older than --max-close-wait-age, fd usage at
+    --max-fd-usage percent (resolves 5 points below), the fd limit less than
+    --eta away (resolves when growth stops or the estimate is 1.5 times
+    --eta). docs/flags.md has every flag, and the old names.
 
 On a terminal the screen is redrawn at each sample (-o live), worst process
 on top; otherwise (or with -o text) it prints one summary line per sample and
@@ -86,6 +122,7 @@ then leaves its last frame on the terminal).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Out, opts.ErrOut = c.OutOrStdout(), c.ErrOrStderr()
+			opts.given = c.Flags().Changed
 			switch opts.Output {
 			case "", "text", "json", "live":
 			default:
@@ -105,10 +142,10 @@ then leaves its last frame on the terminal).`,
 	f.DurationVar(&opts.Interval, "interval", 2*time.Second, "time between samples (at least "+watch.MinInterval.String()+")")
 	f.IntVar(&opts.Count, "count", 0, "stop after this many samples (default: run until SIGINT or SIGTERM)")
 	f.DurationVar(&opts.Window, "window", watch.DefaultWindow, "how far back growth rates look")
-	f.IntVar(&opts.CloseWait, "close-wait", 100, "alert when a process holds more CLOSE_WAIT sockets than this (-1: off)")
-	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
-	f.Float64Var(&opts.FDUsage, "fd-usage", 80, "alert when a process uses this percentage of its soft fd limit (0: off)")
-	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this (0: off)")
+	registerAlertFlags(f, opts)
+	f.DurationVar(&opts.ETA, "eta", 10*time.Minute, "alert when a process's growing fds reach its soft limit sooner than this, across its workload's restarts (0: off)")
+	f.IntVar(&opts.CrashLoop, "crash-loop", watch.DefaultCrashLoop, fmt.Sprintf("alert when this many processes of a workload ended at %.0f%%+ of their fd limit within %v and it came back (0: off)",
+		100*watch.CrashLoopUsage, watch.CrashLoopWindow))
 	f.StringVarP(&opts.Output, "output", "o", "", "output: text, json or live (default: live on a terminal, else text)")
 	f.StringVar(&opts.Listen, "listen", "", "serve Prometheus metrics on /metrics and a health check on /healthz at this address (e.g. 127.0.0.1:9816)")
 	f.StringVar(&opts.WebConfigFile, "web.config.file", "", "serve --listen with TLS and basic auth as this web config file says (the Prometheus exporter-toolkit's format)")
@@ -119,8 +156,24 @@ then leaves its last frame on the terminal).`,
 	f.IntVar(&opts.MaxWorkloads, "max-workloads", watch.DefaultMaxWorkloads, maxHelp)
 	f.IntVar(&opts.MaxWorkloads, "max-processes", watch.DefaultMaxWorkloads, "the same as --max-workloads")
 	_ = f.MarkDeprecated("max-processes", "use --max-workloads") // the flag exists: cannot fail
+	f.BoolVar(&opts.Trace, "trace", false, "load sockleak trace's BPF programs: exact ages (from the state change, not the first sample), and at the end the stacks that opened the sockets still held (root or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE)")
 	f.BoolVar(&opts.PIDLabel, "pid-label", false, "series per process, with pid and process labels (a restart starts new series; --max-workloads then counts processes)")
 	return c
+}
+
+// registerAlertFlags registers the alert rules' flags, and the old names
+// they replace (docs/flags.md).
+func registerAlertFlags(f *pflag.FlagSet, opts *WatchOptions) {
+	cw := report.DefaultCritCloseWait
+	f.IntVar(&opts.CloseWait, "max-close-wait", cw, "alert when a workload holds more CLOSE_WAIT sockets than this (-1: off)")
+	f.DurationVar(&opts.MaxAge, "max-close-wait-age", 5*time.Minute, "alert when a CLOSE_WAIT socket is this old (0: off)")
+	f.Float64Var(&opts.FDUsage, "max-fd-usage", report.DefaultWarnFDUsage, "alert when a process uses this percentage of its soft fd limit (-1: off)")
+	f.IntVar(&opts.CloseWait, "close-wait", cw, "the same as --max-close-wait")
+	f.DurationVar(&opts.MaxAge, "max-age", 5*time.Minute, "the same as --max-close-wait-age")
+	f.Float64Var(&opts.fdUsageOld, "fd-usage", report.DefaultWarnFDUsage, "--max-fd-usage, with 0 for off")
+	for old, now := range map[string]string{"close-wait": "--max-close-wait", "max-age": "--max-close-wait-age", "fd-usage": "--max-fd-usage (-1: off)"} {
+		_ = f.MarkDeprecated(old, "use "+now) // the flags exist: cannot fail
+	}
 }
 
 // terminalSize returns w's columns and rows, and false when w is not a
@@ -137,27 +190,39 @@ func terminalSize(w io.Writer) (cols, rows int, ok bool) {
 	return int(ws.Col), int(ws.Row), true
 }
 
+// watchFS opens the proc root a watch samples. The bpf backend's program
+// is loaded now, once for every sample, and what the load parsed (the
+// kernel's BTF, several MB) is freed before the first sample rather than
+// carried into its peak.
+func watchFS(f *ScanFlags) (inspect.FS, error) {
+	so, err := f.options()
+	if err != nil {
+		return inspect.FS{}, err
+	}
+	fsys, err := inspect.NewFS(f.ProcRoot)
+	if err != nil {
+		return inspect.FS{}, err
+	}
+	if inspect.Preload(fsys, so.Backend) {
+		debug.FreeOSMemory()
+	}
+	return fsys, nil
+}
+
 func runWatch(ctx context.Context, opts *WatchOptions) error {
+	th, err := opts.thresholds()
+	if err != nil {
+		return err
+	}
 	wo := watch.Options{
-		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads,
-		Thresholds: watch.Thresholds{CloseWait: opts.CloseWait, MaxAge: opts.MaxAge, FDUsage: opts.FDUsage, ETA: opts.ETA},
+		Interval: opts.Interval, Count: opts.Count, Window: opts.Window, MaxWorkloads: opts.MaxWorkloads, Thresholds: th,
 	}
 	if err := wo.Validate(); err != nil {
 		return &flagError{err}
 	}
-	so, err := opts.Scan.options()
+	fsys, err := watchFS(&opts.Scan)
 	if err != nil {
 		return err
-	}
-	fsys, err := inspect.NewFS(opts.Scan.ProcRoot)
-	if err != nil {
-		return err
-	}
-	// The bpf backend's program is loaded once, for every sample; what
-	// the load parsed (the kernel's BTF, several MB) is freed before the
-	// first sample, not carried into its peak.
-	if inspect.Preload(fsys, so.Backend) {
-		debug.FreeOSMemory()
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -173,6 +238,13 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	sample := watch.NewSampler(fsys.Root(), func(ctx context.Context) (*inspect.Snapshot, error) {
 		return scan(ctx, &opts.Scan, notes, nil)
 	})
+	var wt *watchTrace
+	if opts.Trace {
+		if wt, err = startWatchTrace(opts, fsys); err != nil {
+			return err
+		}
+		sample = wt.sampler(sample)
+	}
 
 	var exp *watch.Exporter
 	if opts.Listen != "" {
@@ -199,9 +271,17 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err != nil {
 		return err
 	}
+	if wt != nil {
+		render = wt.render(render)
+	}
 	err = watch.Watch(ctx, wo, sample, exp, render)
 	// A watch that ended on its own (--count) leaves its last frame on
 	// the terminal; one the user stopped gives the screen back as it was.
 	done(err == nil && ctx.Err() == nil) //nolint:errcheck // the terminal is going away with us
+	if wt != nil {
+		if rerr := wt.report(opts); err == nil {
+			err = rerr
+		}
+	}
 	return err
 }

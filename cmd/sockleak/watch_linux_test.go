@@ -20,8 +20,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockleak/sockleak/internal/livetest"
@@ -51,7 +49,7 @@ func TestWatchLeakingChild(t *testing.T) {
 	// --state close-wait: the kernel leaves the rest of a busy host's
 	// sockets out of the dump, so samples stay quick.
 	c.SetArgs([]string{"--pid", strconv.Itoa(l.pid), "--state", "close-wait", "--interval", "100ms",
-		"--close-wait", "5", "-o", "json"})
+		"--max-close-wait", "5", "-o", "json"})
 	c.SetOut(pw)
 	c.SetErr(&stderr)
 	done := make(chan error, 1)
@@ -118,18 +116,9 @@ func TestWatchLeakingChild(t *testing.T) {
 // scrape fetches and parses /metrics with prometheus/common's parser.
 func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	mfs, err := scrapeQuiet(addr)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
 	}
 	return mfs
 }
@@ -169,56 +158,8 @@ func TestWatchExporter(t *testing.T) {
 		pids = append(pids, strconv.Itoa(l.pid))
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	c := newWatchCmd(func(ctx context.Context, o *WatchOptions) error {
-		o.listening = func(a net.Addr) { addrc <- a.String() }
-		return runWatch(ctx, o)
-	})
-	var stderr bytes.Buffer
-	c.SetArgs([]string{"--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-workloads", "2", "--pid-label",
-		"--interval", "100ms", "-o", "text"})
-	c.SetOut(io.Discard)
-	c.SetErr(&stderr)
-	done := make(chan error, 1)
-	go func() { done <- c.ExecuteContext(ctx) }()
-	var addr string
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch: %v\n%s", err, stderr.String())
-		}
-		// Stopped: the port is closed again.
-		if conn, err := net.Dial("tcp", addr); err == nil {
-			conn.Close()
-			t.Errorf("the exporter still listens after watch stopped")
-		}
-	})
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("watch stopped: %v\n%s", err, stderr.String())
-	}
-
-	// The first sample may not be in yet: poll /healthz.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && string(body) == "ok\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz = %s %q after 10 s", resp.Status, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
+	addr := startWatchExporter(t, "--pid", strings.Join(pids, ","), "--listen", "127.0.0.1:0", "--max-workloads", "2", "--pid-label",
+		"--interval", "100ms", "-o", "text")
 	checkExporterMetrics(t, scrape(t, addr), pids)
 }
 
@@ -291,8 +232,8 @@ func checkExporterMetrics(t *testing.T, mfs map[string]*dto.MetricFamily, pids [
 func TestWatchFlags(t *testing.T) {
 	var got *WatchOptions
 	c := newWatchCmd(func(_ context.Context, o *WatchOptions) error { got = o; return nil })
-	c.SetArgs([]string{"--name", "openser", "--interval", "5s", "--count", "3", "--window", "10m", "--close-wait", "-1",
-		"--max-age", "0", "--fd-usage", "90", "--eta", "2m", "-o", "json", "--listen", "127.0.0.1:9816", "--max-workloads", "7", "--pid-label"})
+	c.SetArgs([]string{"--name", "openser", "--interval", "5s", "--count", "3", "--window", "10m", "--max-close-wait", "-1",
+		"--max-close-wait-age", "0", "--max-fd-usage", "90", "--eta", "2m", "-o", "json", "--listen", "127.0.0.1:9816", "--max-workloads", "7", "--pid-label"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +242,38 @@ func TestWatchFlags(t *testing.T) {
 		got.Listen != "127.0.0.1:9816" || got.MaxWorkloads != 7 || !got.PIDLabel {
 		t.Errorf("options = %+v", got)
 	}
+	// The old names of the alert rules set the same rules (docs/flags.md),
+	// --fd-usage's 0 being --max-fd-usage's -1 (off), and say they are old.
+	for _, pair := range [][2][]string{
+		{{"--close-wait", "7", "--max-age", "1m", "--fd-usage", "0"}, {"--max-close-wait", "7", "--max-close-wait-age", "1m", "--max-fd-usage", "-1"}},
+		{{"--fd-usage", "85.5"}, {"--max-fd-usage", "85.5"}},
+		{{"--fd-usage", "85", "--max-fd-usage", "85"}, {"--max-fd-usage", "85"}},
+	} {
+		var ths [2]watch.Thresholds
+		var notices [2]string
+		for i, args := range pair {
+			// Main says which flags are old, on stderr; -o yaml ends it
+			// there, after the flags are parsed.
+			var stderr bytes.Buffer
+			code := Main(append([]string{"watch", "-o", "yaml"}, args...), io.Discard, &stderr)
+			c := newWatchCmd(func(_ context.Context, o *WatchOptions) error { got = o; return nil })
+			c.SetArgs(args)
+			c.SetOut(io.Discard)
+			c.SetErr(io.Discard)
+			err := c.Execute()
+			if err == nil {
+				ths[i], err = got.thresholds()
+			}
+			if code != exitError || err != nil {
+				t.Errorf("watch %v: exit %d, %v\n%s", args, code, err, stderr.String())
+			}
+			notices[i] = stderr.String()
+		}
+		if ths[0] != ths[1] || !strings.Contains(notices[0], "has been deprecated, use --max-") || strings.Contains(notices[1], "deprecated") {
+			t.Errorf("watch %v: %+v, watch %v: %+v; stderr %q and %q", pair[0], ths[0], pair[1], ths[1], notices[0], notices[1])
+		}
+	}
+
 	// --max-processes is a deprecated alias: it sets --max-workloads, and
 	// says so.
 	var stderr bytes.Buffer
@@ -326,12 +299,14 @@ func TestWatchFlags(t *testing.T) {
 		{[]string{"-o", "yaml"}, `invalid -o "yaml"`},
 		{[]string{"--interval", "0s"}, "invalid --interval"},
 		{[]string{"--interval", "1ns", "--count", "1"}, "invalid --interval 1ns: want 100ms or more"},
-		{[]string{"--close-wait", "-2", "--count", "1"}, "invalid --close-wait -2"},
-		{[]string{"--fd-usage", "NaN", "--count", "1"}, "invalid --fd-usage NaN"},
+		{[]string{"--close-wait", "-2", "--count", "1"}, "invalid --max-close-wait -2"},
+		{[]string{"--fd-usage", "NaN", "--count", "1"}, "invalid --max-fd-usage NaN"},
+		{[]string{"--max-fd-usage", "0", "--count", "1"}, "invalid --max-fd-usage 0: want a percentage, more than 0 and at most 100, or -1 for off"},
+		{[]string{"--fd-usage", "70", "--max-fd-usage", "80"}, "--fd-usage 70 and --max-fd-usage 80 disagree"},
 		{[]string{"--name", "", "--count", "1"}, `invalid --name ""`},
 		{[]string{"--peer", "", "--count", "1"}, `invalid --peer ""`},
 		{[]string{"--interval", "10s", "--window", "5s"}, "invalid --window"},
-		{[]string{"--fd-usage", "120"}, "invalid --fd-usage"},
+		{[]string{"--fd-usage", "120"}, "invalid --max-fd-usage 120"},
 		{[]string{"--max-workloads", "0"}, "invalid --max-workloads"},
 		{[]string{"--max-processes", "0"}, "invalid --max-workloads"},
 		{[]string{"--state", "nope"}, "invalid --state"},
@@ -454,4 +429,62 @@ func TestWatchSIGTERM(t *testing.T) {
 			t.Errorf("not a JSON line: %q", l)
 		}
 	}
+}
+
+// startWatchExporter runs sockleak watch with these arguments (a
+// --listen 127.0.0.1:0 among them) until the test ends, and returns the
+// exporter's address once /healthz says its first sample is in. Cleanup
+// stops it and checks that the port is closed again.
+func startWatchExporter(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	c := newWatchCmd(func(ctx context.Context, o *WatchOptions) error {
+		o.listening = func(a net.Addr) { addrc <- a.String() }
+		return runWatch(ctx, o)
+	})
+	var stderr bytes.Buffer
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(&stderr)
+	done := make(chan error, 1)
+	go func() { done <- c.ExecuteContext(ctx) }()
+	var addr string
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v\n%s", err, stderr.String())
+		}
+		// Stopped: the port is closed again.
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			t.Errorf("the exporter still listens after watch stopped")
+		}
+	})
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("watch stopped: %v\n%s", err, stderr.String())
+	}
+
+	// The first sample may not be in yet: poll /healthz.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && string(body) == "ok\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz = %s %q after 10 s", resp.Status, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	return addr
 }

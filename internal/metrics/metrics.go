@@ -107,7 +107,9 @@ var (
 // The workload families of sockleak watch alone.
 var (
 	WorkloadSecondsToFDLimit = workloadFamily("sockleak_workload_seconds_to_fd_limit",
-		"Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window (only while they grow).")
+		"Estimated seconds until the first of the workload's processes reaches its soft open-files limit, at its descriptors' growth over the window or the workload's CLOSE_WAIT growth across restarts, whichever is sooner (only while they grow).")
+	WorkloadFDLimitExits = workloadFamily("sockleak_workload_fd_limit_exits",
+		"Processes of the workload that ended within the last 10 minutes at 80% of their soft open-files limit or more when last sampled (only while there are any): 3 or more, and the workload back, is a crash loop of a leak.")
 	WatchWorkloads = Family{"sockleak_watch_workloads",
 		"Workloads holding a socket of the view (or with a firing alert) at the latest sample, before the series cap.", nil}
 )
@@ -149,5 +151,5 @@ var (
 	SampleErrors = Family{"sockleak_sample_errors_total",
 		"Samples that failed since sockleak watch started.", nil}
 	WatchAlertsFiring = Family{"sockleak_watch_alerts_firing",
-		"Processes for which each of sockleak watch's own alert rules is firing.", []string{"rule"}}
+		"Workloads for which each of sockleak watch's own alert rules is firing.", []string{"rule"}}
 )
