@@ -54,7 +54,8 @@ func TestParseBackend(t *testing.T) {
 		{"auto", BackendAuto, ""},
 		{"NetLink", BackendNetlink, ""},
 		{"proc", BackendProc, ""},
-		{"bpf", "", `unknown backend "bpf" (want auto, netlink or proc)`},
+		{"BPF", BackendBPF, ""},
+		{"ebpf", "", `unknown backend "ebpf" (want auto, bpf, netlink or proc)`},
 	} {
 		got, err := ParseBackend(tt.in)
 		if tt.wantErr != "" {
@@ -76,7 +77,7 @@ func TestBackendsRegistered(t *testing.T) {
 	for _, d := range backends {
 		names = append(names, d.name)
 	}
-	if want := []Backend{BackendNetlink, BackendProc}; !slices.Equal(names, want) {
+	if want := []Backend{BackendBPF, BackendNetlink, BackendProc}; !slices.Equal(names, want) {
 		t.Errorf("registered backends %v, want %v", names, want)
 	}
 }

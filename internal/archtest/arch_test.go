@@ -205,7 +205,7 @@ var mayImport = map[string][]string{
 	"internal/bpfkit":      {},
 	"internal/symbolize":   {},
 	"trace":                {"inspect", "internal/bpfkit", "internal/symbolize", "internal/wording"},
-	"inspect":              {"internal/wording"},
+	"inspect":              {"internal/wording", "internal/bpfkit"},
 	"report":               {"inspect", "internal/wording", "internal/metrics"},
 	"watch":                {"report", "inspect", "internal/wording", "internal/metrics"},
 	"run":                  {"watch", "inspect", "internal/wording"},
