@@ -81,7 +81,7 @@ func TestCompleteEnumFlags(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"inspect", "--backend", ""}, []string{"auto", "netlink", "proc"}},
+		{[]string{"inspect", "--backend", ""}, []string{"auto", "bpf", "netlink", "proc"}},
 		{[]string{"check", "--backend", "n"}, []string{"netlink"}},
 		{[]string{"peer", "--behaviour", ""}, []string{"echo", "reply-close", "slow", "half-close-hold", "reset", "never-close"}},
 		{[]string{"client", "--close", ""}, []string{"graceful", "abort"}},
