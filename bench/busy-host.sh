@@ -48,6 +48,7 @@ result() { # result PASS|FAIL TEXT
 	log "$1 $2"
 }
 
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap
 cleanup() {
 	local pid
 	for pid in "${started[@]}"; do
@@ -96,8 +97,10 @@ if [[ $(id -u) != 0 ]]; then
 fi
 if ! command -v nginx >/dev/null || ! command -v ab >/dev/null; then
 	log "installing nginx and apache2-utils"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx apache2-utils >"$work/apt.log" 2>&1 ||
-		{ echo "busy-host.sh: apt-get failed; see $work/apt.log" >&2; exit 2; }
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx apache2-utils; } >"$work/apt.log" 2>&1; then
+		echo "busy-host.sh: apt-get failed; see $work/apt.log" >&2
+		exit 2
+	fi
 fi
 for tool in nginx ab jq python3 ss; do
 	command -v "$tool" >/dev/null || { echo "busy-host.sh: $tool is missing" >&2; exit 2; }

@@ -6,6 +6,7 @@
 #   bench/compare.sh 10000            # RUNS=5 timed runs of every tool
 #   RUNS=9 WARMUP=1 bench/compare.sh 100000
 #   RENEW_TIME_WAIT=0 bench/compare.sh 100000   # let TIME_WAIT sockets expire
+#   MODE=backends bench/compare.sh 100000        # sockleak's backends and the ss anchors only
 #
 # Runs are interleaved (run 1 of every tool, then run 2 of every tool, ...).
 # Wall time is measured around each command with microsecond resolution;
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: [RUNS=5] [WARMUP=1] $0 LEVEL   (LEVEL: number of sockets, e.g. 1000, 10000, 100000)" >&2
+	echo "usage: [RUNS=5] [WARMUP=1] [MODE=all|backends] $0 LEVEL   (LEVEL: number of sockets, e.g. 1000, 10000, 100000)" >&2
 	exit 2
 }
 [[ $# -eq 1 && $1 =~ ^[1-9][0-9]*$ ]] || usage
@@ -23,7 +24,8 @@ level=$1
 runs=${RUNS:-5}
 warmup=${WARMUP:-1}
 renew=${RENEW_TIME_WAIT:-1}
-[[ $runs =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ && $renew =~ ^[01]$ ]] || usage
+mode=${MODE:-all}
+[[ $runs =~ ^[1-9][0-9]*$ && $warmup =~ ^[0-9]+$ && $renew =~ ^[01]$ && $mode =~ ^(all|backends)$ ]] || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -106,7 +108,19 @@ done
 grep -v '^ready$' "$out/loadgen.log" >&2 || true
 
 # --- tools to time ------------------------------------------------------------
-tools=(sl_table sl_json sl_check ss_tanp ss_tan netstat_tanp lsof gopsutil)
+tools=(sl_table sl_json sl_check sl_netlink sl_bpf sl_check_netlink sl_check_bpf ss_tanp ss_tan netstat_tanp lsof gopsutil)
+if [[ $mode == backends ]]; then
+	# The backends side by side (bpf against netlink, inspect and check),
+	# with auto and the ss anchors.
+	tools=(sl_table sl_check sl_netlink sl_bpf sl_check_netlink sl_check_bpf ss_tanp ss_tan)
+fi
+# bpf needs root, kernel BTF and an allowed bpf syscall: without them its
+# rows are left out, with the reason.
+if ! bpf_err=$("$tmp/sockleak" inspect --backend bpf --port 1 2>&1 >/dev/null); then
+	log "note: no bpf rows: ${bpf_err}"
+	tools=("${tools[@]/sl_bpf/}")
+	tools=("${tools[@]/sl_check_bpf/}")
+fi
 have_check=1
 if ! "$tmp/sockleak" check --help >/dev/null 2>&1; then
 	have_check=0
@@ -120,6 +134,10 @@ tool_cmd() {
 	sl_table) label="sockleak inspect" cmd=("$tmp/sockleak" inspect) ;;
 	sl_json) label="sockleak inspect -o json" cmd=("$tmp/sockleak" inspect -o json) ;;
 	sl_check) label="sockleak check --max-close-wait 0" cmd=("$tmp/sockleak" check --max-close-wait 0) ;;
+	sl_netlink) label="sockleak inspect --backend netlink" cmd=("$tmp/sockleak" inspect --backend netlink) ;;
+	sl_bpf) label="sockleak inspect --backend bpf" cmd=("$tmp/sockleak" inspect --backend bpf) ;;
+	sl_check_netlink) label="sockleak check --backend netlink" cmd=("$tmp/sockleak" check --backend netlink --max-close-wait 0) ;;
+	sl_check_bpf) label="sockleak check --backend bpf" cmd=("$tmp/sockleak" check --backend bpf --max-close-wait 0) ;;
 	ss_tanp) label="ss -tanp" cmd=(ss -tanp) ;;
 	ss_tan) label="ss -tan" cmd=(ss -tan) ;;
 	netstat_tanp) label="netstat -tanp" cmd=(netstat -tanp) ;;
@@ -134,6 +152,12 @@ tool_cmd() {
 verdict=FAIL
 if "$tmp/checktruth" "$out/truth.json" "$out/sockleak-inspect.json" >"$out/check.txt"; then
 	verdict=PASS
+fi
+if [[ " ${tools[*]} " == *" sl_bpf "* ]]; then
+	"$tmp/sockleak" inspect --backend bpf -o json >"$out/sockleak-inspect-bpf.json"
+	if ! "$tmp/checktruth" "$out/truth.json" "$out/sockleak-inspect-bpf.json" >"$out/check-bpf.txt"; then
+		verdict=FAIL
+	fi
 fi
 
 # --- timing -------------------------------------------------------------------
@@ -152,7 +176,7 @@ measure() {
 	t1=$EPOCHREALTIME
 	read -r e u s m x < <(tail -n 1 "$tmp/time")
 	# sockleak check exits 1 when a threshold is crossed: that is its job.
-	if ((status != 0)) && ! [[ $key == sl_check && $status == 1 ]]; then
+	if ((status != 0)) && ! [[ $key == sl_check* && $status == 1 ]]; then
 		log "warning: $label exited $status: $(head -c 300 "$tmp/stderr")"
 	fi
 	((run > 0)) || return 0
@@ -205,9 +229,30 @@ table=$out/table.txt
 			}'
 	done
 	echo
+	# bpf against netlink, from the same rounds: wall and CPU medians.
+	ratio() {
+		local a b wa wb ca cb
+		a=$1 b=$2
+		[[ " ${tools[*]} " == *" $a "* && " ${tools[*]} " == *" $b "* ]] || return 0
+		read -r wa _ < <(stats "$a" 3)
+		read -r wb _ < <(stats "$b" 3)
+		read -r ca _ < <(stats "$a" 7)
+		read -r cb _ < <(stats "$b" 7)
+		tool_cmd "$a"
+		awk -v l="$label" -v wa="$wa" -v wb="$wb" -v ca="$ca" -v cb="$cb" -v b="$b" \
+			'BEGIN { printf "%-34s %.3fx wall, %s CPU, of %s\n", l, wa / wb, (cb > 0 ? sprintf("%.3fx", ca / cb) : "-"), b }'
+	}
+	ratio sl_bpf sl_netlink
+	ratio sl_check_bpf sl_check_netlink
+	ratio sl_bpf ss_tan
+	echo
 	if ((have_check == 0)); then echo "sockleak check: not in this build, skipped"; fi
 	cat "$out/check.txt"
-	printf 'ground truth check (sockleak inspect -o json vs loadgen): %s\n' "$verdict"
+	if [[ -f $out/check-bpf.txt ]]; then
+		echo "with --backend bpf:"
+		cat "$out/check-bpf.txt"
+	fi
+	printf 'ground truth check (sockleak inspect -o json vs loadgen, and with --backend bpf): %s\n' "$verdict"
 } >"$table"
 cat "$table"
 log "raw measurements: $raw; table: $table"

@@ -69,7 +69,7 @@ grep -q listening "$out/peer.log" || { echo "the peer did not start:" >&2; cat "
 GODEBUG=gctrace=1 "$bin/sockleak" watch --interval "$interval" --window 1m --max-close-wait 20 --max-close-wait-age 3s \
 	--listen 127.0.0.1:0 -o text ${WATCH_ARGS:-} >"$out/watch.log" 2>"$out/gctrace.log" &
 wpid=$!
-pids+=($wpid)
+pids+=("$wpid")
 
 # The churn, in the background: short-lived leaking clients.
 (

@@ -32,6 +32,15 @@ type backendDef struct {
 	// passes over it with a note, and one that is asked for fails in the
 	// scan instead. Optional.
 	probe func() error
+	// require says why the backend cannot serve when it is asked for by
+	// name (its probe's part that is not about whether it pays); the scan
+	// fails with it. Optional.
+	require func() error
+	// chosen says why auto chose it, for -v. Optional.
+	chosen func() string
+	// preload readies what its scans share (bpf: loads its program), and
+	// reports whether it did any work. Optional.
+	preload func() bool
 	// open returns the backend's sources for one scan.
 	open func(fsys FS, opts Options) (tableSource, ownerSource)
 }
@@ -59,6 +68,16 @@ func lookupBackend(b Backend) (backendDef, bool) {
 	return backends[i], true
 }
 
+// Backends lists the --backend values: auto, then the registered backends
+// in auto's order.
+func Backends() []Backend {
+	names := []Backend{BackendAuto}
+	for _, d := range backends {
+		names = append(names, d.name)
+	}
+	return names
+}
+
 // ParseBackend parses a --backend value.
 func ParseBackend(s string) (Backend, error) {
 	b := Backend(strings.ToLower(s))
@@ -71,9 +90,9 @@ func ParseBackend(s string) (Backend, error) {
 	if runtime.GOOS != "linux" && slices.Contains(linuxOnly, b) {
 		return "", fmt.Errorf("the %s backend reads Linux's socket tables and runs on Linux only; on %s sockets are read with gopsutil (--backend auto or gopsutil)", b, runtime.GOOS)
 	}
-	names := []string{string(BackendAuto)}
-	for _, d := range backends {
-		names = append(names, string(d.name))
+	var names []string
+	for _, b := range Backends() {
+		names = append(names, string(b))
 	}
 	list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 	return "", fmt.Errorf("unknown backend %q (want %s)", s, list)
@@ -93,6 +112,11 @@ func (fsys FS) backend(b Backend) (backendDef, string, error) {
 				return backendDef{}, "", err
 			}
 		}
+		if d.require != nil {
+			if err := d.require(); err != nil {
+				return backendDef{}, "", fmt.Errorf("the %s backend cannot serve: %w", d.name, err)
+			}
+		}
 		return d, "", nil
 	}
 	var passed []string
@@ -107,9 +131,23 @@ func (fsys FS) backend(b Backend) (backendDef, string, error) {
 			}
 		}
 		if len(passed) == 0 {
+			if d.chosen != nil {
+				return d, d.chosen(), nil
+			}
 			return d, "", nil
 		}
 		return d, fmt.Sprintf("%v; reading %s instead", strings.Join(passed, "; "), d.reads(fsys)), nil
 	}
 	return backendDef{}, "", errors.New("no backend can read " + fsys.root)
+}
+
+// Preload readies the backend that a scan of fsys with b would use, for a
+// caller that scans again and again (watch): the bpf backend loads its
+// program now, once, instead of beside the first scan, so that the load's
+// garbage (the kernel's BTF, parsed) can be freed before any scan holds its
+// tables. It reports whether there was anything to ready; one that fails
+// is left to the scan, which falls back and says why.
+func Preload(fsys FS, b Backend) bool {
+	d, _, err := fsys.backend(b)
+	return err == nil && d.preload != nil && d.preload()
 }

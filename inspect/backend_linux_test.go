@@ -54,8 +54,9 @@ func TestParseBackend(t *testing.T) {
 		{"auto", BackendAuto, ""},
 		{"NetLink", BackendNetlink, ""},
 		{"proc", BackendProc, ""},
+		{"BPF", BackendBPF, ""},
 		{"GoPsUtil", BackendGopsutil, ""},
-		{"bpf", "", `unknown backend "bpf" (want auto, netlink, proc or gopsutil)`},
+		{"ebpf", "", `unknown backend "ebpf" (want auto, bpf, netlink, proc or gopsutil)`},
 	} {
 		got, err := ParseBackend(tt.in)
 		if tt.wantErr != "" {
@@ -77,7 +78,7 @@ func TestBackendsRegistered(t *testing.T) {
 	for _, d := range backends {
 		names = append(names, d.name)
 	}
-	if want := []Backend{BackendNetlink, BackendProc, BackendGopsutil}; !slices.Equal(names, want) {
+	if want := []Backend{BackendBPF, BackendNetlink, BackendProc, BackendGopsutil}; !slices.Equal(names, want) {
 		t.Errorf("registered backends %v, want %v", names, want)
 	}
 }

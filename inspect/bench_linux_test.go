@@ -157,21 +157,34 @@ func BenchmarkNetlinkDump(b *testing.B) {
 // owners resolved. Its figure depends on the host's sockets and
 // descriptors (run it beside bench/loadgen for a landscape); it is here for
 // profiles (-cpuprofile) of the whole scan, not for a fixed number.
+//
+// It runs once per backend that can read the live host: with bench/loadgen
+// running, the ratio of bpf to netlink is the owner sources' difference
+// (the programs stay loaded across iterations, as in a watch).
 func BenchmarkScanLive(b *testing.B) {
 	fsys, err := NewFS(DefaultRoot)
 	if err != nil {
 		b.Skip(err)
 	}
-	b.ReportAllocs()
-	sockets := 0
-	for b.Loop() {
-		snap, err := Scan(b.Context(), fsys, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		sockets = len(snap.Sockets)
+	for _, backend := range []Backend{BackendNetlink, BackendBPF} {
+		b.Run(string(backend), func(b *testing.B) {
+			if d, _ := lookupBackend(backend); d.require != nil {
+				if err := d.require(); err != nil {
+					b.Skip(err)
+				}
+			}
+			b.ReportAllocs()
+			sockets := 0
+			for b.Loop() {
+				snap, err := Scan(b.Context(), fsys, Options{Backend: backend})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sockets = len(snap.Sockets)
+			}
+			b.ReportMetric(float64(sockets), "sockets")
+		})
 	}
-	b.ReportMetric(float64(sockets), "sockets")
 }
 
 // BenchmarkScanBackends scans this host with each backend, in one run so

@@ -504,8 +504,13 @@ func liveViewsSorted(socks []Socket) []liveView {
 // process for the sockets it holds, nobody for TIME_WAIT and orphans.
 func TestLiveStates(t *testing.T) {
 	livetest.Skip(t)
-	for _, b := range []Backend{BackendNetlink, BackendProc} {
-		t.Run(string(b), func(t *testing.T) { testLiveStates(t, b) })
+	for _, b := range []Backend{BackendNetlink, BackendProc, BackendBPF} {
+		t.Run(string(b), func(t *testing.T) {
+			if b == BackendBPF {
+				bpfLive(t)
+			}
+			testLiveStates(t, b)
+		})
 	}
 }
 
@@ -742,6 +747,33 @@ func TestLiveChildOwner(t *testing.T) {
 	}
 }
 
+// liveHoldChild starts a child that holds a dup of ln's descriptor (as
+// its descriptor 3) until the test ends; the test keeps its own.
+func liveHoldChild(t *testing.T, ln *net.TCPListener) liveChild {
+	t.Helper()
+	child, err := liveShareChild(t, ln, "hold", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return child
+}
+
+// liveShareChild starts a child in mode with a dup of ln's descriptor as
+// its descriptor 3, cloned with cloneflags (CLONE_NEWNET: in a network
+// namespace of its own).
+func liveShareChild(t *testing.T, ln *net.TCPListener, mode string, cloneflags uintptr) (liveChild, error) {
+	t.Helper()
+	f, err := ln.File() // a dup
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return startLiveChild(t, mode, func(cmd *exec.Cmd) {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags}
+		cmd.ExtraFiles = []*os.File{f}
+	})
+}
+
 // TestLiveSharedAfterFork: a listening socket inherited by a child is held
 // by both processes, and Scan lists both, sorted.
 func TestLiveSharedAfterFork(t *testing.T) {
@@ -749,16 +781,7 @@ func TestLiveSharedAfterFork(t *testing.T) {
 	me := os.Getpid()
 	ln := liveListen(t, liveTCP4)
 	lnAP := liveAddr(ln.Addr())
-	f, err := ln.File() // a dup, passed as the child's descriptor 3
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	child, err := startLiveChild(t, "hold", func(cmd *exec.Cmd) { cmd.ExtraFiles = []*os.File{f} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close() // we keep the listener's own descriptor
+	child := liveHoldChild(t, ln)
 
 	snap := liveScan(t, Options{})
 	got := liveFind(snap.Sockets, snap.HostNetNS, lnAP, liveTCP4.any)
@@ -792,15 +815,7 @@ func TestLiveNetNS(t *testing.T) {
 	me := os.Getpid()
 	hostLn := liveListen(t, liveTCP4)
 	hostAP := liveAddr(hostLn.Addr())
-	f, err := hostLn.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	child, err := startLiveChild(t, "netns", func(cmd *exec.Cmd) {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		cmd.ExtraFiles = []*os.File{f}
-	})
+	child, err := liveShareChild(t, hostLn, "netns", syscall.CLONE_NEWNET)
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EINVAL) {
 		t.Skipf("cannot create a network namespace (needs CAP_SYS_ADMIN and CONFIG_NET_NS): %v", err)
 	}

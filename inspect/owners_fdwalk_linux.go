@@ -34,6 +34,15 @@ func (fdWalkOwners) owners(ctx context.Context, w *ownerWork) error { return wal
 
 // walkAll walks the fd directories of the processes not yet done, in
 // parallel, as w says.
+func walkAll(ctx context.Context, w *ownerWork) error {
+	return eachProcess(ctx, w, w.fsys.walkOrder(w.procs), func(fw *fdWalker, i int) {
+		keep, countOnly := w.wants()
+		w.fsys.walkFDs(fw, &w.procs[i], keep, countOnly)
+	})
+}
+
+// eachProcess runs fill for each process of order on a few workers, each
+// with its own fdWalker, and hands each on (w.done) once filled.
 //
 // The walk is readlink after readlink on many threads, and the dump beside
 // it is one chain of recvmsg calls, a large share of the kernel's work:
@@ -41,9 +50,7 @@ func (fdWalkOwners) owners(ctx context.Context, w *ownerWork) error { return wal
 // So until the tables are read one core is left to them (on a single core
 // the two take turns), and then the walk takes every core. A few more
 // workers than cores keep them busy.
-func walkAll(ctx context.Context, w *ownerWork) error {
-	fsys, procs := w.fsys, w.procs
-	order := fsys.walkOrder(procs)
+func eachProcess(ctx context.Context, w *ownerWork, order []int, fill func(fw *fdWalker, i int)) error {
 	workers := min(len(order), max(2, 2*runtime.GOMAXPROCS(0)))
 	early := max(1, runtime.GOMAXPROCS(0)-1)
 	next := make(chan int)
@@ -64,10 +71,9 @@ func walkAll(ctx context.Context, w *ownerWork) error {
 					return
 				}
 			}
-			fw := newFDWalker(fsys.procfs)
+			fw := newFDWalker(w.fsys.procfs)
 			for i := range next {
-				keep, countOnly := w.wants()
-				fsys.walkFDs(fw, &procs[i], keep, countOnly)
+				fill(fw, i)
 				w.done(i)
 			}
 		})
@@ -98,13 +104,20 @@ func (fsys FS) walkOrder(procs []procScan) []int {
 			continue
 		}
 		order = append(order, i)
-		var st unix.Stat_t
-		if fsys.procfs && unix.Stat(fsys.path(strconv.Itoa(procs[i].p.PID), "fd"), &st) == nil {
-			sizes[i] = st.Size
-		}
+		sizes[i] = fsys.fdDirSize(procs[i].p.PID)
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sizes[b], sizes[a]) })
 	return order
+}
+
+// fdDirSize is the size of pid's fd directory: on a real procfs (Linux
+// 6.2+) the number of its open descriptors; 0 where it cannot tell.
+func (fsys FS) fdDirSize(pid int) int64 {
+	var st unix.Stat_t
+	if fsys.procfs && unix.Stat(fsys.path(strconv.Itoa(pid), "fd"), &st) == nil {
+		return st.Size
+	}
+	return 0
 }
 
 // walkFDs fills a process's descriptors. With countOnly it only counts

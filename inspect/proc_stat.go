@@ -175,3 +175,29 @@ func (fsys FS) ProcessTree(root int) ([]int, error) {
 	slices.Sort(tree)
 	return tree, nil
 }
+
+// PIDName is a process and its name.
+type PIDName struct {
+	PID  int
+	Name string // comm, the kernel's name of the process: the host's text, to escape before printing
+}
+
+// ProcessNames lists every process of the proc root with its name, sorted
+// by PID, for shell completion of --pid. Processes that exit meanwhile, or
+// whose stat cannot be read or parsed, are left out.
+func (fsys FS) ProcessNames() ([]PIDName, error) {
+	pids, err := fsys.listPIDs(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(pids)
+	out := make([]PIDName, 0, len(pids))
+	for _, pid := range pids {
+		st, err := fsys.readStat(pid)
+		if err != nil && !errors.Is(err, errNoStartTime) {
+			continue
+		}
+		out = append(out, PIDName{pid, string(st.Comm)})
+	}
+	return out, nil
+}

@@ -366,3 +366,25 @@ func TestParseStatComm(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessNames lists the fixture's processes with their names, sorted
+// by PID (self, net and sys are not processes).
+func TestProcessNames(t *testing.T) {
+	fsys, err := NewFS(filepath.Join("..", "testdata", "incident", "client", "proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fsys.ProcessNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PIDName{{1, "systemd"}, {812, "sshd"}, {4242, "openser"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ProcessNames (-want +got):\n%s", diff)
+	}
+	// A malformed stat is left out, not an error.
+	bad := statTree(t, map[int]int{1: 0, 30: -1})
+	if got, err := bad.ProcessNames(); err != nil || len(got) != 1 || got[0].PID != 1 {
+		t.Errorf("ProcessNames with a malformed stat = %v, %v; want pid 1 alone", got, err)
+	}
+}

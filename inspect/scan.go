@@ -191,6 +191,7 @@ func (sc *scanner) readTablesAndOwners() ([]Socket, error) {
 	sc.req, sc.req.hostNS = req, tables.hostNS
 	snap.Warnings = append(snap.Warnings, tables.warnings...)
 	snap.Notes = append(snap.Notes, tables.notes...)
+	snap.Notes = append(snap.Notes, w.notes...)
 	return socks, nil
 }
 

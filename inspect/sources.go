@@ -104,6 +104,9 @@ type ownerWork struct {
 	// raise again in its caller's; a source that starts goroutines
 	// recovers their panics into it.
 	panicked *goPanic
+	// notes are the source's for -v (a fallback), set by owners before it
+	// returns.
+	notes []string
 }
 
 // wants returns what to keep of the next process's descriptors.

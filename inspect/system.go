@@ -27,6 +27,9 @@ type System struct {
 	MaxOrphans     uint64    // sys/net/ipv4/tcp_max_orphans
 	MaxTWBuckets   uint64    // sys/net/ipv4/tcp_max_tw_buckets
 	LocalPortRange [2]uint16 // sys/net/ipv4/ip_local_port_range
+	// BootTime is stat's btime: when the host booted, in seconds since
+	// the epoch (ProcessStart turns a process's start time into a time).
+	BootTime uint64
 }
 
 // readSystem reads the system counters. Files that are missing or
@@ -54,6 +57,11 @@ func (fsys FS) readSystem() (System, error) {
 	num("sys/fs/file-max", &s.FileMax)
 	if err := fsys.readSockstat(&s); err != nil {
 		errs = append(errs, err)
+	}
+	if bt, err := fsys.readBootTime(); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.BootTime = bt
 	}
 	num("sys/net/ipv4/tcp_fin_timeout", &s.FinTimeout)
 	num("sys/net/ipv4/tcp_max_orphans", &s.MaxOrphans)

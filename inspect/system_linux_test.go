@@ -74,6 +74,7 @@ func TestReadSystemFixtures(t *testing.T) {
 				FilesAllocated: 3264, FileMax: 9223372036854775807,
 				TCPInUse: 1993, TCPOrphan: 0, TCPTimeWait: 5, TCPAlloc: 1994, TCPMem: 1532,
 				FinTimeout: 60, MaxOrphans: 65536, MaxTWBuckets: 65536, LocalPortRange: [2]uint16{32768, 60999},
+				BootTime: 1764547200, // stat's btime
 			},
 		},
 		{
@@ -84,6 +85,7 @@ func TestReadSystemFixtures(t *testing.T) {
 				FilesAllocated: 1184, FileMax: 9223372036854775807,
 				TCPInUse: 6, TCPOrphan: 0, TCPTimeWait: 158, TCPAlloc: 6, TCPMem: 3,
 				FinTimeout: 60, MaxOrphans: 65536, MaxTWBuckets: 65536, LocalPortRange: [2]uint16{32768, 60999},
+				BootTime: 1764547200, // stat's btime
 			},
 		},
 	}

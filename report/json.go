@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/sockleak/sockleak/inspect"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // SchemaVersion is the version of the JSON document. Fields are only ever
@@ -191,7 +191,7 @@ func newDocument(r *Report) Document {
 	sys := snap.System
 	d := Document{
 		SchemaVersion: SchemaVersion,
-		Time:          snap.Time.Format(time.RFC3339),
+		Time:          wording.Timestamp(snap.Time),
 		Hostname:      snap.Hostname,
 		ProcRoot:      snap.ProcRoot,
 		Backend:       string(snap.Backend),

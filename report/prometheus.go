@@ -28,7 +28,7 @@ var SeriesPerWorkload = len(inspect.States) + 3 + 3
 // FixedSeries bounds the series that are not per workload: sockets and
 // the kernel's by state, the violations and thresholds of each checked
 // metric (4 each: at most one per state and fd usage and accept_queue),
-// and the gauges without labels.
+// the gauges without labels, and sockleak_build_info.
 var FixedSeries = 2*len(inspect.States) + 4*(len(inspect.States)+2) + 8
 
 // SeriesCap is the most series check's metrics hold with at most
@@ -87,9 +87,13 @@ func registerMetrics(reg prometheus.Registerer, r *Report, l CheckThresholds, vs
 		listenQueue: fam(metrics.WorkloadListenQueue), listenBacklog: fam(metrics.WorkloadListenBacklog),
 		errors: metrics.MetricErrors.Gauge(), rolledUp: metrics.WorkloadsRolledUp.Gauge(),
 	}
+	build, err := metrics.BuildInfoGauge("")
+	if err != nil {
+		return err
+	}
 	for _, c := range []prometheus.Collector{m.sockets, m.wlSockets, m.wlProcs, m.wlFDs, m.wlUsage, m.kernel, m.violations,
 		m.warnLimit, m.critLimit, m.status, m.inspected, m.denied, m.scanTime, m.listenQueue, m.listenBacklog, m.errors,
-		m.rolledUp} {
+		m.rolledUp, build} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -128,6 +128,19 @@ func TestPrometheus(t *testing.T) {
 	if _, ok := got[`sockleak_workload_open_fds{kind="process",workload="sshd"}`]; !ok {
 		t.Errorf("sshd holds a socket and has no open_fds series")
 	}
+	// The textfile says which build wrote it, as watch's /metrics does.
+	builds := 0
+	for k, v := range got {
+		if strings.HasPrefix(k, "sockleak_build_info{") {
+			builds++
+			if v != 1 || !strings.Contains(k, `goversion="go`) || !strings.Contains(k, `version="`) {
+				t.Errorf("%s = %v, want 1 with goversion, revision and version", k, v)
+			}
+		}
+	}
+	if builds != 1 {
+		t.Errorf("%d sockleak_build_info series, want 1", builds)
+	}
 }
 
 // TestPrometheusAcceptQueue: a listener with a queue has its queue and

@@ -3,7 +3,8 @@ package run
 import (
 	"encoding/json"
 	"io"
-	"time"
+
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // Document is the JSON form of a Result. Its fields are an API: within a
@@ -35,7 +36,7 @@ type LeakDoc struct {
 	Peer        string  `json:"peer"`
 	Inode       uint64  `json:"inode"`
 	NetNS       uint64  `json:"netns"`
-	Since       string  `json:"since"`     // RFC 3339: in the state since, by the kernel's age bound or the first sample that saw it there
+	Since       string  `json:"since"`     // RFC 3339 (wording.Timestamp): in the state since, by the kernel's age bound or the first sample that saw it there
 	LastSeen    string  `json:"last_seen"` // RFC 3339, last sample that did
 	HeldSeconds float64 `json:"held_seconds"`
 	Open        bool    `json:"open"` // still in the state at the last sample
@@ -66,7 +67,7 @@ func WriteJSON(w io.Writer, r *Result) error {
 		d.Leaks = append(d.Leaks, LeakDoc{
 			PID: l.PID, Name: l.Name, Cmdline: l.Cmdline, State: l.State.String(),
 			Local: l.Local.String(), Remote: l.Remote.String(), Peer: l.Peer, Inode: l.Inode, NetNS: l.NetNS,
-			Since: l.Since.Format(time.RFC3339Nano), LastSeen: l.LastSeen.Format(time.RFC3339Nano),
+			Since: wording.Timestamp(l.Since), LastSeen: wording.Timestamp(l.LastSeen),
 			HeldSeconds: l.Held().Seconds(), Open: l.Open,
 		})
 	}

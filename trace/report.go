@@ -2,6 +2,7 @@ package trace
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/symbolize"
+	"github.com/sockleak/sockleak/internal/wording"
 )
 
 // SchemaVersion is the version of trace's JSON document. Fields are only
@@ -233,4 +235,28 @@ func library(f symbolize.Frame) bool {
 	pkg := fn[:slash+1+dot]
 	first, _, _ := strings.Cut(pkg, "/")
 	return pkg != "main" && !strings.Contains(first, ".")
+}
+
+// MarshalJSON writes started and ended as every time in sockleak's JSON:
+// RFC 3339 in UTC to the second (wording.Timestamp), which jq's
+// fromdateiso8601 reads; the precise span is ended minus started in the
+// text, and each socket's age_seconds.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	return json.Marshal(struct {
+		plain
+		Started string `json:"started"`
+		Ended   string `json:"ended"`
+	}{plain(r), wording.Timestamp(r.Started), wording.Timestamp(r.Ended)})
+}
+
+// MarshalJSON writes since and opened as Report's times (to the second;
+// age_seconds has the precision).
+func (h Held) MarshalJSON() ([]byte, error) {
+	type plain Held
+	return json.Marshal(struct {
+		plain
+		Since  string `json:"since"`
+		Opened string `json:"opened"`
+	}{plain(h), wording.Timestamp(h.Since), wording.Timestamp(h.Opened)})
 }

@@ -206,7 +206,7 @@ type SampleLine struct {
 	Type          string         `json:"type"` // "sample" or "error"
 	SchemaVersion int            `json:"schema_version"`
 	Seq           int            `json:"seq"`
-	Time          string         `json:"time"` // RFC 3339
+	Time          string         `json:"time"` // RFC 3339, wording.Timestamp
 	Error         string         `json:"error,omitempty"`
 	TookSeconds   float64        `json:"took_seconds"`
 	States        map[string]int `json:"states"`
@@ -223,7 +223,7 @@ type SampleLine struct {
 // ProcessLine is one process of a sample line.
 type ProcessLine struct {
 	PID         int            `json:"pid"`
-	StartTime   uint64         `json:"start_time"` // clock ticks after boot (Linux), ms since the epoch elsewhere
+	StartTime   string         `json:"start_time,omitempty"` // RFC 3339; absent when the boot time is unknown
 	Name        string         `json:"name"`
 	Command     string         `json:"command,omitempty"` // when another process shown has the same name
 	User        string         `json:"user"`
@@ -264,7 +264,7 @@ type AlertLine struct {
 	Status           string   `json:"status"` // "firing" or "resolved"
 	Exited           bool     `json:"exited"` // resolved because the process exited
 	PID              int      `json:"pid"`
-	StartTime        uint64   `json:"start_time"`
+	StartTime        string   `json:"start_time,omitempty"`
 	Name             string   `json:"name"`
 	Command          string   `json:"command,omitempty"` // when another process shown has the same name
 	State            string   `json:"state"`
@@ -287,8 +287,16 @@ type AlertLine struct {
 	OpenedBy string `json:"opened_by,omitempty"`
 }
 
-// LinesSchemaVersion is the version of SampleLine and AlertLine.
-const LinesSchemaVersion = 1
+// LinesSchemaVersion is the version of SampleLine and AlertLine. 2:
+// start_time is an RFC 3339 timestamp (it was clock ticks after boot, a
+// number), and times are to the second in UTC (they had nanoseconds).
+const LinesSchemaVersion = 2
+
+// startTime is when the process whose PID/stat start time is ticks
+// started, as the lines write times; "" when the boot time is unknown.
+func startTime(bootTime, ticks uint64) string {
+	return wording.Timestamp(inspect.System{BootTime: bootTime}.ProcessStart(ticks))
+}
 
 func etaSeconds(d time.Duration) *float64 {
 	if d < 0 {
@@ -301,7 +309,7 @@ func etaSeconds(d time.Duration) *float64 {
 // JSONLines writes a status as one JSON object per line: the sample, then
 // one per alert transition.
 func JSONLines(w io.Writer, st *Status) error {
-	ts := st.Time.Format(time.RFC3339Nano)
+	ts := wording.Timestamp(st.Time)
 	line := SampleLine{
 		Type: "sample", SchemaVersion: LinesSchemaVersion, Seq: st.Seq, Time: ts, TookSeconds: st.Took.Seconds(),
 		States: map[string]int{}, Inspected: st.Inspected, Denied: st.Denied, Errors: st.Errors,
@@ -316,7 +324,7 @@ func JSONLines(w io.Writer, st *Status) error {
 	for i := range st.Processes {
 		p := &st.Processes[i]
 		pl := ProcessLine{
-			PID: p.PID, StartTime: p.Start, Name: p.Name, Command: p.Command, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
+			PID: p.PID, StartTime: startTime(st.BootTime, p.Start), Name: p.Name, Command: p.Command, User: p.User, States: map[string]int{}, Sockets: p.Sockets,
 			FDsOpen: p.FDs, FDSoftLimit: p.FDLimit, RatesPerMinute: map[string]float64{}, FDRatePerMinute: p.FDRate,
 			SecondsToFDLimit: etaSeconds(p.ETA), CloseWaitOldest: p.CloseWaitOldest().Seconds(), CloseWaitPeer: p.CloseWaitPeer,
 			Firing: append([]string{}, p.Firing...),
@@ -336,7 +344,7 @@ func JSONLines(w io.Writer, st *Status) error {
 		}
 		line.Processes = append(line.Processes, pl)
 	}
-	line.Workloads = workloadSamples(st.Workloads)
+	line.Workloads = workloadSamples(st.Workloads, st.BootTime)
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -354,12 +362,12 @@ func JSONLines(w io.Writer, st *Status) error {
 			rate = &a.Rate
 		}
 		if err := enc.Encode(AlertLine{
-			Type: "alert", SchemaVersion: LinesSchemaVersion, Time: a.Time.Format(time.RFC3339Nano),
-			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: a.Start, Name: a.Name, Command: a.Command,
+			Type: "alert", SchemaVersion: LinesSchemaVersion, Time: wording.Timestamp(a.Time),
+			Rule: a.Rule, Status: status, Exited: a.Exited, PID: a.PID, StartTime: startTime(st.BootTime, a.Start), Name: a.Name, Command: a.Command,
 			State: a.State.String(), Peer: a.Peer, Count: a.Count, AgeSeconds: a.Age.Seconds(),
 			RatePerMinute: rate, FDsOpen: a.FDs, FDSoftLimit: a.FDLimit, SecondsToFDLimit: etaSeconds(a.ETA),
 			Threshold: a.Threshold, Message: a.Message(), Workload: workloadLine(a.WorkloadName, a.Workload),
-			FDLimitExits: exitLines(a.Exits), OpenedBy: a.OpenedBy,
+			FDLimitExits: exitLines(a.Exits, st.BootTime), OpenedBy: a.OpenedBy,
 		}); err != nil {
 			return err
 		}

@@ -39,6 +39,7 @@ func TestMonitorAlertNamesEverything(t *testing.T) {
 	}
 
 	b.Reset()
+	// pid 42 started a tick after the boot, 2025-12-02T10:00:00Z.
 	if err := JSONLines(&b, st); err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +56,12 @@ func TestMonitorAlertNamesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := sl.Processes[0]
-	if sl.Type != "sample" || sl.Seq != 4 || sl.States["CLOSE_WAIT"] != 6 || p.PID != 42 || p.StartTime != 1 ||
+	if sl.Type != "sample" || sl.Seq != 4 || sl.States["CLOSE_WAIT"] != 6 || p.PID != 42 || p.StartTime != "2025-12-02T10:00:00Z" ||
+		sl.Time != "2026-11-25T10:00:30Z" || sl.SchemaVersion != 2 ||
 		p.RatesPerMinute["CLOSE_WAIT"] != 12 || p.SecondsToFDLimit == nil || *p.SecondsToFDLimit != 270 || p.CloseWaitOldest != 20 {
 		t.Errorf("sample line = %s", lines[0])
 	}
-	if al.Type != "alert" || al.Status != "firing" || al.Rule != "close_wait" || al.PID != 42 || al.Count != 6 ||
+	if al.Type != "alert" || al.Status != "firing" || al.StartTime != p.StartTime || al.Time != sl.Time || al.Rule != "close_wait" || al.PID != 42 || al.Count != 6 ||
 		al.Peer != "10.0.0.5:7000" || al.AgeSeconds != 20 || al.RatePerMinute == nil || *al.RatePerMinute != 12 || al.Threshold != 4 || al.Message != want {
 		t.Errorf("alert line = %s", lines[1])
 	}

@@ -159,7 +159,7 @@ func TestRunLeakingProcess(t *testing.T) {
 		case "sample":
 			samples++
 			for _, p := range s.Processes {
-				if p.PID != pid || p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime != 9 {
+				if p.PID != pid || p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime != "2025-12-02T10:00:00Z" {
 					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time", p)
 				}
 				maxRate = max(maxRate, p.RatesPerMinute["CLOSE_WAIT"])

@@ -82,7 +82,7 @@ func (m *Monitor) Observe(s Sample) *Status {
 	now := snap.Time
 	m.seq++
 	st := &Status{
-		Seq: m.seq, Time: now, Took: s.Took, States: map[inspect.TCPState]int{},
+		Seq: m.seq, Time: now, BootTime: snap.System.BootTime, Took: s.Took, States: map[inspect.TCPState]int{},
 		Inspected: len(snap.Processes), Denied: snap.Denied, Errors: m.errors, Warnings: snap.Warnings,
 	}
 

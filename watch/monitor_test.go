@@ -25,8 +25,12 @@ type procSpec struct {
 	unit     string // the systemd unit it runs in; "": none (a process workload)
 }
 
+// testBootTime is the samples' boot time: 2025-12-02T10:00:00Z.
+const testBootTime = 1764669600
+
 func sample(at time.Duration, procs ...procSpec) Sample {
 	s := Sample{Snap: snap(at)}
+	s.Snap.System.BootTime = testBootTime
 	for _, p := range procs {
 		fds := p.fds
 		if fds == 0 {

@@ -18,7 +18,10 @@ type ProcKey struct {
 type Status struct {
 	Seq  int // the sample's number, from 1
 	Time time.Time
-	Took time.Duration
+	// BootTime is the host's (inspect.System.BootTime): with a process's
+	// Start, when it started. 0 when unknown.
+	BootTime uint64
+	Took     time.Duration
 	// States counts the view's sockets by state (the host's totals on an
 	// unfiltered scan).
 	States map[inspect.TCPState]int

@@ -3,7 +3,6 @@ package watch
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/sockleak/sockleak/inspect"
 	"github.com/sockleak/sockleak/internal/wording"
@@ -62,8 +61,8 @@ type WorkloadSample struct {
 // ExitLine is a process that ended near its fd limit.
 type ExitLine struct {
 	PID         int    `json:"pid"`
-	StartTime   uint64 `json:"start_time"`
-	Time        string `json:"time"` // the first sample without it
+	StartTime   string `json:"start_time,omitempty"` // RFC 3339; absent when the boot time is unknown
+	Time        string `json:"time"`                 // the first sample without it, RFC 3339
 	FDsOpen     int    `json:"fds_open"`
 	FDSoftLimit int64  `json:"fd_soft_limit"`
 }
@@ -75,7 +74,7 @@ func workloadLine(name string, w inspect.Workload) *WorkloadLine {
 	return &WorkloadLine{Name: name, Workload: w}
 }
 
-func workloadSamples(ws []WorkloadStatus) []WorkloadSample {
+func workloadSamples(ws []WorkloadStatus, bootTime uint64) []WorkloadSample {
 	out := make([]WorkloadSample, 0, len(ws))
 	for i := range ws {
 		w := &ws[i]
@@ -85,7 +84,7 @@ func workloadSamples(ws []WorkloadStatus) []WorkloadSample {
 		}
 		l := WorkloadSample{
 			WorkloadLine: WorkloadLine{Name: w.Name, Workload: wl}, Processes: w.Processes, CloseWait: w.CloseWait,
-			SecondsToFDLimit: etaSeconds(w.ETA), FDLimitExits: exitLines(w.LimitExits()), Firing: append([]string{}, w.Firing...),
+			SecondsToFDLimit: etaSeconds(w.ETA), FDLimitExits: exitLines(w.LimitExits(), bootTime), Firing: append([]string{}, w.Firing...),
 		}
 		if l.FDLimitExits == nil {
 			l.FDLimitExits = []ExitLine{}
@@ -99,10 +98,11 @@ func workloadSamples(ws []WorkloadStatus) []WorkloadSample {
 	return out
 }
 
-func exitLines(exits []Exit) []ExitLine {
+func exitLines(exits []Exit, bootTime uint64) []ExitLine {
 	var out []ExitLine
 	for _, e := range exits {
-		out = append(out, ExitLine{PID: e.PID, StartTime: e.Start, Time: e.At.Format(time.RFC3339Nano), FDsOpen: e.FDs, FDSoftLimit: e.FDLimit})
+		out = append(out, ExitLine{PID: e.PID, StartTime: startTime(bootTime, e.Start), Time: wording.Timestamp(e.At),
+			FDsOpen: e.FDs, FDSoftLimit: e.FDLimit})
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/sockleak/sockleak/inspect"
 )
 
@@ -55,5 +57,21 @@ func TestLinesShowWorkload(t *testing.T) {
 		case p.PID == 7 && p.Workload != nil:
 			t.Errorf("pid 7 has no cgroup read, yet a workload %+v", p.Workload)
 		}
+	}
+}
+
+// TestExitLines: a process that ended near its limit is written with its
+// start and end as the lines write every time, RFC 3339 in UTC to the
+// second; without a boot time, no start.
+func TestExitLines(t *testing.T) {
+	at := time.Date(2026, 12, 2, 11, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	e := Exit{ProcKey: ProcKey{PID: 7, Start: 6000}, At: at, FDs: 99, FDLimit: 100}
+	got := exitLines([]Exit{e}, testBootTime)
+	want := []ExitLine{{PID: 7, StartTime: "2025-12-02T10:01:00Z", Time: "2026-12-02T10:00:00Z", FDsOpen: 99, FDSoftLimit: 100}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("exitLines (-want +got):\n%s", diff)
+	}
+	if got := exitLines([]Exit{e}, 0); got[0].StartTime != "" {
+		t.Errorf("no boot time, start %q", got[0].StartTime)
 	}
 }

@@ -184,6 +184,7 @@ func inspectJSON(t *testing.T, args ...string) report.Document {
 	if code := Main(append([]string{"inspect", "-o", "json"}, args...), &stdout, &stderr); code != 0 {
 		t.Fatalf("inspect exited %d: %s", code, stderr.String())
 	}
+	schemaCheck(t, "inspect", stdout.Bytes())
 	var d report.Document
 	if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
 		t.Fatalf("inspect -o json: %v\n%s", err, stdout.String())

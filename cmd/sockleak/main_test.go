@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+var update = flag.Bool("update", false, "update .golden files")
+
 // binDir holds programs the tests build once per run.
 var binDir string
 

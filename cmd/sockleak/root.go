@@ -57,20 +57,6 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 // channel of them (run, which forwards them to its command).
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3";
-// otherwise the module version go install recorded is used.
-var version = ""
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sockleak",
@@ -82,8 +68,10 @@ pile up in CLOSE_WAIT is not closing sockets its peer closed.`,
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	setVersion(root)
 	root.AddCommand(newInspectCmd(nil), newExplainCmd(nil), newVersionCmd(), newCheckCmd(nil), newRunCmd(nil),
 		newClientCmd(nil), newPeerCmd(nil), newDemoCmd(nil), newDemoClientCmd(), newWatchCmd(nil), newTraceCmd(nil))
+	registerCompletions(root)
 	for _, c := range root.Commands() {
 		if c.Args != nil {
 			c.Args = usageArgs(c.Args)
@@ -173,16 +161,4 @@ func nagiosCheck(args []string) bool {
 		}
 	}
 	return false
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(c.OutOrStdout(), "sockleak %s\n", versionString())
-			return err
-		},
-	}
 }

@@ -42,6 +42,7 @@ func runReport(t *testing.T, args ...string) (code int, stdout, stderr string, d
 	if err != nil {
 		t.Fatalf("exit %d, no report: %v\nstderr:\n%s", code, err, stderr)
 	}
+	schemaCheck(t, "run", b)
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("report: %v\n%s", err, b)
 	}
@@ -217,9 +218,11 @@ func TestHelperProcess(t *testing.T) {
 		}
 		os.Exit(Main(args, os.Stdout, os.Stderr))
 	case "sigcount", "termcount":
-		sig, name := syscall.SIGINT, "SIGINTs"
+		sig, name, ack := syscall.SIGINT, "SIGINTs", false
 		if os.Getenv("SOCKLEAK_TEST_HELPER") == "termcount" {
-			sig, name = syscall.SIGTERM, "SIGTERMs"
+			// Each SIGTERM acknowledged: the test sends the next only then,
+			// so two of its own cannot merge while one is pending.
+			sig, name, ack = syscall.SIGTERM, "SIGTERMs", true
 		}
 		c := make(chan os.Signal, 10)
 		signal.Notify(c, sig)
@@ -233,6 +236,9 @@ func TestHelperProcess(t *testing.T) {
 			case <-c:
 				n++
 				deadline = time.After(200 * time.Millisecond)
+				if ack {
+					fmt.Printf("got %d\n", n)
+				}
 			case <-deadline:
 				fmt.Printf("%s: %d\n", name, n)
 				os.Exit(0)

@@ -31,7 +31,7 @@ func (f *ScanFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.States, "state", nil, "only sockets in this state (repeatable; close-wait, FIN_WAIT2, finwait2... all work)")
 	fs.IntSliceVar(&f.Ports, "port", nil, "only sockets with this local or remote port (repeatable)")
 	fs.StringSliceVar(&f.Peers, "peer", nil, "only sockets to this peer: IP, IP:port or CIDR (repeatable)")
-	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (netlink, else /proc; gopsutil off Linux), netlink, proc, or gopsutil (any system)")
+	fs.StringVar(&f.Backend, "backend", "auto", "how to read sockets: auto (bpf on a host with many open files, else netlink, else /proc; gopsutil off Linux), bpf (netlink and a BPF iterator for the owners), netlink, proc, or gopsutil (any system)")
 	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "say how the scan went (backend and fallbacks) on stderr")
 }
 

@@ -91,6 +91,7 @@ func TestWatchTrace(t *testing.T) {
 	}
 	found := false
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		schemaCheck(t, "watch-line", []byte(line))
 		if !strings.Contains(line, `"type":"alert"`) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -189,6 +190,25 @@ func (o *WatchOptions) fdAlertsPossible() error {
 	return nil
 }
 
+// watchFS opens the proc root a watch samples. The bpf backend's program
+// is loaded now, once for every sample, and what the load parsed (the
+// kernel's BTF, several MB) is freed before the first sample rather than
+// carried into its peak.
+func watchFS(f *ScanFlags) (inspect.FS, error) {
+	so, err := f.options()
+	if err != nil {
+		return inspect.FS{}, err
+	}
+	fsys, err := inspect.NewFS(f.ProcRoot)
+	if err != nil {
+		return inspect.FS{}, err
+	}
+	if inspect.Preload(fsys, so.Backend) {
+		debug.FreeOSMemory()
+	}
+	return fsys, nil
+}
+
 func runWatch(ctx context.Context, opts *WatchOptions) error {
 	th, err := opts.thresholds()
 	if err != nil {
@@ -200,10 +220,7 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	if err := wo.Validate(); err != nil {
 		return &flagError{err}
 	}
-	if _, err := opts.Scan.options(); err != nil {
-		return err
-	}
-	fsys, err := inspect.NewFS(opts.Scan.ProcRoot)
+	fsys, err := watchFS(&opts.Scan)
 	if err != nil {
 		return err
 	}

@@ -68,16 +68,20 @@ func TestWatchLeakingChild(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
 		}
+		schemaCheck(t, "watch-line", sc.Bytes())
 		switch s.Type {
 		case "sample":
-			at, err := time.Parse(time.RFC3339Nano, s.Time)
-			if err != nil || !at.After(last) {
-				t.Errorf("sample %d at %q (%v): not after the one before, %v", s.Seq, s.Time, err, last)
+			// To the second (jq's fromdateiso8601 reads no fraction): at
+			// --interval 100ms, samples share a second.
+			at, err := time.Parse("2006-01-02T15:04:05Z", s.Time)
+			if err != nil || at.Before(last) || time.Since(at) > time.Minute {
+				t.Errorf("sample %d at %q (%v): before the one before, %v, or not now", s.Seq, s.Time, err, last)
 			}
 			last = at
 			for _, p := range s.Processes {
-				if p.PID == l.pid && (p.Name != "leaky" || p.FDSoftLimit != 128 || p.StartTime == 0) {
-					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time", p)
+				started, err := time.Parse("2006-01-02T15:04:05Z", p.StartTime)
+				if p.PID == l.pid && (p.Name != "leaky" || p.FDSoftLimit != 128 || err != nil || time.Since(started) > time.Minute) {
+					t.Errorf("process = %+v, want leaky with a soft limit of 128 and a start time this minute", p)
 				}
 				named = named || p.PID == l.pid
 			}

@@ -197,14 +197,15 @@ func (t *tree) closure(dir string) (own []string, external map[string]bool) {
 // describe yet.
 var mayImport = map[string][]string{
 	"internal/wording":     {},
-	"internal/metrics":     {},
+	"internal/metrics":     {"internal/buildinfo"},
+	"internal/buildinfo":   {},
 	"internal/livetest":    {},
 	"internal/archtest":    {},
 	"internal/hostiletest": {},
 	"internal/bpfkit":      {},
 	"internal/symbolize":   {},
 	"trace":                {"inspect", "internal/bpfkit", "internal/symbolize", "internal/wording"},
-	"inspect":              {"internal/wording"},
+	"inspect":              {"internal/wording", "internal/bpfkit"},
 	"report":               {"inspect", "internal/wording", "internal/metrics"},
 	"watch":                {"report", "inspect", "internal/wording", "internal/metrics"},
 	"run":                  {"watch", "inspect", "internal/wording"},

@@ -39,11 +39,12 @@
 // and the object. Its go:generate line, in a *_linux.go file of the
 // package that loads the program, has this form (one line):
 //
-//	//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-16 -tags linux -target bpfel -cflags "-O2 -g -Wall -Werror -I../internal/bpfkit/include -I/usr/include/bpf" -no-global-types taskFile bpf/task_file.c
+//	//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-16 -tags linux -target bpfel,bpfeb -cflags "-O2 -g -Wall -Werror -I../internal/bpfkit/include -I/usr/include/bpf" -no-global-types taskFile bpf/task_file.c
 //
-// -target bpfel builds the one little-endian object that amd64 and arm64
-// (and the other little-endian architectures) load; -tags linux keeps the
-// generated file to Linux builds. The generated *_bpfel.go and *_bpfel.o are
+// -target bpfel,bpfeb builds two objects, one little-endian (amd64, arm64
+// and the other little-endian architectures load it) and one big-endian
+// (s390x, ppc64, mips), so that every Linux architecture builds; -tags
+// linux keeps the generated files to Linux builds. The generated *_bpfel.go and *_bpfel.o are
 // committed, so go build, go test and CI need no C toolchain; go generate
 // needs clang-16, llvm-strip-16 and libbpf-dev (the headers).
 //

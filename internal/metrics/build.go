@@ -1,10 +1,9 @@
 package metrics
 
 import (
-	"runtime"
-	"runtime/debug"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sockleak/sockleak/internal/buildinfo"
 )
 
 // BuildInfo is sockleak's build, as exporters export theirs
@@ -14,24 +13,19 @@ var BuildInfo = Family{"sockleak_build_info",
 	"Always 1: the version, VCS revision and Go version sockleak was built from.",
 	[]string{"version", "revision", "goversion"}}
 
-// BuildInfoGauge returns sockleak_build_info for version (what sockleak
-// version prints; "" takes the module's version from the build info), the
-// revision the build recorded ("unknown" when none) and the Go version.
+// BuildInfoGauge returns sockleak_build_info for version ("" takes
+// buildinfo's, what sockleak --version prints), the revision the build
+// recorded or was stamped with ("unknown" when none) and the Go version.
+// check's -o prometheus and --textfile and watch's /metrics export it.
 // Values are not checked by Must: one the registry refuses is an error.
 func BuildInfoGauge(version string) (prometheus.Collector, error) {
-	revision, goversion := "unknown", runtime.Version()
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if version == "" {
-			version = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				revision = s.Value
-			}
-		}
-	}
+	bi := buildinfo.Read()
+	revision, goversion := bi.Revision, bi.GoVersion
 	if version == "" {
-		version = "unknown"
+		version = bi.Version
+	}
+	if revision == "" {
+		revision = "unknown"
 	}
 	g := BuildInfo.GaugeVec()
 	m, err := g.GetMetricWithLabelValues(version, revision, goversion)

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 )
 
+// fixtureBootTime is every tree's boot time: 2025-12-01T00:00:00Z.
+const fixtureBootTime = 1764547200
+
 // write writes the whole tree: sys/, net/, self and every PID directory.
 func (t *tree) write() {
 	t.file("sys/kernel/hostname", t.hostname+"\n")
@@ -17,6 +20,11 @@ func (t *tree) write() {
 	t.file("sys/net/ipv4/tcp_max_orphans", fmt.Sprintf("%d\n", t.sys.maxOrphans))
 	t.file("sys/net/ipv4/tcp_max_tw_buckets", fmt.Sprintf("%d\n", t.sys.maxTW))
 	t.file("sys/net/ipv4/ip_local_port_range", fmt.Sprintf("%d\t%d\n", t.sys.portLow, t.sys.portHigh))
+	// fs/proc/stat.c show_stat, its lines sockleak does not read cut
+	// short: "btime %llu" is the boot time, 2025-12-01T00:00:00Z in
+	// every tree (watch's start_time).
+	t.file("stat", fmt.Sprintf("cpu  10132 290 3084 46828 166 0 251 0 0 0\nintr 1992 24 0 9\nctxt 33021\nbtime %d\n"+
+		"processes %d\nprocs_running 1\nprocs_blocked 0\n", fixtureBootTime, 1000+len(t.procs)))
 	t.writeNet("net", t.tcp, t.tcp6, t.sys.tcpMemPages, t.sys.sockets)
 	t.link("self", fmt.Sprint(t.self))
 	for _, p := range t.procs {
