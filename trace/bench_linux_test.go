@@ -185,6 +185,24 @@ func BenchmarkChurn10k(b *testing.B) {
 	}
 	b.Run("untraced", run)
 	b.Run("traced", func(b *testing.B) { traced(b, run) })
+	b.Run("traced-no-stats", func(b *testing.B) { tracedBare(b, run) })
+}
+
+// tracedBare runs fn while a Recorder records, as sockleak trace does:
+// without the kernel's run-time statistics, whose two clock reads a run
+// traced adds to what it measures.
+func tracedBare(b *testing.B, fn func(b *testing.B)) {
+	b.Helper()
+	if err := preflight(); err != nil {
+		b.Skipf("cannot load BPF programs: %v", err)
+	}
+	r, err := Start(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	b.ResetTimer()
+	fn(b)
 }
 
 // BenchmarkSyscall: a syscall that is none of socket, accept and accept4:
