@@ -103,7 +103,12 @@ a new process) and each CLOSE_WAIT socket (by namespace and inode):
     CLOSE_WAIT socket older than --max-close-wait-age, fd usage at
     --max-fd-usage percent (resolves 5 points below), the fd limit less than
     --eta away (resolves when growth stops or the estimate is 1.5 times
-    --eta). docs/flags.md has every flag, and the old names.
+    --eta), and a crash loop: --crash-loop processes of a workload ended
+    near their fd limit within 10 minutes and it came back. Alerts are per
+    workload (a unit, container or pod; a plain process by its name and
+    command line), so they carry on when its pid changes, as do its
+    CLOSE_WAIT growth and time to the limit. docs/flags.md has every flag,
+    and the old names.
 
 On a terminal the screen is redrawn at each sample (-o live), worst process
 on top; otherwise (or with -o text) it prints one summary line per sample and
