@@ -83,12 +83,8 @@ func (o *WatchOptions) thresholds() (watch.Thresholds, error) {
 	return watch.Thresholds{CloseWait: o.CloseWait, MaxAge: o.MaxAge, FDUsage: fd, ETA: o.ETA, CrashLoop: o.CrashLoop}, nil
 }
 
-func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
-	opts := &WatchOptions{}
-	c := &cobra.Command{
-		Use:   "watch",
-		Short: "Sample sockets over time: which process leaks, how fast, and when it hits its fd limit",
-		Long: `Sample the host's TCP sockets (or those inspect's filters select) every
+// watchLong is watch's help.
+const watchLong = `Sample the host's TCP sockets (or those inspect's filters select) every
 --interval and follow each process (by pid and start time, so a reused pid is
 a new process) and each CLOSE_WAIT socket (by namespace and inode):
 
@@ -118,7 +114,14 @@ one line per alert, for logs; -o json prints one JSON object per line.
 health check on /healthz; the scan runs on the sampling loop, never per
 scrape. --web.config.file adds TLS and basic auth, in the format of the
 Prometheus exporter-toolkit (as node_exporter's). It runs until SIGINT or SIGTERM, or --count samples (the live view
-then leaves its last frame on the terminal).`,
+then leaves its last frame on the terminal).`
+
+func newWatchCmd(runF func(context.Context, *WatchOptions) error) *cobra.Command {
+	opts := &WatchOptions{}
+	c := &cobra.Command{
+		Use:   "watch",
+		Short: "Sample sockets over time: which process leaks, how fast, and when it hits its fd limit",
+		Long:  watchLong,
 		Example: `  sockleak watch
   sockleak watch --name openser --interval 5s --window 10m
   sockleak watch -o json --count 30 > samples.jsonl
