@@ -158,15 +158,18 @@ func BenchmarkNetlinkDump(b *testing.B) {
 // descriptors (run it beside bench/loadgen for a landscape); it is here for
 // profiles (-cpuprofile) of the whole scan, not for a fixed number.
 //
-// It runs once per backend that can read the live host: with bench/loadgen
-// running, the ratio of bpf to netlink is the owner sources' difference
-// (the programs stay loaded across iterations, as in a watch).
+// It runs once per backend that can read the live host, in one run so
+// their ratios mean something: with bench/loadgen running, bpf to netlink
+// is the owner sources' difference (the programs stay loaded across
+// iterations, as in a watch), and proc and gopsutil (what the other systems
+// use: it reads /proc/net/tcp and walks every PID/fd itself) what reading
+// without netlink costs.
 func BenchmarkScanLive(b *testing.B) {
 	fsys, err := NewFS(DefaultRoot)
 	if err != nil {
 		b.Skip(err)
 	}
-	for _, backend := range []Backend{BackendNetlink, BackendBPF} {
+	for _, backend := range []Backend{BackendNetlink, BackendProc, BackendBPF, BackendGopsutil} {
 		b.Run(string(backend), func(b *testing.B) {
 			if d, _ := lookupBackend(backend); d.require != nil {
 				if err := d.require(); err != nil {
@@ -174,30 +177,6 @@ func BenchmarkScanLive(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
-			sockets := 0
-			for b.Loop() {
-				snap, err := Scan(b.Context(), fsys, Options{Backend: backend})
-				if err != nil {
-					b.Fatal(err)
-				}
-				sockets = len(snap.Sockets)
-			}
-			b.ReportMetric(float64(sockets), "sockets")
-		})
-	}
-}
-
-// BenchmarkScanBackends scans this host with each backend, in one run so
-// their ratio means something: netlink (auto's choice), the proc tables
-// and gopsutil (what the other systems use; it reads /proc/net/tcp and
-// walks every PID/fd itself). Run it beside bench/loadgen for a landscape.
-func BenchmarkScanBackends(b *testing.B) {
-	fsys, err := NewFS(DefaultRoot)
-	if err != nil {
-		b.Skip(err)
-	}
-	for _, backend := range []Backend{BackendNetlink, BackendProc, BackendGopsutil} {
-		b.Run(string(backend), func(b *testing.B) {
 			sockets := 0
 			for b.Loop() {
 				snap, err := Scan(b.Context(), fsys, Options{Backend: backend})

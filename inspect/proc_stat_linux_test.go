@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -199,9 +198,6 @@ func TestProcessTree(t *testing.T) {
 // own, and finds all three from the shell's pid in the real /proc.
 func TestProcessTreeLive(t *testing.T) {
 	livetest.Skip(t)
-	if runtime.GOOS != "linux" {
-		t.Skip("needs the live /proc")
-	}
 	// sh starts a subshell in the background; the subshell starts sleep and
 	// prints its own pid and the sleep's, so the test knows all three.
 	cmd := exec.Command("sh", "-c", `(sleep 30 & echo $! $(exec sh -c 'echo $PPID'); wait) & wait`)
@@ -296,9 +292,6 @@ func FuzzParseStat(f *testing.F) {
 // BenchmarkProcessTree measures one walk of the live /proc, what sockleak
 // run does every --interval.
 func BenchmarkProcessTree(b *testing.B) {
-	if runtime.GOOS != "linux" {
-		b.Skip("needs the live /proc")
-	}
 	fsys, err := NewFS(DefaultRoot)
 	if err != nil {
 		b.Fatal(err)

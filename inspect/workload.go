@@ -78,6 +78,13 @@ type Workload struct {
 // container restart changes its id, not its pod); a container its name,
 // or "RUNTIME:ID12"; a unit its name ("USER_MANAGER/UNIT" for a user
 // unit); a process its name.
+// Named reports whether the workload has a name of its own, a unit's,
+// a container's or a pod's, which outlives its processes: what sockleak
+// leads with when it names a process, and follows across restarts.
+func (w *Workload) Named() bool {
+	return w.Kind == KindUnit || w.Kind == KindContainer || w.Kind == KindPod
+}
+
 func (w *Workload) Name(comm string) string {
 	switch w.Kind {
 	case KindPod:

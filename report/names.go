@@ -138,8 +138,7 @@ func (r *Report) procName(p *ProcessRow) string {
 // "shop/api-7d9f/app", "pod/UID"; "" for a plain process, which its name
 // already names.
 func workloadPhrase(p *inspect.Process) string {
-	switch p.Workload.Kind {
-	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+	if p.Workload.Named() {
 		return wording.Escape(p.WorkloadName())
 	}
 	return ""

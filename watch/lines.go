@@ -85,12 +85,7 @@ func formatFDs(fds int, limit int64) string {
 // openser): ...").
 func (p *ProcStatus) Headline() string {
 	var b strings.Builder
-	switch p.Workload.Kind {
-	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod: // led by the workload, as report's findings
-		fmt.Fprintf(&b, "%s (pid %d, %s): CLOSE_WAIT %d", wording.Escape(p.WorkloadName), p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
-	default:
-		fmt.Fprintf(&b, "pid %d (%s): CLOSE_WAIT %d", p.PID, label(p.Name, p.Command), p.States[inspect.CloseWait])
-	}
+	fmt.Fprintf(&b, "%s: CLOSE_WAIT %d", who(&p.Workload, p.WorkloadName, p.PID, p.Name, p.Command), p.States[inspect.CloseWait])
 	if r, ok := p.Rates[inspect.CloseWait]; ok {
 		b.WriteString(" " + formatRate(r))
 	}

@@ -356,8 +356,7 @@ var liveColumns = []liveColumn{
 // container or pod: that is its name across restarts, and the PID column
 // names the process.
 var workloadColumn = liveColumn{"WORKLOAD", 21, true, func(p *ProcStatus) string {
-	switch p.Workload.Kind {
-	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+	if p.Workload.Named() {
 		return truncate(wording.Escape(p.WorkloadName), 20)
 	}
 	return truncate(label(p.Name, p.Command), 20)
@@ -366,8 +365,7 @@ var workloadColumn = liveColumn{"WORKLOAD", 21, true, func(p *ProcStatus) string
 // liveColumnsFor returns the columns for these processes.
 func liveColumnsFor(procs []ProcStatus) []liveColumn {
 	for i := range procs {
-		switch procs[i].Workload.Kind {
-		case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+		if procs[i].Workload.Named() {
 			cols := slices.Clone(liveColumns)
 			cols[1] = workloadColumn
 			return cols

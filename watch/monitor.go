@@ -148,8 +148,7 @@ func (m *Monitor) evaluateWorkloads(st *Status, all []ProcStatus, now time.Time)
 // process's name and command line, so that two python3 scripts are two
 // workloads, and one restarted with the same command is the same.
 func trackName(p *inspect.Process) string {
-	switch p.Workload.Kind {
-	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
+	if p.Workload.Named() {
 		return p.WorkloadName()
 	}
 	return p.WorkloadName() + "\x00" + p.Cmdline

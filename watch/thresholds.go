@@ -93,7 +93,7 @@ func (m *Monitor) evaluate(tr *wlTrack, w *WorkloadStatus, now time.Time) []Aler
 	}
 	m.crashLoopVerdict(verdicts, w)
 	a := Alert{
-		Time: now, ProcKey: w.Lead, Name: w.Name0, Command: w.Cmd0, WorkloadName: w.Name, Workload: w.Workload,
+		Time: now, ProcKey: w.Lead, Name: w.LeadName, Command: w.LeadCommand, WorkloadName: w.Name, Workload: w.Workload,
 		State: inspect.CloseWait, Peer: w.CloseWaitPeer, Count: cwN, Age: w.Oldest, FDs: w.FDs, FDLimit: w.FDLimit,
 		ETA: w.ETA, Rate: w.Rate, RateKnown: w.RateKnown, Exits: w.LimitExits(),
 	}
@@ -153,8 +153,7 @@ func (m *Monitor) transitions(tr *wlTrack, w *WorkloadStatus, a Alert, verdicts 
 // supervisor restarts: a service that dies of its leak keeps its alerts
 // (and its crash loop fires) across the restart.
 func (m *Monitor) gone(tr *wlTrack, w *WorkloadStatus, now time.Time) []Alert {
-	supervised := tr.workload.Kind == inspect.KindUnit || tr.workload.Kind == inspect.KindContainer || tr.workload.Kind == inspect.KindPod
-	if supervised && now.Sub(tr.present) < m.cfg.Window {
+	if tr.workload.Named() && now.Sub(tr.present) < m.cfg.Window {
 		for _, rule := range ruleOrder {
 			if tr.firing[rule] {
 				w.Firing = append(w.Firing, rule)

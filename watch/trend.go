@@ -73,20 +73,26 @@ func (m *Monitor) status(tr *procTrack, p *inspect.Process) ProcStatus {
 	return ps
 }
 
+// trendPoint is a point of a trend: a process's (point) or a workload's
+// (wpoint).
+type trendPoint interface{ when() time.Time }
+
+func (p point) when() time.Time { return p.at }
+
 // slopePerMinute fits y = a + b·t by least squares over the points and
 // returns b in units per minute.
-func slopePerMinute(pts []point, y func(*point) float64) float64 {
+func slopePerMinute[T trendPoint](pts []T, y func(*T) float64) float64 {
 	n := float64(len(pts))
-	t0 := pts[0].at
+	t0 := pts[0].when()
 	var st, sy float64
 	for i := range pts {
-		st += pts[i].at.Sub(t0).Minutes()
+		st += pts[i].when().Sub(t0).Minutes()
 		sy += y(&pts[i])
 	}
 	mt, my := st/n, sy/n
 	var num, den float64
 	for i := range pts {
-		dt := pts[i].at.Sub(t0).Minutes() - mt
+		dt := pts[i].when().Sub(t0).Minutes() - mt
 		num += dt * (y(&pts[i]) - my)
 		den += dt * dt
 	}

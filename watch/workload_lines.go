@@ -12,14 +12,20 @@ import (
 // a unit, container or pod ("leaky.service (pid 4242, python3)"), as the
 // findings of sockleak inspect; the process otherwise.
 func (a *Alert) subject() string {
-	switch a.Workload.Kind {
-	case inspect.KindUnit, inspect.KindContainer, inspect.KindPod:
-		if a.PID == 0 {
-			return wording.Escape(a.WorkloadName)
-		}
-		return fmt.Sprintf("%s (pid %d, %s)", wording.Escape(a.WorkloadName), a.PID, label(a.Name, a.Command))
+	if a.Workload.Named() && a.PID == 0 {
+		return wording.Escape(a.WorkloadName)
 	}
-	return fmt.Sprintf("pid %d (%s)", a.PID, label(a.Name, a.Command))
+	return who(&a.Workload, a.WorkloadName, a.PID, a.Name, a.Command)
+}
+
+// who names a process in a line, led by its workload when that has a
+// name of its own, as report's findings: "leaky.service (pid 4242,
+// python3)"; "pid 4242 (python3)" otherwise. Everything is escaped.
+func who(w *inspect.Workload, workloadName string, pid int, name, command string) string {
+	if w.Named() {
+		return fmt.Sprintf("%s (pid %d, %s)", wording.Escape(workloadName), pid, label(name, command))
+	}
+	return fmt.Sprintf("pid %d (%s)", pid, label(name, command))
 }
 
 // crashLoopPhrase says how a workload's processes ended: "restarted 3

@@ -73,11 +73,11 @@ type WorkloadStatus struct {
 	Processes int
 	// Lead is the process its alerts name: the most CLOSE_WAIT sockets,
 	// then the highest fd usage; its name and command as in ProcStatus.
-	Lead          ProcKey
-	Name0, Cmd0   string
-	CloseWait     int
-	CloseWaitPeer string
-	Oldest        time.Duration // its oldest CLOSE_WAIT socket's age
+	Lead                  ProcKey
+	LeadName, LeadCommand string
+	CloseWait             int
+	CloseWaitPeer         string
+	Oldest                time.Duration // its oldest CLOSE_WAIT socket's age
 	// FDs, FDLimit are those of its process nearest its limit.
 	FDs     int
 	FDLimit int64
@@ -159,6 +159,8 @@ type wpoint struct {
 	closeWait int32
 }
 
+func (p wpoint) when() time.Time { return p.at }
+
 // observeWorkloads updates the workload tracks from the sample's process
 // statuses (all of them, shown or not) and returns the statuses of the
 // workloads present or remembered, in no particular order.
@@ -175,7 +177,7 @@ func (m *Monitor) observeWorkloads(procs []ProcStatus, now time.Time) []*Workloa
 			m.workloads[name] = tr
 		}
 		tr.observe(ps, now, m.cfg.Window)
-		out = append(out, tr.status(ps, now))
+		out = append(out, tr.status(ps))
 	}
 	for name, tr := range m.workloads {
 		if _, ok := byName[name]; ok {
@@ -186,7 +188,7 @@ func (m *Monitor) observeWorkloads(procs []ProcStatus, now time.Time) []*Workloa
 			delete(m.workloads, name)
 			continue
 		}
-		out = append(out, tr.status(nil, now))
+		out = append(out, tr.status(nil))
 	}
 	return out
 }
@@ -234,7 +236,7 @@ func trimBefore[T any](s []T, cutoff time.Time, at func(T) time.Time) []T {
 }
 
 // status sums the workload's processes and computes its trends.
-func (tr *wlTrack) status(ps []*ProcStatus, now time.Time) *WorkloadStatus {
+func (tr *wlTrack) status(ps []*ProcStatus) *WorkloadStatus {
 	w := &WorkloadStatus{track: tr.track, Name: tr.name, Workload: tr.workload, Processes: len(ps), ETA: -1, Exits: slices.Clone(tr.exits)}
 	var lead *ProcStatus
 	best := -2.0 // the highest fd usage; FDUsage is -1 without a limit
@@ -250,10 +252,10 @@ func (tr *wlTrack) status(ps []*ProcStatus, now time.Time) *WorkloadStatus {
 		}
 	}
 	if lead != nil {
-		w.Lead, w.Name0, w.Cmd0, w.CloseWaitPeer = lead.ProcKey, lead.Name, lead.Command, lead.CloseWaitPeer
+		w.Lead, w.LeadName, w.LeadCommand, w.CloseWaitPeer = lead.ProcKey, lead.Name, lead.Command, lead.CloseWaitPeer
 	}
 	if len(tr.points) >= minTrendPoints {
-		w.Rate, w.RateKnown = wslope(tr.points), true
+		w.Rate, w.RateKnown = slopePerMinute(tr.points, func(p *wpoint) float64 { return float64(p.closeWait) }), true
 	}
 	// How far it grew in the window: to its highest point, which a
 	// restart's sockets younger than CarryAge may have dropped from.
@@ -275,13 +277,4 @@ func (tr *wlTrack) status(ps []*ProcStatus, now time.Time) *WorkloadStatus {
 		}
 	}
 	return w
-}
-
-// wslope is the least-squares growth per minute of a workload's points.
-func wslope(pts []wpoint) float64 {
-	ps := make([]point, len(pts))
-	for i, p := range pts {
-		ps[i].at, ps[i].fds = p.at, p.closeWait
-	}
-	return slopePerMinute(ps, func(q *point) float64 { return float64(q.fds) })
 }
