@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"runtime"
 	"testing"
@@ -53,8 +54,10 @@ func skipWithoutBPF(tb testing.TB) {
 // into Sockets, in one run: the sock_diag dump as Scan asks for it (both
 // families, tcp_info for the age bound), the same dump without tcp_info,
 // and the iter/tcp program (the same fields, ages included). cpu-ns/op is
-// this thread's CPU, where the kernel does both's work (in read). Run it
-// beside bench/loadgen for a landscape.
+// this thread's CPU, where the kernel does both's work (in read). The
+// "+owners" runs read beside the task_file iterator, on another thread, as
+// the bpf backend's scan does: their time is the pair's. Run it beside
+// bench/loadgen for a landscape.
 func BenchmarkBPFTCPIter(b *testing.B) {
 	skipWithoutBPF(b)
 	it, err := newTCPIter()
@@ -67,14 +70,30 @@ func BenchmarkBPFTCPIter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close() })
+	owners, err := loadBPF()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { releaseBPF() })
+	dumpInfo := func(fn func(*Socket)) error { return c.dump(unix.AF_UNSPEC, allStates, true, fn) }
+	iter := func(fn func(*Socket)) error { return it.run(allStates, fn) }
+	beside := func(read func(fn func(*Socket)) error) func(fn func(*Socket)) error {
+		return func(fn func(*Socket)) error {
+			done := make(chan error)
+			go func() { done <- owners.run(func(fdRecord) {}) }()
+			return errors.Join(read(fn), <-done)
+		}
+	}
 	for _, bc := range []struct {
 		name string
 		read func(fn func(*Socket)) error
 	}{
-		{"dump-info", func(fn func(*Socket)) error { return c.dump(unix.AF_UNSPEC, allStates, true, fn) }},
+		{"dump-info", dumpInfo},
 		{"dump", func(fn func(*Socket)) error { return c.dump(unix.AF_UNSPEC, allStates, false, fn) }},
-		{"iter", func(fn func(*Socket)) error { return it.run(allStates, fn) }},
+		{"iter", iter},
 		{"iter-none", func(fn func(*Socket)) error { return it.run(0, fn) }},
+		{"dump-info+owners", beside(dumpInfo)},
+		{"iter+owners", beside(iter)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			runtime.LockOSThread()

@@ -132,5 +132,5 @@ func _TaskFileSockClose(closers ...io.Closer) error {
 
 // Do not access this directly.
 //
-//go:embed taskfilesock_bpfeb.o
+//go:embed taskfilesock_bpfeb_test.o
 var _TaskFileSockBytes []byte

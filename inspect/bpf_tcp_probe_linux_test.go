@@ -1,11 +1,21 @@
 package inspect
 
+// The iter/tcp probe of issue 14 (docs/performance.md, "iter/tcp against
+// sock_diag"): the programs bpf/tcp_iter.c and bpf/task_file_sock.c, their
+// loader and decoder, kept for the benchmarks and the parity test that
+// measured them. They are test code: the iterator read the sockets too
+// little faster than the dump to replace it (1.1-1.2x), so no scan uses
+// them, and bpf2go generates their objects as _test files.
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-16 -strip llvm-strip-16 -tags linux -target bpfel,bpfeb -cflags "-O2 -g -Wall -Werror -I../internal/bpfkit/include -I/usr/include/bpf" -no-global-types tcpIter bpf/tcp_iter.c
+//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-16 -strip llvm-strip-16 -tags linux -target bpfel,bpfeb -cflags "-O2 -g -Wall -Werror -I../internal/bpfkit/include -I/usr/include/bpf" -no-global-types taskFileSock bpf/task_file_sock.c
+
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"testing"
 
 	"github.com/cilium/ebpf/link"
 	"github.com/sockleak/sockleak/internal/bpfkit"
@@ -134,4 +144,18 @@ func decodeTCPRecords(b []byte, s *Socket, fn func(*Socket)) error {
 		fn(s)
 	}
 	return nil
+}
+
+// BenchmarkBPFTCPIterLoad is the tcp iterator's load cost (spec, kernel
+// BTF, the kernel's config for CONFIG_HZ, verification, attach), beside
+// the task_file iterator's in BenchmarkBPFLoad.
+func BenchmarkBPFTCPIterLoad(b *testing.B) {
+	skipWithoutBPF(b)
+	for b.Loop() {
+		it, err := newTCPIter()
+		if err != nil {
+			b.Fatal(err)
+		}
+		it.Close()
+	}
 }
