@@ -88,6 +88,18 @@ struct in6_addr {
 	} in6_u;
 } __attribute__((preserve_access_index));
 
+struct ns_common {
+	unsigned int inum; // the N of net:[N]
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} __attribute__((preserve_access_index)) possible_net_t;
+
 struct sock_common {
 	__be32 skc_daddr;
 	__be32 skc_rcv_saddr;
@@ -95,12 +107,97 @@ struct sock_common {
 	__u16 skc_num;
 	unsigned short skc_family;
 	volatile unsigned char skc_state;
+	possible_net_t skc_net;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
+struct hlist_node {
+	struct hlist_node *next, **pprev;
+} __attribute__((preserve_access_index));
+
+struct timer_list {
+	struct hlist_node entry; // pprev is NULL when the timer is not pending
+	unsigned long expires;   // jiffies
+} __attribute__((preserve_access_index));
+
+struct socket;
+
 struct sock {
 	struct sock_common __sk_common;
+	struct timer_list sk_timer;
+	__u32 sk_ack_backlog;
+	__u32 sk_max_ack_backlog;
+	unsigned long sk_ino; // since Linux 6.18 (before it, the socket's inode)
+	__u16 sk_protocol;
+	__u16 sk_type;
+	struct socket *sk_socket;
+} __attribute__((preserve_access_index));
+
+struct socket {
+	struct file *file;
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+// include/linux/net.h: a socket and its inode, allocated together.
+struct socket_alloc {
+	struct socket socket;
+	struct inode vfs_inode;
+} __attribute__((preserve_access_index));
+
+// TCP sockets: struct tcp_sock begins with inet_connection_sock, which
+// begins with inet_sock, which begins with sock (include/linux/tcp.h,
+// net/inet_connection_sock.h).
+struct inet_sock {
+	struct sock sk;
+} __attribute__((preserve_access_index));
+
+struct inet_connection_sock {
+	struct inet_sock icsk_inet;
+	struct timer_list icsk_retransmit_timer;
+	unsigned long icsk_timeout; // before Linux 6.14: the retransmit timer's expiry
+	__u8 icsk_retransmits;
+	__u8 icsk_pending; // ICSK_TIME_*: which timer icsk_retransmit_timer is
+	__u8 icsk_probes_out;
+	struct {
+		__u32 lrcvtime; // jiffies of the last data received
+	} icsk_ack;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock {
+	struct inet_connection_sock inet_conn;
+	__u32 rcv_nxt;
+	__u32 copied_seq;
+	__u32 write_seq;
+	__u32 snd_una;
+	__u32 rcv_tstamp; // jiffies of the last ACK received
+	__u32 lsndtime;   // jiffies of the last data sent
+} __attribute__((preserve_access_index));
+
+// TIME_WAIT (and orphaned FIN_WAIT2) sockets: include/net/inet_timewait_sock.h.
+struct inet_timewait_sock {
+	struct sock_common __tw_common;
+	unsigned char tw_substate; // the state sock_diag reports
+	struct timer_list tw_timer;
+} __attribute__((preserve_access_index));
+
+struct tcp_timewait_sock {
+	struct inet_timewait_sock tw_sk;
+} __attribute__((preserve_access_index));
+
+// Half-open connections (NEW_SYN_RECV): include/net/request_sock.h.
+struct request_sock {
+	struct sock_common __req_common;
+	__u8 num_retrans;
+	struct timer_list rsk_timer;
+} __attribute__((preserve_access_index));
+
+struct inet_request_sock {
+	struct request_sock req;
+} __attribute__((preserve_access_index));
+
+struct tcp_request_sock {
+	struct inet_request_sock req;
 } __attribute__((preserve_access_index));
 
 struct seq_file;
@@ -115,6 +212,15 @@ struct bpf_iter_meta {
 
 // kernel/bpf/task_iter.c: one call per open file of every process (threads
 // sharing their leader's table are skipped), then one with file == NULL.
+// net/ipv4/tcp_ipv4.c: one call per TCP socket of the reader's network
+// namespace (listeners, then established, TIME_WAIT and request sockets),
+// then one with sk_common == NULL. uid is the owner's, 0 for TIME_WAIT.
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+	__u32 uid;
+} __attribute__((preserve_access_index));
+
 struct bpf_iter__task_file {
 	struct bpf_iter_meta *meta;
 	struct task_struct *task;
