@@ -22,15 +22,7 @@ var cookbookBlock = regexp.MustCompile("(?s)```sh cookbook\n(.*?)```")
 // leak. Each block must succeed and print something, no null (what a
 // renamed field reads as), and nothing on stderr.
 func TestCookbook(t *testing.T) {
-	jq, err := exec.LookPath("jq")
-	if err != nil {
-		t.Skip("jq is not installed (.ci/run installs it): cannot run the README's jq examples")
-	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := cookbookBlock.FindAllSubmatch(readme, -1)
+	jq, blocks := cookbook(t)
 	if len(blocks) < 5 {
 		t.Fatalf("%d cookbook blocks in README.md, want 5 or more", len(blocks))
 	}
@@ -55,6 +47,21 @@ func TestCookbook(t *testing.T) {
 			t.Logf("%s\n%s", name, stdout)
 		})
 	}
+}
+
+// cookbook returns jq's path and the README's cookbook blocks; it skips
+// t where jq is not installed.
+func cookbook(t *testing.T) (jq string, blocks [][][]byte) {
+	t.Helper()
+	jq, err := exec.LookPath("jq")
+	if err != nil {
+		t.Skip("jq is not installed (.ci/run installs it): cannot run the README's jq examples")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jq, cookbookBlock.FindAllSubmatch(readme, -1)
 }
 
 // cookbookEnv is the environment a cookbook block runs in: sockleak on
@@ -101,16 +108,9 @@ func runCookbook(t *testing.T, env []string, name, script string) string {
 // print 0). With its threshold lowered from 60 s to 1 s, once the
 // sockets are older than that, it counts all 3; at an hour, none.
 func TestCookbookAgeLive(t *testing.T) {
-	jq, err := exec.LookPath("jq")
-	if err != nil {
-		t.Skip("jq is not installed (.ci/run installs it): cannot run the README's jq examples")
-	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	jq, blocks := cookbook(t)
 	var script string
-	for _, b := range cookbookBlock.FindAllSubmatch(readme, -1) {
+	for _, b := range blocks {
 		if strings.Contains(string(b[1]), ".age_ms") {
 			script = string(b[1])
 		}
