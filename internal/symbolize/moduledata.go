@@ -1,0 +1,169 @@
+package symbolize
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"slices"
+)
+
+// A Go binary's runtime.moduledata holds where go:func.* starts (its
+// gofunc field), which the inline tree's funcdata offsets count from, and
+// runtime.text, which function entries count from. -s leaves no symbol
+// to name either, so moduledata is found as tools that read stripped Go
+// binaries find it (the OpenTelemetry eBPF profiler, redress/gore): its
+// first field points to the pclntab, the .gopclntab section's address.
+// In a PIE the pointers are 0 in the file and an R_*_RELATIVE relocation
+// in .rela.dyn gives each its value (as addend). A candidate is taken
+// when its fields agree with the pclntab header; the layout is
+// runtime/symtab.go's moduledata and cmd/link/internal/ld/symtab.go's
+// writer.
+
+// Word indexes of moduledata's fields, with 8-byte pointers (Go 1.20 on;
+// covctrs came in 1.20, so gofunc was at 38 before).
+const (
+	mdPCHeader  = 0
+	mdFuncnames = 1 // slices: pointer, len, cap
+	mdCutab     = 4
+	mdFiletab   = 7
+	mdPctab     = 10
+	mdPclntab   = 13
+	mdFtab      = 16
+	mdMinPC     = 20
+	mdMaxPC     = 21
+	mdText      = 22
+	mdEtext     = 23
+	mdRodata    = 39
+	mdGofunc    = 40
+	mdWords     = 41
+)
+
+// maxScan bounds what is read of a data or relocation section to look
+// for moduledata, whatever the file says.
+const maxScan = 64 << 20
+
+// maxCandidates bounds the candidates checked.
+const maxCandidates = 16
+
+// findModuledata sets t.gofunc and t.text from moduledata; t.gofunc
+// stays 0 when no candidate agrees with the pclntab.
+func (t *goTab) findModuledata() {
+	m := t.module
+	if m == nil || m.elf.Class != elf.ELFCLASS64 || m.elf.Data != elf.ELFDATA2LSB {
+		return
+	}
+	for _, md := range t.candidates() {
+		w, ok := t.words(md)
+		if ok && t.agrees(w) {
+			t.text, t.gofunc = w[mdText], w[mdGofunc]
+			return
+		}
+	}
+}
+
+// candidates are the addresses that hold the pclntab's address: words
+// of the data sections (.go.module holds moduledata alone since Go 1.26,
+// .noptrdata before), then targets of relative relocations.
+func (t *goTab) candidates() []uint64 {
+	var out []uint64
+	for _, name := range []string{".go.module", ".noptrdata", ".data", ".data.rel.ro"} {
+		s := t.module.elf.Section(name)
+		if s == nil || s.Type != elf.SHT_PROGBITS || s.Size > maxScan || s.Addr%8 != 0 {
+			continue
+		}
+		b, err := s.Data()
+		if err != nil {
+			continue
+		}
+		for i := 0; i+8 <= len(b) && len(out) < maxCandidates; i += 8 {
+			if binary.LittleEndian.Uint64(b[i:]) == t.addr && !slices.Contains(out, s.Addr+uint64(i)) {
+				out = append(out, s.Addr+uint64(i))
+			}
+		}
+	}
+	t.relocs(func(off, addend uint64) {
+		if addend == t.addr && len(out) < maxCandidates && !slices.Contains(out, off) {
+			out = append(out, off)
+		}
+	})
+	return out
+}
+
+// relocs calls fn with the target and addend of each relative
+// relocation of the file's RELA sections.
+func (t *goTab) relocs(fn func(off, addend uint64)) {
+	var relative uint32
+	switch t.module.elf.Machine {
+	case elf.EM_X86_64:
+		relative = uint32(elf.R_X86_64_RELATIVE)
+	case elf.EM_AARCH64:
+		relative = uint32(elf.R_AARCH64_RELATIVE)
+	default:
+		return
+	}
+	for _, s := range t.module.elf.Sections {
+		if s.Type != elf.SHT_RELA || s.Size > maxScan {
+			continue
+		}
+		b, err := s.Data()
+		if err != nil {
+			continue
+		}
+		for ; len(b) >= 24; b = b[24:] {
+			if uint32(binary.LittleEndian.Uint64(b[8:])) == relative {
+				fn(binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[16:]))
+			}
+		}
+	}
+}
+
+// words reads moduledata's first fields at vaddr md, relocated.
+func (t *goTab) words(md uint64) ([mdWords]uint64, bool) {
+	var w [mdWords]uint64
+	b, ok := t.module.readVaddr(md, 8*mdWords)
+	if !ok {
+		return w, false
+	}
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	t.relocs(func(off, addend uint64) {
+		if off >= md && off-md < 8*mdWords && (off-md)%8 == 0 {
+			w[(off-md)/8] = addend
+		}
+	})
+	return w, true
+}
+
+// agrees reports whether moduledata's fields w describe this pclntab.
+func (t *goTab) agrees(w [mdWords]uint64) bool {
+	// A slice points to its table; its length, in elements, may leave out
+	// padding before the next table.
+	slice := func(i, tab int, b []byte, size uint64) bool {
+		return w[i] == t.addr+t.offs[tab] && w[i+1] == w[i+2] && w[i+1] <= uint64(len(b))/size
+	}
+	return w[mdPCHeader] == t.addr &&
+		slice(mdFuncnames, 0, t.funcnames, 1) && slice(mdCutab, 1, t.cutab, 4) &&
+		slice(mdFiletab, 2, t.filetab, 1) && slice(mdPctab, 3, t.pctab, 1) &&
+		slice(mdPclntab, 4, t.pclntab, 1) && slice(mdFtab, 4, t.pclntab, 8) &&
+		w[mdFtab+1] == uint64(t.nfunc+1) &&
+		w[mdText] <= w[mdMinPC] && w[mdMinPC] < w[mdMaxPC] && w[mdMaxPC] <= w[mdEtext] &&
+		w[mdGofunc] >= w[mdRodata] && w[mdGofunc] != 0
+}
+
+// readVaddr reads n bytes at vaddr from the file; false unless a loaded
+// segment's file bytes hold them all.
+func (m *module) readVaddr(vaddr, n uint64) ([]byte, bool) {
+	if n > 1<<20 {
+		return nil, false
+	}
+	for _, p := range m.loads {
+		if vaddr >= p.Vaddr && vaddr-p.Vaddr <= p.Filesz && n <= p.Filesz-(vaddr-p.Vaddr) {
+			b := make([]byte, n)
+			if _, err := m.file.ReadAt(b, int64(p.Off+vaddr-p.Vaddr)); err != nil {
+				return nil, false
+			}
+			return b, true
+		}
+	}
+	return nil, false
+}
