@@ -163,6 +163,9 @@ func debugSize(f *elf.File) uint64 {
 	return n
 }
 
+// maxPclntab bounds the pclntab read: a large binary's is tens of MB.
+const maxPclntab = 256 << 20
+
 // goTables reads a Go binary's pclntab, which -s -w leave in place: as
 // the runtime does for the formats of Go 1.18 on, which name inlined
 // functions, else with debug/gosym.
@@ -171,8 +174,8 @@ func (m *module) goTables() (*goTab, *gosym.Table) {
 	if pcln == nil || text == nil {
 		return nil, nil
 	}
-	data, err := pcln.Data()
-	if err != nil {
+	data, ok := m.sectionData(pcln, maxPclntab)
+	if !ok {
 		return nil, nil
 	}
 	if t := newGoTab(data, pcln.Addr, text.Addr); t != nil {

@@ -67,11 +67,11 @@ func (t *goTab) candidates() []uint64 {
 	var out []uint64
 	for _, name := range []string{".go.module", ".noptrdata", ".data", ".data.rel.ro"} {
 		s := t.module.elf.Section(name)
-		if s == nil || s.Type != elf.SHT_PROGBITS || s.Size > maxScan || s.Addr%8 != 0 {
+		if s == nil || s.Type != elf.SHT_PROGBITS || s.Addr%8 != 0 {
 			continue
 		}
-		b, err := s.Data()
-		if err != nil {
+		b, ok := t.module.sectionData(s, maxScan)
+		if !ok {
 			continue
 		}
 		for i := 0; i+8 <= len(b) && len(out) < maxCandidates; i += 8 {
@@ -101,11 +101,11 @@ func (t *goTab) relocs(fn func(off, addend uint64)) {
 		return
 	}
 	for _, s := range t.module.elf.Sections {
-		if s.Type != elf.SHT_RELA || s.Size > maxScan {
+		if s.Type != elf.SHT_RELA {
 			continue
 		}
-		b, err := s.Data()
-		if err != nil {
+		b, ok := t.module.sectionData(s, maxScan)
+		if !ok {
 			continue
 		}
 		for ; len(b) >= 24; b = b[24:] {
@@ -148,6 +148,20 @@ func (t *goTab) agrees(w [mdWords]uint64) bool {
 		w[mdFtab+1] == uint64(t.nfunc+1) &&
 		w[mdText] <= w[mdMinPC] && w[mdMinPC] < w[mdMaxPC] && w[mdMaxPC] <= w[mdEtext] &&
 		w[mdGofunc] >= w[mdRodata] && w[mdGofunc] != 0
+}
+
+// sectionData reads an uncompressed section of at most max bytes; false
+// when the file ends before the section does, whatever size it claims.
+func (m *module) sectionData(s *elf.Section, max uint64) ([]byte, bool) {
+	var last [1]byte
+	if s.Size == 0 || s.Size > max || s.Flags&elf.SHF_COMPRESSED != 0 || s.Offset+s.Size > 1<<62 {
+		return nil, false
+	}
+	if _, err := m.file.ReadAt(last[:], int64(s.Offset+s.Size-1)); err != nil {
+		return nil, false
+	}
+	b, err := s.Data()
+	return b, err == nil
 }
 
 // readVaddr reads n bytes at vaddr from the file; false unless a loaded

@@ -1,0 +1,285 @@
+package symbolize
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"testing"
+)
+
+// Addresses of the synthetic Go binary goELF writes.
+const (
+	synthBase   = 0x400000
+	synthText   = synthBase + 0x1000 // runtime.text: main.run, then main.other
+	synthPCLN   = synthBase + 0x2000 // .gopclntab
+	synthGofunc = synthBase + 0x3000 // go:func.* in .rodata, as before Go 1.26
+	synthModule = synthBase + 0x3800 // .go.module
+	synthEnd    = synthBase + 0x3a00
+)
+
+// pcTable encodes a pc-value table (runtime.pcvalue's format): each
+// value holds from the previous pc up to the next; the values start from
+// -1. A value equal to the one before would end the table: none is.
+func pcTable(b []byte, vals []int32, pcs []uint32) []byte {
+	prevV, prevPC := int32(-1), uint32(0)
+	for i, v := range vals {
+		d := v - prevV
+		uv := uint64(d) << 1
+		if d < 0 {
+			uv = uint64(^d)<<1 | 1
+		}
+		b = binary.AppendUvarint(b, uv)
+		b = binary.AppendUvarint(b, uint64(pcs[i]-prevPC))
+		prevV, prevPC = v, pcs[i]
+	}
+	return append(b, 0)
+}
+
+// goPclntab is a pclntab in Go 1.20's format: main.run (text+0 to +0x40)
+// holds main.dial inlined at +0x18, which holds main.open inlined at
+// +0x10; main.other is +0x40 to +0x80. Lines: run 20, open 30, dial 26,
+// the call of dial 21, other 40, all in /src/main.go.
+func goPclntab() []byte {
+	le := binary.LittleEndian
+	names := []byte("main.run\x00main.open\x00main.dial\x00main.other\x00")
+	cutab := le.AppendUint32(nil, 0)
+	files := []byte("/src/main.go\x00")
+	pctab := []byte{0} // offset 0 is no table
+	pcfile := uint32(len(pctab))
+	pctab = pcTable(pctab, []int32{0}, []uint32{0x40})
+	lnRun := uint32(len(pctab))
+	pctab = pcTable(pctab, []int32{20, 30, 26, 21}, []uint32{0x10, 0x18, 0x20, 0x40})
+	inlRun := uint32(len(pctab))
+	pctab = pcTable(pctab, []int32{-1, 0, 1, -1}, []uint32{0x10, 0x18, 0x20, 0x40})
+	lnOther := uint32(len(pctab))
+	pctab = pcTable(pctab, []int32{40}, []uint32{0x40})
+	for len(pctab)%8 != 0 {
+		pctab = append(pctab, 0)
+	}
+
+	off := uint64(goHeaderSize)
+	offs := []uint64{off, off + uint64(len(names)), 0, 0, 0}
+	offs[2] = offs[1] + uint64(len(cutab))
+	offs[3] = offs[2] + uint64(len(files))
+	offs[4] = offs[3] + uint64(len(pctab))
+	for offs[3]%8 != 0 { // pctab ends on 8 so that the functab is aligned
+		files = append(files, 0)
+		offs[3]++
+		offs[4]++
+	}
+
+	fn := func(entry, name, pcln, inl uint32) []byte {
+		var b []byte
+		for _, v := range []uint32{entry, name, 0, 0, 0, pcfile, pcln, 3, 0, 1} {
+			b = le.AppendUint32(b, v)
+		}
+		b = append(b, 0, 0, 0, 4) // funcID, flag, pad, nfuncdata
+		for _, v := range []uint32{0, 0, inl, ^uint32(0), ^uint32(0), ^uint32(0), 0} {
+			b = le.AppendUint32(b, v) // pcdata[3], funcdata[4]: the inline tree at go:func.*+0
+		}
+		return b
+	}
+	run, other := fn(0, 0, lnRun, inlRun), fn(0x40, 29, lnOther, 0)
+	var tab []byte
+	ftab := 3 * 8
+	for _, v := range []uint32{0, uint32(ftab), 0x40, uint32(ftab + len(run)), 0x80, 0} {
+		tab = le.AppendUint32(tab, v)
+	}
+	tab = append(append(tab, run...), other...)
+
+	h := le.AppendUint32(nil, goMagic120)
+	h = append(h, 0, 0, 1, 8)
+	for _, v := range []uint64{2, 1, 0, offs[0], offs[1], offs[2], offs[3], offs[4]} {
+		h = le.AppendUint64(h, v)
+	}
+	return bytes.Join([][]byte{h, names, cutab, files, pctab, tab}, nil)
+}
+
+// goModuledata is moduledata's first words for goPclntab at synthPCLN.
+func goModuledata(pcln []byte) []byte {
+	le := binary.LittleEndian
+	var w [mdWords]uint64
+	hdr := func(i int) uint64 { return le.Uint64(pcln[32+8*i:]) }
+	slice := func(at int, ptr, n uint64) { w[at], w[at+1], w[at+2] = ptr, n, n }
+	w[mdPCHeader] = synthPCLN
+	slice(mdFuncnames, synthPCLN+hdr(0), hdr(1)-hdr(0))
+	slice(mdCutab, synthPCLN+hdr(1), (hdr(2)-hdr(1))/4)
+	slice(mdFiletab, synthPCLN+hdr(2), hdr(3)-hdr(2))
+	slice(mdPctab, synthPCLN+hdr(3), hdr(4)-hdr(3))
+	slice(mdPclntab, synthPCLN+hdr(4), uint64(len(pcln))-hdr(4))
+	slice(mdFtab, synthPCLN+hdr(4), 3)
+	w[mdMinPC], w[mdMaxPC], w[mdText], w[mdEtext] = synthText, synthText+0x80, synthText, synthText+0x80
+	w[mdRodata], w[mdGofunc] = synthGofunc, synthGofunc
+	var b []byte
+	for _, v := range w {
+		b = le.AppendUint64(b, v)
+	}
+	return b
+}
+
+// goELF is a small ELF file laid out as a Go binary built with -s -w:
+// .text, a pclntab, go:func.* with the inline tree in .rodata, moduledata
+// in .go.module; no symbols, no DWARF.
+func goELF() []byte {
+	le := binary.LittleEndian
+	pcln := goPclntab()
+	var tree []byte
+	for _, n := range [][3]uint32{{9, 0x18, 29}, {19, 0x20, 25}} { // open, then dial
+		tree = le.AppendUint32(tree, 0) // funcID and padding
+		for _, v := range n {
+			tree = le.AppendUint32(tree, v)
+		}
+	}
+	img := make([]byte, synthEnd-synthBase)
+	copy(img[synthText-synthBase:], bytes.Repeat([]byte{0xcc}, 0x80))
+	copy(img[synthPCLN-synthBase:], pcln)
+	copy(img[synthGofunc-synthBase:], tree)
+	copy(img[synthModule-synthBase:], goModuledata(pcln))
+
+	type sect struct {
+		name       string
+		typ        elf.SectionType
+		flags      elf.SectionFlag
+		addr, size uint64
+	}
+	sects := []sect{
+		{"", elf.SHT_NULL, 0, 0, 0},
+		{".text", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, synthText, 0x80},
+		{".rodata", elf.SHT_PROGBITS, elf.SHF_ALLOC, synthGofunc, uint64(len(tree))},
+		{".gopclntab", elf.SHT_PROGBITS, elf.SHF_ALLOC, synthPCLN, uint64(len(pcln))},
+		{".go.module", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_WRITE, synthModule, 8 * mdWords},
+		{".shstrtab", elf.SHT_STRTAB, 0, 0, 0},
+	}
+	var strtab []byte
+	nameOff := make([]uint32, len(sects))
+	for i, s := range sects {
+		nameOff[i] = uint32(len(strtab))
+		strtab = append(append(strtab, s.name...), 0)
+	}
+	shoff := uint64(len(img) + len(strtab))
+	hdr := &elf.Header64{Type: uint16(elf.ET_EXEC), Machine: uint16(elf.EM_X86_64), Version: 1,
+		Entry: synthText, Phoff: 64, Shoff: shoff, Ehsize: 64, Phentsize: 56, Phnum: 1,
+		Shentsize: 64, Shnum: uint16(len(sects)), Shstrndx: uint16(len(sects) - 1)}
+	copy(hdr.Ident[:], elf.ELFMAG)
+	hdr.Ident[elf.EI_CLASS], hdr.Ident[elf.EI_DATA], hdr.Ident[elf.EI_VERSION] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), 1
+	ph := elf.Prog64{Type: uint32(elf.PT_LOAD), Flags: uint32(elf.PF_R | elf.PF_X), Vaddr: synthBase,
+		Paddr: synthBase, Filesz: uint64(len(img)), Memsz: uint64(len(img)), Align: 0x1000}
+	var out bytes.Buffer
+	_ = binary.Write(&out, le, hdr)
+	_ = binary.Write(&out, le, ph)
+	copy(img, out.Bytes())
+	out.Reset()
+	out.Write(img)
+	out.Write(strtab)
+	for i, s := range sects {
+		sh := elf.Section64{Name: nameOff[i], Type: uint32(s.typ), Flags: uint64(s.flags), Addr: s.addr,
+			Off: s.addr - synthBase, Size: s.size, Addralign: 1}
+		if s.typ == elf.SHT_STRTAB {
+			sh.Off, sh.Size = uint64(len(img)), uint64(len(strtab))
+		}
+		if s.typ == elf.SHT_NULL {
+			sh.Off = 0
+		}
+		_ = binary.Write(&out, le, sh)
+	}
+	return out.Bytes()
+}
+
+type fl struct {
+	Fn      string
+	File    string
+	Line    int
+	Inlined bool
+}
+
+func flatten(fs []Frame) []fl {
+	var out []fl
+	for _, f := range fs {
+		out = append(out, fl{f.Function, f.File, f.Line, f.Inlined})
+	}
+	return out
+}
+
+// TestGoTab: the synthetic binary's pcs, in and out of inlined code, are
+// named as the runtime names them, without a toolchain.
+func TestGoTab(t *testing.T) {
+	const src = "/src/main.go"
+	run := fl{"main.run", src, 21, false}
+	tests := []struct {
+		name string
+		pc   uint64
+		want []fl
+	}{
+		{"not inlined", synthText + 0x5, []fl{{"main.run", src, 20, false}}},
+		{"inlined twice", synthText + 0x12, []fl{{"main.open", src, 30, true}, {"main.dial", src, 26, true}, run}},
+		{"inlined once", synthText + 0x1f, []fl{{"main.dial", src, 26, true}, run}},
+		{"after the inlined call", synthText + 0x20, []fl{run}},
+		{"another function", synthText + 0x7f, []fl{{"main.other", src, 40, false}}},
+		{"past the last function", synthText + 0x80, nil},
+		{"before the text", synthText - 1, nil},
+	}
+	m, err := fileModule(t, goELF())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := flatten(m.frames(tt.pc))
+			if len(got) != len(tt.want) {
+				t.Fatalf("%#x: %+v, want %+v", tt.pc, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("%#x: frame %d: %+v, want %+v", tt.pc, i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	if m.gotab == nil || m.gotab.gofunc != synthGofunc {
+		t.Fatalf("go:func.* not found from moduledata: %+v", m.gotab)
+	}
+
+	// Without moduledata the tree is not read: the frame in inlined code
+	// is the real function alone, not main.run at open's line.
+	m, err = fileModule(t, goELF())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.load()
+	m.gotab.once.Do(func() {})
+	if got := flatten(m.frames(synthText + 0x12)); len(got) != 1 || got[0] != (fl{Fn: "main.run"}) {
+		t.Errorf("inline tree unread: %+v, want main.run without a line", got)
+	}
+	if got := flatten(m.frames(synthText + 0x5)); len(got) != 1 || got[0] != (fl{"main.run", src, 20, false}) {
+		t.Errorf("inline tree unread, pc outside inlined code: %+v, want main.run at line 20", got)
+	}
+}
+
+// FuzzGoTab: a Go binary any process could map, crafted or truncated,
+// never panics the pclntab reader and gives frames of a sound shape.
+func FuzzGoTab(f *testing.F) {
+	data := goELF()
+	f.Add(data, uint64(synthText+0x12)) // in code inlined twice
+	f.Add(data, uint64(synthText+0x44)) // outside inlined code
+	f.Add(data[:synthModule-synthBase], uint64(synthText+0x12))
+	flipped := bytes.Clone(data)
+	for i := synthPCLN - synthBase; i < synthModule-synthBase; i += 13 {
+		flipped[i] ^= 0x5a
+	}
+	f.Add(flipped, uint64(synthText+0x12)) // tables corrupted throughout
+	f.Fuzz(func(t *testing.T, b []byte, pc uint64) {
+		m, err := fileModule(t, b)
+		if err != nil {
+			return
+		}
+		fs := m.frames(pc)
+		if len(fs) > maxInlineDepth+1 {
+			t.Fatalf("%d frames", len(fs))
+		}
+		for i, fr := range fs {
+			if fr.Inlined != (i < len(fs)-1) {
+				t.Fatalf("frame %d of %d: inlined %v", i, len(fs), fr.Inlined)
+			}
+		}
+	})
+}
