@@ -118,6 +118,12 @@ func (t *goTab) funcAt(pc uint64) (goFunc, bool) {
 	entryOff := func(i int) uint32 { return le.Uint32(t.pclntab[8*i:]) }
 	// The table ends with the end of the last function, at index nfunc.
 	i := sort.Search(t.nfunc+1, func(i int) bool { return entryOff(i) > rel }) - 1
+	return t.funcIndex(i)
+}
+
+// funcIndex returns function i of the table.
+func (t *goTab) funcIndex(i int) (goFunc, bool) {
+	le := binary.LittleEndian
 	if i < 0 || i >= t.nfunc {
 		return goFunc{}, false
 	}
@@ -131,7 +137,7 @@ func (t *goTab) funcAt(pc uint64) (goFunc, bool) {
 	}
 	b := t.pclntab[off:]
 	npcdata, nfuncdata := uint64(le.Uint32(b[28:])), uint64(b[hdr-1])
-	if hdr+4*(npcdata+nfuncdata) > uint64(len(b)) || le.Uint32(b) != entryOff(i) {
+	if hdr+4*(npcdata+nfuncdata) > uint64(len(b)) || le.Uint32(b) != le.Uint32(t.pclntab[8*i:]) {
 		return goFunc{}, false
 	}
 	return goFunc{

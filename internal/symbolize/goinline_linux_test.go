@@ -16,16 +16,16 @@ import (
 	"github.com/sockleak/sockleak/internal/livetest"
 )
 
-// goBuild builds testdata/goinline with the toolchain that runs the test.
-func goBuild(t *testing.T, dir, name string, flags ...string) string {
+// goBuild builds the program src with the go command gobin, env added to
+// the environment.
+func goBuild(t *testing.T, gobin, src string, env []string, bin string, flags ...string) {
 	t.Helper()
-	bin := filepath.Join(dir, name)
-	args := append(append([]string{"build", "-o", bin}, flags...), "./testdata/goinline")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+	args := append(append([]string{"build", "-o", bin}, flags...), filepath.Base(src))
+	cmd := exec.Command(gobin, args...)
+	cmd.Dir, cmd.Env = filepath.Dir(src), append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s", gobin, strings.Join(args, " "), err, out)
 	}
-	return bin
 }
 
 // runGoInline runs a build of testdata/goinline and resolves the return
@@ -72,8 +72,32 @@ func runGoInline(t *testing.T, bin string) ([]Frame, *module) {
 // the frames must match.
 func TestGoInline(t *testing.T) {
 	livetest.Skip(t)
-	dir := t.TempDir()
 	src, _ := filepath.Abs("testdata/goinline/main.go")
+	checkGoInline(t, filepath.Join(runtime.GOROOT(), "bin", "go"), src, nil)
+}
+
+// TestGoInlineOtherGo: the same with the go command SYMBOLIZE_OTHER_GO
+// names, an older Go: before Go 1.26 go:func.* is in .rodata and
+// moduledata in .noptrdata. GOTOOLCHAIN=go1.22.12 go version downloads
+// one to $(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64/bin/go.
+func TestGoInlineOtherGo(t *testing.T) {
+	livetest.Skip(t)
+	gobin := os.Getenv("SYMBOLIZE_OTHER_GO")
+	if gobin == "" {
+		t.Skip("SYMBOLIZE_OTHER_GO unset: no other Go toolchain to build with")
+	}
+	b, err := os.ReadFile("testdata/goinline/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "main.go") // out of this module, whose go.mod asks for a newer Go
+	if err := os.WriteFile(src, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkGoInline(t, gobin, src, []string{"GO111MODULE=off", "GOTOOLCHAIN=local", "GOFLAGS="})
+}
+
+func checkGoInline(t *testing.T, gobin, src string, env []string) {
 	want := []Frame{
 		{Function: "main.open", File: src, Line: markedLine(t, src, "probe"), Inlined: true},
 		{Function: "main.dial", File: src, Line: markedLine(t, src, "open"), Inlined: true},
@@ -92,6 +116,7 @@ func TestGoInline(t *testing.T) {
 		// count from runtime.text, which moduledata gives.
 		{"stripped-pie-external", []string{"-buildmode=pie", "-ldflags=-s -w -linkmode=external"}, false},
 	}
+	dir := t.TempDir()
 	for _, b := range builds {
 		t.Run(b.name, func(t *testing.T) {
 			if strings.Contains(b.name, "external") {
@@ -99,20 +124,13 @@ func TestGoInline(t *testing.T) {
 					t.Skip("no C compiler (gcc) on PATH for the external linker")
 				}
 			}
-			bin := goBuild(t, dir, b.name, b.flags...)
+			bin := filepath.Join(dir, b.name)
+			goBuild(t, gobin, src, env, bin, b.flags...)
 			fs, m := runGoInline(t, bin)
 			if (m.dwarf != nil) != b.dwarf || m.gotab == nil {
 				t.Fatalf("DWARF read: %v, want %v; pclntab read: %v", m.dwarf != nil, b.dwarf, m.gotab != nil)
 			}
-			if len(fs) != len(want) {
-				t.Fatalf("got %d frames %v, want %v (did the compiler stop inlining open and dial? see go build -gcflags=-m)", len(fs), fs, want)
-			}
-			for i, w := range want {
-				f := fs[i]
-				if f.Function != w.Function || f.File != w.File || f.Line != w.Line || f.Inlined != w.Inlined {
-					t.Errorf("frame %d: %s (inlined %v), want %s (inlined %v)", i, f, f.Inlined, w, w.Inlined)
-				}
-			}
+			sameFrames(t, b.name, fs, want)
 			if b.dwarf {
 				return
 			}
@@ -130,6 +148,19 @@ func TestGoInline(t *testing.T) {
 				t.Errorf("without the inline tree: %v, want main.run without a line", got)
 			}
 		})
+	}
+}
+
+// sameFrames compares the frames that name pcs, the addresses aside.
+func sameFrames(t *testing.T, what string, got, want []Frame) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d frames %v, want %v (did the compiler stop inlining open and dial? see go build -gcflags=-m)", what, len(got), got, want)
+	}
+	for i, w := range want {
+		if f := got[i]; f.Function != w.Function || f.File != w.File || f.Line != w.Line || f.Inlined != w.Inlined {
+			t.Errorf("%s: frame %d: %s (inlined %v), want %s (inlined %v)", what, i, f, f.Inlined, w, w.Inlined)
+		}
 	}
 }
 
@@ -169,9 +200,9 @@ func TestGoInlineSelf(t *testing.T) {
 	}
 }
 
-// checkRelocated: a PIE whose moduledata the file leaves 0 (the linker
-// need not write what an R_X86_64_RELATIVE relocation sets, and lld does
-// not) is read through its relocations alone.
+// checkRelocated: a PIE whose relocated words the file leaves 0 (the
+// linker need not write what an R_X86_64_RELATIVE relocation sets, and lld
+// does not) is read through its relocations alone.
 func checkRelocated(t *testing.T, bin string, pc uint64, want []Frame) {
 	t.Helper()
 	data, err := os.ReadFile(bin)
@@ -181,10 +212,6 @@ func checkRelocated(t *testing.T, bin string, pc uint64, want []Frame) {
 	ef, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
-	}
-	s := ef.Section(".go.module")
-	if s == nil {
-		t.Fatal("no .go.module section")
 	}
 	zeroed := 0
 	for _, rs := range ef.Sections {
@@ -197,26 +224,23 @@ func checkRelocated(t *testing.T, bin string, pc uint64, want []Frame) {
 		}
 		for ; len(b) >= 24; b = b[24:] {
 			off := binary.LittleEndian.Uint64(b)
-			if off >= s.Addr && off+8 <= s.Addr+s.Size {
-				clear(data[s.Offset+off-s.Addr:][:8])
-				zeroed++
+			for _, p := range ef.Progs {
+				if p.Type == elf.PT_LOAD && off >= p.Vaddr && off+8 <= p.Vaddr+p.Filesz {
+					clear(data[p.Off+off-p.Vaddr:][:8])
+					zeroed++
+				}
 			}
 		}
 	}
 	if zeroed < 20 {
-		t.Fatalf("%d relocated words in moduledata", zeroed)
+		t.Fatalf("%d relocated words", zeroed)
 	}
 	m, err := fileModule(t, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := m.frames(pc)
-	if len(got) != len(want) || m.gotab.gofunc == 0 {
-		t.Fatalf("moduledata zeroed, relocations kept: %v, want %v", got, want)
-	}
-	for i, w := range want {
-		if f := got[i]; f.Function != w.Function || f.File != w.File || f.Line != w.Line || f.Inlined != w.Inlined {
-			t.Errorf("moduledata zeroed, frame %d: %s, want %s", i, f, w)
-		}
+	sameFrames(t, "relocated words zeroed", m.frames(pc), want)
+	if m.gotab.gofunc == 0 {
+		t.Error("relocated words zeroed: moduledata not found")
 	}
 }

@@ -118,11 +118,11 @@ func goModuledata(pcln []byte) []byte {
 }
 
 // goELF is a small ELF file laid out as a Go binary built with -s -w:
-// .text, a pclntab, go:func.* with the inline tree in .rodata, moduledata
-// in .go.module; no symbols, no DWARF.
-func goELF() []byte {
+// .text, a pclntab in section pcln, go:func.* with the inline tree in
+// .rodata, moduledata in .go.module; no symbols, no DWARF.
+func goELF(pcln string) []byte {
 	le := binary.LittleEndian
-	pcln := goPclntab()
+	tab := goPclntab()
 	var tree []byte
 	for _, n := range [][3]uint32{{9, 0x18, 29}, {19, 0x20, 25}} { // open, then dial
 		tree = le.AppendUint32(tree, 0) // funcID and padding
@@ -132,9 +132,9 @@ func goELF() []byte {
 	}
 	img := make([]byte, synthEnd-synthBase)
 	copy(img[synthText-synthBase:], bytes.Repeat([]byte{0xcc}, 0x80))
-	copy(img[synthPCLN-synthBase:], pcln)
+	copy(img[synthPCLN-synthBase:], tab)
 	copy(img[synthGofunc-synthBase:], tree)
-	copy(img[synthModule-synthBase:], goModuledata(pcln))
+	copy(img[synthModule-synthBase:], goModuledata(tab))
 
 	type sect struct {
 		name       string
@@ -146,7 +146,7 @@ func goELF() []byte {
 		{"", elf.SHT_NULL, 0, 0, 0},
 		{".text", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, synthText, 0x80},
 		{".rodata", elf.SHT_PROGBITS, elf.SHF_ALLOC, synthGofunc, uint64(len(tree))},
-		{".gopclntab", elf.SHT_PROGBITS, elf.SHF_ALLOC, synthPCLN, uint64(len(pcln))},
+		{pcln, elf.SHT_PROGBITS, elf.SHF_ALLOC, synthPCLN, uint64(len(tab))},
 		{".go.module", elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_WRITE, synthModule, 8 * mdWords},
 		{".shstrtab", elf.SHT_STRTAB, 0, 0, 0},
 	}
@@ -218,30 +218,34 @@ func TestGoTab(t *testing.T) {
 		{"past the last function", synthText + 0x80, nil},
 		{"before the text", synthText - 1, nil},
 	}
-	m, err := fileModule(t, goELF())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := flatten(m.frames(tt.pc))
-			if len(got) != len(tt.want) {
-				t.Fatalf("%#x: %+v, want %+v", tt.pc, got, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Errorf("%#x: frame %d: %+v, want %+v", tt.pc, i, got[i], tt.want[i])
+	// The system linker merges .gopclntab into .data.rel.ro in a PIE
+	// before Go 1.26: the table is found by its header.
+	for _, section := range []string{".gopclntab", ".data.rel.ro"} {
+		m, err := fileModule(t, goELF(section))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			t.Run(section+"/"+tt.name, func(t *testing.T) {
+				got := flatten(m.frames(tt.pc))
+				if len(got) != len(tt.want) {
+					t.Fatalf("%#x: %+v, want %+v", tt.pc, got, tt.want)
 				}
-			}
-		})
-	}
-	if m.gotab == nil || m.gotab.gofunc != synthGofunc {
-		t.Fatalf("go:func.* not found from moduledata: %+v", m.gotab)
+				for i := range got {
+					if got[i] != tt.want[i] {
+						t.Errorf("%#x: frame %d: %+v, want %+v", tt.pc, i, got[i], tt.want[i])
+					}
+				}
+			})
+		}
+		if m.gotab == nil || m.gotab.addr != synthPCLN || m.gotab.gofunc != synthGofunc {
+			t.Fatalf("%s: pclntab or go:func.* not found: %+v", section, m.gotab)
+		}
 	}
 
 	// Without moduledata the tree is not read: the frame in inlined code
 	// is the real function alone, not main.run at open's line.
-	m, err = fileModule(t, goELF())
+	m, err := fileModule(t, goELF(".gopclntab"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,9 +262,10 @@ func TestGoTab(t *testing.T) {
 // FuzzGoTab: a Go binary any process could map, crafted or truncated,
 // never panics the pclntab reader and gives frames of a sound shape.
 func FuzzGoTab(f *testing.F) {
-	data := goELF()
-	f.Add(data, uint64(synthText+0x12)) // in code inlined twice
-	f.Add(data, uint64(synthText+0x44)) // outside inlined code
+	data := goELF(".gopclntab")
+	f.Add(data, uint64(synthText+0x12))                  // in code inlined twice
+	f.Add(goELF(".data.rel.ro"), uint64(synthText+0x12)) // the table found by its header
+	f.Add(data, uint64(synthText+0x44))                  // outside inlined code
 	f.Add(data[:synthModule-synthBase], uint64(synthText+0x12))
 	flipped := bytes.Clone(data)
 	for i := synthPCLN - synthBase; i < synthModule-synthBase; i += 13 {

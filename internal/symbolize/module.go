@@ -170,9 +170,16 @@ const maxPclntab = 256 << 20
 // the runtime does for the formats of Go 1.18 on, which name inlined
 // functions, else with debug/gosym.
 func (m *module) goTables() (*goTab, *gosym.Table) {
-	pcln, text := m.elf.Section(".gopclntab"), m.elf.Section(".text")
-	if pcln == nil || text == nil {
+	text := m.elf.Section(".text")
+	if text == nil {
 		return nil, nil
+	}
+	pcln := m.elf.Section(".gopclntab")
+	if pcln == nil { // a PIE before Go 1.26 has it among the relro data
+		pcln = m.elf.Section(".data.rel.ro.gopclntab")
+	}
+	if pcln == nil {
+		return m.scanPclntab(text.Addr), nil
 	}
 	data, ok := m.sectionData(pcln, maxPclntab)
 	if !ok {

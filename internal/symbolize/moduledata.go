@@ -137,17 +137,51 @@ func (t *goTab) words(md uint64) ([mdWords]uint64, bool) {
 // agrees reports whether moduledata's fields w describe this pclntab.
 func (t *goTab) agrees(w [mdWords]uint64) bool {
 	// A slice points to its table; its length, in elements, may leave out
-	// padding before the next table.
+	// padding before the next table. cutab's is checked as a length in
+	// bytes: the linker wrote that before Go 1.2x (1.22 does).
 	slice := func(i, tab int, b []byte, size uint64) bool {
 		return w[i] == t.addr+t.offs[tab] && w[i+1] == w[i+2] && w[i+1] <= uint64(len(b))/size
 	}
 	return w[mdPCHeader] == t.addr &&
-		slice(mdFuncnames, 0, t.funcnames, 1) && slice(mdCutab, 1, t.cutab, 4) &&
+		slice(mdFuncnames, 0, t.funcnames, 1) && slice(mdCutab, 1, t.cutab, 1) &&
 		slice(mdFiletab, 2, t.filetab, 1) && slice(mdPctab, 3, t.pctab, 1) &&
 		slice(mdPclntab, 4, t.pclntab, 1) && slice(mdFtab, 4, t.pclntab, 8) &&
 		w[mdFtab+1] == uint64(t.nfunc+1) &&
 		w[mdText] <= w[mdMinPC] && w[mdMinPC] < w[mdMaxPC] && w[mdMaxPC] <= w[mdEtext] &&
 		w[mdGofunc] >= w[mdRodata] && w[mdGofunc] != 0
+}
+
+// scanPclntab finds the pclntab by its header where the system linker
+// merged its section into another: a PIE linked externally (cgo) before
+// Go 1.26 has it in .data.rel.ro. A header is taken when newGoTab and the
+// first and last functions check out.
+func (m *module) scanPclntab(text uint64) *goTab {
+	for _, name := range []string{".data.rel.ro", ".rodata"} {
+		s := m.elf.Section(name)
+		if s == nil || s.Type != elf.SHT_PROGBITS {
+			continue
+		}
+		b, ok := m.sectionData(s, maxPclntab)
+		if !ok {
+			continue
+		}
+		for i := 0; i+goHeaderSize <= len(b); i += 4 {
+			if magic := binary.LittleEndian.Uint32(b[i:]); magic != goMagic120 && magic != goMagic118 {
+				continue
+			}
+			t := newGoTab(b[i:], s.Addr+uint64(i), text)
+			if t == nil {
+				continue
+			}
+			_, first := t.funcIndex(0)
+			_, last := t.funcIndex(t.nfunc - 1)
+			if first && last {
+				t.module = m
+				return t
+			}
+		}
+	}
+	return nil
 }
 
 // sectionData reads an uncompressed section of at most max bytes; false
