@@ -222,34 +222,42 @@ func (f goFunc) inlIndex(pc uint64) int32 {
 	return f.value(binary.LittleEndian.Uint32(f.pcdata[4*pcdataInlTreeIndex:]), pc)
 }
 
-// inlinedCall is one node of an inline tree (runtime.inlinedCall, Go
-// 1.20 on): the function inlined, and the offset from the outer
-// function's entry of an instruction at the call's position.
+// inlinedCall is one node of an inline tree (runtime.inlinedCall): the
+// function inlined, and the offset from the outer function's entry of an
+// instruction at the call's position.
 type inlinedCall struct {
 	nameOff  uint32
 	parentPC uint32
 }
 
-// inlCallSize is the size of runtime.inlinedCall.
-const inlCallSize = 16
+// inlCallLayout is runtime.inlinedCall's size and where nameOff and
+// parentPc are in it: {funcID, _ [3]byte, nameOff, parentPc, startLine}
+// from Go 1.20, {parent int16, funcID, _ byte, file, line, func_,
+// parentPc} in 1.18 and 1.19.
+func (t *goTab) inlCallLayout() (size, name, parent uint64) {
+	if t.magic == goMagic118 {
+		return 20, 12, 16
+	}
+	return 16, 4, 8
+}
 
 // inlCall reads node ix of the function's inline tree; false when the
-// tree cannot be read (Go 1.18 and 1.19 had another node, no moduledata,
-// an offset out of bounds).
+// tree cannot be read (no moduledata, an offset out of bounds).
 func (f goFunc) inlCall(ix int32) (inlinedCall, bool) {
 	t := f.t
-	if t.magic != goMagic120 || t.gofunc == 0 || len(f.fdata) <= 4*funcdataInlTree {
+	if t.gofunc == 0 || len(f.fdata) <= 4*funcdataInlTree {
 		return inlinedCall{}, false
 	}
 	off := binary.LittleEndian.Uint32(f.fdata[4*funcdataInlTree:])
 	if off == ^uint32(0) {
 		return inlinedCall{}, false
 	}
-	b, ok := t.read(t.gofunc+uint64(off)+uint64(ix)*inlCallSize, inlCallSize)
+	size, name, parent := t.inlCallLayout()
+	b, ok := t.read(t.gofunc+uint64(off)+uint64(ix)*size, size)
 	if !ok {
 		return inlinedCall{}, false
 	}
-	return inlinedCall{nameOff: binary.LittleEndian.Uint32(b[4:]), parentPC: binary.LittleEndian.Uint32(b[8:])}, true
+	return inlinedCall{nameOff: binary.LittleEndian.Uint32(b[name:]), parentPC: binary.LittleEndian.Uint32(b[parent:])}, true
 }
 
 // read returns n bytes at vaddr: from the pclntab, which holds go:func.*

@@ -78,8 +78,10 @@ func TestGoInline(t *testing.T) {
 
 // TestGoInlineOtherGo: the same with the go command SYMBOLIZE_OTHER_GO
 // names, an older Go: before Go 1.26 go:func.* is in .rodata and
-// moduledata in .noptrdata. GOTOOLCHAIN=go1.22.12 go version downloads
-// one to $(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64/bin/go.
+// moduledata in .noptrdata; 1.18 and 1.19 have other layouts of
+// moduledata, _func and the inline tree. GOTOOLCHAIN=go1.22.12 go version
+// downloads one to $(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-go1.22.12.linux-amd64/bin/go
+// (Go 1.21 on); Debian 12's golang-1.19-go is /usr/lib/go-1.19/bin/go.
 func TestGoInlineOtherGo(t *testing.T) {
 	livetest.Skip(t)
 	gobin := os.Getenv("SYMBOLIZE_OTHER_GO")

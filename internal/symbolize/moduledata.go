@@ -18,8 +18,9 @@ import (
 // runtime/symtab.go's moduledata and cmd/link/internal/ld/symtab.go's
 // writer.
 
-// Word indexes of moduledata's fields, with 8-byte pointers (Go 1.20 on;
-// covctrs came in 1.20, so gofunc was at 38 before).
+// Word indexes of moduledata's fields, with 8-byte pointers. covctrs and
+// ecovctrs came in Go 1.20 before rodata and gofunc, which were 2 words
+// earlier in 1.18 and 1.19.
 const (
 	mdPCHeader  = 0
 	mdFuncnames = 1 // slices: pointer, len, cap
@@ -35,6 +36,7 @@ const (
 	mdRodata    = 39
 	mdGofunc    = 40
 	mdWords     = 41
+	mdBefore120 = 2 // words rodata and gofunc were earlier
 )
 
 // maxScan bounds what is read of a data or relocation section to look
@@ -54,7 +56,7 @@ func (t *goTab) findModuledata() {
 	for _, md := range t.candidates() {
 		w, ok := t.words(md)
 		if ok && t.agrees(w) {
-			t.text, t.gofunc = w[mdText], w[mdGofunc]
+			t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
 			return
 		}
 	}
@@ -148,7 +150,15 @@ func (t *goTab) agrees(w [mdWords]uint64) bool {
 		slice(mdPclntab, 4, t.pclntab, 1) && slice(mdFtab, 4, t.pclntab, 8) &&
 		w[mdFtab+1] == uint64(t.nfunc+1) &&
 		w[mdText] <= w[mdMinPC] && w[mdMinPC] < w[mdMaxPC] && w[mdMaxPC] <= w[mdEtext] &&
-		w[mdGofunc] >= w[mdRodata] && w[mdGofunc] != 0
+		w[t.mdIndex(mdGofunc)] >= w[t.mdIndex(mdRodata)] && w[t.mdIndex(mdGofunc)] != 0
+}
+
+// mdIndex is the index of field i (rodata or gofunc) in this version.
+func (t *goTab) mdIndex(i int) int {
+	if t.magic == goMagic118 {
+		return i - mdBefore120
+	}
+	return i
 }
 
 // scanPclntab finds the pclntab by its header where the system linker
