@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"testing"
 )
 
@@ -35,11 +36,11 @@ func pcTable(b []byte, vals []int32, pcs []uint32) []byte {
 	return append(b, 0)
 }
 
-// goPclntab is a pclntab in Go 1.20's format: main.run (text+0 to +0x40)
+// goPclntab is a pclntab in the format of magic (Go 1.18's or 1.20's): main.run (text+0 to +0x40)
 // holds main.dial inlined at +0x18, which holds main.open inlined at
 // +0x10; main.other is +0x40 to +0x80. Lines: run 20, open 30, dial 26,
 // the call of dial 21, other 40, all in /src/main.go.
-func goPclntab() []byte {
+func goPclntab(magic uint32) []byte {
 	le := binary.LittleEndian
 	names := []byte("main.run\x00main.open\x00main.dial\x00main.other\x00")
 	cutab := le.AppendUint32(nil, 0)
@@ -70,7 +71,11 @@ func goPclntab() []byte {
 
 	fn := func(entry, name, pcln, inl uint32) []byte {
 		var b []byte
-		for _, v := range []uint32{entry, name, 0, 0, 0, pcfile, pcln, 3, 0, 1} {
+		fixed := []uint32{entry, name, 0, 0, 0, pcfile, pcln, 3, 0, 1} // startLine last
+		if magic == goMagic118 {
+			fixed = fixed[:len(fixed)-1]
+		}
+		for _, v := range fixed {
 			b = le.AppendUint32(b, v)
 		}
 		b = append(b, 0, 0, 0, 4) // funcID, flag, pad, nfuncdata
@@ -87,7 +92,7 @@ func goPclntab() []byte {
 	}
 	tab = append(append(tab, run...), other...)
 
-	h := le.AppendUint32(nil, goMagic120)
+	h := le.AppendUint32(nil, magic)
 	h = append(h, 0, 0, 1, 8)
 	for _, v := range []uint64{2, 1, 0, offs[0], offs[1], offs[2], offs[3], offs[4]} {
 		h = le.AppendUint64(h, v)
@@ -96,7 +101,7 @@ func goPclntab() []byte {
 }
 
 // goModuledata is moduledata's first words for goPclntab at synthPCLN.
-func goModuledata(pcln []byte) []byte {
+func goModuledata(pcln []byte, magic uint32) []byte {
 	le := binary.LittleEndian
 	var w [mdWords]uint64
 	hdr := func(i int) uint64 { return le.Uint64(pcln[32+8*i:]) }
@@ -109,7 +114,11 @@ func goModuledata(pcln []byte) []byte {
 	slice(mdPclntab, synthPCLN+hdr(4), uint64(len(pcln))-hdr(4))
 	slice(mdFtab, synthPCLN+hdr(4), 3)
 	w[mdMinPC], w[mdMaxPC], w[mdText], w[mdEtext] = synthText, synthText+0x80, synthText, synthText+0x80
-	w[mdRodata], w[mdGofunc] = synthGofunc, synthGofunc
+	rodata := 39 // after covctrs and ecovctrs, which Go 1.20 added
+	if magic == goMagic118 {
+		rodata = 37
+	}
+	w[rodata], w[rodata+1] = synthGofunc, synthGofunc // gofunc follows
 	var b []byte
 	for _, v := range w {
 		b = le.AppendUint64(b, v)
@@ -117,24 +126,38 @@ func goModuledata(pcln []byte) []byte {
 	return b
 }
 
-// goELF is a small ELF file laid out as a Go binary built with -s -w:
-// .text, a pclntab in section pcln, go:func.* with the inline tree in
-// .rodata, moduledata in .go.module; no symbols, no DWARF.
-func goELF(pcln string) []byte {
+// goInlTree is the inline tree of goPclntab's main.run: main.open, then
+// main.dial, each with its name and parentPc.
+func goInlTree(magic uint32) []byte {
 	le := binary.LittleEndian
-	tab := goPclntab()
 	var tree []byte
-	for _, n := range [][3]uint32{{9, 0x18, 29}, {19, 0x20, 25}} { // open, then dial
+	for _, n := range [][3]uint32{{9, 0x18, 29}, {19, 0x20, 25}} { // name, parentPc, startLine
+		if magic == goMagic118 { // parent, funcID, _, file, line, func_, parentPc
+			tree = le.AppendUint32(tree, 0xffff) // parent -1 (parentPc's index says), funcID, _
+			tree = le.AppendUint32(tree, 0)      // file
+			tree = le.AppendUint32(tree, 0)      // line: parentPc's says
+			tree = le.AppendUint32(le.AppendUint32(tree, n[0]), n[1])
+			continue
+		}
 		tree = le.AppendUint32(tree, 0) // funcID and padding
 		for _, v := range n {
 			tree = le.AppendUint32(tree, v)
 		}
 	}
+	return tree
+}
+
+// goELF is a small ELF file laid out as a Go binary built with -s -w:
+// .text, a pclntab of magic's format in section pcln, go:func.* with the
+// inline tree in .rodata, moduledata in .go.module; no symbols, no DWARF.
+func goELF(pcln string, magic uint32) []byte {
+	le := binary.LittleEndian
+	tab, tree := goPclntab(magic), goInlTree(magic)
 	img := make([]byte, synthEnd-synthBase)
 	copy(img[synthText-synthBase:], bytes.Repeat([]byte{0xcc}, 0x80))
 	copy(img[synthPCLN-synthBase:], tab)
 	copy(img[synthGofunc-synthBase:], tree)
-	copy(img[synthModule-synthBase:], goModuledata(tab))
+	copy(img[synthModule-synthBase:], goModuledata(tab, magic))
 
 	type sect struct {
 		name       string
@@ -220,8 +243,12 @@ func TestGoTab(t *testing.T) {
 	}
 	// The system linker merges .gopclntab into .data.rel.ro in a PIE
 	// before Go 1.26: the table is found by its header.
-	for _, section := range []string{".gopclntab", ".data.rel.ro"} {
-		m, err := fileModule(t, goELF(section))
+	for _, v := range []struct {
+		section string
+		magic   uint32
+	}{{".gopclntab", goMagic120}, {".data.rel.ro", goMagic120}, {".gopclntab", goMagic118}} {
+		section := fmt.Sprintf("%s-%x", v.section, v.magic)
+		m, err := fileModule(t, goELF(v.section, v.magic))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +272,7 @@ func TestGoTab(t *testing.T) {
 
 	// Without moduledata the tree is not read: the frame in inlined code
 	// is the real function alone, not main.run at open's line.
-	m, err := fileModule(t, goELF(".gopclntab"))
+	m, err := fileModule(t, goELF(".gopclntab", goMagic120))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,10 +289,11 @@ func TestGoTab(t *testing.T) {
 // FuzzGoTab: a Go binary any process could map, crafted or truncated,
 // never panics the pclntab reader and gives frames of a sound shape.
 func FuzzGoTab(f *testing.F) {
-	data := goELF(".gopclntab")
-	f.Add(data, uint64(synthText+0x12))                  // in code inlined twice
-	f.Add(goELF(".data.rel.ro"), uint64(synthText+0x12)) // the table found by its header
-	f.Add(data, uint64(synthText+0x44))                  // outside inlined code
+	data := goELF(".gopclntab", goMagic120)
+	f.Add(data, uint64(synthText+0x12))                              // in code inlined twice
+	f.Add(goELF(".data.rel.ro", goMagic120), uint64(synthText+0x12)) // the table found by its header
+	f.Add(goELF(".gopclntab", goMagic118), uint64(synthText+0x12))   // Go 1.18's layouts
+	f.Add(data, uint64(synthText+0x44))                              // outside inlined code
 	f.Add(data[:synthModule-synthBase], uint64(synthText+0x12))
 	flipped := bytes.Clone(data)
 	for i := synthPCLN - synthBase; i < synthModule-synthBase; i += 13 {
