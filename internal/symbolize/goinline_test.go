@@ -3,8 +3,10 @@ package symbolize
 import (
 	"bytes"
 	"debug/elf"
+	"debug/gosym"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -314,5 +316,72 @@ func FuzzGoTab(f *testing.F) {
 				t.Fatalf("frame %d of %d: inlined %v", i, len(fs), fr.Inlined)
 			}
 		}
+	})
+}
+
+// BenchmarkGoFrames compares the pclntab reader with debug/gosym, which
+// it replaced, on this test's own binary: reading the table (load) and
+// naming a pc (pc, over pcs spread through the text, the inline tree
+// followed where there is one; gosym gives one frame, some of them mixed).
+func BenchmarkGoFrames(b *testing.B) {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := openModule(exe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.close()
+	pcln, text := m.elf.Section(".gopclntab"), m.elf.Section(".text")
+	if pcln == nil || text == nil {
+		b.Skip("test binary without .gopclntab")
+	}
+	data, err := pcln.Data()
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := newGoTab(data, pcln.Addr, text.Addr)
+	if t == nil {
+		b.Fatal("pclntab not read")
+	}
+	t.module = m
+	var pcs []uint64
+	for i := 0; i < t.nfunc; i += 7 {
+		if f, ok := t.funcIndex(i); ok {
+			pcs = append(pcs, f.entry+uint64(i%61))
+		}
+	}
+	gt, err := gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("load/gosym", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
+		}
+	})
+	b.Run("load/goTab", func(b *testing.B) {
+		for b.Loop() {
+			t := newGoTab(data, pcln.Addr, text.Addr)
+			t.module = m
+			t.findModuledata()
+		}
+	})
+	b.Run("pc/gosym", func(b *testing.B) {
+		for b.Loop() {
+			for _, pc := range pcs {
+				gt.PCToLine(pc)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pcs)), "ns/pc")
+	})
+	b.Run("pc/goTab", func(b *testing.B) {
+		for b.Loop() {
+			for _, pc := range pcs {
+				t.frames(pc)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pcs)), "ns/pc")
 	})
 }
