@@ -11,12 +11,13 @@ import (
 // runtime.text, which function entries count from. -s leaves no symbol
 // to name either, so moduledata is found as tools that read stripped Go
 // binaries find it (the OpenTelemetry eBPF profiler, redress/gore): its
-// first field points to the pclntab, the .gopclntab section's address.
-// In a PIE the pointers are 0 in the file and an R_*_RELATIVE relocation
-// in .rela.dyn gives each its value (as addend). A candidate is taken
-// when its fields agree with the pclntab header; the layout is
-// runtime/symtab.go's moduledata and cmd/link/internal/ld/symtab.go's
-// writer.
+// first field points to the pclntab. In a PIE an R_*_RELATIVE relocation
+// gives each pointer its value (as addend): Go's linker and GNU ld also
+// write the value in place, lld need not. A candidate is taken when its
+// fields agree with the pclntab header; the layout is runtime/symtab.go's
+// moduledata and cmd/link/internal/ld/symtab.go's writer. (go:func.* is in
+// .rodata, or the relro data of a PIE, before Go 1.26, and in .gopclntab
+// from then on.)
 
 // Word indexes of moduledata's fields, with 8-byte pointers. covctrs and
 // ecovctrs came in Go 1.20 before rodata and gofunc, which were 2 words
