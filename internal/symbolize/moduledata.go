@@ -48,26 +48,38 @@ const maxScan = 64 << 20
 const maxCandidates = 16
 
 // findModuledata sets t.gofunc and t.text from moduledata; t.gofunc
-// stays 0 when no candidate agrees with the pclntab.
+// stays 0 when no candidate agrees with the pclntab. The file's words
+// are tried first, which the linker wrote unless it left a PIE's
+// relocated words 0: the relocations are read only then.
 func (t *goTab) findModuledata() {
 	m := t.module
 	if m == nil || m.elf.Class != elf.ELFCLASS64 || m.elf.Data != elf.ELFDATA2LSB {
 		return
 	}
-	for _, md := range t.candidates() {
-		w, ok := t.words(md)
-		if ok && t.agrees(w) {
-			t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
-			return
+	for _, relocated := range []bool{false, true} {
+		for _, md := range t.candidates(relocated) {
+			w, ok := t.words(md, relocated)
+			if ok && t.agrees(w) {
+				t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
+				return
+			}
 		}
 	}
 }
 
 // candidates are the addresses that hold the pclntab's address: words
 // of the data sections (.go.module holds moduledata alone since Go 1.26,
-// .noptrdata before), then targets of relative relocations.
-func (t *goTab) candidates() []uint64 {
+// .noptrdata before), or targets of relative relocations.
+func (t *goTab) candidates(relocated bool) []uint64 {
 	var out []uint64
+	if relocated {
+		t.relocs(func(off, addend uint64) {
+			if addend == t.addr && len(out) < maxCandidates && !slices.Contains(out, off) {
+				out = append(out, off)
+			}
+		})
+		return out
+	}
 	for _, name := range []string{".go.module", ".noptrdata", ".data", ".data.rel.ro"} {
 		s := t.module.elf.Section(name)
 		if s == nil || s.Type != elf.SHT_PROGBITS || s.Addr%8 != 0 {
@@ -78,16 +90,11 @@ func (t *goTab) candidates() []uint64 {
 			continue
 		}
 		for i := 0; i+8 <= len(b) && len(out) < maxCandidates; i += 8 {
-			if binary.LittleEndian.Uint64(b[i:]) == t.addr && !slices.Contains(out, s.Addr+uint64(i)) {
+			if binary.LittleEndian.Uint64(b[i:]) == t.addr {
 				out = append(out, s.Addr+uint64(i))
 			}
 		}
 	}
-	t.relocs(func(off, addend uint64) {
-		if addend == t.addr && len(out) < maxCandidates && !slices.Contains(out, off) {
-			out = append(out, off)
-		}
-	})
 	return out
 }
 
@@ -119,8 +126,9 @@ func (t *goTab) relocs(fn func(off, addend uint64)) {
 	}
 }
 
-// words reads moduledata's first fields at vaddr md, relocated.
-func (t *goTab) words(md uint64) ([mdWords]uint64, bool) {
+// words reads moduledata's first fields at vaddr md, as the file has
+// them or relocated.
+func (t *goTab) words(md uint64, relocated bool) ([mdWords]uint64, bool) {
 	var w [mdWords]uint64
 	b, ok := t.module.readVaddr(md, 8*mdWords)
 	if !ok {
@@ -129,11 +137,13 @@ func (t *goTab) words(md uint64) ([mdWords]uint64, bool) {
 	for i := range w {
 		w[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
-	t.relocs(func(off, addend uint64) {
-		if off >= md && off-md < 8*mdWords && (off-md)%8 == 0 {
-			w[(off-md)/8] = addend
-		}
-	})
+	if relocated {
+		t.relocs(func(off, addend uint64) {
+			if off >= md && off-md < 8*mdWords && (off-md)%8 == 0 {
+				w[(off-md)/8] = addend
+			}
+		})
+	}
 	return w, true
 }
 
