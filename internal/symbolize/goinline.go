@@ -28,9 +28,11 @@ type goTab struct {
 	offs                                      [5]uint64 // of each from data's start
 
 	// text is where function entries count from: moduledata.text, else
-	// the .text section's address, which is not it in an externally
-	// linked binary (C code comes first).
-	text uint64
+	// the header's textStart (runtime.text, before Go 1.26), else the
+	// .text section's address, which is not runtime.text in an
+	// externally linked binary (C code comes first).
+	text       uint64
+	headerText uint64
 
 	// gofunc is the vaddr of go:func.*, which the inline tree's funcdata
 	// offsets are relative to; 0 when not found (see moduledata.go).
@@ -56,10 +58,9 @@ const (
 const goHeaderSize = 72
 
 // newGoTab reads the pclntab header; nil unless a format it knows (Go
-// 1.18 on, little-endian, 8-byte pointers) with offsets in bounds. text
-// is where function entries count from until moduledata says otherwise:
-// the .text section's address, runtime.text in an internally linked
-// binary.
+// 1.18 on, little-endian, 8-byte pointers) with offsets in bounds. text,
+// the .text section's address, is where function entries count from
+// unless the header or moduledata says otherwise.
 func newGoTab(data []byte, addr, text uint64) *goTab {
 	if len(data) < goHeaderSize {
 		return nil
@@ -72,6 +73,9 @@ func newGoTab(data []byte, addr, text uint64) *goTab {
 	t := &goTab{data: data, addr: addr, magic: magic, quantum: uint64(data[6]), text: text}
 	if t.quantum == 0 {
 		return nil
+	}
+	if t.headerText = le.Uint64(data[24:]); t.headerText != 0 {
+		t.text = t.headerText
 	}
 	nfunc := le.Uint64(data[8:])
 	var offs [5]uint64
