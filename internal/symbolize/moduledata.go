@@ -56,30 +56,32 @@ func (t *goTab) findModuledata() {
 	if m == nil || m.elf.Class != elf.ELFCLASS64 || m.elf.Data != elf.ELFDATA2LSB {
 		return
 	}
-	for _, relocated := range []bool{false, true} {
-		for _, md := range t.candidates(relocated) {
-			w, ok := t.words(md, relocated)
-			if ok && t.agrees(w) {
-				t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
-				return
-			}
+	for _, md := range t.candidates() {
+		if w, ok := t.words(md, relas{}); ok && t.agrees(w) {
+			t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
+			return
+		}
+	}
+	rel := t.relocations()
+	var cands []uint64
+	rel.each(func(off, addend uint64) {
+		if addend == t.addr && len(cands) < maxCandidates && !slices.Contains(cands, off) {
+			cands = append(cands, off)
+		}
+	})
+	for _, md := range cands {
+		if w, ok := t.words(md, rel); ok && t.agrees(w) {
+			t.text, t.gofunc = w[mdText], w[t.mdIndex(mdGofunc)]
+			return
 		}
 	}
 }
 
-// candidates are the addresses that hold the pclntab's address: words
-// of the data sections (.go.module holds moduledata alone since Go 1.26,
-// .noptrdata before), or targets of relative relocations.
-func (t *goTab) candidates(relocated bool) []uint64 {
+// candidates are the addresses of the data sections' words that hold
+// the pclntab's address (.go.module holds moduledata alone since Go
+// 1.26, .noptrdata before).
+func (t *goTab) candidates() []uint64 {
 	var out []uint64
-	if relocated {
-		t.relocs(func(off, addend uint64) {
-			if addend == t.addr && len(out) < maxCandidates && !slices.Contains(out, off) {
-				out = append(out, off)
-			}
-		})
-		return out
-	}
 	for _, name := range []string{".go.module", ".noptrdata", ".data", ".data.rel.ro"} {
 		s := t.module.elf.Section(name)
 		if s == nil || s.Type != elf.SHT_PROGBITS || s.Addr%8 != 0 {
@@ -98,28 +100,41 @@ func (t *goTab) candidates(relocated bool) []uint64 {
 	return out
 }
 
-// relocs calls fn with the target and addend of each relative
-// relocation of the file's RELA sections.
-func (t *goTab) relocs(fn func(off, addend uint64)) {
-	var relative uint32
+// relas are a file's relative relocations: the RELA sections' bytes and
+// the relocation type that is relative on the file's machine.
+type relas struct {
+	sections [][]byte
+	relative uint32
+}
+
+// relocations reads the RELA sections; none on a machine it does not
+// know.
+func (t *goTab) relocations() relas {
+	var r relas
 	switch t.module.elf.Machine {
 	case elf.EM_X86_64:
-		relative = uint32(elf.R_X86_64_RELATIVE)
+		r.relative = uint32(elf.R_X86_64_RELATIVE)
 	case elf.EM_AARCH64:
-		relative = uint32(elf.R_AARCH64_RELATIVE)
+		r.relative = uint32(elf.R_AARCH64_RELATIVE)
 	default:
-		return
+		return r
 	}
 	for _, s := range t.module.elf.Sections {
 		if s.Type != elf.SHT_RELA {
 			continue
 		}
-		b, ok := t.module.sectionData(s, maxScan)
-		if !ok {
-			continue
+		if b, ok := t.module.sectionData(s, maxScan); ok {
+			r.sections = append(r.sections, b)
 		}
+	}
+	return r
+}
+
+// each calls fn with the target and addend of each relative relocation.
+func (r relas) each(fn func(off, addend uint64)) {
+	for _, b := range r.sections {
 		for ; len(b) >= 24; b = b[24:] {
-			if uint32(binary.LittleEndian.Uint64(b[8:])) == relative {
+			if uint32(binary.LittleEndian.Uint64(b[8:])) == r.relative {
 				fn(binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[16:]))
 			}
 		}
@@ -127,8 +142,8 @@ func (t *goTab) relocs(fn func(off, addend uint64)) {
 }
 
 // words reads moduledata's first fields at vaddr md, as the file has
-// them or relocated.
-func (t *goTab) words(md uint64, relocated bool) ([mdWords]uint64, bool) {
+// them, with the relocations r applied (none in a zero relas).
+func (t *goTab) words(md uint64, r relas) ([mdWords]uint64, bool) {
 	var w [mdWords]uint64
 	b, ok := t.module.readVaddr(md, 8*mdWords)
 	if !ok {
@@ -137,13 +152,11 @@ func (t *goTab) words(md uint64, relocated bool) ([mdWords]uint64, bool) {
 	for i := range w {
 		w[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
-	if relocated {
-		t.relocs(func(off, addend uint64) {
-			if off >= md && off-md < 8*mdWords && (off-md)%8 == 0 {
-				w[(off-md)/8] = addend
-			}
-		})
-	}
+	r.each(func(off, addend uint64) {
+		if off >= md && off-md < 8*mdWords && (off-md)%8 == 0 {
+			w[(off-md)/8] = addend
+		}
+	})
 	return w, true
 }
 
