@@ -2,11 +2,13 @@ package trace
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -194,8 +196,10 @@ func frameAt(st []symbolize.Frame, fn string) int {
 // trace runs; the report names the Go function that opened the sockets
 // with its file:line, the leaky Send above it, and each socket's entry in
 // CLOSE_WAIT within 50 ms of its peer's close. Built as go build does, and
-// with -ldflags=-s -w (no symbol table, no DWARF: the pclntab alone).
+// with -ldflags=-s -w (no symbol table, no DWARF: the pclntab alone,
+// whose inline tree gives the same frames as DWARF, inlined ones too).
 func TestTraceGoClient(t *testing.T) {
+	var stacks [][]string
 	for _, tt := range []struct{ name, ldflags string }{{"dwarf", ""}, {"stripped", "-s -w"}} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := startOrSkip(t, Options{})
@@ -210,7 +214,16 @@ func TestTraceGoClient(t *testing.T) {
 			g := rep.Groups[0]
 			checkGoStack(t, g)
 			checkTimes(t, g, p)
+			var names []string
+			for _, f := range g.Stack.Frames {
+				names = append(names, fmt.Sprintf("%s %s:%d inlined:%v", f.Function, f.File, f.Line, f.Inlined))
+			}
+			stacks = append(stacks, names)
 		})
+	}
+	if len(stacks) == 2 && !slices.Equal(stacks[0], stacks[1]) {
+		t.Errorf("the stripped build's frames differ from the DWARF build's:\n%s\n---\n%s",
+			strings.Join(stacks[0], "\n"), strings.Join(stacks[1], "\n"))
 	}
 }
 

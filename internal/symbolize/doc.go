@@ -3,7 +3,9 @@
 // process's mappings from PID/maps (PIE and ASLR), each module's ELF
 // symbols, its DWARF line table and inline entries (a static function the
 // compiler inlined is named, as addr2line -i does), and a Go binary's
-// pclntab, which survives -s -w. Binaries are opened through the
+// pclntab, which survives -s -w, with its inline tree (goinline.go): a
+// function the Go compiler inlined is a frame of its own there too, as in
+// the runtime's tracebacks. Binaries are opened through the
 // process's own view of the file system (PID/map_files, else PID/root), so
 // a process in a container is read from its image, and each module is
 // parsed once per build id.

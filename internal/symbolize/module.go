@@ -26,7 +26,8 @@ type module struct {
 	once  sync.Once
 	dwarf *dwarf.Data  // nil without DWARF
 	units []*dwarfUnit // by offset, filled as they are used
-	gotab *gosym.Table // nil unless a Go binary
+	gotab *goTab       // nil unless a Go binary of Go 1.18 on
+	gosym *gosym.Table // an older Go binary's
 	syms  []elf.Symbol // functions, by address
 }
 
@@ -127,7 +128,7 @@ func (m *module) load() {
 	m.once.Do(func() {
 		defer func() {
 			if recover() != nil { // a malformed file: name nothing from it
-				m.dwarf, m.gotab, m.syms = nil, nil, nil
+				m.dwarf, m.gotab, m.gosym, m.syms = nil, nil, nil, nil
 			}
 		}()
 		if debugSize(m.elf) <= maxDebugSize {
@@ -135,7 +136,7 @@ func (m *module) load() {
 				m.dwarf = d
 			}
 		}
-		m.gotab = goTable(m.elf)
+		m.gotab, m.gosym = m.goTables()
 		syms, _ := m.elf.Symbols()
 		dyn, _ := m.elf.DynamicSymbols()
 		for _, s := range append(syms, dyn...) {
@@ -162,21 +163,37 @@ func debugSize(f *elf.File) uint64 {
 	return n
 }
 
-// goTable reads a Go binary's pclntab, which -s -w leave in place.
-func goTable(f *elf.File) *gosym.Table {
-	pcln, text := f.Section(".gopclntab"), f.Section(".text")
-	if pcln == nil || text == nil {
-		return nil
+// maxPclntab bounds the pclntab read: a large binary's is tens of MB.
+const maxPclntab = 256 << 20
+
+// goTables reads a Go binary's pclntab, which -s -w leave in place: as
+// the runtime does for the formats of Go 1.18 on, which name inlined
+// functions, else with debug/gosym.
+func (m *module) goTables() (*goTab, *gosym.Table) {
+	text := m.elf.Section(".text")
+	if text == nil {
+		return nil, nil
 	}
-	data, err := pcln.Data()
-	if err != nil {
-		return nil
+	pcln := m.elf.Section(".gopclntab")
+	if pcln == nil { // a PIE before Go 1.26 has it among the relro data
+		pcln = m.elf.Section(".data.rel.ro.gopclntab")
+	}
+	if pcln == nil {
+		return m.scanPclntab(text.Addr), nil
+	}
+	data, ok := m.sectionData(pcln, maxPclntab)
+	if !ok {
+		return nil, nil
+	}
+	if t := newGoTab(data, pcln.Addr, text.Addr); t != nil {
+		t.module = m
+		return t, nil
 	}
 	t, err := gosym.NewTable(nil, gosym.NewLineTable(data, text.Addr))
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return t
+	return nil, t
 }
 
 // frames returns what the module says of address pc (a vaddr of the
@@ -193,8 +210,15 @@ func (m *module) frames(pc uint64) (fs []Frame) {
 		return fs
 	}
 	if m.gotab != nil {
-		if file, line, fn := m.gotab.PCToLine(pc); fn != nil {
-			return []Frame{{Function: fn.Name, File: file, Line: line}}
+		if fs := m.gotab.frames(pc); len(fs) > 0 {
+			return fs
+		}
+	}
+	// An older format's inline tree is not read: pc may be in inlined
+	// code, whose line is another function's. The function alone is sure.
+	if m.gosym != nil {
+		if fn := m.gosym.PCToFunc(pc); fn != nil {
+			return []Frame{{Function: fn.Name}}
 		}
 	}
 	if s, ok := m.symbol(pc); ok {
