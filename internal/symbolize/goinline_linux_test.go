@@ -1,7 +1,6 @@
 package symbolize
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -32,24 +30,10 @@ func goBuild(t *testing.T, gobin, src string, env []string, bin string, flags ..
 // address it prints, in the running process; it also returns the module.
 func runGoInline(t *testing.T, bin string) ([]Frame, *module) {
 	t.Helper()
-	cmd := exec.Command(bin)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	ret, err := strconv.ParseUint(strings.TrimSpace(line), 16, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, ret := startReturnPrinter(t, bin)
 	s := New("/proc")
 	defer s.Close()
-	p, err := s.Process(cmd.Process.Pid)
+	p, err := s.Process(pid)
 	if err != nil {
 		t.Fatal(err)
 	}

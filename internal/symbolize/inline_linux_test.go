@@ -44,21 +44,7 @@ func TestResolveInlinedC(t *testing.T) {
 	if out, err := exec.Command(cc, "-O2", "-g", "-fno-omit-frame-pointer", "-o", bin, src).CombinedOutput(); err != nil {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	ret, err := strconv.ParseUint(strings.TrimSpace(line), 16, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, ret := startReturnPrinter(t, bin)
 	// Gone from the file system, as a binary replaced by an upgrade or
 	// one in another mount namespace: PID/map_files still opens it.
 	if err := os.Remove(bin); err != nil {
@@ -66,7 +52,7 @@ func TestResolveInlinedC(t *testing.T) {
 	}
 	s := New("/proc")
 	defer s.Close()
-	p, err := s.Process(cmd.Process.Pid)
+	p, err := s.Process(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,4 +74,27 @@ func TestResolveInlinedC(t *testing.T) {
 			t.Errorf("frame %d: module %q, want %q", i, f.Module, bin)
 		}
 	}
+}
+
+// startReturnPrinter runs bin, a test program that prints a return address
+// of its own in hex and then waits for its stdin to close, and returns its
+// pid and that address. The program ends at the test's cleanup.
+func startReturnPrinter(t *testing.T, bin string) (pid int, ret uint64) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret, err = strconv.ParseUint(strings.TrimSpace(line), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid, ret
 }
