@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"runtime"
 	"testing"
 
 	"github.com/cilium/ebpf/link"
@@ -96,10 +95,7 @@ func BenchmarkBPFTCPIter(b *testing.B) {
 		{"iter+owners", beside(iter)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			var before, after unix.Rusage
-			unix.Getrusage(unix.RUSAGE_THREAD, &before)
+			done := threadCPU(b)
 			var socks []Socket
 			for b.Loop() {
 				socks = socks[:0]
@@ -107,9 +103,7 @@ func BenchmarkBPFTCPIter(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			unix.Getrusage(unix.RUSAGE_THREAD, &after)
-			cpu := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
-			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+			done()
 			b.ReportMetric(float64(len(socks)), "sockets")
 		})
 	}
@@ -187,10 +181,7 @@ func BenchmarkBPFTaskFileSock(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			var before, after unix.Rusage
-			unix.Getrusage(unix.RUSAGE_THREAD, &before)
+			done := threadCPU(b)
 			fds, socks := 0, 0
 			for b.Loop() {
 				out, err := readAll(bc.link)
@@ -199,9 +190,7 @@ func BenchmarkBPFTaskFileSock(b *testing.B) {
 				}
 				fds, socks = bc.count(out)
 			}
-			unix.Getrusage(unix.RUSAGE_THREAD, &after)
-			cpu := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
-			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+			done()
 			b.ReportMetric(float64(fds), "fds")
 			b.ReportMetric(float64(socks), "sockets")
 		})
